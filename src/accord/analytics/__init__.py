@@ -1,0 +1,1 @@
+"""Analytics domain: customer-base models and reporting."""

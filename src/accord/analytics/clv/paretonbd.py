@@ -1,0 +1,233 @@
+"""Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
+
+Purchases follow a Poisson process with rate lambda ~ Gamma(r, alpha) while the customer is
+alive; the lifetime is exponential with rate mu ~ Gamma(s, beta). The likelihood follows
+Fader & Hardie's note "A Note on Deriving the Pareto/NBD Model and Related Expressions"
+(2005, eqs. 18-20), as lifetimes does, with every product taken in log space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import gammaln, hyp2f1
+
+from accord.analytics.clv._optimize import central_difference, minimise_mean_nll
+from accord.analytics.clv.errors import TooFewCustomers
+from accord.analytics.clv.triples import Triples, compress, validate_rfm
+
+FloatArray = NDArray[np.float64]
+MIN_CUSTOMERS = 10
+
+
+@dataclass(frozen=True)
+class ParetoNBDParams:
+    """Pareto/NBD parameters; the last three fields are set only by :func:`fit`."""
+
+    r: float
+    alpha: float
+    s: float
+    beta: float
+    log_likelihood: float = float("nan")
+    n_customers: int = 0
+    converged: bool = False
+
+    def conditional_expected_purchases(
+        self, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+    ) -> FloatArray:
+        return conditional_expected_purchases(self, t, x, t_x, T)
+
+
+def _log_f(
+    r: float, alpha: float, s: float, beta: float, x: FloatArray, t: FloatArray
+) -> FloatArray:
+    """log of 2F1(r+s+x, c; r+s+x+1; |alpha-beta|/(m+t)) / (m+t)**(r+s+x), m = max(alpha, beta).
+
+    A_0 of the note is F(t_x) - F(T), with c = s+1 if alpha >= beta else r+x. Euler's
+    transformation turns the 2F1 into (1-z)**(1-c) * 2F1(1, r+s+x+1-c; r+s+x+1; z), whose
+    series converges at z = 1, so neither factor can overflow for large x or |alpha-beta|.
+    """
+    rsx = r + s + x
+    if alpha >= beta:
+        m, lo, c = alpha, beta, s + 1.0 + 0.0 * x
+    else:
+        m, lo, c = beta, alpha, r + x
+    z = (m - lo) / (m + t)
+    log_one_minus_z = np.log(lo + t) - np.log(m + t)
+    return np.asarray(
+        np.log(hyp2f1(1.0, rsx + 1.0 - c, rsx + 1.0, z))
+        + (1.0 - c) * log_one_minus_z
+        - rsx * np.log(m + t),
+        dtype=np.float64,
+    )
+
+
+def _log_a0(log_f_tx: FloatArray, log_f_T: FloatArray) -> FloatArray:
+    """log(F(t_x) - F(T)) without cancellation blow-ups; -inf when t_x == T."""
+    diff = np.minimum(log_f_T - log_f_tx, 0.0)  # F is decreasing in t, so diff <= 0 up to rounding
+    with np.errstate(divide="ignore"):
+        return np.asarray(log_f_tx + np.log(-np.expm1(diff)), dtype=np.float64)
+
+
+def _log_terms(
+    p: tuple[float, float, float, float], x: FloatArray, T: FloatArray, log_a0: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(log of 'alive at T' term, log of 'died in (t_x, T]' term), both without A_1."""
+    r, alpha, s, beta = p
+    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    dead = np.log(s) - np.log(r + s + x) + log_a0
+    return np.asarray(alive, dtype=np.float64), np.asarray(dead, dtype=np.float64)
+
+
+def _log_a1(p: tuple[float, float, float, float], x: FloatArray) -> FloatArray:
+    r, alpha, s, beta = p
+    return np.asarray(
+        gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta), dtype=np.float64
+    )
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Index structure for evaluating the likelihood on compressed data.
+
+    The expensive 2F1 depends on (x, t_x) in one term and on (x, T) in the other, so it is
+    evaluated once per distinct pair (far fewer than distinct triples) and gathered.
+    """
+
+    n: float
+    w: FloatArray
+    x: FloatArray
+    T: FloatArray
+    xs: FloatArray  # distinct x and customer counts, for the terms in x alone
+    wx: FloatArray
+    px: FloatArray  # distinct (x, t) pairs over both t_x and T
+    pt: FloatArray
+    i_tx: NDArray[np.intp]  # triple -> pair index of (x, t_x) and of (x, T)
+    i_T: NDArray[np.intp]
+
+    @classmethod
+    def from_triples(cls, tr: Triples) -> _Design:
+        w = tr.weight.astype(np.float64)
+        xs, xi = np.unique(tr.x, return_inverse=True)
+        pairs = np.concatenate([np.column_stack([tr.x, tr.t_x]), np.column_stack([tr.x, tr.T])])
+        upairs, pi = np.unique(pairs, axis=0, return_inverse=True)
+        pi = pi.reshape(-1)
+        k = len(tr)
+        return cls(
+            n=float(w.sum()),
+            w=w,
+            x=tr.x,
+            T=tr.T,
+            xs=xs,
+            wx=np.bincount(xi.reshape(-1), weights=w, minlength=xs.size).astype(np.float64),
+            px=upairs[:, 0].copy(),
+            pt=upairs[:, 1].copy(),
+            i_tx=pi[:k],
+            i_T=pi[k:],
+        )
+
+
+def _mean_nll(log_theta: FloatArray, d: _Design) -> float:
+    r, alpha, s, beta = (float(v) for v in np.exp(log_theta))
+    p = (r, alpha, s, beta)
+    lf = _log_f(r, alpha, s, beta, d.px, d.pt)
+    alive, dead = _log_terms(p, d.x, d.T, _log_a0(lf[d.i_tx], lf[d.i_T]))
+    ll = d.wx @ _log_a1(p, d.xs) + d.w @ np.logaddexp(alive, dead)
+    return float(-ll / d.n)
+
+
+def log_likelihood_per_customer(
+    params: ParetoNBDParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    """Individual log-likelihood (Fader & Hardie note, eq. 18), one value per row."""
+    xa, ta, Ta = validate_rfm(x, t_x, T)
+    r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
+    p = (r, alpha, s, beta)
+    log_a0 = _log_a0(_log_f(r, alpha, s, beta, xa, ta), _log_f(r, alpha, s, beta, xa, Ta))
+    alive, dead = _log_terms(p, xa, Ta, log_a0)
+    return np.asarray(_log_a1(p, xa) + np.logaddexp(alive, dead), dtype=np.float64)
+
+
+def log_likelihood(params: ParetoNBDParams, triples: Triples) -> float:
+    """Total log-likelihood of the customers behind ``triples`` (weights applied)."""
+    d = _Design.from_triples(triples)
+    theta = np.log([params.r, params.alpha, params.s, params.beta])
+    return -_mean_nll(theta, d) * d.n
+
+
+def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> ParetoNBDParams:
+    """Maximum-likelihood Pareto/NBD fit to per-customer (x, t_x, T)."""
+    return fit_triples(compress(x, t_x, T))
+
+
+def fit_triples(triples: Triples) -> ParetoNBDParams:
+    """Maximum-likelihood Pareto/NBD fit to compressed data; raises FitError subclasses."""
+    n = triples.n_customers
+    if n < MIN_CUSTOMERS:
+        raise TooFewCustomers(f"Pareto/NBD needs at least {MIN_CUSTOMERS} customers, got {n}")
+    if not (triples.x > 0).any():
+        raise TooFewCustomers("Pareto/NBD needs some repeat purchases; every customer has x == 0")
+    d = _Design.from_triples(triples)
+    # alpha and beta are in the data's time unit: start both at the mean customer age.
+    log_age = float(np.log(max(np.average(d.T, weights=d.w), 1e-3)))
+    theta, nll = minimise_mean_nll(
+        central_difference(lambda z: _mean_nll(z, d)),
+        [0.0, log_age, 0.0, log_age],
+        model="Pareto/NBD",
+    )
+    r, alpha, s, beta = (float(v) for v in np.exp(theta))
+    return ParetoNBDParams(
+        r, alpha, s, beta, log_likelihood=-nll * d.n, n_customers=n, converged=True
+    )
+
+
+def probability_alive(
+    params: ParetoNBDParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    """P(still alive at T | x, t_x, T) (Fader & Hardie note, eq. 37)."""
+    xa, ta, Ta = validate_rfm(x, t_x, T)
+    r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
+    log_a0 = _log_a0(_log_f(r, alpha, s, beta, xa, ta), _log_f(r, alpha, s, beta, xa, Ta))
+    alive, dead = _log_terms((r, alpha, s, beta), xa, Ta, log_a0)
+    return np.asarray(np.exp(alive - np.logaddexp(alive, dead)), dtype=np.float64)
+
+
+def conditional_expected_purchases(
+    params: ParetoNBDParams, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    """Expected purchases in the next ``t`` time units given (x, t_x, T) (note, eq. 41).
+
+    P(alive) * (r+x)(beta+T) / ((alpha+T)(s-1)) * [1 - ((beta+T)/(beta+T+t))**(s-1)].
+    """
+    xa, ta, Ta = validate_rfm(x, t_x, T)
+    tt = np.asarray(t, dtype=np.float64)
+    if (tt < 0).any():
+        raise ValueError("horizon t must be non-negative")
+    r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
+    rate_if_alive = (r + xa) / (alpha + Ta)
+    return np.asarray(
+        probability_alive(params, xa, ta, Ta) * rate_if_alive * _mean_lifetime_in(s, beta + Ta, tt),
+        dtype=np.float64,
+    )
+
+
+def _mean_lifetime_in(s: float, beta_t: FloatArray, t: FloatArray) -> FloatArray:
+    """E[min(remaining lifetime, t)] for mu ~ Gamma(s, beta_t).
+
+    Equals beta_t/(s-1) * [1 - (1 + t/beta_t)**(1-s)], written with expm1/log1p so that
+    s -> 1 tends to beta_t * log(1 + t/beta_t) smoothly.
+    """
+    lg = np.log1p(t / beta_t)
+    if abs(s - 1.0) < 1e-12:
+        return np.asarray(beta_t * lg, dtype=np.float64)
+    return np.asarray(-beta_t * np.expm1(-(s - 1.0) * lg) / (s - 1.0), dtype=np.float64)
+
+
+def expected_purchases(params: ParetoNBDParams, t: ArrayLike) -> FloatArray:
+    """Unconditional E[X(t)] for a customer just acquired: r/alpha * E[min(lifetime, t)]."""
+    tt = np.asarray(t, dtype=np.float64)
+    if (tt < 0).any():
+        raise ValueError("horizon t must be non-negative")
+    return params.r / params.alpha * _mean_lifetime_in(params.s, params.beta + 0.0 * tt, tt)

@@ -1,0 +1,110 @@
+"""Compression of per-customer (x, t_x, T) summaries into distinct weighted triples.
+
+Every BTYD likelihood depends on a customer only through (x, t_x, T), and real data sit on a
+calendar grid, so many customers share a triple. Fitting on the distinct triples with integer
+weights keeps the cost and memory of each likelihood evaluation proportional to the number of
+distinct histories rather than to the number of customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Triples:
+    """Distinct (x, t_x, T) rows in lexicographic order, with customer counts.
+
+    ``inverse[i]`` is the row of customer ``i``, so ``values[inverse]`` expands any per-triple
+    result back to one value per customer.
+    """
+
+    x: FloatArray
+    t_x: FloatArray
+    T: FloatArray
+    weight: IntArray
+    inverse: NDArray[np.intp]
+
+    @property
+    def n_customers(self) -> int:
+        return int(self.weight.sum())
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def expand(self, values: NDArray[np.float64]) -> FloatArray:
+        """Per-triple values -> per-customer values (in the original customer order)."""
+        return np.asarray(values, dtype=np.float64)[self.inverse]
+
+
+def validate_rfm(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[FloatArray, ...]:
+    """Check and convert per-customer frequency, recency and age arrays to float64.
+
+    Raises ValueError for data that no BTYD model can describe, instead of letting a NaN
+    surface deep inside an optimiser.
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    ta = np.asarray(t_x, dtype=np.float64)
+    Ta = np.asarray(T, dtype=np.float64)
+    if xa.ndim != 1 or xa.shape != ta.shape or xa.shape != Ta.shape:
+        raise ValueError("x, t_x and T must be 1-D arrays of the same length")
+    if not (np.isfinite(xa).all() and np.isfinite(ta).all() and np.isfinite(Ta).all()):
+        raise ValueError("x, t_x and T must be finite")
+    if (xa < 0).any() or (xa != np.round(xa)).any():
+        raise ValueError("x (repeat purchase count) must be a non-negative integer")
+    if (ta < 0).any() or (ta > Ta).any():
+        raise ValueError("recency must satisfy 0 <= t_x <= T")
+    # With no repeat purchase there is no last purchase after the first: t_x is 0 by
+    # definition, and a non-zero value would change the Pareto/NBD likelihood silently.
+    if (ta[xa == 0] != 0).any():
+        raise ValueError("t_x must be 0 for customers with x == 0")
+    # Adding 0.0 turns any -0.0 into +0.0 so that equal values compress to one triple.
+    return xa, ta + 0.0, Ta + 0.0
+
+
+def compress(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Triples:
+    """Group customers by identical (x, t_x, T).
+
+    Equivalent to ``np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True,
+    return_counts=True)`` but about an order of magnitude faster for millions of rows: each
+    column is factorised on its own (a plain float sort), then the integer codes are merged
+    two at a time into int64 keys, whose products stay below n**2 and so cannot overflow.
+    """
+    xa, ta, Ta = validate_rfm(x, t_x, T)
+    ux, cx = np.unique(xa, return_inverse=True)
+    ut, ct = np.unique(ta, return_inverse=True)
+    uT, cT = np.unique(Ta, return_inverse=True)
+    del xa, ta, Ta
+
+    pair_keys, pair_code = np.unique(cx.astype(np.int64) * ut.size + ct, return_inverse=True)
+    del cx, ct
+    keys, inverse, counts = np.unique(
+        pair_code.astype(np.int64) * uT.size + cT, return_inverse=True, return_counts=True
+    )
+    del pair_code, cT
+
+    pair = pair_keys[keys // uT.size]
+    return Triples(
+        x=ux[pair // ut.size],
+        t_x=ut[pair % ut.size],
+        T=uT[keys % uT.size],
+        weight=counts.astype(np.int64),
+        inverse=inverse.reshape(-1),
+    )
+
+
+def from_arrays(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weight: ArrayLike) -> Triples:
+    """Wrap already-aggregated rows (e.g. a published frequency table) without regrouping."""
+    xa, ta, Ta = validate_rfm(x, t_x, T)
+    wa = np.asarray(weight)
+    if wa.shape != xa.shape or (wa != np.round(wa)).any() or (wa < 1).any():
+        raise ValueError("weight must hold a positive integer count for every row")
+    return Triples(
+        x=xa, t_x=ta, T=Ta, weight=wa.astype(np.int64), inverse=np.arange(xa.size, dtype=np.intp)
+    )

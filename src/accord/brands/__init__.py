@@ -1,0 +1,1 @@
+"""Brands: tenants, their members, roles and API keys."""

@@ -1,0 +1,38 @@
+"""The brand-scoped caller: an API key (Authorization: Bearer) or a signed-in member."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from accord.brands import service
+from accord.core.errors import NotAuthenticated
+from accord.core.principals import BrandCaller
+from accord.core.web.csrf import HEADER as CSRF_HEADER
+from accord.core.web.csrf import SAFE_METHODS, check_token
+from accord.core.web.deps import SessionDep
+
+
+def brand_caller(request: Request, session: SessionDep) -> BrandCaller:
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, secret = auth.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise NotAuthenticated(service.BAD_CREDENTIALS)
+        return service.authenticate_api_key(session, secret.strip())
+    raw = request.session.get("member_id")
+    if not raw:
+        raise NotAuthenticated(service.BAD_CREDENTIALS)
+    try:
+        member_id = uuid.UUID(str(raw))
+    except ValueError:
+        request.session.clear()
+        raise NotAuthenticated(service.BAD_CREDENTIALS) from None
+    if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
+        check_token(request, request.headers.get(CSRF_HEADER))
+    return service.member_caller(session, member_id)
+
+
+BrandDep = Annotated[BrandCaller, Depends(brand_caller)]

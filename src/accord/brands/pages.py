@@ -1,0 +1,206 @@
+"""The brand console: sign in, overview, members, API keys, settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from accord.brands import service
+from accord.brands.deps import BrandDep
+from accord.brands.schemas import ApiKeyCreate, BrandUpdate, MemberCreate, MemberSignIn
+from accord.core.errors import AccordError
+from accord.core.permissions import Permission, Role, role_allows
+from accord.core.principals import BrandCaller
+from accord.core.web.csrf import csrf_protect
+from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.templates import flash, render
+
+router = APIRouter(
+    prefix="/console",
+    tags=["console"],
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protect)],
+)
+
+ROLE_OPTIONS = [(role.value, role.value.capitalize()) for role in Role]
+BRAND_FIELDS = ["name", "kind", "sender_name", "sender_email", "postal_address", "support_email"]
+
+
+def _console(request: Request, caller: BrandCaller, session: Any) -> dict[str, Any]:
+    brand = service.get_brand(session, caller.brand_id)
+    allowed = {p.name: role_allows(caller.role, p) for p in Permission}
+    return {"brand": brand, "caller": caller, "can": allowed}
+
+
+def _sign_in(request: Request, member_id: uuid.UUID) -> Response:
+    request.session.clear()
+    request.session["member_id"] = str(member_id)
+    flash(request, "You are signed in to the brand console.")
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request) -> HTMLResponse:
+    return render(request, "brands/signin.html")
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request, session: SessionDep) -> Response:
+    values = await read_form(request, ["email", "password"])
+    data = parse_form(MemberSignIn, values)
+    if isinstance(data, dict):
+        return form_page(request, "brands/signin.html", values, data)
+    try:
+        member = service.sign_in_member(session, data.email, data.password)
+    except AccordError as exc:
+        session.rollback()
+        return form_page(request, "brands/signin.html", values, {"password": exc.detail})
+    return _sign_in(request, member.id)
+
+
+@router.post("/signin/link", response_class=HTMLResponse)
+async def signin_link(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    values = await read_form(request, ["email"])
+    data = parse_form(MemberSignIn, {**values, "password": "-"})
+    if isinstance(data, dict):
+        return form_page(request, "brands/signin.html", values, data)
+    try:
+        service.request_member_link(session, settings, request.app.state.mailer, data.email)
+    except AccordError as exc:
+        session.rollback()
+        return form_page(request, "brands/signin.html", values, {"email": exc.detail})
+    return render(request, "people/check_inbox.html", {"email": data.email})
+
+
+@router.get("/auth/link", response_class=HTMLResponse)
+def confirm_link(request: Request, token: str = "") -> HTMLResponse:
+    return render(request, "brands/confirm_link.html", {"token": token})
+
+
+@router.post("/auth/link")
+async def use_link(request: Request, session: SessionDep) -> Response:
+    values = await read_form(request, ["token"])
+    try:
+        member = service.complete_member_link(session, values["token"])
+    except AccordError as exc:
+        return render(request, "people/link_failed.html", {"detail": exc.detail}, status_code=400)
+    return _sign_in(request, member.id)
+
+
+@router.post("/signout")
+def signout(request: Request) -> Response:
+    request.session.clear()
+    flash(request, "You are signed out.")
+    return RedirectResponse("/console/signin", status_code=303)
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
+    return render(request, "brands/overview.html", _console(request, caller, session))
+
+
+@router.get("/members", response_class=HTMLResponse)
+def members(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
+    caller.require(Permission.read_brand)
+    rows, _ = service.list_members(session, caller.brand_id, limit=200)
+    context = {**_console(request, caller, session), "members": rows, "roles": ROLE_OPTIONS}
+    return render(request, "brands/members.html", context)
+
+
+@router.post("/members", response_class=HTMLResponse)
+async def add_member(request: Request, caller: BrandDep, session: SessionDep) -> Response:
+    caller.require(Permission.manage_members)
+    values = await read_form(request, ["email", "display_name", "role", "password"])
+    data = parse_form(MemberCreate, {**values, "password": values["password"] or None})
+    if not isinstance(data, dict):
+        try:
+            service.add_member(session, caller.brand_id, data)
+        except AccordError as exc:
+            session.rollback()
+            data = {exc.field or "form": exc.detail}
+    if isinstance(data, dict):
+        rows, _ = service.list_members(session, caller.brand_id, limit=200)
+        extra = {**_console(request, caller, session), "members": rows, "roles": ROLE_OPTIONS}
+        return form_page(request, "brands/members.html", values, data, **extra)
+    flash(request, f"{values['email']} is now a member.")
+    return RedirectResponse("/console/members", status_code=303)
+
+
+@router.get("/api-keys", response_class=HTMLResponse)
+def api_keys(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
+    caller.require(Permission.manage_api_keys)
+    return _api_keys_page(request, caller, session)
+
+
+def _api_keys_page(
+    request: Request,
+    caller: BrandCaller,
+    session: Any,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    secret: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows, _ = service.list_api_keys(session, caller.brand_id, limit=200)
+    context = {
+        **_console(request, caller, session),
+        "keys": rows,
+        "roles": ROLE_OPTIONS,
+        "values": values or {"role": Role.marketer.value},
+        "errors": errors or {},
+        "secret": secret,
+    }
+    return render(request, "brands/api_keys.html", context, status_code=status_code)
+
+
+@router.post("/api-keys", response_class=HTMLResponse)
+async def create_api_key(request: Request, caller: BrandDep, session: SessionDep) -> Response:
+    caller.require(Permission.manage_api_keys)
+    values = await read_form(request, ["name", "role"])
+    data = parse_form(ApiKeyCreate, values)
+    if isinstance(data, dict):
+        return _api_keys_page(
+            request, caller, session, values=values, errors=data, status_code=422
+        )
+    _, secret = service.create_api_key(session, caller.brand_id, data, created_by=caller.member_id)
+    # Shown in this response only; a redirect would have to keep the secret somewhere.
+    return _api_keys_page(request, caller, session, secret=secret)
+
+
+@router.post("/api-keys/{api_key_id}/revoke")
+def revoke_api_key(
+    request: Request, api_key_id: uuid.UUID, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.manage_api_keys)
+    key = service.revoke_api_key(session, caller.brand_id, api_key_id)
+    flash(request, f"The key {key.prefix}… is revoked.")
+    return RedirectResponse("/console/api-keys", status_code=303)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_form(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
+    caller.require(Permission.read_brand)
+    context = _console(request, caller, session)
+    brand = context["brand"]
+    values = {name: getattr(brand, name) or "" for name in BRAND_FIELDS}
+    return render(request, "brands/settings.html", {**context, "values": values})
+
+
+@router.post("/settings", response_class=HTMLResponse)
+async def save_settings(
+    request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.manage_brand)
+    values = await read_form(request, BRAND_FIELDS)
+    data = parse_form(BrandUpdate, {**values, "postal_address": values["postal_address"] or None})
+    if isinstance(data, dict):
+        context = _console(request, caller, session)
+        return form_page(request, "brands/settings.html", values, data, **context)
+    service.update_brand(session, caller.brand_id, data)
+    flash(request, "The brand settings are saved.")
+    return RedirectResponse("/console/settings", status_code=303)

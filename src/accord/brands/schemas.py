@@ -1,0 +1,110 @@
+"""What the brand API and console forms accept and return."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from accord.core.permissions import Role
+from accord.core.validation import DisplayName, Email
+
+Slug = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+PostalAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class BrandCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    slug: Slug
+    kind: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    sender_name: Name
+    sender_email: Email
+    postal_address: PostalAddress | None = None
+    support_email: Email
+
+
+class BrandUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    kind: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    sender_name: Name | None = None
+    sender_email: Email | None = None
+    postal_address: PostalAddress | None = None
+    support_email: Email | None = None
+
+
+class BrandOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    slug: str
+    kind: str
+    sender_name: str
+    sender_email: str
+    postal_address: str | None
+    support_email: str
+    created_at: datetime
+
+
+Password = Annotated[str, Field(min_length=12, max_length=200)]
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    display_name: DisplayName = ""
+    role: Role
+    password: Password | None = Field(
+        default=None, description="Optional; without one the member signs in by e-mailed link."
+    )
+
+
+class MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: Role
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    role: Role = Role.marketer
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    secret: str = Field(description="The key itself. Shown this once; Accord keeps only a hash.")
+
+
+class MemberSignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=200)]

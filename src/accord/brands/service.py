@@ -1,0 +1,203 @@
+"""Brands, members and API keys. Every query on brand-owned rows filters by brand_id."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from accord.brands.models import ApiKey, Brand, Member
+from accord.brands.schemas import ApiKeyCreate, BrandCreate, BrandUpdate, MemberCreate
+from accord.core.auth import consume_magic_link, issue_magic_link
+from accord.core.db import utcnow
+from accord.core.errors import Conflict, NotAuthenticated, NotFound
+from accord.core.pagination import paginate
+from accord.core.principals import BrandCaller
+from accord.core.security import hash_password, token_hash, verify_password
+from accord.core.settings import Settings
+from accord.mail.backends import Email, Mailer, compose
+
+KEY_PREFIX = "acc_"
+BAD_CREDENTIALS = "Invalid or missing credentials."
+MEMBER = "member"
+# Writing last_used_at on every request would serialise API reads on one row; a minute is enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def create_brand(session: Session, data: BrandCreate) -> Brand:
+    if session.scalar(select(Brand.id).where(Brand.slug == data.slug)) is not None:
+        raise Conflict(f"The slug '{data.slug}' is taken.", field="slug")
+    brand = Brand(**data.model_dump())
+    session.add(brand)
+    session.flush()
+    return brand
+
+
+def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:
+    brand = session.get(Brand, brand_id)
+    if brand is None:
+        raise NotFound("No such brand.")
+    return brand
+
+
+def get_brand_by_slug(session: Session, slug: str) -> Brand:
+    brand = session.scalars(select(Brand).where(Brand.slug == slug)).one_or_none()
+    if brand is None:
+        raise NotFound(f"No brand with slug '{slug}'.", field="brand")
+    return brand
+
+
+def update_brand(session: Session, brand_id: uuid.UUID, data: BrandUpdate) -> Brand:
+    brand = get_brand(session, brand_id)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is None and name != "postal_address":
+            continue
+        setattr(brand, name, value)
+    session.flush()
+    return brand
+
+
+def add_member(session: Session, brand_id: uuid.UUID, data: MemberCreate) -> Member:
+    if session.scalar(select(Member.id).where(Member.email == data.email)) is not None:
+        raise Conflict("A member with this e-mail address exists already.", field="email")
+    member = Member(
+        brand_id=brand_id,
+        email=data.email,
+        display_name=data.display_name,
+        role=data.role.value,
+        password_hash=hash_password(data.password) if data.password else None,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def list_members(
+    session: Session, brand_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[Sequence[Member], str | None]:
+    query = select(Member).where(Member.brand_id == brand_id)
+    return paginate(
+        session, query, created_at=Member.created_at, row_id=Member.id, cursor=cursor, limit=limit
+    )
+
+
+def get_member(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID) -> Member:
+    member = session.scalars(
+        select(Member).where(Member.id == member_id, Member.brand_id == brand_id)
+    ).one_or_none()
+    if member is None:
+        raise NotFound("No such member.")
+    return member
+
+
+def sign_in_member(session: Session, email: str, password: str) -> Member:
+    member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
+    if not verify_password(member.password_hash if member else None, password) or member is None:
+        raise NotAuthenticated("The e-mail address or the password is wrong.", field="password")
+    member.last_sign_in_at = utcnow()
+    session.flush()
+    return member
+
+
+def request_member_link(session: Session, settings: Settings, mailer: Mailer, email: str) -> None:
+    member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
+    token = issue_magic_link(
+        session,
+        settings,
+        subject_kind=MEMBER,
+        subject_id=member.id if member else None,
+        address=email,
+    )
+    if member is None:
+        return
+    url = f"{settings.base_url}/console/auth/link?token={token}"
+    text = (
+        f"Use this link to sign in to the Accord brand console:\n\n{url}\n\n"
+        f"It works once and expires in {settings.magic_link_minutes} minutes.\n"
+    )
+    message = Email(to=member.email, subject="Your Accord console sign-in link", text=text)
+    mailer.send(session, compose(settings, message))
+
+
+def complete_member_link(session: Session, token: str) -> Member:
+    member_id = consume_magic_link(session, token, subject_kind=MEMBER)
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotAuthenticated("This sign-in link is no longer valid.", field="token")
+    member.last_sign_in_at = utcnow()
+    session.flush()
+    return member
+
+
+def member_caller(session: Session, member_id: uuid.UUID) -> BrandCaller:
+    row = session.execute(
+        select(Member.brand_id, Member.role).where(Member.id == member_id)
+    ).one_or_none()
+    if row is None:
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    return BrandCaller(brand_id=row.brand_id, role=row.role, member_id=member_id)
+
+
+def create_api_key(
+    session: Session, brand_id: uuid.UUID, data: ApiKeyCreate, *, created_by: uuid.UUID | None
+) -> tuple[ApiKey, str]:
+    """A new key and its secret; the secret exists only in this return value."""
+    prefix = secrets.token_hex(4)
+    secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        brand_id=brand_id,
+        name=data.name,
+        role=data.role.value,
+        prefix=f"{KEY_PREFIX}{prefix}",
+        key_hash=token_hash(secret),
+        created_by_id=created_by,
+    )
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def list_api_keys(
+    session: Session, brand_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[Sequence[ApiKey], str | None]:
+    query = select(ApiKey).where(ApiKey.brand_id == brand_id)
+    return paginate(
+        session, query, created_at=ApiKey.created_at, row_id=ApiKey.id, cursor=cursor, limit=limit
+    )
+
+
+def get_api_key(session: Session, brand_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    key = session.scalars(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.brand_id == brand_id)
+    ).one_or_none()
+    if key is None:
+        raise NotFound("No such API key.")
+    return key
+
+
+def revoke_api_key(session: Session, brand_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    key = get_api_key(session, brand_id, key_id)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key
+
+
+def authenticate_api_key(session: Session, secret: str) -> BrandCaller:
+    """The caller behind a bearer key. Any failure says the same thing."""
+    if not secret.startswith(KEY_PREFIX):
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    row = session.execute(
+        select(ApiKey.id, ApiKey.brand_id, ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at)
+        .where(ApiKey.key_hash == token_hash(secret))
+    ).one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
+    return BrandCaller(brand_id=row.brand_id, role=row.role, api_key_id=row.id)

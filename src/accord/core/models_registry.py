@@ -1,0 +1,12 @@
+"""Imports every domain's models so that Base.metadata knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+import accord.brands.models
+import accord.core.auth_models
+import accord.core.idempotency_models
+import accord.mail.models
+import accord.people.models  # noqa: F401
+from accord.core.db import Base
+
+metadata = Base.metadata

@@ -1,0 +1,28 @@
+"""Who is calling: a person (session cookie) or a brand (member session or API key)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from accord.core.permissions import Permission, role_allows
+from accord.core.errors import PermissionDenied
+
+
+@dataclass(frozen=True)
+class BrandCaller:
+    """A brand-scoped caller. Every brand-scoped query filters on `brand_id`."""
+
+    brand_id: uuid.UUID
+    role: str
+    member_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+
+    def require(self, permission: Permission) -> None:
+        if not role_allows(self.role, permission):
+            raise PermissionDenied(f"Your role ({self.role}) may not {permission.value}.")
+
+
+@dataclass(frozen=True)
+class PersonCaller:
+    person_id: uuid.UUID

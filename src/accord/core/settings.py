@@ -1,0 +1,79 @@
+"""One typed settings object, read from ACCORD_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Environment(StrEnum):
+    dev = "dev"
+    prod = "prod"
+
+
+class EmailBackend(StrEnum):
+    dev = "dev"
+    smtp = "smtp"
+
+
+class Settings(BaseSettings):
+    """Every knob Accord has. Build one, hand it to `create_app` or a CLI command."""
+
+    model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
+
+    environment: Environment = Environment.dev
+    var_dir: Path = Field(default=VAR_DIR, description="Where the SQLite file and keys live.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means var/accord.db")
+    secret_key: SecretStr = Field(
+        default=SecretStr(""), description="Signs sessions and tokens; generated under var/."
+    )
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Public base URL.")
+    email_backend: EmailBackend = EmailBackend.dev
+    email_from: str = "Accord <no-reply@accord.localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_tls: bool = False
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    magic_link_minutes: int = Field(default=15, ge=1, le=60)
+    magic_link_per_address_per_hour: int = Field(default=5, ge=1)
+    session_days: int = Field(default=14, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment is Environment.dev
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'accord.db').as_posix()}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in var/secret_key."""
+        if self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        key = path.read_text().strip()
+        self.secret_key = SecretStr(key)
+        return key

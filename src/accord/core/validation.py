@@ -1,0 +1,39 @@
+"""Field validators shared by every domain's schemas."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+
+_LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _time_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError(f"'{value}' is not an IANA time zone (for example Europe/Berlin)")
+    return value
+
+
+def _locale(value: str) -> str:
+    if not _LOCALE.match(value):
+        raise ValueError(f"'{value}' is not a language tag (for example en or pt-BR)")
+    return value
+
+
+def _lower(value: str) -> str:
+    return value.strip().lower()
+
+
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+Locale = Annotated[str, Field(max_length=35), AfterValidator(_locale)]
+Email = Annotated[EmailStr, AfterValidator(_lower), Field(max_length=320)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]

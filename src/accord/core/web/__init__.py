@@ -1,0 +1,1 @@
+"""The web edge: app factory, dependencies, error mapping, CSRF, templates."""

@@ -1,0 +1,77 @@
+"""The app factory: one FastAPI app per Settings, nothing built at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+import accord
+from accord.core.db import Database
+from accord.core.migrate import ensure_current
+from accord.core.settings import Settings
+from accord.core.web.body_limit import BodySizeLimit
+from accord.core.web.errors import install_error_handlers
+from accord.core.web.idempotency import IdempotencyMiddleware
+from accord.core.web.templates import build_templates
+from accord.mail.backends import build_mailer
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+
+def create_app(
+    settings: Settings, *, database: Database | None = None, check_schema: bool = True
+) -> FastAPI:
+    """Build Accord's web app. Raises SchemaBehind when the database needs `accord db upgrade`."""
+    db = database or Database.from_settings(settings)
+    if check_schema:
+        ensure_current(db.engine)
+    secret = settings.resolved_secret_key()
+    app = FastAPI(
+        title="Accord",
+        version=accord.__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.templates = build_templates()
+    app.state.mailer = build_mailer(settings)
+
+    # Outermost first: the size limit sees bytes before anything buffers them.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="accord_session",
+        max_age=settings.session_days * 86400,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _include_routers(app, settings)
+    return app
+
+
+def _include_routers(app: FastAPI, settings: Settings) -> None:
+    # Imported here so that building the app, not importing this module, pulls in the domains.
+    from accord.brands import api as brands_api
+    from accord.brands import pages as brands_pages
+    from accord.core.web import home
+    from accord.people import api as people_api
+    from accord.people import pages as people_pages
+
+    app.include_router(home.router)
+    app.include_router(people_api.router, prefix="/api/v1")
+    app.include_router(brands_api.router, prefix="/api/v1")
+    app.include_router(people_pages.router)
+    app.include_router(brands_pages.router)
+    if settings.is_dev:
+        from accord.mail import pages as mail_pages
+
+        app.include_router(mail_pages.router)

@@ -1,0 +1,34 @@
+"""Request-scoped dependencies: the database session (the request commits), settings, mailer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from accord.core.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; the request is the unit of work, so it commits here."""
+    session: Session = request.app.state.db.session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# scope="function": commit before the response is sent, so a failed commit is an error response.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

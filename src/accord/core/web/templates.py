@@ -1,0 +1,80 @@
+"""Jinja2 set-up: each domain's templates/ folder under its own prefix, plus shared layouts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from pydantic import ValidationError
+
+from accord.core.web.csrf import csrf_token
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+
+
+def build_templates() -> Jinja2Templates:
+    domains = {
+        path.parent.name: FileSystemLoader(path)
+        for path in sorted(PACKAGE_DIR.glob("*/templates"))
+        if path.parent.name != "core"
+    }
+    loader = ChoiceLoader(
+        [FileSystemLoader(PACKAGE_DIR / "core" / "templates"), PrefixLoader(domains)]
+    )
+    env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]))
+    env.globals["csrf_token"] = csrf_token
+    env.filters["when"] = _when
+    env.filters["linkify"] = linkify
+    return Jinja2Templates(env=env)
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def linkify(text: str) -> Markup:
+    """Escaped text with its http(s) URLs as links (the dev mailbox shows plain-text mail)."""
+    escaped = str(escape(text))
+    return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def flash(request: Request, text: str, level: str = "info") -> None:
+    request.session.setdefault("flash", []).append([level, text])
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    values = {
+        "flashes": request.session.pop("flash", []),
+        "is_dev": request.app.state.settings.is_dev,
+        "errors": {},
+        "values": {},
+        **(context or {}),
+    }
+    return templates.TemplateResponse(request, name, values, status_code=status_code)
+
+
+def form_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic errors keyed by form field, with messages a person can read."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        message = error["msg"].removeprefix("Value error, ")
+        errors.setdefault(field, message)
+    return errors

@@ -1,0 +1,1 @@
+"""Demo data: a lived-in Accord for newcomers, seeded idempotently."""

@@ -1,0 +1,51 @@
+"""`accord demo`: migrate, seed, print how to sign in, then serve."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+
+from accord.core import migrate
+from accord.core.cli import HostOption, PortOption, console, serve_app, settings_for
+from accord.core.db import Database
+from accord.demo import data
+from accord.demo.seed import seed
+
+
+def demo(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    serve: Annotated[bool, typer.Option(help="Serve after seeding (--no-serve to stop).")] = True,
+) -> None:
+    """Migrate the database, load the demo data (safe to run again) and serve Accord."""
+    settings = settings_for(host, port)
+    db = Database.from_settings(settings)
+    migrate.upgrade(db.engine)
+    with db.transaction() as session:
+        report = seed(session)
+    console.print(
+        f"Demo data: {report.brands_created} brands, {report.members_created} members, "
+        f"{report.people_created} people added (0 means they were there already)."
+    )
+    base = settings.base_url
+    console.print(
+        Panel.fit(
+            f"Accord is at [bold]{base}/[/]\n\n"
+            f"[bold]As a person:[/] open {base}/signin, enter [cyan]ada@people.example[/]\n"
+            f"  (or any of {len(data.FIRST_NAMES)} people: bea@, carlos@, dana@ … @people.example),\n"
+            f"  then open the link from the dev mailbox at {base}/dev/mailbox\n\n"
+            f"[bold]As a brand member:[/] open {base}/console/signin with\n"
+            f"  [cyan]owner@groove.example[/] / [cyan]{data.DEMO_PASSWORD}[/]\n"
+            f"  (also owner@velo.example, owner@fernwood.example; marketing@… for marketers)\n\n"
+            f"API docs: {base}/api/docs",
+            title="Accord demo",
+        )
+    )
+    if serve:
+        serve_app(settings, host, port)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

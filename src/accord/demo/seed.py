@@ -1,0 +1,61 @@
+"""Seeds the demo world. Idempotent: a second run finds everything and changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.brands import service as brands
+from accord.brands.models import Brand, Member
+from accord.brands.schemas import BrandCreate, MemberCreate
+from accord.core.db import utcnow
+from accord.core.permissions import Role
+from accord.demo import data
+from accord.people import service as people
+from accord.people.models import ContactPoint
+from accord.people.schemas import SignUp
+
+
+@dataclass
+class SeedReport:
+    brands_created: int = 0
+    members_created: int = 0
+    people_created: int = 0
+
+
+def seed(session: Session) -> SeedReport:
+    report = SeedReport()
+    by_slug: dict[str, Brand] = {}
+    for spec in data.BRANDS:
+        brand = session.scalars(select(Brand).where(Brand.slug == spec["slug"])).one_or_none()
+        if brand is None:
+            brand = brands.create_brand(session, BrandCreate.model_validate(spec))
+            report.brands_created += 1
+        by_slug[brand.slug] = brand
+    for slug, local, role in data.MEMBERS:
+        email = data.member_email(slug, local)
+        if session.scalar(select(Member.id).where(Member.email == email)) is None:
+            member = MemberCreate(
+                email=email,
+                display_name=f"{local.capitalize()} at {by_slug[slug].name}",
+                role=Role(role),
+                password=data.DEMO_PASSWORD,
+            )
+            brands.add_member(session, by_slug[slug].id, member)
+            report.members_created += 1
+    now = utcnow()
+    for spec in data.people():
+        if people.find_by_email(session, spec["email"]) is not None:
+            continue
+        person = people.create_person(session, SignUp.model_validate(spec))
+        # Demo people have confirmed their address already, as if they had signed in once.
+        session.execute(
+            ContactPoint.__table__.update()
+            .where(ContactPoint.person_id == person.id)
+            .values(verified_at=now)
+        )
+        report.people_created += 1
+    session.flush()
+    return report

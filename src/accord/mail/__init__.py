@@ -1,0 +1,1 @@
+"""Outgoing e-mail behind one interface: the dev mailbox or a real SMTP server."""

@@ -1,0 +1,1 @@
+"""People: accounts, profiles, sign-in and contact points."""

@@ -1,0 +1,109 @@
+"""People's pages: sign up, sign in by link, home, profile, sign out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from accord.core.errors import AccordError
+from accord.core.web.csrf import csrf_protect
+from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.templates import flash, render
+from accord.people import service
+from accord.people.deps import PersonDep
+from accord.people.schemas import ProfileUpdate, SignIn, SignUp
+
+router = APIRouter(
+    tags=["people pages"], include_in_schema=False, dependencies=[Depends(csrf_protect)]
+)
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request) -> HTMLResponse:
+    return render(request, "people/signup.html", {"values": {"time_zone": "UTC", "locale": "en"}})
+
+
+@router.post("/signup", response_class=HTMLResponse)
+async def signup(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    values = await read_form(request, ["email", "display_name", "time_zone", "locale"])
+    data = parse_form(SignUp, values)
+    if isinstance(data, dict):
+        return form_page(request, "people/signup.html", values, data)
+    try:
+        service.sign_up(session, settings, request.app.state.mailer, data)
+    except AccordError as exc:
+        session.rollback()
+        return form_page(request, "people/signup.html", values, {exc.field or "email": exc.detail})
+    return render(request, "people/check_inbox.html", {"email": data.email})
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request) -> HTMLResponse:
+    return render(request, "people/signin.html")
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    values = await read_form(request, ["email"])
+    data = parse_form(SignIn, values)
+    if isinstance(data, dict):
+        return form_page(request, "people/signin.html", values, data)
+    try:
+        service.request_sign_in(session, settings, request.app.state.mailer, data.email)
+    except AccordError as exc:
+        session.rollback()
+        return form_page(request, "people/signin.html", values, {exc.field or "email": exc.detail})
+    return render(request, "people/check_inbox.html", {"email": data.email})
+
+
+@router.get("/auth/link", response_class=HTMLResponse)
+def confirm_link(request: Request, token: str = "") -> HTMLResponse:
+    # A GET never uses the link up: mail scanners prefetch links, people press the button.
+    return render(request, "people/confirm_link.html", {"token": token})
+
+
+@router.post("/auth/link")
+async def use_link(request: Request, session: SessionDep) -> Response:
+    values = await read_form(request, ["token"])
+    try:
+        person = service.complete_sign_in(session, values["token"])
+    except AccordError as exc:
+        return render(request, "people/link_failed.html", {"detail": exc.detail}, status_code=400)
+    request.session.clear()
+    request.session["person_id"] = str(person.id)
+    flash(request, "You are signed in.")
+    return RedirectResponse("/home", status_code=303)
+
+
+@router.post("/signout")
+def signout(request: Request) -> Response:
+    request.session.clear()
+    flash(request, "You are signed out.")
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/home", response_class=HTMLResponse)
+def home(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
+    me = service.get_person(session, person.person_id)
+    points = service.contact_points(session, person.person_id)
+    return render(request, "people/home.html", {"me": me, "contact_points": points})
+
+
+@router.get("/profile", response_class=HTMLResponse)
+def profile_form(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
+    me = service.get_person(session, person.person_id)
+    values = {"display_name": me.display_name, "time_zone": me.time_zone, "locale": me.locale}
+    return render(request, "people/profile.html", {"me": me, "values": values})
+
+
+@router.post("/profile", response_class=HTMLResponse)
+async def profile(request: Request, person: PersonDep, session: SessionDep) -> Response:
+    values = await read_form(request, ["display_name", "time_zone", "locale"])
+    data = parse_form(ProfileUpdate, values)
+    if isinstance(data, dict):
+        me = service.get_person(session, person.person_id)
+        return form_page(request, "people/profile.html", values, data, me=me)
+    service.update_profile(session, person.person_id, data)
+    flash(request, "Your profile is saved.")
+    return RedirectResponse("/profile", status_code=303)

@@ -1,0 +1,130 @@
+"""People's accounts: sign-up, magic-link sign-in, profile. No HTTP here; callers commit."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.core.auth import consume_magic_link, issue_magic_link
+from accord.core.db import utcnow
+from accord.core.errors import NotFound
+from accord.core.settings import Settings
+from accord.mail.backends import Mailer, compose
+from accord.people import emails
+from accord.people.models import ContactPoint, Person
+from accord.people.schemas import ProfileUpdate, SignUp
+
+SUBJECT = "person"
+
+
+def find_by_email(session: Session, email: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.email == email)).one_or_none()
+
+
+def get_person(session: Session, person_id: uuid.UUID) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("No such person.")
+    return person
+
+
+def create_person(session: Session, data: SignUp) -> Person:
+    person = Person(
+        email=data.email,
+        display_name=data.display_name,
+        time_zone=data.time_zone,
+        locale=data.locale,
+    )
+    session.add(person)
+    session.flush()
+    session.add(
+        ContactPoint(
+            person_id=person.id,
+            channel="email",
+            address=data.email,
+            address_normalised=data.email,
+            is_primary=True,
+        )
+    )
+    session.flush()
+    return person
+
+
+def sign_up(session: Session, settings: Settings, mailer: Mailer, data: SignUp) -> None:
+    """Create the account (or not, if it exists) and mail a link; both look the same outside."""
+    person = find_by_email(session, data.email)
+    first_time = person is None or not _primary_verified(session, person)
+    if person is None:
+        person = create_person(session, data)
+    _send_link(session, settings, mailer, person, first_time=first_time)
+
+
+def request_sign_in(session: Session, settings: Settings, mailer: Mailer, email: str) -> None:
+    person = find_by_email(session, email)
+    if person is None:
+        # Counted for the rate limit but nothing is sent: the caller cannot tell the difference.
+        issue_magic_link(session, settings, subject_kind=SUBJECT, subject_id=None, address=email)
+        return
+    _send_link(session, settings, mailer, person, first_time=False)
+
+
+def _send_link(
+    session: Session, settings: Settings, mailer: Mailer, person: Person, *, first_time: bool
+) -> None:
+    token = issue_magic_link(
+        session, settings, subject_kind=SUBJECT, subject_id=person.id, address=person.email
+    )
+    url = f"{settings.base_url}/auth/link?token={token}"
+    email = emails.sign_in_link(
+        to=person.email, url=url, minutes=settings.magic_link_minutes, first_time=first_time
+    )
+    mailer.send(session, compose(settings, email))
+
+
+def _primary_verified(session: Session, person: Person) -> bool:
+    verified = session.scalar(
+        select(ContactPoint.verified_at).where(
+            ContactPoint.person_id == person.id,
+            ContactPoint.channel == "email",
+            ContactPoint.is_primary.is_(True),
+        )
+    )
+    return verified is not None
+
+
+def complete_sign_in(session: Session, token: str) -> Person:
+    """Use the link; following it proves the primary address, so it becomes verified."""
+    person = get_person(session, consume_magic_link(session, token, subject_kind=SUBJECT))
+    now = utcnow()
+    person.last_sign_in_at = now
+    primary = session.scalars(
+        select(ContactPoint).where(
+            ContactPoint.person_id == person.id,
+            ContactPoint.channel == "email",
+            ContactPoint.address_normalised == person.email,
+        )
+    ).one_or_none()
+    if primary is not None and primary.verified_at is None:
+        primary.verified_at = now
+    session.flush()
+    return person
+
+
+def update_profile(session: Session, person_id: uuid.UUID, data: ProfileUpdate) -> Person:
+    person = get_person(session, person_id)
+    for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(person, name, value)
+    session.flush()
+    return person
+
+
+def contact_points(session: Session, person_id: uuid.UUID) -> list[ContactPoint]:
+    return list(
+        session.scalars(
+            select(ContactPoint)
+            .where(ContactPoint.person_id == person_id)
+            .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
+        )
+    )

@@ -1,0 +1,81 @@
+"""Keyword-only builders for test data. Each returns the created row, flushed."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy.orm import Session
+
+from accord.brands import service as brands
+from accord.brands.models import ApiKey, Brand, Member
+from accord.brands.schemas import ApiKeyCreate, BrandCreate, MemberCreate
+from accord.core.db import utcnow
+from accord.core.permissions import Role
+from accord.people import service as people
+from accord.people.models import Person
+from accord.people.schemas import SignUp
+
+_seq = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+
+
+def make_brand(session: Session, *, slug: str | None = None, name: str | None = None) -> Brand:
+    n = next(_seq)
+    slug = slug or f"brand-{n}"
+    return brands.create_brand(
+        session,
+        BrandCreate(
+            name=name or f"Brand {n}",
+            slug=slug,
+            sender_name=name or f"Brand {n}",
+            sender_email=f"news@{slug}.example",
+            support_email=f"help@{slug}.example",
+            postal_address="1 Test Street, Testville",
+        ),
+    )
+
+
+def make_member(
+    session: Session,
+    *,
+    brand: Brand,
+    role: Role = Role.owner,
+    email: str | None = None,
+    password: str | None = PASSWORD,
+) -> Member:
+    return brands.add_member(
+        session,
+        brand.id,
+        MemberCreate(
+            email=email or f"member{next(_seq)}@{brand.slug}.example", role=role, password=password
+        ),
+    )
+
+
+def make_api_key(
+    session: Session, *, brand: Brand, role: Role = Role.owner, name: str = "test key"
+) -> tuple[ApiKey, str]:
+    return brands.create_api_key(session, brand.id, ApiKeyCreate(name=name, role=role), created_by=None)
+
+
+def make_person(
+    session: Session,
+    *,
+    email: str | None = None,
+    time_zone: str = "UTC",
+    display_name: str = "",
+    verified: bool = True,
+) -> Person:
+    person = people.create_person(
+        session,
+        SignUp(
+            email=email or f"person{next(_seq)}@people.example",
+            time_zone=time_zone,
+            display_name=display_name,
+        ),
+    )
+    if verified:
+        for point in people.contact_points(session, person.id):
+            point.verified_at = utcnow()
+        session.flush()
+    return person

@@ -1,0 +1,83 @@
+"""Fixtures: an Alembic-built database per backend, each test in a transaction rolled back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.core import migrate
+from accord.core.db import Database
+from accord.core.settings import Settings
+from accord.core.web.app import create_app
+from tests.databases import fresh_engine
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Built once per backend by running the migrations, as production does."""
+    directory = tmp_path_factory.mktemp("db")
+    eng = fresh_engine(request.param, directory, "suite")
+    migrate.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+class TestDatabase(Database):
+    """A Database whose sessions all live inside one outer transaction, rolled back at the end."""
+
+    def __init__(self, engine: Engine, connection: Connection) -> None:
+        self.engine = engine
+        self.sessionmaker = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+
+
+@pytest.fixture
+def database(engine: Engine) -> Iterator[TestDatabase]:
+    connection = engine.connect()
+    outer = connection.begin()
+    try:
+        yield TestDatabase(engine, connection)
+    finally:
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(database: TestDatabase) -> Iterator[Session]:
+    with database.session() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path, engine: Engine) -> Settings:
+    return Settings(
+        var_dir=tmp_path / "var",
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
+        base_url="http://testserver",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database: TestDatabase) -> FastAPI:
+    return create_app(settings, database=database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def backend(engine: Engine) -> str:
+    return engine.dialect.name

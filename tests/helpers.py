@@ -1,0 +1,58 @@
+"""Small steps many tests take: reading the dev mailbox, signing in through real links."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.mail.models import DevMailMessage
+
+LINK = re.compile(r"https?://\S+/auth/link\?token=([\w-]+)")
+
+
+def last_mail_to(session: Session, address: str) -> DevMailMessage:
+    message = session.scalars(
+        select(DevMailMessage)
+        .where(DevMailMessage.recipients == address)
+        .order_by(DevMailMessage.created_at.desc())
+        .limit(1)
+    ).first()
+    assert message is not None, f"no mail to {address} in the dev mailbox"
+    return message
+
+
+def link_token(text: str) -> str:
+    match = LINK.search(text)
+    assert match is not None, f"no sign-in link in: {text!r}"
+    return match.group(1)
+
+
+def csrf_of(client: TestClient, path: str = "/signin") -> str:
+    page = client.get(path, headers={"accept": "text/html"})
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match is not None, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def sign_in_person(client: TestClient, session: Session, email: str) -> None:
+    """Ask for a link, take it from the dev mailbox and use it, as a person would."""
+    response = client.post("/api/v1/auth/sign-in-links", json={"email": email})
+    assert response.status_code == 202, response.text
+    token = link_token(last_mail_to(session, email).text_body)
+    token_field = {"token": token, "csrf_token": csrf_of(client)}
+    used = client.post("/auth/link", data=token_field, follow_redirects=False)
+    assert used.status_code == 303, used.text
+    assert used.headers["location"] == "/home"
+
+
+def sign_in_member(client: TestClient, email: str, password: str) -> None:
+    csrf = csrf_of(client, "/console/signin")
+    response = client.post(
+        "/console/signin",
+        data={"email": email, "password": password, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
