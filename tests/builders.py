@@ -55,7 +55,9 @@ def make_member(
 def make_api_key(
     session: Session, *, brand: Brand, role: Role = Role.owner, name: str = "test key"
 ) -> tuple[ApiKey, str]:
-    return brands.create_api_key(session, brand.id, ApiKeyCreate(name=name, role=role), created_by=None)
+    return brands.create_api_key(
+        session, brand.id, ApiKeyCreate(name=name, role=role), created_by=None
+    )
 
 
 def make_person(

@@ -21,7 +21,9 @@ BACKENDS = ["sqlite", "postgres"]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     """Built once per backend by running the migrations, as production does."""
     directory = tmp_path_factory.mktemp("db")
     eng = fresh_engine(request.param, directory, "suite")
@@ -30,7 +32,7 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     eng.dispose()
 
 
-class TestDatabase(Database):
+class RolledBackDatabase(Database):
     """A Database whose sessions all live inside one outer transaction, rolled back at the end."""
 
     def __init__(self, engine: Engine, connection: Connection) -> None:
@@ -41,18 +43,18 @@ class TestDatabase(Database):
 
 
 @pytest.fixture
-def database(engine: Engine) -> Iterator[TestDatabase]:
+def database(engine: Engine) -> Iterator[RolledBackDatabase]:
     connection = engine.connect()
     outer = connection.begin()
     try:
-        yield TestDatabase(engine, connection)
+        yield RolledBackDatabase(engine, connection)
     finally:
         outer.rollback()
         connection.close()
 
 
 @pytest.fixture
-def session(database: TestDatabase) -> Iterator[Session]:
+def session(database: RolledBackDatabase) -> Iterator[Session]:
     with database.session() as s:
         yield s
 
@@ -68,7 +70,7 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, database: TestDatabase) -> FastAPI:
+def app(settings: Settings, database: RolledBackDatabase) -> FastAPI:
     return create_app(settings, database=database)
 
 

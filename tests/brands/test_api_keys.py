@@ -46,7 +46,9 @@ def test_revoked_wrong_and_malformed_keys_all_get_the_same_401(
     brand = make_brand(session)
     key, secret = make_api_key(session, brand=brand)
     _, owner = make_api_key(session, brand=brand)
-    assert client.post(f"/api/v1/api-keys/{key.id}/revoke", headers=bearer(owner)).status_code == 200
+    assert (
+        client.post(f"/api/v1/api-keys/{key.id}/revoke", headers=bearer(owner)).status_code == 200
+    )
     answers = [
         client.get("/api/v1/brand", headers=bearer(secret)),  # revoked
         client.get("/api/v1/brand", headers=bearer(secret[:-2] + "xx")),  # wrong
@@ -82,7 +84,11 @@ def test_member_signs_in_and_creates_a_key_in_the_console(
     sign_in_member(client, member.email, PASSWORD)
     page = client.post(
         "/console/api-keys",
-        data={"name": "warehouse", "role": "marketer", "csrf_token": csrf_of(client, "/console/api-keys")},
+        data={
+            "name": "warehouse",
+            "role": "marketer",
+            "csrf_token": csrf_of(client, "/console/api-keys"),
+        },
     )
     assert page.status_code == 200
     assert "Copy it now" in page.text

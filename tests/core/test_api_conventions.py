@@ -21,8 +21,12 @@ def test_same_key_and_body_replays_the_stored_response(
     brand = make_brand(session)
     _, secret = make_api_key(session, brand=brand)
     body = {"name": "idem", "role": "analyst"}
-    first = client.post("/api/v1/api-keys", json=body, headers=bearer(secret, **{"Idempotency-Key": "k1"}))
-    second = client.post("/api/v1/api-keys", json=body, headers=bearer(secret, **{"Idempotency-Key": "k1"}))
+    first = client.post(
+        "/api/v1/api-keys", json=body, headers=bearer(secret, **{"Idempotency-Key": "k1"})
+    )
+    second = client.post(
+        "/api/v1/api-keys", json=body, headers=bearer(secret, **{"Idempotency-Key": "k1"})
+    )
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert second.headers["idempotent-replayed"] == "true"
@@ -45,8 +49,12 @@ def test_keys_are_per_caller(client: TestClient, session: Session) -> None:
     _, key_a = make_api_key(session, brand=a)
     _, key_b = make_api_key(session, brand=b)
     body = {"name": "shared-key"}
-    ra = client.post("/api/v1/api-keys", json=body, headers=bearer(key_a, **{"Idempotency-Key": "same"}))
-    rb = client.post("/api/v1/api-keys", json=body, headers=bearer(key_b, **{"Idempotency-Key": "same"}))
+    ra = client.post(
+        "/api/v1/api-keys", json=body, headers=bearer(key_a, **{"Idempotency-Key": "same"})
+    )
+    rb = client.post(
+        "/api/v1/api-keys", json=body, headers=bearer(key_b, **{"Idempotency-Key": "same"})
+    )
     assert ra.status_code == rb.status_code == 201
     assert ra.json()["id"] != rb.json()["id"]
 

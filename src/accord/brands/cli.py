@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from accord.brands import service
 from accord.brands.schemas import ApiKeyCreate, BrandCreate, MemberCreate
 from accord.core.cli import cli_errors, console, load_settings

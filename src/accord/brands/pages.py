@@ -164,12 +164,12 @@ async def create_api_key(request: Request, caller: BrandDep, session: SessionDep
     values = await read_form(request, ["name", "role"])
     data = parse_form(ApiKeyCreate, values)
     if isinstance(data, dict):
-        return _api_keys_page(
-            request, caller, session, values=values, errors=data, status_code=422
-        )
+        return _api_keys_page(request, caller, session, values=values, errors=data, status_code=422)
     _, secret = service.create_api_key(session, caller.brand_id, data, created_by=caller.member_id)
-    # Shown in this response only; a redirect would have to keep the secret somewhere.
-    return _api_keys_page(request, caller, session, secret=secret)
+    # Shown in this response only (a redirect would have to park the secret somewhere).
+    response = _api_keys_page(request, caller, session, secret=secret)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/api-keys/{api_key_id}/revoke")
@@ -192,9 +192,7 @@ def settings_form(request: Request, caller: BrandDep, session: SessionDep) -> HT
 
 
 @router.post("/settings", response_class=HTMLResponse)
-async def save_settings(
-    request: Request, caller: BrandDep, session: SessionDep
-) -> Response:
+async def save_settings(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.manage_brand)
     values = await read_form(request, BRAND_FIELDS)
     data = parse_form(BrandUpdate, {**values, "postal_address": values["postal_address"] or None})

@@ -192,8 +192,9 @@ def authenticate_api_key(session: Session, secret: str) -> BrandCaller:
     if not secret.startswith(KEY_PREFIX):
         raise NotAuthenticated(BAD_CREDENTIALS)
     row = session.execute(
-        select(ApiKey.id, ApiKey.brand_id, ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at)
-        .where(ApiKey.key_hash == token_hash(secret))
+        select(
+            ApiKey.id, ApiKey.brand_id, ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at
+        ).where(ApiKey.key_hash == token_hash(secret))
     ).one_or_none()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated(BAD_CREDENTIALS)

@@ -1,4 +1,4 @@
-"""Magic links (single-use, short-lived, hashed, rate-limited per address), for people and members."""
+"""Magic links: single-use, short-lived, hashed, rate-limited per address; people and members."""
 
 from __future__ import annotations
 

@@ -137,10 +137,21 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     serve_app(settings_for(host, port), host, port)
 
 
-def main() -> None:
-    from accord.brands.cli import register as register_brands
-    from accord.demo.cli import register as register_demo
+_registered = False
 
-    register_brands(app)
-    register_demo(app)
-    app()
+
+def build() -> typer.Typer:
+    """The root command with every domain's sub-commands added (once)."""
+    global _registered
+    if not _registered:
+        from accord.brands.cli import register as register_brands
+        from accord.demo.cli import register as register_demo
+
+        register_brands(app)
+        register_demo(app)
+        _registered = True
+    return app
+
+
+def main() -> None:
+    build()()

@@ -119,6 +119,7 @@ def after_commit(session: Session, callback: Any) -> None:
     Used for side effects outside the database (SMTP, jobs) so that nothing leaves Accord
     for a change that did not land.
     """
+    session.connection()  # begin now, so that a rollback before any SQL still discards it
     session.info.setdefault("after_commit", []).append(callback)
 
 
@@ -129,6 +130,8 @@ def _run_after_commit(session: Session) -> None:
         callback()
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop("after_commit", None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    # Only the outermost rollback discards the side effects; a savepoint's does not.
+    if previous_transaction.parent is None:
+        session.info.pop("after_commit", None)

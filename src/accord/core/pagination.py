@@ -54,9 +54,7 @@ def paginate(
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
     if cursor:
         when, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(created_at < when, and_(created_at == when, row_id < last_id))
-        )
+        query = query.where(or_(created_at < when, and_(created_at == when, row_id < last_id)))
     rows = session.scalars(query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)).all()
     next_cursor = None
     if len(rows) > limit:

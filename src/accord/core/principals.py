@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from accord.core.permissions import Permission, role_allows
 from accord.core.errors import PermissionDenied
+from accord.core.permissions import Permission, role_allows
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def new_token(nbytes: int = 32) -> str:
 
 
 def token_hash(token: str) -> str:
-    """What we store instead of a high-entropy token: SHA-256 is enough when guessing is hopeless."""
+    """What we store of a high-entropy token: SHA-256 suffices when guessing is hopeless."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -34,7 +34,7 @@ def demo(
         Panel.fit(
             f"Accord is at [bold]{base}/[/]\n\n"
             f"[bold]As a person:[/] open {base}/signin, enter [cyan]ada@people.example[/]\n"
-            f"  (or any of {len(data.FIRST_NAMES)} people: bea@, carlos@, dana@ … @people.example),\n"
+            f"  (or any of {len(data.FIRST_NAMES)} people: bea@, carlos@ … @people.example),\n"
             f"  then open the link from the dev mailbox at {base}/dev/mailbox\n\n"
             f"[bold]As a brand member:[/] open {base}/console/signin with\n"
             f"  [cyan]owner@groove.example[/] / [cyan]{data.DEMO_PASSWORD}[/]\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
@@ -52,9 +52,7 @@ def seed(session: Session) -> SeedReport:
         person = people.create_person(session, SignUp.model_validate(spec))
         # Demo people have confirmed their address already, as if they had signed in once.
         session.execute(
-            ContactPoint.__table__.update()
-            .where(ContactPoint.person_id == person.id)
-            .values(verified_at=now)
+            update(ContactPoint).where(ContactPoint.person_id == person.id).values(verified_at=now)
         )
         report.people_created += 1
     session.flush()

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 
 from accord.core.errors import NotAuthenticated
 from accord.core.principals import PersonCaller
-from accord.core.web.csrf import SAFE_METHODS, check_token
 from accord.core.web.csrf import HEADER as CSRF_HEADER
+from accord.core.web.csrf import SAFE_METHODS, check_token
 
 
 def current_person(request: Request) -> PersonCaller:

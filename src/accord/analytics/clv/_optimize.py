@@ -21,6 +21,11 @@ LOG_BOUND = 20.0
 GRADIENT_ACCEPT = 1e-5
 # Central-difference step in log-parameters: eps**(1/3) balances truncation against rounding.
 CENTRAL_STEP = 6e-6
+# A stationary point must also be a maximum: the smallest eigenvalue of the mean-NLL Hessian
+# in log-parameters must not be negative beyond finite-difference noise (~1e-7 with a
+# central-difference gradient). Well-posed fits have eigenvalues of 1e-3 and up.
+HESSIAN_STEP = 1e-4
+CURVATURE_NOISE = 1e-5
 
 
 def central_difference(fun: Callable[[FloatArray], float]) -> Callable[[FloatArray], Grad]:
@@ -76,4 +81,19 @@ def minimise_mean_nll(
             f"{model}: optimiser stopped after {res.nit} iterations without reaching a "
             f"stationary point ({res.message}; max |gradient| {np.max(np.abs(grad)):.2e})"
         )
+    curvature = np.linalg.eigvalsh(_hessian(fun, log_theta)).min()
+    if curvature < -CURVATURE_NOISE:
+        raise NotConverged(
+            f"{model}: optimiser stopped at a saddle point or on a ridge (smallest Hessian "
+            f"eigenvalue {curvature:.2e}), not at a maximum of the likelihood"
+        )
     return log_theta, nll
+
+
+def _hessian(fun: Callable[[FloatArray], Grad], z: FloatArray) -> FloatArray:
+    """Symmetrised central difference of the gradient."""
+    steps = np.eye(z.size) * HESSIAN_STEP
+    with np.errstate(all="ignore"):
+        cols = [(fun(z + e)[1] - fun(z - e)[1]) / (2 * HESSIAN_STEP) for e in steps]
+    h = np.array(cols)
+    return np.asarray(0.5 * (h + h.T), dtype=np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,7 +48,7 @@ def _respond(request: Request, status: int, name: str, detail: str, field: str |
     return render(request, "error.html", context, status_code=status)
 
 
-def _field_path(loc: tuple[Any, ...] | list[Any]) -> str | None:
+def _field_path(loc: Sequence[Any]) -> str | None:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or (str(loc[0]) if loc else None)
 

@@ -43,11 +43,7 @@ class IdempotencyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
         key_bytes = headers.get(HEADER)
-        if (
-            key_bytes is None
-            or scope["method"] != "POST"
-            or not scope["path"].startswith("/api/")
-        ):
+        if key_bytes is None or scope["method"] != "POST" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
         key = key_bytes.decode("latin-1").strip()

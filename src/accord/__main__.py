@@ -1,0 +1,3 @@
+from accord.core.cli import main
+
+main()

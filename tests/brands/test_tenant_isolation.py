@@ -1,0 +1,91 @@
+"""Brand B's key can neither read nor change brand A's objects, on every brand-scoped route.
+
+The test walks the app's routes, so a route added later is covered without editing this file;
+a route with a path parameter this file cannot fill fails the test until a builder is added.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from accord.brands.api import BRAND_SCOPED
+from accord.brands.models import Brand
+from accord.core.permissions import Role
+from tests.builders import make_api_key, make_brand, make_member
+
+# Path parameter name -> builder of an object of that kind owned by the given brand.
+OWNED: dict[str, Callable[[Session, Brand], uuid.UUID]] = {
+    "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
+    "api_key_id": lambda s, b: make_api_key(s, brand=b, name="victim")[0].id,
+}
+PARAM = re.compile(r"{(\w+)}")
+
+
+def brand_scoped_operations(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every operation tagged brand-scoped, read from the OpenAPI schema."""
+    return [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method, operation in operations.items()
+        if BRAND_SCOPED in operation.get("tags", [])
+    ]
+
+
+def test_every_brand_scoped_route_hides_other_brands_objects(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    brand_a, brand_b = make_brand(session), make_brand(session)
+    _, key_b = make_api_key(session, brand=brand_b, role=Role.owner)
+    operations = brand_scoped_operations(app)
+    assert len(operations) >= 8, "expected the brand API to be tagged brand-scoped"
+    with_params = [(m, p) for m, p in operations if PARAM.search(p)]
+    assert with_params, "no brand-scoped route takes an object id"
+    for method, template in with_params:
+        names = PARAM.findall(template)
+        missing = [n for n in names if n not in OWNED]
+        assert not missing, f"{template}: add a builder for {missing} to OWNED"
+        path = template
+        for name in names:
+            path = path.replace("{" + name + "}", str(OWNED[name](session, brand_a)))
+        response = client.request(
+            method, path, headers={"Authorization": f"Bearer {key_b}"}, json={}
+        )
+        assert response.status_code == 404, (method, template, response.text)
+        assert response.json()["error"] == "NotFound"
+
+
+def test_list_routes_return_only_the_callers_rows(client: TestClient, session: Session) -> None:
+    brand_a, brand_b = make_brand(session), make_brand(session)
+    member_a = make_member(session, brand=brand_a)
+    key_a, _ = make_api_key(session, brand=brand_a, name="a-key")
+    _, key_b = make_api_key(session, brand=brand_b, role=Role.owner)
+    headers = {"Authorization": f"Bearer {key_b}"}
+    members = client.get("/api/v1/members", headers=headers).json()["items"]
+    keys = client.get("/api/v1/api-keys", headers=headers).json()["items"]
+    assert str(member_a.id) not in {m["id"] for m in members}
+    assert str(key_a.id) not in {k["id"] for k in keys}
+    assert client.get("/api/v1/brand", headers=headers).json()["id"] == str(brand_b.id)
+
+
+def test_console_pages_refuse_another_brands_objects(client: TestClient, session: Session) -> None:
+    from tests.builders import PASSWORD
+    from tests.helpers import csrf_of, sign_in_member
+
+    brand_a, brand_b = make_brand(session), make_brand(session)
+    key_a, _ = make_api_key(session, brand=brand_a)
+    owner_b = make_member(session, brand=brand_b, role=Role.owner)
+    sign_in_member(client, owner_b.email, PASSWORD)
+    response = client.post(
+        f"/console/api-keys/{key_a.id}/revoke",
+        data={"csrf_token": csrf_of(client, "/console/api-keys")},
+        headers={"accept": "text/html"},
+    )
+    assert response.status_code == 404
+    session.refresh(key_a)
+    assert key_a.revoked_at is None

@@ -1,0 +1,98 @@
+"""A live Accord (uvicorn in a thread, its own SQLite file) and Debian's Chromium via Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from accord.core import migrate
+from accord.core.db import Database
+from accord.core.settings import Settings
+from accord.core.web.app import create_app
+from tests.databases import IN_CI, fresh_sqlite_url
+from tests.smtp_sink import free_port
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def chromium_path() -> str:
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    found = shutil.which("chromium")
+    if found:
+        return found
+    message = "Debian's chromium is not installed (apt-get install chromium)"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: browser tests must run)", pytrace=False)
+    pytest.skip(message)
+
+
+class LiveServer:
+    def __init__(self, url: str, database: Database) -> None:
+        self.url = url
+        self.database = database
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    directory = tmp_path_factory.mktemp("live")
+    port = free_port()
+    settings = Settings(
+        var_dir=directory,
+        database_url=fresh_sqlite_url(directory, "live"),
+        secret_key="browser-test-secret",  # type: ignore[arg-type]
+        base_url=f"http://127.0.0.1:{port}",
+    )
+    database = Database.from_settings(settings)
+    migrate.upgrade(database.engine)
+    app = create_app(settings, database=database)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    yield LiveServer(settings.base_url, database)
+    server.should_exit = True
+    thread.join(timeout=10)
+    database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    yield pg
+    context.close()
