@@ -14,6 +14,10 @@ from accord.core.permissions import Role
 from accord.people import service as people
 from accord.people.models import Person
 from accord.people.schemas import SignUp
+from accord.relationships import decisions, topics
+from accord.relationships.models import Relationship, Topic
+from accord.relationships.schemas import TopicCreate
+from accord.relationships.vocabulary import Channel, Purpose
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -81,3 +85,46 @@ def make_person(
             point.verified_at = utcnow()
         session.flush()
     return person
+
+
+def make_topic(
+    session: Session,
+    *,
+    brand: Brand,
+    slug: str | None = None,
+    purpose: str = "marketing",
+    name: str | None = None,
+) -> Topic:
+    n = next(_seq)
+    return topics.create(
+        session,
+        brand.id,
+        TopicCreate(
+            slug=slug or f"topic-{n}",
+            name=name or f"Topic {n}",
+            description="What this topic is about, in plain words.",
+            purpose=Purpose(purpose),
+        ),
+    )
+
+
+def make_relationship(
+    session: Session,
+    *,
+    person: Person,
+    brand: Brand,
+    marketing: bool = False,
+    channels: tuple[str, ...] = (),
+    topics_on: tuple[Topic, ...] = (),
+) -> Relationship:
+    """An active relationship with the given grants, made through the real decision functions."""
+    rel = decisions.start(session, person.id, brand.id, decisions.PORTAL)
+    if marketing:
+        decisions.set_purpose(session, rel, Purpose.marketing, True, decisions.PORTAL)
+    for channel in channels:
+        decisions.set_channel(
+            session, rel, Purpose.marketing, Channel(channel), True, decisions.PORTAL
+        )
+    for topic in topics_on:
+        decisions.set_topic(session, rel, topic.id, True, decisions.PORTAL)
+    return rel

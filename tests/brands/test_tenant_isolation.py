@@ -17,12 +17,33 @@ from sqlalchemy.orm import Session
 from accord.brands.api import BRAND_SCOPED
 from accord.brands.models import Brand
 from accord.core.permissions import Role
-from tests.builders import make_api_key, make_brand, make_member
+from accord.consent import ledger
+from tests.builders import (
+    make_api_key,
+    make_brand,
+    make_member,
+    make_person,
+    make_relationship,
+    make_topic,
+)
+
 
 # Path parameter name -> builder of an object of that kind owned by the given brand.
-OWNED: dict[str, Callable[[Session, Brand], uuid.UUID]] = {
+def _related_person(session: Session, brand: Brand) -> uuid.UUID:
+    return make_relationship(session, person=make_person(session), brand=brand).person_id
+
+
+def _consent_event(session: Session, brand: Brand) -> int:
+    rel = make_relationship(session, person=make_person(session), brand=brand, marketing=True)
+    return ledger.events_for(session, rel.person_id)[-1].id
+
+
+OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
     "api_key_id": lambda s, b: make_api_key(s, brand=b, name="victim")[0].id,
+    "topic_id": lambda s, b: make_topic(s, brand=b).id,
+    "person_id": _related_person,
+    "event_id": _consent_event,
 }
 PARAM = re.compile(r"{(\w+)}")
 

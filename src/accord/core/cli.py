@@ -145,10 +145,12 @@ def build() -> typer.Typer:
     global _registered
     if not _registered:
         from accord.brands.cli import register as register_brands
+        from accord.consent.cli import register as register_ledger
+        from accord.consent.receipts_cli import register as register_receipts
         from accord.demo.cli import register as register_demo
 
-        register_brands(app)
-        register_demo(app)
+        for register in (register_brands, register_ledger, register_receipts, register_demo):
+            register(app)
         _registered = True
     return app
 

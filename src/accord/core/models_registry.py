@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import accord.brands.models
+import accord.consent.models
 import accord.core.auth_models
 import accord.core.idempotency_models
 import accord.mail.models
-import accord.people.models  # noqa: F401
+import accord.people.models
+import accord.relationships.models  # noqa: F401
 from accord.core.db import Base
 
 metadata = Base.metadata

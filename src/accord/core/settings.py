@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_user: str = ""
     smtp_password: SecretStr = SecretStr("")
+    sms_gateway_url: str = Field(default="", description="HTTP SMS gateway; empty: dev mailbox.")
+    sms_gateway_token: SecretStr = SecretStr("")
     magic_link_minutes: int = Field(default=15, ge=1, le=60)
     magic_link_per_address_per_hour: int = Field(default=5, ge=1)
     session_days: int = Field(default=14, ge=1)

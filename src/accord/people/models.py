@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.core.db import Base, CreatedMixin, IdMixin
@@ -35,5 +36,25 @@ class ContactPoint(IdMixin, CreatedMixin, Base):
     address_normalised: Mapped[str] = mapped_column(String(320))
     is_primary: Mapped[bool] = mapped_column(default=False)
     verified_at: Mapped[datetime | None]
+    # Phone numbers keep their region; push endpoints their keys (p256dh, auth).
+    region: Mapped[str | None] = mapped_column(String(2))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     suppressed_reason: Mapped[str | None] = mapped_column(String(32))
     suppressed_at: Mapped[datetime | None]
+    # A code sent by SMS (phones): only its hash, with an expiry and an attempt counter.
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None]
+    code_attempts: Mapped[int] = mapped_column(default=0)
+
+
+class ErasedAddress(IdMixin, CreatedMixin, Base):
+    """What survives an erasure: a keyed hash of the address, so it is never re-imported.
+
+    `brand_id` null means erased from Accord entirely; otherwise only from that brand.
+    """
+
+    __tablename__ = "erased_addresses"
+    __table_args__ = (UniqueConstraint("address_hash", "brand_id"),)
+
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    brand_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))

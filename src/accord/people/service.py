@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from accord.core.auth import consume_magic_link, issue_magic_link
 from accord.core.db import utcnow
 from accord.core.errors import NotFound
+from accord.core.security import keyed_hash, normalise_email
 from accord.core.settings import Settings
 from accord.mail.backends import Mailer, compose
 from accord.people import emails
-from accord.people.models import ContactPoint, Person
+from accord.people.models import ContactPoint, ErasedAddress, Person
 from accord.people.schemas import ProfileUpdate, SignUp
 
 SUBJECT = "person"
@@ -128,3 +129,23 @@ def contact_points(session: Session, person_id: uuid.UUID) -> list[ContactPoint]
             .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
         )
     )
+
+
+def address_hash(settings: Settings, email: str) -> str:
+    return keyed_hash(settings.resolved_secret_key(), normalise_email(email), purpose="erased")
+
+
+def is_erased(session: Session, settings: Settings, email: str, brand_id: uuid.UUID) -> bool:
+    """Was this address erased from Accord, or from this brand, at the person's request?"""
+    found = session.scalar(
+        select(ErasedAddress.id).where(
+            ErasedAddress.address_hash == address_hash(settings, email),
+            or_(ErasedAddress.brand_id.is_(None), ErasedAddress.brand_id == brand_id),
+        )
+    )
+    return found is not None
+
+
+def find_or_create(session: Session, email: str) -> Person:
+    """For brand-initiated contact: an account the person can take over by following a link."""
+    return find_by_email(session, email) or create_person(session, SignUp(email=email))

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln, hyp2f1
 
-from accord.analytics.clv._optimize import minimise_mean_nll
+from accord.analytics.clv._optimize import minimise_mean_nll, wsum
 from accord.analytics.clv.errors import TooFewCustomers
 from accord.analytics.clv.triples import Triples, compress, validate_rfm
 
@@ -84,29 +84,38 @@ def _nll_and_grad(log_theta: FloatArray, d: _Design) -> tuple[float, FloatArray]
     r, alpha, a, b = np.exp(log_theta)
     xs, wx, n = d.xs, d.wx, d.n
 
-    ll = wx @ (gammaln(r + xs) + gammaln(b + xs) - gammaln(a + b + xs))
+    ll = wsum(wx, gammaln(r + xs) + gammaln(b + xs) - gammaln(a + b + xs))
     ll += n * (r * np.log(alpha) - gammaln(r) + gammaln(a + b) - gammaln(b))
     ia_T = 1.0 / (alpha + d.T)
     l_T = np.log(alpha + d.T)
-    ll -= d.w @ ((r + d.x) * l_T)
+    ll -= wsum(d.w, (r + d.x) * l_T)
 
     lr_T = np.log(alpha + d.Tr)
     lr_t = np.log(alpha + d.txr)
     bx1 = b + d.xr - 1.0
     u = np.log(a) - np.log(bx1) + (r + d.xr) * (lr_T - lr_t)
     sp = np.logaddexp(0.0, u)
-    ll += d.wr @ sp
+    ll += wsum(d.wr, sp)
     ws = d.wr * np.exp(u - sp)  # weight times sigmoid(u) = P(dropped out | data)
 
     psi_abx = digamma(a + b + xs)
-    g_r = wx @ digamma(r + xs) + n * (np.log(alpha) - digamma(r)) - d.w @ l_T + ws @ (lr_T - lr_t)
+    g_r = (
+        wsum(wx, digamma(r + xs))
+        + n * (np.log(alpha) - digamma(r))
+        - wsum(d.w, l_T)
+        + wsum(ws, lr_T - lr_t)
+    )
     g_alpha = (
         n * r / alpha
-        - d.w @ ((r + d.x) * ia_T)
-        + ws @ ((r + d.xr) * (1.0 / (alpha + d.Tr) - 1.0 / (alpha + d.txr)))
+        - wsum(d.w, (r + d.x) * ia_T)
+        + wsum(ws, (r + d.xr) * (1.0 / (alpha + d.Tr) - 1.0 / (alpha + d.txr)))
     )
-    g_a = n * digamma(a + b) - wx @ psi_abx + ws.sum() / a
-    g_b = n * (digamma(a + b) - digamma(b)) + wx @ (digamma(b + xs) - psi_abx) - ws @ (1.0 / bx1)
+    g_a = n * digamma(a + b) - wsum(wx, psi_abx) + ws.sum() / a
+    g_b = (
+        n * (digamma(a + b) - digamma(b))
+        + wsum(wx, digamma(b + xs) - psi_abx)
+        - wsum(ws, 1.0 / bx1)
+    )
 
     grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
     return float(-ll / n), -grad / n
@@ -146,12 +155,15 @@ def fit_triples(triples: Triples) -> BGNBDParams:
         raise TooFewCustomers(f"BG/NBD needs at least {MIN_CUSTOMERS} customers, got {n}")
     if not (triples.x > 0).any():
         raise TooFewCustomers("BG/NBD needs some repeat purchases; every customer has x == 0")
-    d = _Design.from_triples(triples)
-    # Start alpha at the mean age so the first steps are on the scale of the time unit used.
-    x0 = [0.0, float(np.log(max(np.average(d.T, weights=d.w), 1e-3))), 0.0, 0.0]
-    theta, nll = minimise_mean_nll(lambda z: _nll_and_grad(z, d), x0, model="BG/NBD")
+    # Optimise with time in units of the mean age: alpha becomes dimensionless, the start
+    # (all parameters 1) is sensible whatever unit the caller used, and PLAUSIBLE_LOG applies.
+    unit = triples.mean_age() if triples.mean_age() > 0 else 1.0
+    d = _Design.from_triples(triples.rescaled(unit))
+    theta, nll = minimise_mean_nll(lambda z: _nll_and_grad(z, d), [0.0] * 4, model="BG/NBD")
     r, alpha, a, b = (float(v) for v in np.exp(theta))
-    return BGNBDParams(r, alpha, a, b, log_likelihood=-nll * d.n, n_customers=n, converged=True)
+    # Rescaling time by c multiplies each customer's density by c**x: undo it in the total.
+    ll = -nll * d.n - float(np.sum(triples.weight * triples.x) * np.log(unit))
+    return BGNBDParams(r, alpha * unit, a, b, log_likelihood=ll, n_customers=n, converged=True)
 
 
 def probability_alive(
@@ -188,11 +200,31 @@ def _expected_if_alive(
     # changes the value by O(1e-7) relative while avoiding the division by zero.
     if abs(a - 1.0) < 1e-7:
         a = 1.0 + 1e-7
-    one_minus_z = (alpha + T) / (alpha + T + t)
     z = t / (alpha + T + t)
-    f = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    bracket = 1.0 - one_minus_z ** (a - 1.0) * f
-    return np.asarray((a + b + x - 1.0) / (a - 1.0) * bracket, dtype=np.float64)
+    f = _hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    # 1 - (1-z)**(a-1) * f, split as (1 - pw) - pw * (f - 1) so that short horizons, where
+    # both terms are close to 1, keep their digits instead of cancelling.
+    log_pw = -(a - 1.0) * np.log1p(t / (alpha + T))
+    bracket = -np.expm1(log_pw) - np.exp(log_pw) * (f - 1.0)
+    # Purchases cannot be negative; below ~1e-16 the sign of the product is rounding noise.
+    return np.maximum((a + b + x - 1.0) / (a - 1.0) * bracket, 0.0)
+
+
+def _hyp2f1(A: float, B: float, C: FloatArray, z: FloatArray) -> FloatArray:
+    """scipy's hyp2f1, retried with C nudged by 1e-12 where it returns inf.
+
+    With z > 0.9 and C - A - B an integer (it is x + 1 whenever r == a) scipy takes a
+    special-case branch that returns inf, e.g. 2F1(e^2-1, e-1; e+e^2+94; 0.905). The function
+    is smooth in C, and the nudged value matches mpmath to 1e-13.
+    """
+    with np.errstate(all="ignore"):
+        f = np.asarray(hyp2f1(A, B, C, z), dtype=np.float64)
+        bad = ~np.isfinite(f)
+        if bad.any():
+            C_b, z_b = np.broadcast_arrays(C, z)
+            f = np.array(np.broadcast_to(f, C_b.shape), dtype=np.float64)
+            f[bad] = hyp2f1(A, B, C_b[bad] * (1.0 + 1e-12), z_b[bad])
+    return f
 
 
 def conditional_expected_purchases(

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
-from accord.analytics.clv._optimize import minimise_mean_nll
+from accord.analytics.clv._optimize import minimise_mean_nll, wsum
 from accord.analytics.clv.errors import TooFewCustomers
 
 FloatArray = NDArray[np.float64]
@@ -75,7 +75,7 @@ def _nll_and_grad(log_theta: FloatArray, x: FloatArray, z: FloatArray) -> tuple[
     ll = np.sum(
         gammaln(px + q) - gammaln(px) + (px - 1.0) * log_z + px * np.log(x) - (px + q) * log_gxz
     ) + x.size * (q * np.log(g) - gammaln(q))
-    g_p = x @ (psi_pxq - digamma(px) + log_z + np.log(x) - log_gxz)
+    g_p = wsum(x, psi_pxq - digamma(px) + log_z + np.log(x) - log_gxz)
     g_q = np.sum(psi_pxq - log_gxz) + x.size * (np.log(g) - digamma(q))
     g_g = x.size * q / g - np.sum((px + q) / (g + x * z))
     n = x.size
@@ -91,12 +91,17 @@ def fit(x: ArrayLike, zbar: ArrayLike) -> GammaGammaParams:
         raise TooFewCustomers(
             f"Gamma-Gamma needs at least {MIN_CUSTOMERS} repeat customers, got {n}"
         )
-    xr, zr = xa[rep], za[rep]
-    # Start gamma on the scale of the spend so the optimiser begins near the data's units.
-    x0 = [0.0, float(np.log(2.0)), float(np.log(np.mean(zr)))]
-    theta, nll = minimise_mean_nll(lambda v: _nll_and_grad(v, xr, zr), x0, model="Gamma-Gamma")
+    xr = xa[rep]
+    # Spend in units of its mean makes gamma dimensionless (see _optimize.PLAUSIBLE_LOG);
+    # the density of zbar picks up a Jacobian, added back to the total below.
+    unit = float(np.mean(za[rep]))
+    zr = za[rep] / unit
+    theta, nll = minimise_mean_nll(
+        lambda v: _nll_and_grad(v, xr, zr), [0.0, 0.0, 0.0], model="Gamma-Gamma"
+    )
     p, q, g = (float(v) for v in np.exp(theta))
-    return GammaGammaParams(p, q, g, log_likelihood=-nll * n, n_customers=n, converged=True)
+    ll = -nll * n - n * float(np.log(unit))
+    return GammaGammaParams(p, q, g * unit, log_likelihood=ll, n_customers=n, converged=True)
 
 
 def conditional_expected_spend(

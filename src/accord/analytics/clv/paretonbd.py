@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln, hyp2f1
 
-from accord.analytics.clv._optimize import central_difference, minimise_mean_nll
+from accord.analytics.clv._optimize import central_difference, minimise_mean_nll, wsum
 from accord.analytics.clv.errors import TooFewCustomers
 from accord.analytics.clv.triples import Triples, compress, validate_rfm
 
@@ -65,7 +65,7 @@ def _log_hyp2f1_c(a: FloatArray, c: FloatArray, z: FloatArray, y: FloatArray) ->
 
     Euler's transformation gives y**(1-c) * 2F1(1, a+1-c; a+1; z), whose series converges at
     z = 1, so for moderate parameters scipy's hyp2f1 is fast and accurate to ~1e-12 (it is
-    what liftimes uses). Close to z = 1 with a+1-c large it loses digits and eventually
+    what lifetimes uses). Close to z = 1 with a+1-c large it loses digits and eventually
     returns NaN (e.g. 2F1(1, 572.8; 574.3; 0.9975)); there, and wherever it is not finite,
     the equivalent integral a * int_0^1 v^(a-1) (1-zv)^(-c) dv is done by quadrature.
     """
@@ -179,7 +179,7 @@ def _mean_nll(log_theta: FloatArray, d: _Design) -> float:
     p = (r, alpha, s, beta)
     lf = _log_f(r, alpha, s, beta, d.px, d.pt)
     alive, dead = _log_terms(p, d.x, d.T, _log_a0(lf[d.i_tx], lf[d.i_T]))
-    ll = d.wx @ _log_a1(p, d.xs) + d.w @ np.logaddexp(alive, dead)
+    ll = wsum(d.wx, _log_a1(p, d.xs)) + wsum(d.w, np.logaddexp(alive, dead))
     return float(-ll / d.n)
 
 
@@ -214,17 +214,19 @@ def fit_triples(triples: Triples) -> ParetoNBDParams:
         raise TooFewCustomers(f"Pareto/NBD needs at least {MIN_CUSTOMERS} customers, got {n}")
     if not (triples.x > 0).any():
         raise TooFewCustomers("Pareto/NBD needs some repeat purchases; every customer has x == 0")
-    d = _Design.from_triples(triples)
-    # alpha and beta are in the data's time unit: start both at the mean customer age.
-    log_age = float(np.log(max(np.average(d.T, weights=d.w), 1e-3)))
+    # Optimise with time in units of the mean age (see bgnbd.fit_triples).
+    unit = triples.mean_age() if triples.mean_age() > 0 else 1.0
+    d = _Design.from_triples(triples.rescaled(unit))
     theta, nll = minimise_mean_nll(
         central_difference(lambda z: _mean_nll(z, d)),
-        [0.0, log_age, 0.0, log_age],
+        [0.0] * 4,
         model="Pareto/NBD",
+        value=lambda z: _mean_nll(z, d),
     )
     r, alpha, s, beta = (float(v) for v in np.exp(theta))
+    ll = -nll * d.n - float(np.sum(triples.weight * triples.x) * np.log(unit))
     return ParetoNBDParams(
-        r, alpha, s, beta, log_likelihood=-nll * d.n, n_customers=n, converged=True
+        r, alpha * unit, s, beta * unit, log_likelihood=ll, n_customers=n, converged=True
     )
 
 

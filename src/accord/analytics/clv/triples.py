@@ -38,6 +38,14 @@ class Triples:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    def mean_age(self) -> float:
+        """Customer-weighted mean of T: the natural time unit for optimisation."""
+        return float(np.average(self.T, weights=self.weight))
+
+    def rescaled(self, time_unit: float) -> Triples:
+        """The same customers with t_x and T measured in multiples of ``time_unit``."""
+        return Triples(self.x, self.t_x / time_unit, self.T / time_unit, self.weight, self.inverse)
+
     def expand(self, values: NDArray[np.float64]) -> FloatArray:
         """Per-triple values -> per-customer values (in the original customer order)."""
         return np.asarray(values, dtype=np.float64)[self.inverse]

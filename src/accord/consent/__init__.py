@@ -1,0 +1,1 @@
+"""Consent: relationships' decisions, the hash-chained ledger, receipts."""

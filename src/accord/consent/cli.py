@@ -1,0 +1,45 @@
+"""`accord ledger verify`: recompute every chain, report the first broken link of each."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from accord.consent import ledger
+from accord.core.cli import console, fail, load_settings
+from accord.core.db import Database
+
+ledger_app = typer.Typer(help="The hash-chained consent ledger.")
+
+
+@ledger_app.command("verify")
+def verify(
+    person: Annotated[
+        str | None, typer.Option(help="Check only this person's chain (their opaque id).")
+    ] = None,
+) -> None:
+    """Recompute every person's hash chain; exit 1 and name the first broken link of each."""
+    subject = None
+    if person is not None:
+        try:
+            subject = uuid.UUID(person)
+        except ValueError:
+            raise fail(f"'{person}' is not a person id.") from None
+    db = Database.from_settings(load_settings())
+    with db.session() as session:
+        checked, breaks = ledger.verify(session, subject=subject)
+    if not breaks:
+        console.print(f"[green]Ledger intact:[/] {checked} events, every chain verified.")
+        return
+    table = Table("person", "seq", "problem", title="Broken chains")
+    for item in breaks:
+        table.add_row(item.subject, str(item.seq), item.reason)
+    console.print(table)
+    raise fail(f"{len(breaks)} broken chain(s) among {checked} events.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger")

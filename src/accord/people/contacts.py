@@ -1,0 +1,226 @@
+"""Contact points: add, verify (e-mail by link, phone by SMS code), suppress, remove."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.consent import ledger
+from accord.consent.ledger import Scope
+from accord.core.auth import consume_magic_link, issue_magic_link
+from accord.core.db import utcnow
+from accord.core.errors import Conflict, InvalidInput, NotFound, RateLimited
+from accord.core.security import constant_time_equal, keyed_hash, normalise_email
+from accord.core.settings import Settings
+from accord.mail.backends import Email, Mailer, compose
+from accord.mail.sms import send_sms
+from accord.people.models import ContactPoint
+
+CODE_MINUTES = 10
+
+
+class WrongCode(InvalidInput):
+    """A wrong code: the caller must keep the attempt count (commit) before reporting it."""
+
+
+MAX_CODE_ATTEMPTS = 5
+CONTACT = "contact"
+
+
+def get(session: Session, person_id: uuid.UUID, contact_id: uuid.UUID) -> ContactPoint:
+    point = session.scalars(
+        select(ContactPoint).where(
+            ContactPoint.id == contact_id, ContactPoint.person_id == person_id
+        )
+    ).one_or_none()
+    if point is None:
+        raise NotFound("No such contact point.")
+    return point
+
+
+def _add(
+    session: Session,
+    person_id: uuid.UUID,
+    channel: str,
+    address: str,
+    normalised: str,
+    **extra: object,
+) -> ContactPoint:
+    taken = session.scalar(
+        select(ContactPoint.person_id).where(
+            ContactPoint.channel == channel, ContactPoint.address_normalised == normalised
+        )
+    )
+    if taken is not None:
+        raise Conflict("This address is already in use.", field="address")
+    point = ContactPoint(
+        person_id=person_id,
+        channel=channel,
+        address=address,
+        address_normalised=normalised,
+        **extra,
+    )
+    session.add(point)
+    session.flush()
+    return point
+
+
+def add_email(
+    session: Session, settings: Settings, mailer: Mailer, person_id: uuid.UUID, address: str
+) -> ContactPoint:
+    point = _add(session, person_id, "email", address, normalise_email(address))
+    send_email_link(session, settings, mailer, point)
+    return point
+
+
+def send_email_link(
+    session: Session, settings: Settings, mailer: Mailer, point: ContactPoint
+) -> None:
+    token = issue_magic_link(
+        session, settings, subject_kind=CONTACT, subject_id=point.id, address=point.address
+    )
+    url = f"{settings.base_url}/contacts/verify?token={token}"
+    text = (
+        f"Confirm that {point.address} is yours and may receive messages you allow:\n\n{url}\n\n"
+        f"The link works once and expires in {settings.magic_link_minutes} minutes.\n"
+    )
+    mailer.send(
+        session,
+        compose(settings, Email(to=point.address, subject="Confirm your address", text=text)),
+    )
+
+
+def verify_email(session: Session, token: str) -> ContactPoint:
+    point = session.get(ContactPoint, consume_magic_link(session, token, subject_kind=CONTACT))
+    if point is None:
+        raise NotFound("This address was removed.", field="token")
+    point.verified_at = point.verified_at or utcnow()
+    session.flush()
+    return point
+
+
+def parse_phone(number: str, region: str) -> str:
+    """E.164, or a 422 naming the field."""
+    try:
+        parsed = phonenumbers.parse(number, region.upper() or None)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(f"'{number}' is not a phone number.", field="number") from None
+    if not phonenumbers.is_valid_number_for_region(parsed, region.upper()):
+        raise InvalidInput(
+            f"'{number}' is not a valid number for region {region.upper()}.", field="number"
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _code_hash(settings: Settings, point_id: uuid.UUID, code: str) -> str:
+    return keyed_hash(settings.resolved_secret_key(), f"{point_id}:{code}", purpose="phone-code")
+
+
+def add_phone(
+    session: Session, settings: Settings, person_id: uuid.UUID, number: str, region: str
+) -> ContactPoint:
+    e164 = parse_phone(number, region)
+    point = _add(session, person_id, "sms", e164, e164, region=region.upper())
+    send_phone_code(session, settings, point)
+    return point
+
+
+def send_phone_code(session: Session, settings: Settings, point: ContactPoint) -> None:
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    point.code_hash = _code_hash(settings, point.id, code)
+    point.code_expires_at = utcnow() + timedelta(minutes=CODE_MINUTES)
+    point.code_attempts = 0
+    send_sms(
+        session,
+        settings,
+        to=point.address,
+        text=f"Your Accord code is {code}. It expires in {CODE_MINUTES} minutes.",
+    )
+    session.flush()
+
+
+def verify_phone(
+    session: Session, settings: Settings, person_id: uuid.UUID, contact_id: uuid.UUID, code: str
+) -> ContactPoint:
+    """Check a code. Only the attempt counter is written on failure: it is what limits guessing."""
+    point = get(session, person_id, contact_id)
+    if point.verified_at is not None:
+        return point
+    if point.code_hash is None or point.code_expires_at is None or point.code_expires_at < utcnow():
+        raise InvalidInput("This code has expired. Ask for a new one.", field="code")
+    if point.code_attempts >= MAX_CODE_ATTEMPTS:
+        raise RateLimited("Too many wrong codes. Ask for a new one.", field="code")
+    if not constant_time_equal(point.code_hash, _code_hash(settings, point.id, code.strip())):
+        point.code_attempts += 1
+        session.flush()
+        left = MAX_CODE_ATTEMPTS - point.code_attempts
+        raise WrongCode(f"That code is not right. {left} attempt(s) left.", field="code")
+    point.verified_at, point.code_hash, point.code_expires_at = utcnow(), None, None
+    session.flush()
+    return point
+
+
+def add_push(
+    session: Session, person_id: uuid.UUID, endpoint: str, p256dh: str, auth: str
+) -> ContactPoint:
+    # The browser that subscribed is the person's own: a push endpoint is verified by creation.
+    return _add(
+        session,
+        person_id,
+        "push",
+        endpoint,
+        endpoint,
+        details={"p256dh": p256dh, "auth": auth},
+        verified_at=utcnow(),
+    )
+
+
+def add_postal(session: Session, person_id: uuid.UUID, address: str) -> ContactPoint:
+    # A postal address the person typed themselves is taken as theirs.
+    normalised = " ".join(address.lower().split())
+    return _add(session, person_id, "postal", address.strip(), normalised, verified_at=utcnow())
+
+
+def remove(session: Session, person_id: uuid.UUID, contact_id: uuid.UUID) -> None:
+    point = get(session, person_id, contact_id)
+    if point.is_primary:
+        raise Conflict(
+            "The primary e-mail address cannot be removed; change it instead.", field="contact"
+        )
+    session.delete(point)
+    session.flush()
+
+
+def suppress(
+    session: Session,
+    settings: Settings,
+    point: ContactPoint,
+    reason: str,
+    *,
+    source: str = "system",
+) -> bool:
+    """Stop all use of an address (hard bounce, complaint, carrier STOP, erased), provably."""
+    if point.suppressed_reason == reason:
+        return False
+    point.suppressed_reason, point.suppressed_at = reason, utcnow()
+    evidence = {
+        "address": keyed_hash(
+            settings.resolved_secret_key(), point.address_normalised, purpose="evidence"
+        )
+    }
+    ledger.append(
+        session,
+        subject=point.person_id,
+        action="suppress",
+        source=source,
+        scope=Scope(channel=point.channel),
+        evidence=evidence,
+        value={"reason": reason},
+    )
+    session.flush()
+    return True

@@ -1,0 +1,157 @@
+"""Export and erasure, generic over the schema so that tables added later are covered.
+
+Every table that refers to a person (a `person_id` column, or the ledger's `subject_id`) is
+found from the metadata; nothing here lists tables by hand except the secrets left out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.orm import Session
+
+from accord.consent import ledger
+from accord.core.auth_models import MagicLink
+from accord.core.db import utcnow
+from accord.core.errors import NotFound
+from accord.core.models_registry import metadata
+from accord.core.settings import Settings
+from accord.mail.models import DevMailMessage
+from accord.people import service as people
+from accord.people.models import ContactPoint, ErasedAddress, Person
+from accord.relationships import decisions
+from accord.relationships.decisions import Actor
+from accord.relationships.vocabulary import Source
+
+PERSON_COLUMNS = ("person_id", "subject_id")
+# Secrets that prove nothing to the person and must not leave Accord, even to them.
+SECRET_COLUMNS = frozenset({"token_hash", "code_hash", "password_hash", "key_hash"})
+
+
+def person_tables() -> Iterator[tuple[Table, str]]:
+    """(table, column) for every table that holds rows about a person."""
+    for table in metadata.sorted_tables:
+        for name in PERSON_COLUMNS:
+            if name in table.c:
+                yield table, name
+                break
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value
+
+
+def export(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
+    """One JSON document of everything Accord holds about the person."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("No such person.")
+    tables: dict[str, list[dict[str, Any]]] = {
+        "people": [_row(Person.__table__, person_id, "id", session)[0]]
+    }
+    for table, column in person_tables():
+        tables[table.name] = _row(table, person_id, column, session)
+    return {
+        "format": "accord-export/1",
+        "exported_at": utcnow().isoformat(),
+        "person_id": str(person_id),
+        "ledger_events": [
+            ledger.body_of(e) | {"hash": e.hash} for e in ledger.events_for(session, person_id)
+        ],
+        "tables": tables,
+    }
+
+
+def _row(table: Table, person_id: uuid.UUID, column: str, session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(table).where(table.c[column] == person_id)).mappings().all()
+    return [{k: _plain(v) for k, v in row.items() if k not in SECRET_COLUMNS} for row in rows]
+
+
+def _remember_erased(
+    session: Session, settings: Settings, addresses: list[str], brand_id: uuid.UUID | None
+) -> None:
+    for address in addresses:
+        digest = people.address_hash(settings, address)
+        exists = session.scalar(
+            select(ErasedAddress.id).where(
+                ErasedAddress.address_hash == digest,
+                ErasedAddress.brand_id.is_(None)
+                if brand_id is None
+                else ErasedAddress.brand_id == brand_id,
+            )
+        )
+        if exists is None:
+            session.add(ErasedAddress(address_hash=digest, brand_id=brand_id))
+
+
+def _email_addresses(session: Session, person_id: uuid.UUID) -> list[str]:
+    return list(
+        session.scalars(
+            select(ContactPoint.address_normalised).where(
+                ContactPoint.person_id == person_id, ContactPoint.channel == "email"
+            )
+        )
+    )
+
+
+def erase_account(session: Session, settings: Settings, person_id: uuid.UUID) -> None:
+    """Delete the profile and everything hanging off it; keep the ledger (no personal data)
+    and a keyed hash of each address so no brand can bring it back."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("No such person.")
+    addresses = _email_addresses(session, person_id)
+    every_address = list(
+        session.scalars(select(ContactPoint.address).where(ContactPoint.person_id == person_id))
+    )
+    ledger.append(
+        session,
+        subject=person_id,
+        action="erase",
+        source=Source.portal.value,
+        value={"scope": "account"},
+    )
+    _remember_erased(session, settings, addresses, None)
+    for table, column in person_tables():
+        if column == "person_id":
+            session.execute(delete(table).where(table.c.person_id == person_id))
+    session.execute(delete(MagicLink).where(MagicLink.subject_id == person_id))
+    for address in [*every_address, person.email]:
+        session.execute(delete(DevMailMessage).where(DevMailMessage.recipients == address))
+    session.delete(person)
+    session.flush()
+
+
+def erase_for_brand(
+    session: Session, settings: Settings, person_id: uuid.UUID, brand_id: uuid.UUID
+) -> None:
+    """ "End and erase what this brand holds about me": the relationship stays ended, and the
+    brand can never re-import the address."""
+    rel = decisions.get(session, person_id, brand_id)
+    decisions.end(session, rel, Actor(source=Source.portal), erase=True)
+    rel.shared = {}
+    for table, column in person_tables():
+        if column == "person_id" and "brand_id" in table.c and table.name != "relationships":
+            session.execute(
+                delete(table).where(table.c.person_id == person_id, table.c.brand_id == brand_id)
+            )
+    _remember_erased(session, settings, _email_addresses(session, person_id), brand_id)
+    ledger.append(
+        session,
+        subject=person_id,
+        brand=brand_id,
+        action="erase",
+        source=Source.portal.value,
+        value={"scope": "brand"},
+    )
+    session.flush()

@@ -1,0 +1,386 @@
+"""Every decision a person makes (or a brand records with evidence) about a relationship.
+
+Each function changes the state tables and appends one ledger event in the caller's
+transaction, so state and ledger cannot disagree. A call that changes nothing writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from accord.consent import ledger
+from accord.consent.ledger import Scope
+from accord.consent.models import LedgerEvent
+from accord.core.db import utcnow
+from accord.core.errors import Conflict, InvalidInput, NotFound
+from accord.relationships.models import (
+    DEFAULT_BRAND_CAP,
+    ChannelChoice,
+    PurposeGrant,
+    Relationship,
+    Topic,
+    TopicChoice,
+)
+from accord.relationships.vocabulary import GRANTABLE, Channel, Purpose, Source, State
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made the decision and how: the ledger's source, notice version and hashed evidence."""
+
+    source: Source = Source.portal
+    policy: str | None = None
+    evidence: dict[str, str] = field(default_factory=dict)
+
+
+PORTAL = Actor()
+
+
+def record(
+    session: Session,
+    rel: Relationship,
+    action: str,
+    actor: Actor,
+    *,
+    scope: Scope | None = None,
+    value: dict[str, Any] | None = None,
+) -> LedgerEvent:
+    return ledger.append(
+        session,
+        subject=rel.person_id,
+        brand=rel.brand_id,
+        action=action,
+        source=actor.source.value,
+        scope=scope,
+        policy=actor.policy,
+        evidence=actor.evidence,
+        value=value,
+    )
+
+
+def find(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relationship | None:
+    return session.scalars(
+        select(Relationship).where(
+            Relationship.person_id == person_id, Relationship.brand_id == brand_id
+        )
+    ).one_or_none()
+
+
+def get(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relationship:
+    rel = find(session, person_id, brand_id)
+    if rel is None:
+        raise NotFound("No relationship with this brand.")
+    return rel
+
+
+def _open(rel: Relationship) -> None:
+    if rel.state == State.ended:
+        raise Conflict("This relationship has ended. Follow the brand again to start anew.")
+
+
+def _reset(session: Session, rel: Relationship) -> None:
+    for model in (PurposeGrant, ChannelChoice, TopicChoice):
+        session.execute(
+            delete(model).where(model.person_id == rel.person_id, model.brand_id == rel.brand_id)
+        )
+    rel.paused_until = None
+    rel.brand_cap = DEFAULT_BRAND_CAP
+
+
+def _default_channels(session: Session, rel: Relationship) -> None:
+    """Transactional messages go by e-mail unless the person chooses otherwise."""
+    session.merge(
+        ChannelChoice(
+            person_id=rel.person_id,
+            brand_id=rel.brand_id,
+            purpose=Purpose.transactional.value,
+            channel=Channel.email.value,
+        )
+    )
+
+
+def start(
+    session: Session,
+    person_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    actor: Actor,
+    *,
+    action: str = "follow",
+    state: State = State.active,
+) -> Relationship:
+    """Follow a brand (or be invited by one). An ended relationship starts afresh."""
+    rel = find(session, person_id, brand_id)
+    if rel is not None and rel.state != State.ended:
+        if rel.state == State.invited and state == State.active:
+            return accept(session, rel, actor)
+        return rel
+    if rel is None:
+        rel = Relationship(person_id=person_id, brand_id=brand_id, state=state.value)
+        rel.origin = action
+        session.add(rel)
+    else:
+        _reset(session, rel)
+        rel.state, rel.origin, rel.ended_at = state.value, action, None
+    rel.brand_cap = DEFAULT_BRAND_CAP
+    rel.shared = {}
+    session.flush()
+    if state == State.active:
+        _default_channels(session, rel)
+    record(session, rel, action, actor)
+    session.flush()
+    return rel
+
+
+def accept(session: Session, rel: Relationship, actor: Actor) -> Relationship:
+    if rel.state != State.invited:
+        return rel
+    rel.state = State.active.value
+    _default_channels(session, rel)
+    record(session, rel, "accept", actor)
+    session.flush()
+    return rel
+
+
+def pause(
+    session: Session, rel: Relationship, until: datetime | None, actor: Actor
+) -> Relationship:
+    _open(rel)
+    if until is not None and until <= utcnow():
+        raise InvalidInput("The pause must end in the future.", field="until")
+    if rel.state == State.paused and rel.paused_until == until:
+        return rel
+    rel.state, rel.paused_until = State.paused.value, until
+    record(
+        session, rel, "pause", actor, value={"until": ledger.timestamp(until) if until else None}
+    )
+    session.flush()
+    return rel
+
+
+def resume(session: Session, rel: Relationship, actor: Actor) -> Relationship:
+    _open(rel)
+    if rel.state != State.paused:
+        return rel
+    rel.state, rel.paused_until = State.active.value, None
+    record(session, rel, "resume", actor)
+    session.flush()
+    return rel
+
+
+def end(session: Session, rel: Relationship, actor: Actor, *, erase: bool = False) -> Relationship:
+    """End the relationship: every grant and choice goes with it."""
+    if rel.state == State.ended:
+        return rel
+    _reset(session, rel)
+    rel.state, rel.ended_at = State.ended.value, utcnow()
+    rel.shared = {}
+    record(session, rel, "end", actor, value={"erase": erase})
+    session.flush()
+    return rel
+
+
+def _grant_row(session: Session, rel: Relationship, purpose: Purpose) -> PurposeGrant | None:
+    return session.get(PurposeGrant, (rel.person_id, rel.brand_id, purpose.value))
+
+
+def set_purpose(
+    session: Session, rel: Relationship, purpose: Purpose, on: bool, actor: Actor
+) -> bool:
+    """Grant or withdraw a purpose; True when something changed."""
+    if purpose not in GRANTABLE:
+        raise InvalidInput(
+            f"'{purpose.value}' is not granted; it comes with the relationship.", field="purpose"
+        )
+    _open(rel)
+    row = _grant_row(session, rel, purpose)
+    if on and (row is None or row.status != "granted"):
+        if row is None:
+            session.add(
+                PurposeGrant(
+                    person_id=rel.person_id,
+                    brand_id=rel.brand_id,
+                    purpose=purpose.value,
+                    status="granted",
+                )
+            )
+        else:
+            row.status = "granted"
+        record(session, rel, "grant", actor, scope=Scope(purpose=purpose.value))
+    elif not on and row is not None:
+        session.delete(row)
+        record(session, rel, "withdraw", actor, scope=Scope(purpose=purpose.value))
+    else:
+        return False
+    session.flush()
+    return True
+
+
+def request_purpose(session: Session, rel: Relationship, purpose: Purpose, actor: Actor) -> bool:
+    """A brand recorded this purpose; it waits for the person's confirmation."""
+    _open(rel)
+    row = _grant_row(session, rel, purpose)
+    if row is not None:
+        return False
+    session.add(
+        PurposeGrant(
+            person_id=rel.person_id, brand_id=rel.brand_id, purpose=purpose.value, status="pending"
+        )
+    )
+    record(session, rel, "request", actor, scope=Scope(purpose=purpose.value))
+    session.flush()
+    return True
+
+
+def confirm_purpose(
+    session: Session,
+    rel: Relationship,
+    purpose: Purpose,
+    channels: list[Channel],
+    topics: list[uuid.UUID],
+    actor: Actor,
+) -> None:
+    """The person confirmed (double opt-in): the purpose, its channels and topics take effect."""
+    _open(rel)
+    row = _grant_row(session, rel, purpose)
+    if row is None:
+        session.add(
+            PurposeGrant(
+                person_id=rel.person_id,
+                brand_id=rel.brand_id,
+                purpose=purpose.value,
+                status="granted",
+            )
+        )
+    else:
+        row.status = "granted"
+    for channel in channels:
+        session.merge(
+            ChannelChoice(
+                person_id=rel.person_id,
+                brand_id=rel.brand_id,
+                purpose=purpose.value,
+                channel=channel.value,
+            )
+        )
+    for topic_id in topics:
+        session.merge(
+            TopicChoice(person_id=rel.person_id, brand_id=rel.brand_id, topic_id=topic_id)
+        )
+    value = {"channels": sorted(c.value for c in channels), "topics": sorted(map(str, topics))}
+    record(session, rel, "confirm", actor, scope=Scope(purpose=purpose.value), value=value)
+    session.flush()
+
+
+def set_channel(
+    session: Session, rel: Relationship, purpose: Purpose, channel: Channel, on: bool, actor: Actor
+) -> bool:
+    _open(rel)
+    key = (rel.person_id, rel.brand_id, purpose.value, channel.value)
+    row = session.get(ChannelChoice, key)
+    scope = Scope(purpose=purpose.value, channel=channel.value)
+    if on and row is None:
+        session.add(
+            ChannelChoice(
+                person_id=rel.person_id,
+                brand_id=rel.brand_id,
+                purpose=purpose.value,
+                channel=channel.value,
+            )
+        )
+        record(session, rel, "grant", actor, scope=scope)
+    elif not on and row is not None:
+        session.delete(row)
+        record(session, rel, "withdraw", actor, scope=scope)
+    else:
+        return False
+    session.flush()
+    return True
+
+
+def brand_topic(session: Session, brand_id: uuid.UUID, topic_id: uuid.UUID) -> Topic:
+    topic = session.scalars(
+        select(Topic).where(Topic.id == topic_id, Topic.brand_id == brand_id)
+    ).one_or_none()
+    if topic is None:
+        raise NotFound("No such topic.", field="topic")
+    return topic
+
+
+def set_topic(
+    session: Session, rel: Relationship, topic_id: uuid.UUID, on: bool, actor: Actor
+) -> bool:
+    _open(rel)
+    topic = brand_topic(session, rel.brand_id, topic_id)
+    row = session.get(TopicChoice, (rel.person_id, topic_id))
+    scope = Scope(purpose=topic.purpose, topic=topic.id)
+    if on and row is None:
+        if topic.retired_at is not None:
+            raise Conflict("This topic is retired and can no longer be chosen.", field="topic")
+        session.add(TopicChoice(person_id=rel.person_id, brand_id=rel.brand_id, topic_id=topic_id))
+        record(session, rel, "grant", actor, scope=scope)
+    elif not on and row is not None:
+        session.delete(row)
+        record(session, rel, "withdraw", actor, scope=scope)
+    else:
+        return False
+    session.flush()
+    return True
+
+
+def set_brand_cap(session: Session, rel: Relationship, cap: int, actor: Actor) -> bool:
+    _open(rel)
+    if not 0 <= cap <= 100:
+        raise InvalidInput("The cap must be between 0 and 100 messages a week.", field="brand_cap")
+    if rel.brand_cap == cap:
+        return False
+    rel.brand_cap = cap
+    record(session, rel, "set_cap", actor, value={"cap": cap})
+    session.flush()
+    return True
+
+
+def share(session: Session, rel: Relationship, facts: dict[str, Any], actor: Actor) -> bool:
+    """Self-profiling. The ledger keeps a digest of what was shared, never the facts."""
+    _open(rel)
+    if rel.shared == facts:
+        return False
+    rel.shared = dict(facts)
+    digest = hashlib.sha256(rfc8785.dumps(facts)).hexdigest()
+    record(session, rel, "share", actor, value={"digest": digest, "count": len(facts)})
+    session.flush()
+    return True
+
+
+def withdraw(
+    session: Session,
+    person_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    scope: Scope,
+    source: Source,
+    evidence: dict[str, str] | None = None,
+) -> bool:
+    """The one withdrawal entry point for other domains (one-click unsubscribe, SMS STOP).
+
+    A topic scope turns the topic off; a channel scope turns the channel off for the purpose;
+    a purpose scope withdraws the purpose. True when something changed.
+    """
+    rel = get(session, person_id, brand_id)
+    if rel.state == State.ended:
+        return False
+    actor = Actor(source=source, evidence=evidence or {})
+    if scope.topic is not None:
+        return set_topic(session, rel, scope.topic, False, actor)
+    if scope.purpose is None:
+        raise InvalidInput("A withdrawal needs a purpose, a channel or a topic.", field="scope")
+    purpose = Purpose(scope.purpose)
+    if scope.channel is not None:
+        return set_channel(session, rel, purpose, Channel(scope.channel), False, actor)
+    return set_purpose(session, rel, purpose, False, actor)

@@ -1,0 +1,95 @@
+"""Preferences across all brands: quiet hours, global cap, do-not-contact, pause everything."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from accord.consent import ledger
+from accord.core.db import utcnow
+from accord.core.errors import InvalidInput
+from accord.relationships.decisions import Actor
+from accord.relationships.models import GlobalPreferences
+
+
+def get(session: Session, person_id: uuid.UUID) -> GlobalPreferences:
+    prefs = session.get(GlobalPreferences, person_id)
+    if prefs is None:
+        prefs = GlobalPreferences(person_id=person_id)
+        session.add(prefs)
+        session.flush()
+    return prefs
+
+
+def _record(
+    session: Session, person_id: uuid.UUID, action: str, actor: Actor, value: dict[str, Any]
+) -> None:
+    ledger.append(
+        session,
+        subject=person_id,
+        action=action,
+        source=actor.source.value,
+        policy=actor.policy,
+        evidence=actor.evidence,
+        value=value,
+    )
+    session.flush()
+
+
+def set_quiet_hours(
+    session: Session, person_id: uuid.UUID, start: str | None, end: str | None, actor: Actor
+) -> bool:
+    """Quiet hours as HH:MM in the person's time zone; both None clears them."""
+    if (start is None) != (end is None):
+        raise InvalidInput("Give both the start and the end of the quiet hours.", field="quiet_end")
+    if start is not None and start == end:
+        raise InvalidInput("Quiet hours cannot start and end at the same time.", field="quiet_end")
+    prefs = get(session, person_id)
+    if (prefs.quiet_start, prefs.quiet_end) == (start, end):
+        return False
+    prefs.quiet_start, prefs.quiet_end = start, end
+    _record(session, person_id, "set_quiet_hours", actor, {"start": start, "end": end})
+    return True
+
+
+def set_global_cap(session: Session, person_id: uuid.UUID, cap: int, actor: Actor) -> bool:
+    if not 0 <= cap <= 500:
+        raise InvalidInput("The cap must be between 0 and 500 messages a week.", field="global_cap")
+    prefs = get(session, person_id)
+    if prefs.global_cap == cap:
+        return False
+    prefs.global_cap = cap
+    _record(session, person_id, "set_global_cap", actor, {"cap": cap})
+    return True
+
+
+def set_do_not_contact(session: Session, person_id: uuid.UUID, on: bool, actor: Actor) -> bool:
+    prefs = get(session, person_id)
+    if prefs.do_not_contact == on:
+        return False
+    prefs.do_not_contact = on
+    _record(session, person_id, "set_do_not_contact", actor, {"on": on})
+    return True
+
+
+def pause_all(session: Session, person_id: uuid.UUID, until: datetime, actor: Actor) -> bool:
+    if until <= utcnow():
+        raise InvalidInput("The pause must end in the future.", field="paused_until")
+    prefs = get(session, person_id)
+    if prefs.paused_until == until:
+        return False
+    prefs.paused_until = until
+    _record(session, person_id, "pause_all", actor, {"until": ledger.timestamp(until)})
+    return True
+
+
+def resume_all(session: Session, person_id: uuid.UUID, actor: Actor) -> bool:
+    prefs = get(session, person_id)
+    if prefs.paused_until is None:
+        return False
+    prefs.paused_until = None
+    _record(session, person_id, "resume_all", actor, {})
+    return True

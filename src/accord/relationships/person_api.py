@@ -1,0 +1,136 @@
+"""A person's own API: relationships, preferences, global settings, history and receipts."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from accord.brands import service as brands
+from accord.consent.models import LedgerEvent
+from accord.core.errors import NotFound
+from accord.core.web.deps import SessionDep
+from accord.people.deps import PersonDep
+from accord.relationships import decisions, global_prefs, service
+from accord.relationships.decisions import PORTAL
+from accord.relationships.receipts_view import receipt_for
+from accord.relationships.schemas import (
+    GlobalPreferencesIn,
+    PauseIn,
+    PreferenceChange,
+    RelationshipOut,
+)
+
+router = APIRouter(prefix="/me", tags=["my relationships"])
+
+
+class FollowIn(BaseModel):
+    brand: str
+
+
+class GlobalPreferencesOut(BaseModel):
+    quiet_start: str | None
+    quiet_end: str | None
+    global_cap: int
+    do_not_contact: bool
+    paused_until: object | None
+
+
+def _out(session: SessionDep, person_id: uuid.UUID, brand_id: uuid.UUID) -> RelationshipOut:
+    rel = decisions.get(session, person_id, brand_id)
+    brand = brands.get_brand(session, brand_id)
+    return service.relationship_out(rel, brand, service.choices(session, person_id, brand_id))
+
+
+@router.get("/relationships", response_model=list[RelationshipOut])
+def my_relationships(person: PersonDep, session: SessionDep) -> list[RelationshipOut]:
+    return [service.relationship_out(*row) for row in service.for_person(session, person.person_id)]
+
+
+@router.post("/relationships", response_model=RelationshipOut, status_code=status.HTTP_201_CREATED)
+def follow(data: FollowIn, person: PersonDep, session: SessionDep) -> RelationshipOut:
+    """Follow a brand (by slug). Nothing is granted yet: marketing stays off until you say so."""
+    brand = brands.get_brand_by_slug(session, data.brand)
+    decisions.start(session, person.person_id, brand.id, PORTAL)
+    return _out(session, person.person_id, brand.id)
+
+
+@router.get("/relationships/{brand_id}", response_model=RelationshipOut)
+def my_relationship(brand_id: uuid.UUID, person: PersonDep, session: SessionDep) -> RelationshipOut:
+    return _out(session, person.person_id, brand_id)
+
+
+@router.patch("/relationships/{brand_id}", response_model=RelationshipOut)
+def change(
+    brand_id: uuid.UUID, data: PreferenceChange, person: PersonDep, session: SessionDep
+) -> RelationshipOut:
+    """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
+    rel = decisions.get(session, person.person_id, brand_id)
+    service.apply_change(session, rel, data, PORTAL)
+    return _out(session, person.person_id, brand_id)
+
+
+@router.post("/relationships/{brand_id}/pause", response_model=RelationshipOut)
+def pause(
+    brand_id: uuid.UUID, data: PauseIn, person: PersonDep, session: SessionDep
+) -> RelationshipOut:
+    decisions.pause(session, decisions.get(session, person.person_id, brand_id), data.until, PORTAL)
+    return _out(session, person.person_id, brand_id)
+
+
+@router.post("/relationships/{brand_id}/resume", response_model=RelationshipOut)
+def resume(brand_id: uuid.UUID, person: PersonDep, session: SessionDep) -> RelationshipOut:
+    decisions.resume(session, decisions.get(session, person.person_id, brand_id), PORTAL)
+    return _out(session, person.person_id, brand_id)
+
+
+@router.post("/relationships/{brand_id}/end", response_model=RelationshipOut)
+def end(brand_id: uuid.UUID, person: PersonDep, session: SessionDep) -> RelationshipOut:
+    """End the relationship and keep your history. To also erase what the brand holds about
+    you, use `POST /api/v1/me/relationships/{brand_id}/erase`."""
+    decisions.end(session, decisions.get(session, person.person_id, brand_id), PORTAL)
+    return _out(session, person.person_id, brand_id)
+
+
+@router.get("/preferences", response_model=GlobalPreferencesOut)
+def my_preferences(person: PersonDep, session: SessionDep) -> GlobalPreferencesOut:
+    prefs = global_prefs.get(session, person.person_id)
+    return GlobalPreferencesOut(
+        quiet_start=prefs.quiet_start, quiet_end=prefs.quiet_end, global_cap=prefs.global_cap,
+        do_not_contact=prefs.do_not_contact, paused_until=prefs.paused_until,
+    )  # fmt: skip
+
+
+@router.patch("/preferences", response_model=GlobalPreferencesOut)
+def change_preferences(
+    data: GlobalPreferencesIn, person: PersonDep, session: SessionDep
+) -> GlobalPreferencesOut:
+    """Quiet hours, global weekly cap, do-not-contact for marketing, pause everything."""
+    service.apply_global(session, person.person_id, data, PORTAL)
+    return my_preferences(person, session)
+
+
+@router.get("/history")
+def my_history(person: PersonDep, session: SessionDep) -> list[dict[str, object]]:
+    """Every decision in your ledger, newest first."""
+    return [
+        {"seq": h["seq"], "hash": h["hash"], "event": h["body"]}
+        for h in service.history(session, person.person_id)
+    ]
+
+
+@router.get("/receipts/{seq}")
+def my_receipt(
+    seq: int, request: Request, person: PersonDep, session: SessionDep
+) -> dict[str, object]:
+    """The signed receipt of your decision number `seq` (check it with `accord receipt verify`)."""
+    event = session.scalars(
+        select(LedgerEvent).where(
+            LedgerEvent.subject_id == person.person_id, LedgerEvent.seq == seq
+        )
+    ).one_or_none()
+    if event is None:
+        raise NotFound("No such decision in your history.")
+    return receipt_for(session, request.app, event)

@@ -1,0 +1,158 @@
+"""Reading relationships for people and brands, and applying a person's changes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.brands.models import Brand
+from accord.consent import ledger
+from accord.core.errors import NotFound
+from accord.relationships import decisions, global_prefs
+from accord.relationships.decisions import Actor
+from accord.relationships.models import (
+    ChannelChoice,
+    PurposeGrant,
+    Relationship,
+    Topic,
+    TopicChoice,
+)
+from accord.relationships.replay import effective_state
+from accord.relationships.schemas import (
+    BrandPreferences,
+    GlobalPreferencesIn,
+    PreferenceChange,
+    RelationshipOut,
+)
+
+
+@dataclass
+class Choices:
+    purposes: dict[str, str]
+    channels: dict[str, list[str]]
+    topics: list[uuid.UUID]
+
+
+def choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
+    where = (PurposeGrant.person_id == person_id, PurposeGrant.brand_id == brand_id)
+    purposes = {g.purpose: g.status for g in session.scalars(select(PurposeGrant).where(*where))}
+    channels: dict[str, list[str]] = {}
+    rows = session.scalars(
+        select(ChannelChoice)
+        .where(ChannelChoice.person_id == person_id, ChannelChoice.brand_id == brand_id)
+        .order_by(ChannelChoice.purpose, ChannelChoice.channel)
+    )
+    for row in rows:
+        channels.setdefault(row.purpose, []).append(row.channel)
+    topics = list(
+        session.scalars(
+            select(TopicChoice.topic_id).where(
+                TopicChoice.person_id == person_id, TopicChoice.brand_id == brand_id
+            )
+        )
+    )
+    return Choices(purposes, channels, sorted(topics))
+
+
+def for_person(session: Session, person_id: uuid.UUID) -> list[tuple[Relationship, Brand, Choices]]:
+    rows = session.execute(
+        select(Relationship, Brand)
+        .join(Brand, Brand.id == Relationship.brand_id)
+        .where(Relationship.person_id == person_id)
+        .order_by(Brand.name)
+    ).all()
+    return [(rel, brand, choices(session, person_id, brand.id)) for rel, brand in rows]
+
+
+def relationship_out(rel: Relationship, brand: Brand, chosen: Choices) -> RelationshipOut:
+    return RelationshipOut(
+        brand_id=brand.id,
+        brand_name=brand.name,
+        brand_slug=brand.slug,
+        state=effective_state(rel),
+        paused_until=rel.paused_until,
+        purposes=chosen.purposes,
+        channels=chosen.channels,
+        topics=chosen.topics,
+        brand_cap=rel.brand_cap,
+    )
+
+
+def for_brand(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> BrandPreferences:
+    """A related person's effective preferences; anyone else is a 404 (no existence leak)."""
+    rel = decisions.find(session, person_id, brand_id)
+    if rel is None:
+        raise NotFound("No such person.")
+    chosen = choices(session, person_id, brand_id)
+    return BrandPreferences(
+        person_id=person_id,
+        state=effective_state(rel),
+        paused_until=rel.paused_until,
+        purposes=chosen.purposes,
+        channels=chosen.channels,
+        topics=chosen.topics,
+        brand_cap=rel.brand_cap,
+        shared=rel.shared,
+    )
+
+
+def apply_change(
+    session: Session, rel: Relationship, change: PreferenceChange, actor: Actor
+) -> int:
+    """Apply a person's change; returns how many decisions it made (one ledger event each)."""
+    made = 0
+    for purpose, on in change.purposes.items():
+        made += decisions.set_purpose(session, rel, purpose, on, actor)
+    for purpose, by_channel in change.channels.items():
+        for channel, on in by_channel.items():
+            made += decisions.set_channel(session, rel, purpose, channel, on, actor)
+    for topic_id, on in change.topics.items():
+        made += decisions.set_topic(session, rel, topic_id, on, actor)
+    if change.brand_cap is not None:
+        made += decisions.set_brand_cap(session, rel, change.brand_cap, actor)
+    if change.shared is not None:
+        made += decisions.share(session, rel, change.shared, actor)
+    return made
+
+
+def apply_global(
+    session: Session, person_id: uuid.UUID, change: GlobalPreferencesIn, actor: Actor
+) -> int:
+    made = 0
+    given = change.model_fields_set
+    if "quiet_start" in given or "quiet_end" in given:
+        made += global_prefs.set_quiet_hours(
+            session, person_id, change.quiet_start, change.quiet_end, actor
+        )
+    if change.global_cap is not None:
+        made += global_prefs.set_global_cap(session, person_id, change.global_cap, actor)
+    if change.do_not_contact is not None:
+        made += global_prefs.set_do_not_contact(session, person_id, change.do_not_contact, actor)
+    if "paused_until" in given:
+        if change.paused_until is None:
+            made += global_prefs.resume_all(session, person_id, actor)
+        else:
+            made += global_prefs.pause_all(session, person_id, change.paused_until, actor)
+    return made
+
+
+def directory(session: Session) -> list[Brand]:
+    return list(session.scalars(select(Brand).order_by(Brand.name)))
+
+
+def brand_topics(session: Session, brand_id: uuid.UUID) -> list[Topic]:
+    return list(
+        session.scalars(select(Topic).where(Topic.brand_id == brand_id).order_by(Topic.name))
+    )
+
+
+def history(session: Session, person_id: uuid.UUID) -> list[dict[str, object]]:
+    """The person's decisions, newest first, each with its hash (for the receipt link)."""
+    events = ledger.events_for(session, person_id)
+    return [
+        {"seq": e.seq, "hash": e.hash, "body": ledger.body_of(e), "at": e.occurred_at}
+        for e in reversed(events)
+    ]
