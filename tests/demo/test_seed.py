@@ -7,9 +7,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand, Member
+from accord.consent import ledger
 from accord.demo import data
 from accord.demo.seed import seed
 from accord.people.models import ContactPoint, Person
+from accord.relationships import replay
+from accord.relationships.models import Relationship, TopicChoice
 from tests.helpers import sign_in_member, sign_in_person
 
 
@@ -31,6 +34,25 @@ def test_seeding_twice_changes_nothing(session: Session) -> None:
     assert len(zones) >= 8
     roles = set(session.scalars(select(Member.role)))
     assert {"owner", "marketer"} <= roles
+    assert second.relationships_seeded == 0
+
+
+def test_the_demo_portal_is_lived_in_and_provable(session: Session) -> None:
+    seed(session)
+    states = set(session.scalars(select(Relationship.state)))
+    assert states == {"invited", "active", "paused", "ended"}
+    indefinite = session.scalar(
+        select(func.count()).where(
+            Relationship.state == "paused", Relationship.paused_until.is_(None)
+        )
+    )
+    assert indefinite and indefinite > 0
+    assert session.scalar(select(func.count()).select_from(TopicChoice))
+    assert session.scalar(select(func.count()).where(ContactPoint.channel == "sms"))
+    checked, breaks = ledger.verify(session)
+    assert checked > 100 and breaks == []
+    for person_id in session.scalars(select(Person.id)):
+        assert replay.replay(session, person_id) == replay.stored(session, person_id)
 
 
 def test_the_printed_hints_sign_in(client: TestClient, session: Session) -> None:

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from accord.consent import ledger
 from accord.core.cli import console, fail, load_settings
@@ -34,10 +33,10 @@ def verify(
     if not breaks:
         console.print(f"[green]Ledger intact:[/] {checked} events, every chain verified.")
         return
-    table = Table("person", "seq", "problem", title="Broken chains")
+    console.print("[bold red]Broken chains[/] (first broken link of each):")
     for item in breaks:
-        table.add_row(item.subject, str(item.seq), item.reason)
-    console.print(table)
+        # Plain lines, never wrapped, so the ids can be copied and grepped.
+        print(f"person {item.subject} seq {item.seq}: {item.reason}")
     raise fail(f"{len(breaks)} broken chain(s) among {checked} events.")
 
 

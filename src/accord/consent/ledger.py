@@ -17,12 +17,10 @@ from typing import Any
 
 import rfc8785
 from sqlalchemy import Select, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.consent.models import LedgerEvent, LedgerHead
-from accord.core.db import utcnow
+from accord.core.db import insert_or_ignore, utcnow
 
 GENESIS = "0" * 64
 VERSION = 1
@@ -54,17 +52,6 @@ def digest(canonical_bytes: bytes) -> str:
     return hashlib.sha256(canonical_bytes).hexdigest()
 
 
-def _ensure_head(session: Session, subject: uuid.UUID) -> None:
-    dialect = session.get_bind().dialect.name
-    values = {"subject_id": subject, "seq": 0, "hash": GENESIS}
-    if dialect == "postgresql":
-        session.execute(pg_insert(LedgerHead).values(values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(LedgerHead).values(values).on_conflict_do_nothing())
-    else:  # pragma: no cover - only the two supported backends
-        raise RuntimeError(f"unsupported database: {dialect}")
-
-
 def append(
     session: Session,
     *,
@@ -84,7 +71,7 @@ def append(
     row lock makes a concurrent writer wait and then chain after us (n, n+1), on SQLite it takes
     the write lock up front.
     """
-    _ensure_head(session, subject)
+    insert_or_ignore(session, LedgerHead, {"subject_id": subject, "seq": 0, "hash": GENESIS})
     seq, prev = session.execute(
         update(LedgerHead)
         .where(LedgerHead.subject_id == subject)
@@ -191,7 +178,10 @@ def verify(
     ).order_by(LedgerEvent.subject_id, LedgerEvent.seq)
     if subject is not None:
         query = query.where(LedgerEvent.subject_id == subject)
-    heads = dict(session.execute(select(LedgerHead.subject_id, LedgerHead.hash)).tuples().all())
+    head_query = select(LedgerHead.subject_id, LedgerHead.hash)
+    if subject is not None:
+        head_query = head_query.where(LedgerHead.subject_id == subject)
+    heads = {row.subject_id: row.hash for row in session.execute(head_query)}
     breaks: list[Break] = []
     checked = 0
     current: uuid.UUID | None = None

@@ -135,3 +135,13 @@ def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
     # Only the outermost rollback discards the side effects; a savepoint's does not.
     if previous_transaction.parent is None:
         session.info.pop("after_commit", None)
+
+
+def insert_or_ignore(session: Session, model: type[Base], values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on either backend: safe when two writers race."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(values).on_conflict_do_nothing())

@@ -27,7 +27,8 @@ def demo(
         report = seed(session)
     console.print(
         f"Demo data: {report.brands_created} brands, {report.members_created} members, "
-        f"{report.people_created} people added (0 means they were there already)."
+        f"{report.people_created} people added, {report.relationships_seeded} given relationships "
+        "(0 means they were there already)."
     )
     base = settings.base_url
     console.print(

@@ -13,6 +13,7 @@ from accord.brands.schemas import BrandCreate, MemberCreate
 from accord.core.db import utcnow
 from accord.core.permissions import Role
 from accord.demo import data
+from accord.demo.consent_seed import seed_relationships
 from accord.people import service as people
 from accord.people.models import ContactPoint
 from accord.people.schemas import SignUp
@@ -23,6 +24,7 @@ class SeedReport:
     brands_created: int = 0
     members_created: int = 0
     people_created: int = 0
+    relationships_seeded: int = 0
 
 
 def seed(session: Session) -> SeedReport:
@@ -56,4 +58,8 @@ def seed(session: Session) -> SeedReport:
         )
         report.people_created += 1
     session.flush()
+    demo_people = [people.find_by_email(session, spec["email"]) for spec in data.people()]
+    report.relationships_seeded = seed_relationships(
+        session, by_slug, [p for p in demo_people if p is not None]
+    )
     return report

@@ -20,7 +20,7 @@ def full_export(session: SessionDep, request: Request, person_id: uuid.UUID) -> 
 
     document = service.export(session, person_id)
     document["receipts"] = [
-        receipt_for(session, request.app, event) for event in ledger.events_for(session, person_id)
+        receipt_for(session, request, event) for event in ledger.events_for(session, person_id)
     ]
     return document
 

@@ -196,4 +196,4 @@ def brand_receipt(
     ).one_or_none()
     if event is None:
         raise NotFound("No such consent event.")
-    return receipt_for(session, request.app, event)
+    return receipt_for(session, request, event)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from accord.consent import ledger
-from accord.core.db import utcnow
+from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput
 from accord.relationships.decisions import Actor
 from accord.relationships.models import GlobalPreferences
@@ -18,9 +18,8 @@ from accord.relationships.models import GlobalPreferences
 def get(session: Session, person_id: uuid.UUID) -> GlobalPreferences:
     prefs = session.get(GlobalPreferences, person_id)
     if prefs is None:
-        prefs = GlobalPreferences(person_id=person_id)
-        session.add(prefs)
-        session.flush()
+        insert_or_ignore(session, GlobalPreferences, {"person_id": person_id})
+        prefs = session.get_one(GlobalPreferences, person_id)
     return prefs
 
 

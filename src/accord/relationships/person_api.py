@@ -133,4 +133,4 @@ def my_receipt(
     ).one_or_none()
     if event is None:
         raise NotFound("No such decision in your history.")
-    return receipt_for(session, request.app, event)
+    return receipt_for(session, request, event)

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.consent import ledger
+from accord.consent.keys_api import instance_signing_key
 from accord.consent.models import LedgerEvent
 from accord.consent.receipts import ControllerInfo, signed_receipt
-from accord.core.signing import load_signing_key
 
 ACCORD_CONTROLLER = "Accord (global preferences)"
-
-
-def _signing_key(app: FastAPI) -> Any:
-    key = getattr(app.state, "signing_key", None)
-    if key is None:
-        key = load_signing_key(app.state.settings)
-        app.state.signing_key = key
-    return key
 
 
 def controller_for(session: Session, event: LedgerEvent, support_email: str) -> ControllerInfo:
@@ -34,12 +26,12 @@ def controller_for(session: Session, event: LedgerEvent, support_email: str) -> 
         name=brand.name,
         contact_email=brand.support_email,
         postal_address=brand.postal_address,
-        brand_id=str(brand.id),
+        brand_id=brand.id,
     )
 
 
-def receipt_for(session: Session, app: FastAPI, event: LedgerEvent) -> dict[str, Any]:
-    settings = app.state.settings
+def receipt_for(session: Session, request: Request, event: LedgerEvent) -> dict[str, Any]:
+    settings = request.app.state.settings
     controller = controller_for(session, event, settings.email_from)
     return signed_receipt(
         ledger.body_of(event),
@@ -47,5 +39,5 @@ def receipt_for(session: Session, app: FastAPI, event: LedgerEvent) -> dict[str,
         controller=controller,
         instance_url=settings.base_url,
         policy_url=None,
-        key=_signing_key(app),
+        key=instance_signing_key(request),
     )

@@ -1,0 +1,236 @@
+"""The person's portal: the brand directory, all relationships, and one relationship's page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from accord.brands import service as brands
+from accord.core.errors import AccordError
+from accord.core.web.csrf import csrf_protect
+from accord.core.web.deps import SessionDep
+from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.templates import flash, render
+from accord.people import service as people
+from accord.people.deps import PersonDep
+from accord.relationships import decisions, service
+from accord.relationships.decisions import PORTAL
+from accord.relationships.page_forms import (
+    CHANNEL_PURPOSES,
+    CHANNEL_TEXT,
+    CONTACT_CHANNEL,
+    PERSON_CHANNELS,
+    SHOWN_ON,
+    PreferencesForm,
+    box_keys,
+    boxes_on,
+    change_from,
+    format_facts,
+    local_input,
+    local_text,
+    parse_local,
+)
+from accord.relationships.replay import effective_state
+from accord.relationships.vocabulary import GRANTABLE, PURPOSE_TEXT, Purpose, State
+
+router = APIRouter(
+    tags=["portal pages"], include_in_schema=False, dependencies=[Depends(csrf_protect)]
+)
+
+STATE_TEXT = {
+    State.invited.value: "invited: waiting for you to accept",
+    State.active.value: "active",
+    State.paused.value: "paused",
+    State.ended.value: "ended",
+}
+# Service errors about a field the form calls by another name.
+FIELD_OF = {"topic": "topics", "purpose": "purposes", "until": "until", "brand_cap": "brand_cap"}
+
+
+def _page(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+@router.get("/brands", response_class=HTMLResponse)
+def directory(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
+    mine = {rel.brand_id: rel for rel, _, _ in service.for_person(session, person.person_id)}
+    rows = []
+    for brand in service.directory(session):
+        rel = mine.get(brand.id)
+        rows.append({"brand": brand, "state": effective_state(rel) if rel else None})
+    return render(request, "relationships/brands.html", {"rows": rows, "state_text": STATE_TEXT})
+
+
+@router.post("/brands/{brand_id}/follow")
+def follow(brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep) -> Response:
+    brand = brands.get_brand(session, brand_id)
+    decisions.start(session, person.person_id, brand.id, PORTAL)
+    flash(
+        request,
+        f"You follow {brand.name}. Nothing is sent to you for marketing until you turn it on.",
+        "success",
+    )
+    return _page(f"/relationships/{brand.id}")
+
+
+@router.get("/relationships", response_class=HTMLResponse)
+def relationships(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
+    zone = people.get_person(session, person.person_id).time_zone
+    rows = []
+    for rel, brand, chosen in service.for_person(session, person.person_id):
+        names = {t.id: t.name for t in service.brand_topics(session, brand.id)}
+        rows.append(
+            {
+                "brand": brand,
+                "state": effective_state(rel),
+                "until": local_text(rel.paused_until, zone),
+                "purposes": [p for p, status in chosen.purposes.items() if status == "granted"],
+                "pending": [p for p, status in chosen.purposes.items() if status == "pending"],
+                "channels": {
+                    p: [CHANNEL_TEXT.get(c, c) for c in cs] for p, cs in chosen.channels.items()
+                },
+                "topics": [names[t] for t in chosen.topics if t in names],
+                "cap": rel.brand_cap,
+            }
+        )
+    return render(
+        request, "relationships/relationships.html", {"rows": rows, "state_text": STATE_TEXT}
+    )
+
+
+def _context(
+    session: Session,
+    person_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    *,
+    values: dict[str, str] | None = None,
+    checked: set[str] | None = None,
+) -> dict[str, Any]:
+    """Everything the relationship page shows; `values`/`checked` override what is stored."""
+    rel = decisions.get(session, person_id, brand_id)
+    brand = brands.get_brand(session, brand_id)
+    me = people.get_person(session, person_id)
+    chosen = service.choices(session, person_id, brand_id)
+    topics = [
+        t for t in service.brand_topics(session, brand_id) if t.retired_at is None or t.id in chosen.topics
+    ]
+    stored_on = boxes_on(chosen.purposes, chosen.channels, chosen.topics)
+    state = effective_state(rel)
+    reachable = {
+        p.channel
+        for p in people.contact_points(session, person_id)
+        if p.verified_at is not None and p.suppressed_reason is None
+    }
+    base = {
+        "brand_cap": str(rel.brand_cap),
+        "shared": format_facts(rel.shared or {}),
+        "until": local_input(rel.paused_until, me.time_zone) if state == State.paused else "",
+    }
+    return {
+        "brand": brand,
+        "rel": rel,
+        "state": state,
+        "state_text": STATE_TEXT,
+        "until_text": local_text(rel.paused_until, me.time_zone),
+        "zone": me.time_zone,
+        "purposes": [(p.value, PURPOSE_TEXT[p]) for p in GRANTABLE],
+        "pending": {p for p, status in chosen.purposes.items() if status == "pending"},
+        "transactional_text": PURPOSE_TEXT[Purpose.transactional],
+        "channel_purposes": [p.value for p in CHANNEL_PURPOSES],
+        "channels": [(c.value, CHANNEL_TEXT[c]) for c in PERSON_CHANNELS],
+        "unreachable": {
+            c.value
+            for c in PERSON_CHANNELS
+            if c.value in CONTACT_CHANNEL and CONTACT_CHANNEL[c.value] not in reachable
+        },
+        "topics": topics,
+        "shown_on": " ".join(sorted(stored_on)),
+        "checked": stored_on if checked is None else checked,
+        "values": {**base, **(values or {})},
+    }
+
+
+@router.get("/relationships/{brand_id}", response_class=HTMLResponse)
+def relationship(
+    brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
+) -> HTMLResponse:
+    context = _context(session, person.person_id, brand_id)
+    return render(request, "relationships/relationship.html", context)
+
+
+@router.post("/relationships/{brand_id}", response_class=HTMLResponse)
+async def save(
+    brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
+) -> Response:
+    """The whole form is one change: withdrawing takes no more steps than granting."""
+    chosen = service.choices(session, person.person_id, brand_id)
+    rel = decisions.get(session, person.person_id, brand_id)
+    keys = box_keys(t.id for t in service.brand_topics(session, brand_id))
+    values = await read_form(request, ["brand_cap", "shared", SHOWN_ON, *keys])
+    now = {key for key in keys if values[key]}
+    was = set(values[SHOWN_ON].split()) if values[SHOWN_ON] else boxes_on(
+        chosen.purposes, chosen.channels, chosen.topics
+    )
+    typed = {"brand_cap": values["brand_cap"], "shared": values["shared"]}
+    data = parse_form(PreferencesForm, typed)
+    if not isinstance(data, dict):
+        try:
+            made = service.apply_change(session, rel, change_from(keys, was, now, data), PORTAL)
+        except AccordError as exc:
+            session.rollback()
+            data = {FIELD_OF.get(exc.field or "", "form"): exc.detail}
+    if isinstance(data, dict):
+        context = _context(session, person.person_id, brand_id, values=typed, checked=now)
+        return form_page(request, "relationships/relationship.html", context.pop("values"), data, **context)
+    flash(request, "Your choices are saved." if made else "Nothing changed.", "success")
+    return _page(f"/relationships/{brand_id}")
+
+
+@router.post("/relationships/{brand_id}/pause", response_class=HTMLResponse)
+async def pause(
+    brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
+) -> Response:
+    values = await read_form(request, ["until"])
+    rel = decisions.get(session, person.person_id, brand_id)
+    zone = people.get_person(session, person.person_id).time_zone
+    errors: dict[str, str] = {}
+    try:
+        decisions.pause(session, rel, parse_local(values["until"], zone), PORTAL)
+    except ValueError as exc:
+        errors = {"until": str(exc)}
+    except AccordError as exc:
+        session.rollback()
+        errors = {FIELD_OF.get(exc.field or "", "form"): exc.detail}
+    if errors:
+        context = _context(session, person.person_id, brand_id, values=values)
+        return form_page(
+            request, "relationships/relationship.html", context.pop("values"), errors, **context
+        )
+    brand = brands.get_brand(session, brand_id)
+    until = local_text(rel.paused_until, zone)
+    flash(request, f"{brand.name} is paused {'until ' + until if until else 'until you resume'}.")
+    return _page(f"/relationships/{brand_id}")
+
+
+@router.post("/relationships/{brand_id}/resume")
+def resume(
+    brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
+) -> Response:
+    rel = decisions.get(session, person.person_id, brand_id)
+    decisions.resume(session, rel, PORTAL)
+    flash(request, "The relationship is active again.", "success")
+    return _page(f"/relationships/{brand_id}")
+
+
+@router.post("/relationships/{brand_id}/end")
+def end(brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep) -> Response:
+    """End and keep the history (the erasing variant is in the privacy pages)."""
+    rel = decisions.get(session, person.person_id, brand_id)
+    decisions.end(session, rel, PORTAL)
+    brand = brands.get_brand(session, brand_id)
+    flash(request, f"Your relationship with {brand.name} has ended. Your history is kept.")
+    return _page(f"/relationships/{brand_id}")
