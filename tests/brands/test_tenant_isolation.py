@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from accord.brands.api import BRAND_SCOPED
 from accord.brands.models import Brand
-from accord.core.permissions import Role
 from accord.consent import ledger
+from accord.core.permissions import Role
 from tests.builders import (
     make_api_key,
     make_brand,

@@ -39,7 +39,7 @@ def test_parallel_decisions_for_one_person_chain_without_fork(tmp_path: Path) ->
                         rel = decisions.get(session, person_id, brand_id)
                         decisions.set_topic(session, rel, topic_ids[index], n % 2 == 0, PORTAL)
                         global_prefs.set_global_cap(session, person_id, index * 20 + n, PORTAL)
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]

@@ -22,19 +22,30 @@ from tests.builders import make_brand, make_person, make_topic
 BRANDS = 2
 ops = st.one_of(
     st.tuples(st.just("follow"), st.integers(0, BRANDS - 1)),
-    st.tuples(st.just("purpose"), st.integers(0, BRANDS - 1), st.sampled_from(GRANTABLE), st.booleans()),
-    st.tuples(st.just("channel"), st.integers(0, BRANDS - 1), st.sampled_from([Purpose.marketing, Purpose.transactional]),
-              st.sampled_from([Channel.email, Channel.sms, Channel.push]), st.booleans()),
+    st.tuples(
+        st.just("purpose"), st.integers(0, BRANDS - 1), st.sampled_from(GRANTABLE), st.booleans()
+    ),
+    st.tuples(
+        st.just("channel"),
+        st.integers(0, BRANDS - 1),
+        st.sampled_from([Purpose.marketing, Purpose.transactional]),
+        st.sampled_from([Channel.email, Channel.sms, Channel.push]),
+        st.booleans(),
+    ),
     st.tuples(st.just("topic"), st.integers(0, BRANDS - 1), st.integers(0, 1), st.booleans()),
     st.tuples(st.just("cap"), st.integers(0, BRANDS - 1), st.integers(0, 10)),
-    st.tuples(st.just("pause"), st.integers(0, BRANDS - 1), st.one_of(st.none(), st.integers(1, 30))),
+    st.tuples(
+        st.just("pause"), st.integers(0, BRANDS - 1), st.one_of(st.none(), st.integers(1, 30))
+    ),
     st.tuples(st.just("resume"), st.integers(0, BRANDS - 1)),
     st.tuples(st.just("end"), st.integers(0, BRANDS - 1)),
-    st.tuples(st.just("quiet"), st.one_of(st.none(), st.tuples(st.integers(0, 23), st.integers(0, 23)))),
+    st.tuples(
+        st.just("quiet"), st.one_of(st.none(), st.tuples(st.integers(0, 23), st.integers(0, 23)))
+    ),
     st.tuples(st.just("global_cap"), st.integers(0, 20)),
     st.tuples(st.just("dnc"), st.booleans()),
     st.tuples(st.just("pause_all"), st.one_of(st.none(), st.integers(1, 30))),
-)  # fmt: skip
+)
 
 
 def apply(
@@ -105,7 +116,7 @@ def test_replaying_the_ledger_gives_the_stored_state(
             except AccordError:
                 pass  # e.g. changing an ended relationship: refused, and nothing written
         assert replay.replay(session, person.id) == replay.stored(session, person.id)
-        checked, breaks = ledger.verify(session, subject=person.id)
+        _checked, breaks = ledger.verify(session, subject=person.id)
         assert breaks == []
         seqs = [e.seq for e in ledger.events_for(session, person.id)]
         assert seqs == list(range(1, len(seqs) + 1))
@@ -177,9 +188,10 @@ def test_other_tampers_are_caught(session: Session) -> None:
         body = ledger.body_of(events[1]) | {"action": "withdraw"}
         raw = ledger.canonical(body)
         session.execute(
-            update(LedgerEvent).where(LedgerEvent.id == events[1].id)
+            update(LedgerEvent)
+            .where(LedgerEvent.id == events[1].id)
             .values(body=raw.decode(), hash=ledger.digest(raw), action="withdraw")
-        )  # fmt: skip
+        )
         [broken] = ledger.verify(session, subject=person.id)[1]
         assert broken.seq == events[2].seq and "link" in broken.reason
         sp.rollback()

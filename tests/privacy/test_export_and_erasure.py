@@ -56,7 +56,7 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
     )
     brand_records.invite(session, settings, DevMailer(), third, Invite(email=EMAIL))
     people.request_sign_in(session, settings, DevMailer(), EMAIL)
-    return person  # fmt: skip
+    return person
 
 
 def test_every_table_with_person_data_is_in_the_export(

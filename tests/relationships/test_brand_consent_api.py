@@ -110,8 +110,13 @@ def test_recorded_marketing_takes_effect_only_after_the_confirmation_link(
     brand = make_brand(session)
     _, key = make_api_key(session, brand=brand)
     topic = make_topic(session, brand=brand)
-    body = {"email": "doi@example.com", "purpose": "marketing", "channels": ["email"], "topics": [str(topic.id)],
-            "evidence": evidence()}  # fmt: skip
+    body = {
+        "email": "doi@example.com",
+        "purpose": "marketing",
+        "channels": ["email"],
+        "topics": [str(topic.id)],
+        "evidence": evidence(),
+    }
     recorded = smtp_client.post("/api/v1/consent/records", json=body, headers=bearer(key))
     assert recorded.status_code == 201 and recorded.json()["status"] == "pending"
     person_id = recorded.json()["person_id"]
@@ -148,8 +153,11 @@ def test_recorded_marketing_takes_effect_only_after_the_confirmation_link(
     prefs = smtp_client.get(f"/api/v1/people/{person_id}/preferences", headers=bearer(key)).json()
     assert prefs["purposes"] == {"marketing": "granted"}
     assert prefs["channels"]["marketing"] == ["email"] and prefs["topics"] == [str(topic.id)]
-    again = smtp_client.post("/consent/confirm", data={"token": token, "csrf_token": csrf_of(smtp_client)},
-                             headers={"accept": "text/html"})  # fmt: skip
+    again = smtp_client.post(
+        "/consent/confirm",
+        data={"token": token, "csrf_token": csrf_of(smtp_client)},
+        headers={"accept": "text/html"},
+    )
     assert again.status_code == 400
 
 
@@ -161,12 +169,28 @@ def test_recording_consent_without_evidence_writes_nothing(
     before = (count(session, Person), count(session, Relationship), count(session, LedgerEvent))
     cases = [
         ({"email": "e@example.com", "purpose": "marketing"}, "evidence"),
-        ({"email": "e@example.com", "purpose": "marketing", "evidence": evidence(ip="")}, "evidence.ip"),
-        ({"email": "e@example.com", "purpose": "marketing", "evidence": evidence(form_url="nope")}, "evidence.form_url"),
+        (
+            {"email": "e@example.com", "purpose": "marketing", "evidence": evidence(ip="")},
+            "evidence.ip",
+        ),
+        (
+            {
+                "email": "e@example.com",
+                "purpose": "marketing",
+                "evidence": evidence(form_url="nope"),
+            },
+            "evidence.form_url",
+        ),
         ({"email": "e@example.com", "purpose": "transactional", "evidence": evidence()}, None),
-        ({"email": "e@example.com", "purpose": "profiling", "evidence": evidence(collected_at=(utcnow() + timedelta(days=2)).isoformat())},
-         "evidence.collected_at"),
-    ]  # fmt: skip
+        (
+            {
+                "email": "e@example.com",
+                "purpose": "profiling",
+                "evidence": evidence(collected_at=(utcnow() + timedelta(days=2)).isoformat()),
+            },
+            "evidence.collected_at",
+        ),
+    ]
     for body, field in cases:
         response = client.post("/api/v1/consent/records", json=body, headers=bearer(key))
         assert response.status_code == 422, body
@@ -175,9 +199,14 @@ def test_recording_consent_without_evidence_writes_nothing(
     other_brand_topic = make_topic(session, brand=make_brand(session))
     foreign = client.post(
         "/api/v1/consent/records",
-        json={"email": "e@example.com", "purpose": "marketing", "topics": [str(other_brand_topic.id)], "evidence": evidence()},
+        json={
+            "email": "e@example.com",
+            "purpose": "marketing",
+            "topics": [str(other_brand_topic.id)],
+            "evidence": evidence(),
+        },
         headers=bearer(key),
-    )  # fmt: skip
+    )
     assert foreign.status_code == 404
     assert (
         count(session, Person),

@@ -76,18 +76,47 @@ def test_bad_input_is_a_clear_4xx_and_writes_nothing(client: TestClient, session
     cases = [
         ("post", "/api/v1/me/relationships", {"brand": "no-such-brand"}, 404, "brand"),
         ("patch", f"/api/v1/me/relationships/{stranger_brand.id}", {"brand_cap": 1}, 404, None),
-        ("patch", f"/api/v1/me/relationships/{brand.id}", {"topics": {str(foreign_topic.id): True}}, 404, "topic"),
-        ("patch", f"/api/v1/me/relationships/{brand.id}", {"purposes": {"transactional": False}}, 422, "purpose"),
+        (
+            "patch",
+            f"/api/v1/me/relationships/{brand.id}",
+            {"topics": {str(foreign_topic.id): True}},
+            404,
+            "topic",
+        ),
+        (
+            "patch",
+            f"/api/v1/me/relationships/{brand.id}",
+            {"purposes": {"transactional": False}},
+            422,
+            "purpose",
+        ),
         ("patch", f"/api/v1/me/relationships/{brand.id}", {"brand_cap": -1}, 422, "brand_cap"),
         # A valid change followed by an invalid one: the whole request is refused.
-        ("patch", f"/api/v1/me/relationships/{brand.id}",
-         {"purposes": {"marketing": True}, "topics": {str(foreign_topic.id): True}}, 404, "topic"),
+        (
+            "patch",
+            f"/api/v1/me/relationships/{brand.id}",
+            {"purposes": {"marketing": True}, "topics": {str(foreign_topic.id): True}},
+            404,
+            "topic",
+        ),
         ("post", f"/api/v1/me/relationships/{brand.id}/pause", {"until": past}, 422, "until"),
-        ("patch", "/api/v1/me/preferences", {"quiet_start": "22:00", "quiet_end": "22:00"}, 422, "quiet_end"),
-        ("patch", "/api/v1/me/preferences", {"quiet_start": "25:00", "quiet_end": "07:00"}, 422, "quiet_start"),
+        (
+            "patch",
+            "/api/v1/me/preferences",
+            {"quiet_start": "22:00", "quiet_end": "22:00"},
+            422,
+            "quiet_end",
+        ),
+        (
+            "patch",
+            "/api/v1/me/preferences",
+            {"quiet_start": "25:00", "quiet_end": "07:00"},
+            422,
+            "quiet_start",
+        ),
         ("patch", "/api/v1/me/preferences", {"paused_until": past}, 422, "paused_until"),
         ("patch", "/api/v1/me/preferences", {"global_cap": 10_000}, 422, "global_cap"),
-    ]  # fmt: skip
+    ]
     for method, path, body, status, field in cases:
         response = client.request(method, path, json=body, headers=csrf)
         assert response.status_code == status, (path, body, response.text)
@@ -106,11 +135,22 @@ def test_global_preferences_round_trip(client: TestClient, session: Session) -> 
         "paused_until": until,
     }
     prefs = client.patch("/api/v1/me/preferences", json=body, headers=csrf).json()
-    assert (prefs["quiet_start"], prefs["quiet_end"], prefs["global_cap"], prefs["do_not_contact"]) == (
-        "21:30", "07:00", 4, True,
-    )  # fmt: skip
-    cleared = client.patch("/api/v1/me/preferences", json={"quiet_start": None, "quiet_end": None, "paused_until": None},
-                           headers=csrf).json()  # fmt: skip
+    assert (
+        prefs["quiet_start"],
+        prefs["quiet_end"],
+        prefs["global_cap"],
+        prefs["do_not_contact"],
+    ) == (
+        "21:30",
+        "07:00",
+        4,
+        True,
+    )
+    cleared = client.patch(
+        "/api/v1/me/preferences",
+        json={"quiet_start": None, "quiet_end": None, "paused_until": None},
+        headers=csrf,
+    ).json()
     assert cleared["quiet_start"] is None and cleared["paused_until"] is None
     import uuid
 

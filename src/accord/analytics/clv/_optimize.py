@@ -70,7 +70,7 @@ def minimise_mean_nll(
     ``fun`` returns (mean NLL, gradient). The mean rather than the sum keeps the optimiser's
     tolerances independent of the customer count. Pass ``value`` (the NLL alone) when the
     gradient is itself a finite difference: the curvature check then needs 33 objective
-    evaluations instead of 8 gradients of 9 evaluations each.
+    evaluations instead of 4 gradients of 9 evaluations each.
     """
     k = len(x0)
     options: dict[str, float | int] = {"maxiter": 1000, "ftol": 1e-15, "maxls": 50, "gtol": gtol}
@@ -98,7 +98,10 @@ def minimise_mean_nll(
             f"{model}: optimiser stopped after {res.nit} iterations without reaching a "
             f"stationary point ({res.message}; max |gradient| {np.max(np.abs(grad)):.2e})"
         )
-    hess = _hessian(fun, log_theta) if value is None else _hessian_from_values(value, log_theta)
+    if value is None:
+        hess = _hessian(fun, log_theta, grad)
+    else:
+        hess = _hessian_from_values(value, log_theta)
     curvature = np.linalg.eigvalsh(hess).min()
     if curvature < -CURVATURE_NOISE:
         raise NotConverged(
@@ -108,13 +111,17 @@ def minimise_mean_nll(
     return log_theta, nll
 
 
-def _hessian(fun: Callable[[FloatArray], Grad], z: FloatArray) -> FloatArray:
-    """Symmetrised central difference of the gradient."""
-    steps = np.eye(z.size) * HESSIAN_STEP
+def _hessian(fun: Callable[[FloatArray], Grad], z: FloatArray, grad: FloatArray) -> FloatArray:
+    """Symmetrised forward difference of an analytic gradient (``grad`` is the one at z).
+
+    Truncation error is ~h/2 times the third derivative, i.e. ~1e-6 with h = 1e-6, well
+    inside CURVATURE_NOISE; one gradient per parameter keeps the check cheap.
+    """
+    h = 1e-6
     with np.errstate(all="ignore"):
-        cols = [(fun(z + e)[1] - fun(z - e)[1]) / (2 * HESSIAN_STEP) for e in steps]
-    h = np.array(cols)
-    return np.asarray(0.5 * (h + h.T), dtype=np.float64)
+        cols = [(fun(z + e)[1] - grad) / h for e in np.eye(z.size) * h]
+    hess = np.array(cols)
+    return np.asarray(0.5 * (hess + hess.T), dtype=np.float64)
 
 
 def _hessian_from_values(f: Callable[[FloatArray], float], z: FloatArray) -> FloatArray:

@@ -15,6 +15,9 @@ from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+# Product of the three columns' distinct-value counts below which one int64 key per
+# customer cannot overflow (a module constant so that tests can force the other path).
+SINGLE_KEY_LIMIT = 2**62
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ def compress(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Triples:
     Equivalent to ``np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True,
     return_counts=True)`` but about an order of magnitude faster for millions of rows: each
     column is factorised on its own (a plain float sort), then the integer codes are merged
-    two at a time into int64 keys, whose products stay below n**2 and so cannot overflow.
+    into one int64 key per customer (or, if the three code ranges multiply past 2**62, two
+    at a time, each product staying below n**2).
     """
     xa, ta, Ta = validate_rfm(x, t_x, T)
     ux, cx = np.unique(xa, return_inverse=True)
@@ -90,18 +94,25 @@ def compress(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Triples:
     uT, cT = np.unique(Ta, return_inverse=True)
     del xa, ta, Ta
 
-    pair_keys, pair_code = np.unique(cx.astype(np.int64) * ut.size + ct, return_inverse=True)
-    del cx, ct
-    keys, inverse, counts = np.unique(
-        pair_code.astype(np.int64) * uT.size + cT, return_inverse=True, return_counts=True
-    )
-    del pair_code, cT
+    nx, nt, nT = ux.size, ut.size, uT.size
+    if nx * nt * nT < SINGLE_KEY_LIMIT:
+        # The usual case: one int64 key per customer, one more sort.
+        keys, inverse, counts = np.unique(
+            (cx.astype(np.int64) * nt + ct) * nT + cT, return_inverse=True, return_counts=True
+        )
+        pair = keys // nT
+    else:
+        pair_keys, pair_code = np.unique(cx.astype(np.int64) * nt + ct, return_inverse=True)
+        keys, inverse, counts = np.unique(
+            pair_code.astype(np.int64) * nT + cT, return_inverse=True, return_counts=True
+        )
+        pair = pair_keys[keys // nT]
+    del cx, ct, cT
 
-    pair = pair_keys[keys // uT.size]
     return Triples(
-        x=ux[pair // ut.size],
-        t_x=ut[pair % ut.size],
-        T=uT[keys % uT.size],
+        x=ux[pair // nt],
+        t_x=ut[pair % nt],
+        T=uT[keys % nT],
         weight=counts.astype(np.int64),
         inverse=inverse.reshape(-1),
     )
