@@ -23,6 +23,7 @@ from accord.analytics.clv import (
     customer_lifetime_value,
     gammagamma,
     paretonbd,
+    triples,
 )
 from accord.analytics.clv.paretonbd import _log_beta_integral, _log_hyp2f1_c
 
@@ -146,14 +147,21 @@ def test_compress_matches_numpy_unique_rows(data: Rfm) -> None:
     # Coarsen to a day grid so that rows actually repeat.
     t_x, T = np.round(t_x * 7 / 50) * 50 / 7, np.round(T * 7 / 50) * 50 / 7
     T = np.maximum(T, t_x)
-    tr = compress(x, t_x, T)
     rows, inverse, counts = np.unique(
         np.column_stack([x, t_x, T]), axis=0, return_inverse=True, return_counts=True
     )
-    np.testing.assert_array_equal(np.column_stack([tr.x, tr.t_x, tr.T]), rows)
-    np.testing.assert_array_equal(tr.weight, counts)
-    np.testing.assert_array_equal(tr.inverse, inverse.reshape(-1))
-    np.testing.assert_array_equal(tr.expand(tr.T), T)
+    # Both key-merging paths: one int64 key per customer, and the two-step merge used when
+    # the distinct-value counts multiply past the int64 range.
+    for limit in (triples.SINGLE_KEY_LIMIT, 0):
+        saved, triples.SINGLE_KEY_LIMIT = triples.SINGLE_KEY_LIMIT, limit
+        try:
+            tr = compress(x, t_x, T)
+        finally:
+            triples.SINGLE_KEY_LIMIT = saved
+        np.testing.assert_array_equal(np.column_stack([tr.x, tr.t_x, tr.T]), rows)
+        np.testing.assert_array_equal(tr.weight, counts)
+        np.testing.assert_array_equal(tr.inverse, inverse.reshape(-1))
+        np.testing.assert_array_equal(tr.expand(tr.T), T)
 
 
 def test_hyp2f1_fallback_agrees_where_scipy_is_reliable() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import accord.brands.models
+import accord.campaigns.models
 import accord.consent.models
 import accord.core.auth_models
 import accord.core.idempotency_models
+import accord.delivery.models
 import accord.mail.models
 import accord.people.models
 import accord.relationships.models  # noqa: F401

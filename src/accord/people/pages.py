@@ -85,9 +85,18 @@ def signout(request: Request) -> Response:
 
 @router.get("/home", response_class=HTMLResponse)
 def home(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
+    # Imported here: the relationships domain builds on people, not the other way round.
+    from accord.relationships import service as relationships
+    from accord.relationships.replay import effective_state
+
     me = service.get_person(session, person.person_id)
     points = service.contact_points(session, person.person_id)
-    return render(request, "people/home.html", {"me": me, "contact_points": points})
+    summary = [
+        {"brand": brand, "state": effective_state(rel)}
+        for rel, brand, _ in relationships.for_person(session, person.person_id)
+    ]
+    context = {"me": me, "contact_points": points, "relationships": summary}
+    return render(request, "people/home.html", context)
 
 
 @router.get("/profile", response_class=HTMLResponse)

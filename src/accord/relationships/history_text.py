@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from accord.relationships.page_forms import CHANNEL_TEXT
-from accord.relationships.vocabulary import Channel
 
 HOW = {
     "portal": "in Accord",
@@ -22,10 +21,7 @@ UNKNOWN_BRAND = "a brand no longer on Accord"
 
 
 def _channel(name: str | None) -> str:
-    try:
-        return CHANNEL_TEXT[Channel(name or "")]
-    except ValueError:
-        return str(name)
+    return CHANNEL_TEXT.get(str(name), str(name))
 
 
 def _choice(on: bool, brand: str, scope: Mapping[str, Any], topics: Mapping[str, str]) -> str:

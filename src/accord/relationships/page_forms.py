@@ -21,13 +21,13 @@ from accord.relationships.vocabulary import GRANTABLE, Channel, Purpose
 # Purposes whose channels a person chooses, and the channels a person can choose.
 CHANNEL_PURPOSES = (Purpose.marketing, Purpose.transactional)
 PERSON_CHANNELS = tuple(c for c in Channel if c != Channel.webhook)
-CHANNEL_TEXT = {
-    Channel.email: "E-mail",
-    Channel.sms: "SMS",
-    Channel.push: "Push notifications",
-    Channel.inapp: "In-app inbox",
-    Channel.postal: "Post",
-    Channel.webhook: "Webhook",
+CHANNEL_TEXT: dict[str, str] = {
+    Channel.email.value: "E-mail",
+    Channel.sms.value: "SMS",
+    Channel.push.value: "Push notifications",
+    Channel.inapp.value: "In-app inbox",
+    Channel.postal.value: "Post",
+    Channel.webhook.value: "Webhook",
 }
 # The contact point channel that carries each person channel ("inapp" needs none).
 CONTACT_CHANNEL = {"email": "email", "sms": "sms", "push": "push", "postal": "postal"}

@@ -66,7 +66,9 @@ def directory(request: Request, person: PersonDep, session: SessionDep) -> HTMLR
 
 
 @router.post("/brands/{brand_id}/follow")
-def follow(brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep) -> Response:
+def follow(
+    brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
+) -> Response:
     brand = brands.get_brand(session, brand_id)
     decisions.start(session, person.person_id, brand.id, PORTAL)
     flash(
@@ -116,7 +118,9 @@ def _context(
     me = people.get_person(session, person_id)
     chosen = service.choices(session, person_id, brand_id)
     topics = [
-        t for t in service.brand_topics(session, brand_id) if t.retired_at is None or t.id in chosen.topics
+        t
+        for t in service.brand_topics(session, brand_id)
+        if t.retired_at is None or t.id in chosen.topics
     ]
     stored_on = boxes_on(chosen.purposes, chosen.channels, chosen.topics)
     state = effective_state(rel)
@@ -172,8 +176,10 @@ async def save(
     keys = box_keys(t.id for t in service.brand_topics(session, brand_id))
     values = await read_form(request, ["brand_cap", "shared", SHOWN_ON, *keys])
     now = {key for key in keys if values[key]}
-    was = set(values[SHOWN_ON].split()) if values[SHOWN_ON] else boxes_on(
-        chosen.purposes, chosen.channels, chosen.topics
+    was = (
+        set(values[SHOWN_ON].split())
+        if values[SHOWN_ON]
+        else boxes_on(chosen.purposes, chosen.channels, chosen.topics)
     )
     typed = {"brand_cap": values["brand_cap"], "shared": values["shared"]}
     data = parse_form(PreferencesForm, typed)
@@ -185,7 +191,9 @@ async def save(
             data = {FIELD_OF.get(exc.field or "", "form"): exc.detail}
     if isinstance(data, dict):
         context = _context(session, person.person_id, brand_id, values=typed, checked=now)
-        return form_page(request, "relationships/relationship.html", context.pop("values"), data, **context)
+        return form_page(
+            request, "relationships/relationship.html", context.pop("values"), data, **context
+        )
     flash(request, "Your choices are saved." if made else "Nothing changed.", "success")
     return _page(f"/relationships/{brand_id}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -127,19 +127,19 @@ def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLRes
     brand_names = {str(b.id): b.name for b in service.directory(session)}
     events = service.history(session, person.person_id)
     topic_names: dict[str, str] = {}
-    for brand_id in {str(e["body"]["brand"]) for e in events if e["body"].get("brand")}:
+    bodies = [cast(dict[str, Any], e["body"]) for e in events]
+    for brand_id in {str(b["brand"]) for b in bodies if b.get("brand")}:
         if brand_id in brand_names:
             topics = service.brand_topics(session, uuid.UUID(brand_id))
             topic_names.update({str(t.id): t.name for t in topics})
     rows = []
-    for event in events:
-        body: dict[str, Any] = event["body"]  # type: ignore[assignment]
+    for event, body in zip(events, bodies, strict=True):
         rows.append(
             {
                 "seq": event["seq"],
                 "text": sentence(body, brand_names, topic_names, _until(body["value"], zone)),
                 "how": HOW.get(body["source"], body["source"]),
-                "at": local_text(event["at"], zone),  # type: ignore[arg-type]
+                "at": local_text(cast(datetime, event["at"]), zone),
             }
         )
     checked, breaks = ledger.verify(session, subject=person.person_id)

@@ -75,8 +75,7 @@ def validate_rfm(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[FloatArray
     # definition, and a non-zero value would change the Pareto/NBD likelihood silently.
     if (ta[xa == 0] != 0).any():
         raise ValueError("t_x must be 0 for customers with x == 0")
-    # Adding 0.0 turns any -0.0 into +0.0 so that equal values compress to one triple.
-    return xa, ta + 0.0, Ta + 0.0
+    return xa, ta, Ta
 
 
 def compress(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Triples:
@@ -89,23 +88,22 @@ def compress(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Triples:
     at a time, each product staying below n**2).
     """
     xa, ta, Ta = validate_rfm(x, t_x, T)
-    ux, cx = np.unique(xa, return_inverse=True)
-    ut, ct = np.unique(ta, return_inverse=True)
-    uT, cT = np.unique(Ta, return_inverse=True)
+    n = xa.size
+    # Codes are kept as int64 (key arithmetic must not overflow) but each column's
+    # temporaries are gone before the next is factorised, to keep the peak near 5 arrays.
+    ux, cx = _factorize_counts(xa, n)
+    ut, ct = _factorize_floats(ta)
+    uT, cT = _factorize_floats(Ta)
     del xa, ta, Ta
 
     nx, nt, nT = ux.size, ut.size, uT.size
     if nx * nt * nT < SINGLE_KEY_LIMIT:
-        # The usual case: one int64 key per customer, one more sort.
-        keys, inverse, counts = np.unique(
-            (cx.astype(np.int64) * nt + ct) * nT + cT, return_inverse=True, return_counts=True
-        )
+        # The usual case: one int64 key per customer, one more factorisation.
+        keys, inverse, counts = _factorize_keys((cx * nt + ct) * nT + cT, nx * nt * nT)
         pair = keys // nT
     else:
-        pair_keys, pair_code = np.unique(cx.astype(np.int64) * nt + ct, return_inverse=True)
-        keys, inverse, counts = np.unique(
-            pair_code.astype(np.int64) * nT + cT, return_inverse=True, return_counts=True
-        )
+        pair_keys, pair_code, _ = _factorize_keys(cx * nt + ct, nx * nt)
+        keys, inverse, counts = _factorize_keys(pair_code * nT + cT, pair_keys.size * nT)
         pair = pair_keys[keys // nT]
     del cx, ct, cT
 
@@ -116,6 +114,44 @@ def compress(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Triples:
         weight=counts.astype(np.int64),
         inverse=inverse.reshape(-1),
     )
+
+
+def _factorize_counts(x: FloatArray, n: int) -> tuple[FloatArray, IntArray]:
+    """Distinct values and codes of a validated non-negative integer column.
+
+    Purchase counts are small integers, so a bincount replaces the sort np.unique would do.
+    """
+    top = int(x.max()) if x.size else 0
+    if top > 2 * n:
+        ux, codes = np.unique(x, return_inverse=True)
+        return ux, codes.reshape(-1).astype(np.int64)
+    xi = x.astype(np.int64)
+    present = np.bincount(xi, minlength=top + 1) > 0
+    code_of = np.cumsum(present) - 1
+    return np.flatnonzero(present).astype(np.float64), code_of[xi]
+
+
+def _factorize_floats(v: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Distinct values and int64 codes; -0.0 and 0.0 compare equal, so they share a code."""
+    uv, codes = np.unique(v, return_inverse=True)
+    return uv, codes.reshape(-1).astype(np.int64, copy=False)
+
+
+def _factorize_keys(keys: IntArray, key_range: int) -> tuple[IntArray, IntArray, IntArray]:
+    """(distinct keys, code per row, count per key) for keys in [0, key_range).
+
+    When the range is at most twice the row count a bincount does it in O(n) with memory of
+    the same order as the rows; otherwise sort (np.unique).
+    """
+    if key_range <= 2 * keys.size:
+        counts_all = np.bincount(keys, minlength=key_range)
+        present = counts_all > 0
+        code_of = np.cumsum(present, dtype=np.int64) - 1
+        del present
+        uk = np.flatnonzero(counts_all)
+        return uk, code_of[keys], counts_all[uk]
+    uk, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return uk, inverse.reshape(-1), counts
 
 
 def from_arrays(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weight: ArrayLike) -> Triples:

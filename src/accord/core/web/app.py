@@ -65,11 +65,17 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.consent import keys_api
     from accord.core.web import home
     from accord.people import api as people_api
+    from accord.people import contact_pages as people_contact_pages
     from accord.people import contacts_api
     from accord.people import pages as people_pages
     from accord.privacy import api as privacy_api
+    from accord.privacy import pages as privacy_pages
     from accord.relationships import api as relationships_api
+    from accord.relationships import console_pages as topic_console_pages
+    from accord.relationships import link_pages as relationship_link_pages
+    from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
+    from accord.relationships import settings_pages as relationship_settings_pages
 
     app.include_router(home.router)
     app.include_router(keys_api.router)
@@ -77,6 +83,15 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
     app.include_router(brands_pages.router)
+    for pages in (
+        people_contact_pages,
+        relationship_pages,
+        relationship_settings_pages,
+        relationship_link_pages,
+        privacy_pages,
+        topic_console_pages,
+    ):
+        app.include_router(pages.router)
     if settings.is_dev:
         from accord.mail import pages as mail_pages
 

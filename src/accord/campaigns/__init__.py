@@ -1,0 +1,1 @@
+"""Campaigns: audiences, the gate, previews by reason, scheduling."""

@@ -1,0 +1,1 @@
+"""Delivery: the outbox, workers, channels, one-click unsubscribe, bounces and complaints."""

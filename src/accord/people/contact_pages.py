@@ -1,0 +1,216 @@
+"""The person's contact points: list, add (e-mail, phone, postal), verify, remove."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, StringConstraints, field_validator
+from sqlalchemy.orm import Session
+
+from accord.core.errors import AccordError
+from accord.core.validation import Email
+from accord.core.web.csrf import csrf_protect
+from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.templates import flash, render
+from accord.people import contacts, service
+from accord.people.deps import PersonDep
+
+router = APIRouter(
+    tags=["people pages"], include_in_schema=False, dependencies=[Depends(csrf_protect)]
+)
+
+PAGE = "people/contacts.html"
+CHANNEL_TEXT = {"email": "E-mail", "sms": "Phone (SMS)", "push": "Push", "postal": "Post"}
+
+
+class EmailForm(BaseModel):
+    email: Email
+
+
+class PhoneForm(BaseModel):
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+    region: str
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 2 or not value.isalpha():
+            raise ValueError("Give the two-letter country code, for example DE, GB or US.")
+        return value
+
+
+class PostalForm(BaseModel):
+    postal: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
+
+
+class CodeForm(BaseModel):
+    code: str
+
+    @field_validator("code")
+    @classmethod
+    def _six_digits(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) != 6 or not value.isdigit():
+            raise ValueError("Enter the six digits from the text message.")
+        return value
+
+
+def _page(
+    request: Request,
+    session: Session,
+    person_id: uuid.UUID,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    context = {
+        "points": service.contact_points(session, person_id),
+        "channel_text": CHANNEL_TEXT,
+        "code_for": None,
+        **extra,
+    }
+    if errors:
+        return form_page(request, PAGE, values or {}, errors, **context)
+    return render(request, PAGE, {"values": values or {}, **context})
+
+
+def _done(request: Request, text: str) -> Response:
+    flash(request, text, "success")
+    return RedirectResponse("/contacts", status_code=303)
+
+
+@router.get("/contacts", response_class=HTMLResponse)
+def contact_list(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
+    return _page(request, session, person.person_id)
+
+
+@router.post("/contacts/email", response_class=HTMLResponse)
+async def add_email(
+    request: Request, person: PersonDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    values = await read_form(request, ["email"])
+    data = parse_form(EmailForm, values)
+    if not isinstance(data, dict):
+        mailer = request.app.state.mailer
+        try:
+            contacts.add_email(session, settings, mailer, person.person_id, data.email)
+        except AccordError as exc:
+            session.rollback()
+            data = {"email": exc.detail}
+    if isinstance(data, dict):
+        return _page(request, session, person.person_id, values, data)
+    return _done(request, f"We sent a link to {data.email}. Follow it to confirm the address.")
+
+
+@router.post("/contacts/phone", response_class=HTMLResponse)
+async def add_phone(
+    request: Request, person: PersonDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    values = await read_form(request, ["number", "region"])
+    data = parse_form(PhoneForm, values)
+    if not isinstance(data, dict):
+        try:
+            point = contacts.add_phone(
+                session, settings, person.person_id, data.number, data.region
+            )
+        except AccordError as exc:
+            session.rollback()
+            data = {"number" if exc.field == "address" else exc.field or "number": exc.detail}
+    if isinstance(data, dict):
+        return _page(request, session, person.person_id, values, data)
+    return _done(request, f"We sent a six-digit code to {point.address}. Enter it below.")
+
+
+@router.post("/contacts/postal", response_class=HTMLResponse)
+async def add_postal(request: Request, person: PersonDep, session: SessionDep) -> Response:
+    values = await read_form(request, ["postal"])
+    data = parse_form(PostalForm, values)
+    if not isinstance(data, dict):
+        try:
+            contacts.add_postal(session, person.person_id, data.postal)
+        except AccordError as exc:
+            session.rollback()
+            data = {"postal": exc.detail}
+    if isinstance(data, dict):
+        return _page(request, session, person.person_id, values, data)
+    return _done(request, "Your postal address is added.")
+
+
+@router.post("/contacts/{contact_id}/verify", response_class=HTMLResponse)
+async def verify_phone(
+    contact_id: uuid.UUID,
+    request: Request,
+    person: PersonDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    values = await read_form(request, ["code"])
+    data = parse_form(CodeForm, values)
+    if not isinstance(data, dict):
+        try:
+            contacts.verify_phone(session, settings, person.person_id, contact_id, data.code)
+        except contacts.WrongCode as exc:
+            session.commit()  # the failed attempt must count, or guessing would be free
+            data = {"code": exc.detail}
+        except AccordError as exc:
+            session.rollback()
+            data = {"code": exc.detail}
+    if isinstance(data, dict):
+        return _page(request, session, person.person_id, values, data, code_for=contact_id)
+    return _done(request, "Your phone number is verified.")
+
+
+@router.post("/contacts/{contact_id}/resend")
+def resend(
+    contact_id: uuid.UUID,
+    request: Request,
+    person: PersonDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """A new code by SMS, or a new link by e-mail, for an address not yet verified."""
+    point = contacts.get(session, person.person_id, contact_id)
+    if point.verified_at is not None:
+        return _done(request, f"{point.address} is verified already.")
+    if point.channel == "sms":
+        contacts.send_phone_code(session, settings, point)
+        return _done(request, f"We sent a new code to {point.address}.")
+    contacts.send_email_link(session, settings, request.app.state.mailer, point)
+    return _done(request, f"We sent a new link to {point.address}.")
+
+
+@router.post("/contacts/{contact_id}/remove", response_class=HTMLResponse)
+def remove(
+    contact_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
+) -> Response:
+    point = contacts.get(session, person.person_id, contact_id)
+    address = point.address
+    try:
+        contacts.remove(session, person.person_id, contact_id)
+    except AccordError as exc:
+        session.rollback()
+        return _page(request, session, person.person_id, None, {"form": exc.detail})
+    return _done(request, f"{address} is removed.")
+
+
+@router.get("/contacts/verify", response_class=HTMLResponse)
+def verify_link(request: Request, token: str = "") -> HTMLResponse:
+    # A GET never uses the link up: mail scanners prefetch links, people press the button.
+    return render(request, "people/contact_verify.html", {"token": token})
+
+
+@router.post("/contacts/verify", response_class=HTMLResponse)
+async def use_verify_link(request: Request, session: SessionDep) -> Response:
+    values = await read_form(request, ["token"])
+    try:
+        point = contacts.verify_email(session, values["token"])
+    except AccordError as exc:
+        session.rollback()
+        context = {"detail": exc.detail}
+        return render(request, "people/contact_verify.html", context, status_code=400)
+    return render(request, "people/contact_verify.html", {"verified": point.address})

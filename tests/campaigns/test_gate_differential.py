@@ -1,0 +1,269 @@
+"""Differential property test: the set-based SQL gate and the per-message check agree on every
+person in random worlds, with the same reason."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.campaigns.gate_facts import load_facts
+from accord.campaigns.gate_rules import decide
+from accord.campaigns.gate_sql import gate_select
+from accord.delivery.models import OutboxMessage
+from accord.people.models import ContactPoint, Person
+from accord.relationships.models import (
+    ChannelChoice,
+    GlobalPreferences,
+    PurposeGrant,
+    Relationship,
+    TopicChoice,
+)
+from tests.builders import make_brand, make_topic
+
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
+CHANNELS = ["email", "sms", "push"]
+BASE = datetime(2026, 3, 28, 0, 0, tzinfo=UTC)  # near a DST change in Europe
+counter = itertools.count()
+
+offset = st.integers(-72, 72).map(lambda h: BASE + timedelta(hours=h))
+hhmm = st.tuples(st.integers(0, 23), st.sampled_from([0, 30])).map(
+    lambda t: f"{t[0]:02d}:{t[1]:02d}"
+)
+contact = st.tuples(st.booleans(), st.booleans())  # verified, suppressed
+person_world = st.fixed_dictionaries(
+    {
+        "zone": st.sampled_from(ZONES),
+        "state": st.sampled_from([None, "invited", "active", "paused", "ended"]),
+        "paused_until": st.one_of(st.none(), offset),
+        "brand_cap": st.integers(0, 3),
+        "marketing": st.sampled_from([None, "pending", "granted"]),
+        "channels": st.sets(
+            st.tuples(st.sampled_from(["marketing", "transactional"]), st.sampled_from(CHANNELS))
+        ),
+        "topic": st.booleans(),
+        "prefs": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {
+                    "quiet": st.one_of(
+                        st.none(), st.tuples(hhmm, hhmm).filter(lambda q: q[0] != q[1])
+                    ),
+                    "dnc": st.booleans(),
+                    "global_cap": st.integers(0, 4),
+                    "paused_until": st.one_of(st.none(), offset),
+                }
+            ),
+        ),
+        "contacts": st.dictionaries(st.sampled_from(CHANNELS), st.lists(contact, max_size=2)),
+        "sent_here": st.lists(st.integers(0, 10), max_size=3),  # days ago
+        "sent_elsewhere": st.lists(st.integers(0, 10), max_size=3),
+    }
+)
+
+
+def build(
+    session: Session, spec: dict[str, Any], brand: Any, other: Any, topic: Any, other_topic: Any
+) -> uuid.UUID:
+    n = next(counter)
+    person = Person(email=f"w{n}-{uuid.uuid4().hex[:8]}@world.example", time_zone=spec["zone"])
+    session.add(person)
+    session.flush()
+    pid = person.id
+    if spec["state"] is not None:
+        session.add(
+            Relationship(
+                person_id=pid,
+                brand_id=brand.id,
+                state=spec["state"],
+                origin="follow",
+                paused_until=spec["paused_until"],
+                brand_cap=spec["brand_cap"],
+                shared={},
+            )
+        )
+    if spec["marketing"]:
+        session.add(
+            PurposeGrant(
+                person_id=pid, brand_id=brand.id, purpose="marketing", status=spec["marketing"]
+            )
+        )
+    for purpose, channel in spec["channels"]:
+        session.add(
+            ChannelChoice(person_id=pid, brand_id=brand.id, purpose=purpose, channel=channel)
+        )
+    if spec["topic"]:
+        session.add(TopicChoice(person_id=pid, brand_id=brand.id, topic_id=topic.id))
+    prefs = spec["prefs"]
+    if prefs is not None:
+        quiet = prefs["quiet"] or (None, None)
+        session.add(
+            GlobalPreferences(
+                person_id=pid,
+                quiet_start=quiet[0],
+                quiet_end=quiet[1],
+                do_not_contact=prefs["dnc"],
+                global_cap=prefs["global_cap"],
+                paused_until=prefs["paused_until"],
+            )
+        )
+    for channel, points in spec["contacts"].items():
+        for i, (verified, suppressed) in enumerate(points):
+            address = f"{channel}-{i}-{pid.hex}"
+            session.add(
+                ContactPoint(
+                    person_id=pid,
+                    channel=channel,
+                    address=address,
+                    address_normalised=address,
+                    verified_at=BASE if verified else None,
+                    suppressed_reason="complaint" if suppressed else None,
+                )
+            )
+    for where, days_list in (("here", spec["sent_here"]), ("elsewhere", spec["sent_elsewhere"])):
+        for days in days_list:
+            b, t = (brand, topic) if where == "here" else (other, other_topic)
+            session.add(
+                OutboxMessage(
+                    brand_id=b.id,
+                    person_id=pid,
+                    topic_id=t.id,
+                    channel="email",
+                    purpose="marketing",
+                    idempotency_key=f"w-{uuid.uuid4().hex}",
+                    state="sent",
+                    sent_at=BASE - timedelta(days=days, hours=1),
+                )
+            )
+    session.flush()
+    return pid
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    people=st.lists(person_world, min_size=1, max_size=6),
+    purpose=st.sampled_from(["marketing", "transactional"]),
+    channel=st.sampled_from(CHANNELS),
+    at=offset,
+)
+def test_sql_gate_and_per_message_check_agree(
+    session: Session, people: list[dict[str, Any]], purpose: str, channel: str, at: datetime
+) -> None:
+    savepoint = session.begin_nested()
+    try:
+        brand, other = make_brand(session), make_brand(session)
+        topic = make_topic(session, brand=brand, purpose=purpose)
+        other_topic = make_topic(session, brand=other)
+        ids = [build(session, spec, brand, other, topic, other_topic) for spec in people]
+        audience = select(Person.id).where(Person.id.in_(ids))
+        query = gate_select(
+            session,
+            brand_id=brand.id,
+            purpose=purpose,
+            topic_id=topic.id,
+            channel=channel,
+            at=at,
+            audience=audience,
+        )
+        from_sql = {row.person_id: row.reason for row in session.execute(query)}
+        facts = load_facts(
+            session,
+            brand_id=brand.id,
+            purpose=purpose,
+            topic_id=topic.id,
+            channel=channel,
+            at=at,
+            people=ids,
+        )
+        from_check = {
+            pid: decide(f, purpose=purpose, channel=channel, at=at).reason
+            for pid, f in facts.items()
+        }
+        assert from_sql == from_check
+    finally:
+        savepoint.rollback()
+
+
+GOOD: dict[str, Any] = {
+    "zone": "UTC",
+    "state": "active",
+    "paused_until": None,
+    "brand_cap": 3,
+    "marketing": "granted",
+    "channels": {("marketing", "sms"), ("transactional", "sms")},
+    "topic": True,
+    "prefs": {"quiet": None, "dnc": False, "global_cap": 5, "paused_until": None},
+    "contacts": {"sms": [(True, False)]},
+    "sent_here": [],
+    "sent_elsewhere": [],
+}
+NOON = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
+CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("eligible", {}, "marketing"),
+    ("no_relationship", {"state": None}, "marketing"),
+    ("no_relationship", {"state": "invited"}, "marketing"),
+    ("paused", {"state": "paused"}, "marketing"),
+    ("paused", {"prefs": GOOD["prefs"] | {"paused_until": NOON + timedelta(days=1)}}, "marketing"),
+    ("eligible", {"state": "paused", "paused_until": NOON - timedelta(hours=1)}, "marketing"),
+    ("eligible", {"state": "paused"}, "transactional"),
+    ("ended", {"state": "ended"}, "marketing"),
+    ("no_marketing_consent", {"marketing": "pending"}, "marketing"),
+    ("channel_not_chosen", {"channels": {("marketing", "email")}}, "marketing"),
+    ("topic_not_chosen", {"topic": False}, "marketing"),
+    ("global_opt_out", {"prefs": GOOD["prefs"] | {"dnc": True}}, "marketing"),
+    ("eligible", {"prefs": GOOD["prefs"] | {"dnc": True}}, "transactional"),
+    ("no_contact_point", {"contacts": {}}, "marketing"),
+    ("unverified", {"contacts": {"sms": [(False, False)]}}, "marketing"),
+    ("suppressed", {"contacts": {"sms": [(True, True)]}}, "marketing"),
+    ("brand_cap", {"brand_cap": 1, "sent_here": [4]}, "marketing"),
+    ("eligible", {"brand_cap": 1, "sent_here": [12]}, "marketing"),
+    ("global_cap", {"sent_elsewhere": [4, 5, 6, 7, 8]}, "marketing"),
+    ("quiet_hours", {"prefs": GOOD["prefs"] | {"quiet": ("11:30", "13:00")}}, "marketing"),
+    ("quiet_hours", {"zone": "Pacific/Auckland"}, "transactional"),
+]
+
+
+def test_each_reason_from_both_gates(session: Session) -> None:
+    brand, other = make_brand(session), make_brand(session)
+    topics = {
+        p: make_topic(session, brand=brand, purpose=p) for p in ("marketing", "transactional")
+    }
+    other_topic = make_topic(session, brand=other)
+    for expected, change, purpose in CASES:
+        topic = topics[purpose]
+        pid = build(session, GOOD | change, brand, other, topic, other_topic)
+        query = gate_select(
+            session,
+            brand_id=brand.id,
+            purpose=purpose,
+            topic_id=topic.id,
+            channel="sms",
+            at=NOON,
+            audience=select(Person.id).where(Person.id == pid),
+        )
+        [row] = session.execute(query).all()
+        facts = load_facts(
+            session,
+            brand_id=brand.id,
+            purpose=purpose,
+            topic_id=topic.id,
+            channel="sms",
+            at=NOON,
+            people=[pid],
+        )[pid]
+        decision = decide(facts, purpose=purpose, channel="sms", at=NOON)
+        assert (row.reason or "eligible", decision.reason or "eligible") == (expected, expected), (
+            change
+        )
+        if expected == "quiet_hours":
+            assert decision.defer_until is not None and decision.defer_until > NOON
