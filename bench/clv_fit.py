@@ -3,9 +3,9 @@
 Synthetic customers are drawn from a BG/NBD with the CDNOW parameters (r=0.243,
 alpha=4.414, a=0.793, b=2.426), observed for 1 to 273 days (up to 39 weeks) and recorded
 to the day, like the real calibration data. Both libraries fit the same customers, each in
-its own subprocess so that fit time (best of 3 for BG/NBD, single fit for Pareto/NBD) and
-peak memory (ru_maxrss after the fit minus ru_maxrss after imports, data loading and a
-small warm-up fit) are measured the same way.
+its own subprocess with one BLAS thread, so that fit time (best of 3 for BG/NBD, single
+fit for Pareto/NBD) and peak memory (ru_maxrss after the fit minus ru_maxrss after imports,
+data loading and a small warm-up fit) are measured the same way.
 lifetimes needs pandas<3 / numpy<2 / scipy<1.13, so it runs in a bench-only virtualenv,
 bench/.venv-lifetimes, created on first use from bench/requirements-lifetimes.txt.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,10 @@ MODELS = ("bgnbd", "paretonbd")
 # short enough for scheduler noise on a shared machine to matter; Pareto/NBD ones are not,
 # and lifetimes' take minutes at 1M customers.
 REPEATS = {"bgnbd": 3, "paretonbd": 1}
+# Neither library has BLAS-sized work in a fit (elementwise numpy, 4-parameter optimisers),
+# but OpenBLAS's thread hand-offs inside scipy's L-BFGS-B cost up to ~100 ms a fit when
+# another process holds a core; pinning both workers to one thread keeps that noise out.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def simulate(n: int, seed: int, max_days: int = 273) -> Any:
@@ -175,11 +180,14 @@ def ensure_lifetimes_python() -> Path:
 
 
 def run_in_subprocess(
-    python: Path, impl: str, model: str, data: Path, timeout: float | None
+    python: Path, impl: str, model: str, data: Path, timeout: float | None, blas_threads: int
 ) -> dict[str, Any]:
     """Run one fit; on timeout return the elapsed time and last memory reading as bounds."""
     cmd = [str(python), str(Path(__file__).resolve()), "--worker", impl, model, str(data)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ)
+    if blas_threads:
+        env.update({v: str(blas_threads) for v in BLAS_THREAD_VARIABLES})
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     stdout = proc.stdout
     assert stdout is not None
     lines: list[str] = []
@@ -203,14 +211,19 @@ def run_in_subprocess(
 
 
 def bench_size(
-    n: int, seed: int, lifetimes_python: Path | None, timeout: float, workdir: Path
+    n: int,
+    seed: int,
+    lifetimes_python: Path | None,
+    timeout: float,
+    workdir: Path,
+    blas_threads: int,
 ) -> None:
     import numpy as np
 
     data = workdir / f"customers_{n}.npy"
     np.save(data, simulate(n, seed))
     for model in MODELS:
-        ours = run_in_subprocess(Path(sys.executable), "ours", model, data, None)
+        ours = run_in_subprocess(Path(sys.executable), "ours", model, data, None, blas_threads)
         print(
             f"# {model} n={n} ours: {ours['seconds']:.3f}s, +{ours['mem_kib'] / 1024:.1f} MiB, "
             f"LL {ours['ll']:.6f}, params {np.round(ours['params'], 6).tolist()}",
@@ -218,7 +231,9 @@ def bench_size(
         )
         if lifetimes_python is None:
             continue
-        theirs = run_in_subprocess(lifetimes_python, "lifetimes", model, data, timeout)
+        theirs = run_in_subprocess(
+            lifetimes_python, "lifetimes", model, data, timeout, blas_threads
+        )
         if theirs.get("timed_out"):
             base_kib = theirs["mem_kib_at_least"]
             print(f"# {model} n={n} lifetimes: killed after {theirs['seconds']:.0f}s timeout")
@@ -257,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         default=300.0,
         help="seconds before a lifetimes fit is killed and reported as a bound (default 300)",
     )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads in both workers (default 1; 0 leaves the environment alone)",
+    )
     parser.add_argument("--skip-lifetimes", action="store_true", help="time our fits only")
     parser.add_argument(
         "--worker", nargs=3, metavar=("IMPL", "MODEL", "DATA"), help=argparse.SUPPRESS
@@ -270,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     lifetimes_python = None if args.skip_lifetimes else ensure_lifetimes_python()
     with tempfile.TemporaryDirectory(prefix="clv-bench-") as tmp:
         for n in sizes:
-            bench_size(n, args.seed, lifetimes_python, args.lifetimes_timeout, Path(tmp))
+            bench_size(
+                n, args.seed, lifetimes_python, args.lifetimes_timeout, Path(tmp), args.blas_threads
+            )
     return 0
 
 

@@ -26,20 +26,21 @@ import inspect
 import io
 import pstats
 import random
+import sqlite3
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _common import fresh_postgres
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from _common import fresh_postgres
 from accord.consent import ledger
 from accord.consent.models import LedgerEvent
 from accord.core import migrate
@@ -182,7 +183,9 @@ def _bound(engine: Engine, rows: list[Row]) -> Iterator[tuple[Any, ...]]:
     """Rows as the driver receives them from SQLAlchemy (so SQLite stores the same text)."""
     table = LedgerEvent.__table__
     dialect = engine.dialect
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS
+    ]
     for row in rows:
         yield tuple(
             proc(value) if proc is not None else value
@@ -194,20 +197,21 @@ def load_sqlite(engine: Engine, rows: list[Row], heads: list[Head]) -> None:
     uuid_bind = LedgerEvent.__table__.c.subject_id.type.dialect_impl(engine.dialect)
     to_db = uuid_bind.bind_processor(engine.dialect)
     assert to_db is not None
-    raw = engine.raw_connection()
+    raw = engine.raw_connection()  # the pooled connection, with Accord's SQLite pragmas
     try:
-        cursor = raw.cursor()
-        cursor.executemany(
+        conn = raw.driver_connection
+        assert isinstance(conn, sqlite3.Connection)
+        conn.executemany(
             f"INSERT INTO ledger_events ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             _bound(engine, rows),
         )
-        cursor.executemany(
+        conn.executemany(
             "INSERT INTO ledger_heads (subject_id, seq, hash) VALUES (?, ?, ?)",
             ((to_db(subject), seq, head) for subject, seq, head in heads),
         )
-        raw.commit()
-        cursor.execute("ANALYZE")
-        raw.commit()
+        conn.commit()
+        conn.execute("ANALYZE")
+        conn.commit()
     finally:
         raw.close()
 
@@ -250,7 +254,7 @@ def accord_verify(engine: Engine, batch: int) -> int:
     return checked
 
 
-def timed(fn: Any, engine: Engine, batch: int, expected: int) -> float:
+def timed(fn: Callable[[Engine, int], int], engine: Engine, batch: int, expected: int) -> float:
     start = time.perf_counter()
     count = fn(engine, batch)
     elapsed = time.perf_counter() - start

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from accord.core.db import make_engine
@@ -58,4 +60,20 @@ def fresh_sqlite_url(directory: Path, name: str) -> str:
 def fresh_engine(backend: str, directory: Path, name: str) -> Engine:
     if backend == "postgres":
         return make_engine(fresh_postgres_url(name))
-    return make_engine(fresh_sqlite_url(directory, name))
+    return with_real_sqlite_transactions(make_engine(fresh_sqlite_url(directory, name)))
+
+
+def with_real_sqlite_transactions(engine: Engine) -> Engine:
+    """pysqlite opens a transaction only at the first write, so a SAVEPOINT issued before it
+    starts (and its RELEASE commits) a transaction of its own: the per-test rollback would
+    leak. SQLAlchemy's documented recipe: let us emit BEGIN ourselves."""
+
+    @event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine

@@ -38,7 +38,17 @@ def _consent_event(session: Session, brand: Brand) -> int:
     return ledger.events_for(session, rel.person_id)[-1].id
 
 
+def _campaign(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.campaigns import service as campaigns
+    from accord.campaigns.schemas import CampaignCreate
+
+    topic = make_topic(session, brand=brand)
+    data = CampaignCreate(name="victim", topic_id=topic.id, subject="s", text="t")
+    return campaigns.create(session, brand.id, data, member_id=None).id
+
+
 OWNED: dict[str, Callable[[Session, Brand], object]] = {
+    "campaign_id": _campaign,
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
     "api_key_id": lambda s, b: make_api_key(s, brand=b, name="victim")[0].id,
     "topic_id": lambda s, b: make_topic(s, brand=b).id,

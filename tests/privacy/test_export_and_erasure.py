@@ -7,7 +7,10 @@ from datetime import timedelta
 from sqlalchemy import JSON, String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from accord.campaigns import messages
+from accord.campaigns.schemas import MessageCreate
 from accord.consent import ledger
+from accord.delivery.models import DeliveryEvent
 from accord.core.db import utcnow
 from accord.core.models_registry import metadata
 from accord.core.settings import Settings
@@ -56,6 +59,26 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
     )
     brand_records.invite(session, settings, DevMailer(), third, Invite(email=EMAIL))
     people.request_sign_in(session, settings, DevMailer(), EMAIL)
+    orders = make_topic(session, brand=brand, purpose="transactional")
+    message = messages.enqueue(
+        session,
+        brand.id,
+        MessageCreate(
+            topic_id=orders.id, person_id=person.id, subject="Order", text=f"Dear {NAME}"
+        ),
+        idempotency_key="k1",
+    )
+    message.to_address = EMAIL
+    session.add(
+        DeliveryEvent(
+            brand_id=brand.id,
+            message_id=message.id,
+            person_id=person.id,
+            kind="bounced",
+            detail=f"550 {EMAIL} unknown",
+        )
+    )
+    session.flush()
     return person
 
 

@@ -22,6 +22,8 @@ class Brand(IdMixin, CreatedMixin, Base):
     # Required before any marketing e-mail may go out (CAN-SPAM style footer).
     postal_address: Mapped[str | None] = mapped_column(Text)
     support_email: Mapped[str] = mapped_column(String(320))
+    # Messages per second across all workers (a shared window in the database, no overshoot).
+    send_rate_per_second: Mapped[int] = mapped_column(default=100)
 
 
 class Member(IdMixin, CreatedMixin, Base):

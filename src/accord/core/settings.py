@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     sms_gateway_url: str = Field(default="", description="HTTP SMS gateway; empty: dev mailbox.")
     sms_gateway_token: SecretStr = SecretStr("")
+    dkim_domain: str = Field(default="", description="Sign marketing mail with DKIM for this domain.")
+    dkim_selector: str = "accord"
+    dkim_key_file: Path | None = None
+    worker_batch: int = Field(default=50, ge=1, le=5000)
+    worker_lease_seconds: int = Field(default=60, ge=5)
+    worker_in_process: bool = Field(default=True, description="`accord serve` runs a worker too.")
+    bounce_webhook_token: SecretStr = SecretStr("")
     magic_link_minutes: int = Field(default=15, ge=1, le=60)
     magic_link_per_address_per_hour: int = Field(default=5, ge=1)
     session_days: int = Field(default=14, ge=1)

@@ -97,7 +97,7 @@ def fit(x: ArrayLike, zbar: ArrayLike) -> GammaGammaParams:
     unit = float(np.mean(za[rep]))
     zr = za[rep] / unit
     theta, nll = minimise_mean_nll(
-        lambda v: _nll_and_grad(v, xr, zr), [0.0, 0.0, 0.0], model="Gamma-Gamma"
+        [0.0, 0.0, 0.0], model="Gamma-Gamma", value_and_grad=lambda v: _nll_and_grad(v, xr, zr)
     )
     p, q, g = (float(v) for v in np.exp(theta))
     ll = -nll * n - n * float(np.log(unit))

@@ -89,8 +89,7 @@ def compress(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Triples:
     """
     xa, ta, Ta = validate_rfm(x, t_x, T)
     n = xa.size
-    # Codes are kept as int64 (key arithmetic must not overflow) but each column's
-    # temporaries are gone before the next is factorised, to keep the peak near 5 arrays.
+    # Codes are int64 so that the key arithmetic below cannot overflow.
     ux, cx = _factorize_counts(xa, n)
     ut, ct = _factorize_floats(ta)
     uT, cT = _factorize_floats(Ta)
@@ -99,13 +98,15 @@ def compress(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Triples:
     nx, nt, nT = ux.size, ut.size, uT.size
     if nx * nt * nT < SINGLE_KEY_LIMIT:
         # The usual case: one int64 key per customer, one more factorisation.
-        keys, inverse, counts = _factorize_keys((cx * nt + ct) * nT + cT, nx * nt * nT)
+        key = (cx * nt + ct) * nT + cT
+        del cx, ct, cT  # before the factorisation, which is the memory peak
+        keys, inverse, counts = _factorize_keys(key, nx * nt * nT)
         pair = keys // nT
     else:
         pair_keys, pair_code, _ = _factorize_keys(cx * nt + ct, nx * nt)
+        del cx, ct
         keys, inverse, counts = _factorize_keys(pair_code * nT + cT, pair_keys.size * nT)
         pair = pair_keys[keys // nT]
-    del cx, ct, cT
 
     return Triples(
         x=ux[pair // nt],

@@ -62,6 +62,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Imported here so that building the app, not importing this module, pulls in the domains.
     from accord.brands import api as brands_api
     from accord.brands import pages as brands_pages
+    from accord.campaigns import api as campaigns_api
     from accord.consent import keys_api
     from accord.core.web import home
     from accord.people import api as people_api
@@ -79,7 +80,15 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(home.router)
     app.include_router(keys_api.router)
-    for api in (people_api, contacts_api, person_api, privacy_api, brands_api, relationships_api):
+    for api in (
+        people_api,
+        contacts_api,
+        person_api,
+        privacy_api,
+        brands_api,
+        relationships_api,
+        campaigns_api,
+    ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
     app.include_router(brands_pages.router)

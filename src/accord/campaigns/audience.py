@@ -1,0 +1,37 @@
+"""Who a campaign is for, as a SELECT of person ids (never a Python list of everyone)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from accord.campaigns.models import Campaign
+from accord.people.models import Person
+from accord.relationships.models import Relationship
+
+
+def audience_select(campaign: Campaign) -> Select[tuple[uuid.UUID]]:
+    related = select(Relationship.person_id).where(Relationship.brand_id == campaign.brand_id)
+    if campaign.audience_kind == "people":
+        ids = [uuid.UUID(str(p)) for p in campaign.audience.get("people", [])]
+        return select(Person.id).where(Person.id.in_(ids))
+    if campaign.audience_kind == "filter":
+        for key, value in campaign.audience.get("filter", {}).items():
+            related = related.where(Relationship.shared[key].as_string() == value)
+    return related
+
+
+def local_instants(session: Session, campaign: Campaign) -> dict[str, datetime]:
+    """For a local-time schedule: the UTC instant of local_date local_time in each zone in use."""
+    assert campaign.local_date is not None and campaign.local_time is not None
+    day = date.fromisoformat(campaign.local_date)
+    hour, minute = (int(x) for x in campaign.local_time.split(":"))
+    zones = session.scalars(select(Person.time_zone).distinct()).all()
+    return {
+        zone: datetime.combine(day, time(hour, minute), ZoneInfo(zone)).astimezone(ZoneInfo("UTC"))
+        for zone in zones
+    }

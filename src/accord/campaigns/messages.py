@@ -1,0 +1,56 @@
+"""Transactional messages to one person, through the same outbox and gate as campaigns."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.campaigns import templating
+from accord.campaigns.schemas import MessageCreate
+from accord.core.db import insert_or_ignore, utcnow
+from accord.core.errors import InvalidInput, NotFound
+from accord.delivery.models import OutboxMessage
+from accord.relationships import decisions
+
+
+def enqueue(
+    session: Session, brand_id: uuid.UUID, data: MessageCreate, *, idempotency_key: str
+) -> OutboxMessage:
+    """Queue one message. Its purpose is the topic's, never the caller's say-so; the same
+    Idempotency-Key yields the same single message."""
+    topic = decisions.brand_topic(session, brand_id, data.topic_id)
+    if topic.purpose != "transactional":
+        raise InvalidInput(
+            f"Topic '{topic.slug}' is for {topic.purpose}: send it as a campaign, which the "
+            "person's marketing choices govern.",
+            field="topic_id",
+        )
+    if topic.retired_at is not None:
+        raise InvalidInput("This topic is retired.", field="topic_id")
+    if decisions.find(session, data.person_id, brand_id) is None:
+        raise NotFound("No such person.", field="person_id")
+    templating.check(data.subject, field="subject")
+    templating.check(data.text, field="text")
+    if data.html is not None:
+        templating.check(data.html, field="html")
+    key = f"m:{brand_id.hex}:{idempotency_key}:{data.person_id.hex}:email"
+    insert_or_ignore(
+        session,
+        OutboxMessage,
+        {
+            "brand_id": brand_id,
+            "person_id": data.person_id,
+            "topic_id": topic.id,
+            "channel": "email",
+            "purpose": "transactional",
+            "idempotency_key": key,
+            "state": "queued",
+            "not_before": utcnow(),
+            "attempts": 0,
+            "payload": {"subject": data.subject, "text": data.text, "html": data.html},
+            "created_at": utcnow(),
+        },
+    )
+    return session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()

@@ -1,0 +1,134 @@
+"""What the campaign and message APIs accept and return."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_HTML = 200_000
+MAX_TEXT = 100_000
+
+Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class Audience(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["all", "people", "filter"] = "all"
+    people: list[uuid.UUID] = Field(default_factory=list, max_length=100_000)
+    filter: dict[str, Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Audience:
+        if self.kind == "people" and not self.people:
+            raise ValueError("an audience of kind 'people' needs at least one person id")
+        if self.kind == "filter" and not self.filter:
+            raise ValueError("an audience of kind 'filter' needs at least one key")
+        return self
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["now", "at", "local"] = "now"
+    at: datetime | None = None
+    local_time: HHMM | None = None
+    local_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Schedule:
+        if self.kind == "at" and self.at is None:
+            raise ValueError("a schedule of kind 'at' needs 'at'")
+        if self.kind == "local" and (self.local_time is None or self.local_date is None):
+            raise ValueError("a schedule of kind 'local' needs local_date and local_time")
+        return self
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    topic_id: uuid.UUID
+    subject: Subject
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+    html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
+    audience: Audience = Field(default_factory=Audience)
+    schedule: Schedule = Field(default_factory=Schedule)
+    expires_at: datetime | None = None
+
+
+class CampaignUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+    subject: Subject | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)] | None = None
+    html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
+    audience: Audience | None = None
+    schedule: Schedule | None = None
+    expires_at: datetime | None = None
+
+
+class CampaignOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    topic_id: uuid.UUID
+    channel: str
+    subject: str
+    state: str
+    schedule_kind: str
+    send_at: datetime | None
+    local_time: str | None
+    local_date: str | None
+    expires_at: datetime | None
+    audience_kind: str
+    audience_counts: dict[str, int]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class Preview(BaseModel):
+    """How the audience splits at send time: sent now, deferred (quiet hours), kept out."""
+
+    at: datetime
+    eligible: int
+    deferred: int
+    excluded: dict[str, int] = Field(description="People kept out, by reason code.")
+    total: int
+
+
+class TestSend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member_id: uuid.UUID | None = None
+
+
+class MessageCreate(BaseModel):
+    """A transactional message to one person; its purpose comes from the topic."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic_id: uuid.UUID
+    person_id: uuid.UUID
+    subject: Subject
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+    html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
+
+
+class MessageOut(BaseModel):
+    id: int
+    state: str
+    reason: str | None
+    message_id: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)

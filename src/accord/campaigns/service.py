@@ -1,0 +1,348 @@
+"""Campaigns: create and validate, preview by reason, send (once), cancel, resolve the audience
+into the outbox with set-based INSERT … SELECT."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, String, case, cast, column, func, literal, select, update, values
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from accord.brands.models import Brand
+from accord.campaigns import templating
+from accord.campaigns.audience import audience_select, local_instants
+from accord.campaigns.gate_sql import gate_select, reason_counts
+from accord.campaigns.models import Campaign
+from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
+from accord.core.db import UTCDateTime, utcnow
+from accord.core.errors import Conflict, InvalidInput, NotFound
+from accord.core.pagination import paginate
+from accord.delivery.models import OutboxMessage
+from accord.people.models import Person
+from accord.relationships.decisions import brand_topic
+from accord.relationships.models import Topic
+
+BATCH = 20_000
+MESSAGE_PURPOSES = ("marketing", "transactional")
+OPEN_STATES = ("queued", "sending", "deferred")
+
+
+def _check_content(subject: str, text: str, html: str | None) -> None:
+    templating.check(subject, field="subject")
+    templating.check(text, field="text")
+    if html is not None:
+        templating.check(html, field="html")
+
+
+def _check_schedule(data: CampaignCreate | CampaignUpdate, now: datetime) -> None:
+    schedule = data.schedule
+    start = now
+    if schedule is not None and schedule.kind == "at" and schedule.at is not None:
+        if schedule.at.tzinfo is None:
+            raise InvalidInput("schedule.at needs a time zone (e.g. Z).", field="schedule.at")
+        if schedule.at < now - timedelta(minutes=1):
+            raise InvalidInput("The schedule is in the past.", field="schedule.at")
+        start = schedule.at
+    if (
+        schedule is not None
+        and schedule.kind == "local"
+        and schedule.local_date is not None
+        and date.fromisoformat(schedule.local_date) < (now - timedelta(days=1)).date()
+    ):
+        raise InvalidInput("The schedule is in the past.", field="schedule.local_date")
+    if data.expires_at is not None and data.expires_at <= start:
+        raise InvalidInput("The campaign must expire after it starts.", field="expires_at")
+
+
+def _topic(session: Session, brand_id: uuid.UUID, topic_id: uuid.UUID) -> Topic:
+    topic = brand_topic(session, brand_id, topic_id)
+    if topic.retired_at is not None:
+        raise Conflict("This topic is retired.", field="topic_id")
+    if topic.purpose not in MESSAGE_PURPOSES:
+        raise InvalidInput(
+            f"Messages need a marketing or transactional topic, not {topic.purpose}.",
+            field="topic_id",
+        )
+    return topic
+
+
+def create(
+    session: Session, brand_id: uuid.UUID, data: CampaignCreate, *, member_id: uuid.UUID | None
+) -> Campaign:
+    """Validate everything first, then write one row: no partial campaign is ever created."""
+    _topic(session, brand_id, data.topic_id)
+    _check_content(data.subject, data.text, data.html)
+    _check_schedule(data, utcnow())
+    campaign = Campaign(
+        brand_id=brand_id, topic_id=data.topic_id, created_by_id=member_id, state="draft"
+    )
+    _apply(campaign, data)
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def _apply(campaign: Campaign, data: CampaignCreate | CampaignUpdate) -> None:
+    fields = data.model_fields_set
+    if data.name is not None:
+        campaign.name = data.name
+    if data.subject is not None:
+        campaign.subject = data.subject
+    if data.text is not None:
+        campaign.text_template = data.text
+    if "html" in fields or isinstance(data, CampaignCreate):
+        campaign.html_template = data.html
+    if data.audience is not None:
+        campaign.audience_kind = data.audience.kind
+        campaign.audience = data.audience.model_dump(mode="json", exclude={"kind"})
+    if data.schedule is not None:
+        campaign.schedule_kind = data.schedule.kind
+        campaign.send_at = data.schedule.at
+        campaign.local_time = data.schedule.local_time
+        campaign.local_date = data.schedule.local_date
+    if "expires_at" in fields or isinstance(data, CampaignCreate):
+        campaign.expires_at = data.expires_at
+
+
+def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> Campaign:
+    if campaign.state != "draft":
+        raise Conflict("Only a draft can be changed.", field="state")
+    _check_content(
+        data.subject or campaign.subject,
+        data.text or campaign.text_template,
+        data.html if "html" in data.model_fields_set else campaign.html_template,
+    )
+    _check_schedule(data, utcnow())
+    _apply(campaign, data)
+    session.flush()
+    return campaign
+
+
+def get(session: Session, brand_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
+    campaign = session.scalars(
+        select(Campaign).where(Campaign.id == campaign_id, Campaign.brand_id == brand_id)
+    ).one_or_none()
+    if campaign is None:
+        raise NotFound("No such campaign.")
+    return campaign
+
+
+def listing(
+    session: Session, brand_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[Sequence[Campaign], str | None]:
+    query = select(Campaign).where(Campaign.brand_id == brand_id)
+    return paginate(
+        session,
+        query,
+        created_at=Campaign.created_at,
+        row_id=Campaign.id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def start_time(session: Session, campaign: Campaign) -> datetime:
+    if campaign.schedule_kind == "at" and campaign.send_at is not None:
+        return campaign.send_at
+    if campaign.schedule_kind == "local":
+        instants = local_instants(session, campaign)
+        return min(instants.values()) if instants else utcnow()
+    return campaign.send_at or utcnow()
+
+
+def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:
+    topic = session.get_one(Topic, campaign.topic_id)
+    return gate_select(
+        session,
+        brand_id=campaign.brand_id,
+        purpose=topic.purpose,
+        topic_id=topic.id,
+        channel=campaign.channel,
+        at=at,
+        audience=audience_select(campaign),
+    )
+
+
+def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> Preview:
+    """The audience counted by reason, at the send time (or now, if that has passed)."""
+    moment = max(at or start_time(session, campaign), utcnow())
+    counts = reason_counts(session, _gate(session, campaign, moment))
+    deferred = counts.pop("quiet_hours", 0)
+    eligible = counts.pop("eligible", 0)
+    return Preview(
+        at=moment,
+        eligible=eligible,
+        deferred=deferred,
+        excluded=counts,
+        total=eligible + deferred + sum(counts.values()),
+    )
+
+
+def send(session: Session, campaign: Campaign) -> Campaign:
+    """Schedule the campaign. Asking again (double click, retried request) changes nothing."""
+    if campaign.state != "draft":
+        return campaign
+    topic = session.get_one(Topic, campaign.topic_id)
+    brand = session.get_one(Brand, campaign.brand_id)
+    if topic.purpose == "marketing" and not brand.postal_address:
+        raise Conflict(
+            "Marketing e-mail needs the brand's postal address (Settings) for its footer.",
+            field="postal_address",
+        )
+    if campaign.schedule_kind == "now":
+        campaign.send_at = utcnow()
+    elif campaign.schedule_kind == "local":
+        campaign.send_at = start_time(session, campaign)
+    campaign.state = "scheduled"
+    session.flush()
+    return campaign
+
+
+def cancel(session: Session, campaign: Campaign) -> Campaign:
+    """Stop everything not yet handed to a channel."""
+    if campaign.state in ("done", "cancelled"):
+        return campaign
+    campaign.state = "cancelled"
+    campaign.finished_at = utcnow()
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.campaign_id == campaign.id,
+            OutboxMessage.state.in_(("queued", "deferred")),
+        )
+        .values(state="cancelled", reason="cancelled")
+    )
+    session.flush()
+    return campaign
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = BATCH) -> int:
+    """Write the audience into the outbox: one INSERT … SELECT through the gate per batch of
+    people (keyset on person id). Re-running it after a crash adds nothing twice."""
+    topic = session.get_one(Topic, campaign.topic_id)
+    campaign.audience_counts = reason_counts(session, _gate(session, campaign, at))
+    key_prefix = f"c:{campaign.id.hex}:"
+    not_before: Any = literal(at, UTCDateTime())
+    zones = None
+    if campaign.schedule_kind == "local":
+        instants = local_instants(session, campaign)
+        zones = (
+            values(column("zone", String()), column("instant", UTCDateTime()), name="zone_starts")
+            .data(list(instants.items()) or [("UTC", at)])
+            .cte("zone_starts")
+        )
+    written = 0
+    last: uuid.UUID | None = None
+    base = audience_select(campaign).subquery("base")
+    while True:
+        page = select(base.c[0]).order_by(base.c[0]).limit(batch)
+        if last is not None:
+            page = page.where(base.c[0] > last)
+        ids_page = page.subquery("page")
+        # ORDER BY … LIMIT 1 rather than max(): PostgreSQL has no max() for uuid.
+        last = session.scalar(select(ids_page.c[0]).order_by(ids_page.c[0].desc()).limit(1))
+        if last is None:
+            break
+        gate = gate_select(
+            session,
+            brand_id=campaign.brand_id,
+            purpose=topic.purpose,
+            topic_id=topic.id,
+            channel=campaign.channel,
+            at=at,
+            audience=select(ids_page.c[0]),
+        ).subquery("gate")
+        source = select(
+            literal(campaign.brand_id).label("brand_id"),
+            literal(campaign.id).label("campaign_id"),
+            gate.c.person_id,
+            literal(topic.id).label("topic_id"),
+            literal(campaign.channel).label("channel"),
+            literal(topic.purpose).label("purpose"),
+            (
+                literal(key_prefix)
+                + cast(gate.c.person_id, String)
+                + literal(":" + campaign.channel)
+            ).label("key"),
+            literal("queued").label("state"),
+            (zones.c.instant if zones is not None else not_before).label("not_before"),
+            literal(campaign.expires_at, UTCDateTime()).label("expires_at"),
+            literal(0, Integer()).label("attempts"),
+            literal(utcnow(), UTCDateTime()).label("created_at"),
+        ).where(
+            case(
+                (gate.c.reason.is_(None), True), (gate.c.reason == "quiet_hours", True), else_=False
+            )
+        )
+        if zones is not None:
+            source = source.join(Person, Person.id == gate.c.person_id).join(
+                zones, zones.c.zone == Person.time_zone
+            )
+        columns = [
+            "brand_id",
+            "campaign_id",
+            "person_id",
+            "topic_id",
+            "channel",
+            "purpose",
+            "idempotency_key",
+            "state",
+            "not_before",
+            "expires_at",
+            "attempts",
+            "created_at",
+        ]
+        statement = (
+            _insert(session)(OutboxMessage).from_select(columns, source).on_conflict_do_nothing()
+        )
+        written += session.execute(statement).rowcount or 0
+    campaign.state = "sending"
+    campaign.started_at = utcnow()
+    session.flush()
+    return written
+
+
+def due(session: Session, now: datetime) -> list[uuid.UUID]:
+    return list(
+        session.scalars(
+            select(Campaign.id).where(Campaign.state == "scheduled", Campaign.send_at <= now)
+        )
+    )
+
+
+def claim_and_resolve(session: Session, campaign_id: uuid.UUID, now: datetime) -> int | None:
+    """Only one worker resolves a campaign: the UPDATE that moves it on decides who."""
+    moved = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.state == "scheduled")
+        .values(state="resolving")
+    ).rowcount
+    if not moved:
+        return None
+    campaign = session.get_one(Campaign, campaign_id)
+    session.refresh(campaign)
+    return resolve(session, campaign, max(now, campaign.send_at or now))
+
+
+def finish_done(session: Session) -> int:
+    """Campaigns with nothing left to send are done."""
+    open_rows = select(OutboxMessage.id).where(
+        OutboxMessage.campaign_id == Campaign.id, OutboxMessage.state.in_(OPEN_STATES)
+    )
+    return (
+        session.execute(
+            update(Campaign)
+            .where(Campaign.state == "sending", ~open_rows.exists())
+            .values(state="done", finished_at=utcnow())
+        ).rowcount
+        or 0
+    )
