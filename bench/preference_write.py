@@ -151,7 +151,7 @@ class Writer:
 
     person: Person | None
     topic: str
-    check: bool  # whether the answer must show the topic as just set
+    check: bool  # whether the answer must show the topic as just set (only its writer sets it)
     state: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def key(self) -> tuple[str, str]:
@@ -178,7 +178,8 @@ async def _load(url: str, writers: list[Writer], seconds: float) -> tuple[int, f
                 response = await client.patch(url, json={"topics": {writer.topic: on}})
                 if response.status_code != 200:
                     raise RuntimeError(f"PATCH {url}: {response.status_code} {response.text[:300]}")
-                if writer.check and (writer.topic in response.json()["topics"]) != on:
+                answer = response.json()  # every client reads the answer, bare ones too
+                if writer.check and (writer.topic in answer["topics"]) != on:
                     raise RuntimeError(f"topic {writer.topic} not {'on' if on else 'off'}")
                 writer.state[writer.key()] = on
                 done += 1
@@ -274,7 +275,7 @@ def measure(db_url: str, workdir: Path, clients: int, seconds: float, rounds: in
         events_before = count_events(engine)
         exclusive = [Writer(p, topics[0], check=True, state=state) for p in people]
         half = people[: max(1, clients // 2)]  # two clients per person, one topic each
-        shared = [Writer(p, t, check=False, state=state) for p in half for t in topics]
+        shared = [Writer(p, t, check=True, state=state) for p in half for t in topics]
         bare_writers = [Writer(None, topics[0], check=False) for _ in people]
         requests = 0
         n, _ = run_load(url, exclusive, 1.0)  # warm both up

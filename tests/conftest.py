@@ -15,7 +15,7 @@ from accord.core import migrate
 from accord.core.db import Database
 from accord.core.settings import Settings
 from accord.core.web.app import create_app
-from tests.databases import fresh_engine
+from tests.databases import fresh_engine, with_real_sqlite_transactions
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -27,6 +27,8 @@ def engine(
     """Built once per backend by running the migrations, as production does."""
     directory = tmp_path_factory.mktemp("db")
     eng = fresh_engine(request.param, directory, "suite")
+    if request.param == "sqlite":
+        with_real_sqlite_transactions(eng)  # the per-test rollback needs real savepoints
     migrate.upgrade(eng)
     yield eng
     eng.dispose()

@@ -60,7 +60,7 @@ def fresh_sqlite_url(directory: Path, name: str) -> str:
 def fresh_engine(backend: str, directory: Path, name: str) -> Engine:
     if backend == "postgres":
         return make_engine(fresh_postgres_url(name))
-    return with_real_sqlite_transactions(make_engine(fresh_sqlite_url(directory, name)))
+    return make_engine(fresh_sqlite_url(directory, name))
 
 
 def with_real_sqlite_transactions(engine: Engine) -> Engine:

@@ -7,12 +7,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand, Member
+from accord.campaigns import report as campaign_report
+from accord.campaigns.models import Campaign
 from accord.consent import ledger
+from accord.core.settings import Settings
+from accord.delivery.models import OutboxMessage
+from accord.delivery.worker import Worker, drain
 from accord.demo import data
 from accord.demo.seed import seed
 from accord.people.models import ContactPoint, Person
 from accord.relationships import replay
 from accord.relationships.models import Relationship, TopicChoice
+from tests.conftest import RolledBackDatabase
 from tests.helpers import sign_in_member, sign_in_person
 
 
@@ -62,3 +68,39 @@ def test_the_printed_hints_sign_in(client: TestClient, session: Session) -> None
     other = TestClient(client.app)
     sign_in_member(other, "owner@groove.example", data.DEMO_PASSWORD)
     assert "Groove Records" in other.get("/console", headers={"accept": "text/html"}).text
+
+
+def test_the_demo_campaigns_are_sent_scheduled_and_drafted_once(
+    session: Session, database: RolledBackDatabase, settings: Settings
+) -> None:
+    first = seed(session)
+    assert first.campaigns_seeded == 9
+    session.commit()
+    delivered = drain(Worker(database, settings))
+    assert delivered.sent > 0 and delivered.failed == 0
+    session.expire_all()
+    for brand in session.scalars(select(Brand)):
+        states = sorted(
+            session.scalars(select(Campaign.state).where(Campaign.brand_id == brand.id))
+        )
+        assert states == ["done", "draft", "scheduled"], (brand.slug, states)
+        sent = session.scalars(
+            select(Campaign).where(Campaign.brand_id == brand.id, Campaign.state == "done")
+        ).one()
+        built = campaign_report.build(session, sent)
+        assert built.audience["eligible"] > 0
+        assert len([r for r in built.audience if r != "eligible"]) >= 2  # kept out, by reason
+        assert built.states["sent"] == built.audience["eligible"]
+        assert set(built.rates) >= {"unsubscribed_rate", "bounced_rate"}
+    transactional = session.scalar(
+        select(func.count()).where(
+            OutboxMessage.campaign_id.is_(None), OutboxMessage.state == "sent"
+        )
+    )
+    assert transactional == 2
+    outbox = session.scalar(select(func.count()).select_from(OutboxMessage))
+    campaigns = session.scalar(select(func.count()).select_from(Campaign))
+    second = seed(session)
+    assert second.campaigns_seeded == 0
+    assert session.scalar(select(func.count()).select_from(Campaign)) == campaigns == 9
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == outbox

@@ -124,7 +124,18 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
         web_app = create_app(settings)
     except SchemaBehind as exc:
         raise fail(str(exc)) from None
-    uvicorn.run(web_app, host=host, port=port, log_level="info")
+    worker = None
+    if settings.worker_in_process:
+        from accord.delivery.worker import Worker
+
+        # The embedded default needs no second process: one worker runs beside the web app.
+        worker = Worker(web_app.state.db, settings)
+        worker.start_thread()
+    try:
+        uvicorn.run(web_app, host=host, port=port, log_level="info")
+    finally:
+        if worker is not None:
+            worker.stop.set()
 
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
@@ -147,9 +158,16 @@ def build() -> typer.Typer:
         from accord.brands.cli import register as register_brands
         from accord.consent.cli import register as register_ledger
         from accord.consent.receipts_cli import register as register_receipts
+        from accord.delivery.worker_cli import register as register_worker
         from accord.demo.cli import register as register_demo
 
-        for register in (register_brands, register_ledger, register_receipts, register_demo):
+        for register in (
+            register_brands,
+            register_ledger,
+            register_receipts,
+            register_worker,
+            register_demo,
+        ):
             register(app)
         _registered = True
     return app

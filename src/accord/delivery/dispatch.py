@@ -136,13 +136,20 @@ def process(
             people=[r.person_id for r in group],
         )
         to = addresses(session, [r.person_id for r in group], channel)
+        brand = brands[brand_id]
+        sendable = []
         for row in group:
             campaign = campaigns.get(row.campaign_id) if row.campaign_id else None
             decision = decide(facts[row.person_id], purpose=purpose, channel=channel, at=now)
-            if _settle_without_sending(row, campaign, decision, now, outcome):
-                continue
-            brand = brands[brand_id]
-            if not rate.take(session, brand_id, brand.send_rate_per_second, now):
+            if not _settle_without_sending(row, campaign, decision, now, outcome):
+                sendable.append(row)
+        # One rate-limit round trip for the group when the window has room, else one per row.
+        bulk = bool(sendable) and rate.take(
+            session, brand_id, brand.send_rate_per_second, now, len(sendable)
+        )
+        for row in sendable:
+            campaign = campaigns.get(row.campaign_id) if row.campaign_id else None
+            if not bulk and not rate.take(session, brand_id, brand.send_rate_per_second, now):
                 row.state, row.not_before = "queued", now + timedelta(seconds=1)
                 row.attempts -= 1
                 continue

@@ -12,24 +12,29 @@ from accord.core.db import insert_or_ignore
 from accord.delivery.models import BrandSendWindow
 
 
-def take(session: Session, brand_id: uuid.UUID, limit: int, now: datetime) -> bool:
-    """One send slot in the current second, or False. The conditional UPDATE is atomic, so
-    workers racing for the last slot cannot both win (no overshoot)."""
-    window = int(now.timestamp())
-    insert_or_ignore(session, BrandSendWindow, {"brand_id": brand_id, "window": window, "count": 0})
+def _bump(session: Session, brand_id: uuid.UUID, window: int, n: int, limit: int) -> bool:
     won = session.execute(
         update(BrandSendWindow)
         .where(
             BrandSendWindow.brand_id == brand_id,
             BrandSendWindow.window == window,
-            BrandSendWindow.count < limit,
+            BrandSendWindow.count + n <= limit,
         )
-        .values(count=BrandSendWindow.count + 1)
+        .values(count=BrandSendWindow.count + n)
     ).rowcount
     return bool(won)
 
 
+def take(session: Session, brand_id: uuid.UUID, limit: int, now: datetime, n: int = 1) -> bool:
+    """`n` send slots in the current second, all or none. The conditional UPDATE is atomic,
+    so workers racing for the last slots cannot both win (no overshoot)."""
+    window = int(now.timestamp())
+    if _bump(session, brand_id, window, n, limit):
+        return True
+    insert_or_ignore(session, BrandSendWindow, {"brand_id": brand_id, "window": window, "count": 0})
+    return _bump(session, brand_id, window, n, limit)
+
+
 def forget_old(session: Session, now: datetime, keep_seconds: int = 120) -> None:
-    session.execute(
-        delete(BrandSendWindow).where(BrandSendWindow.window < int(now.timestamp()) - keep_seconds)
-    )
+    cutoff = int(now.timestamp()) - keep_seconds
+    session.execute(delete(BrandSendWindow).where(BrandSendWindow.window < cutoff))

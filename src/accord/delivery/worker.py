@@ -25,6 +25,11 @@ log = logging.getLogger("accord.worker")
 # Small transactions: a crash re-sends at most this many messages (same Message-ID), and a
 # withdrawal waits at most this long for the head lock.
 CHUNK = 20
+# SQLite has one writer and its lock is not fair: a worker that re-takes it at once can starve a
+# person's withdrawal. Between chunks the worker leaves it free for longer than SQLite's busy
+# handler sleeps, so waiting writers get in.
+SQLITE_CHUNK = 10
+SQLITE_YIELD = 0.03
 
 
 @dataclass
@@ -56,14 +61,18 @@ class Worker:
                 session, owner=self.name, now=moment, limit=self.settings.worker_batch, lease=lease
             )
         total = Outcome()
+        sqlite = self.db.engine.dialect.name == "sqlite"
+        chunk = SQLITE_CHUNK if sqlite else CHUNK
         try:
-            for start in range(0, len(ids), CHUNK):
+            for start in range(0, len(ids), chunk):
+                if sqlite and start:
+                    time.sleep(SQLITE_YIELD)
                 with self.db.transaction() as session:
                     done = dispatch.process(
                         session,
                         self.settings,
                         self.sender,
-                        ids[start : start + CHUNK],
+                        ids[start : start + chunk],
                         now or utcnow(),
                         self.name,
                     )

@@ -10,6 +10,7 @@ from rich.panel import Panel
 from accord.core import migrate
 from accord.core.cli import HostOption, PortOption, console, serve_app, settings_for
 from accord.core.db import Database
+from accord.delivery.worker import Worker, drain
 from accord.demo import data
 from accord.demo.seed import seed
 
@@ -25,10 +26,13 @@ def demo(
     migrate.upgrade(db.engine)
     with db.transaction() as session:
         report = seed(session)
+    # The demo's sent campaigns go out through the real worker, into the dev mailbox.
+    delivered = drain(Worker(db, settings))
     console.print(
         f"Demo data: {report.brands_created} brands, {report.members_created} members, "
-        f"{report.people_created} people added, {report.relationships_seeded} given relationships "
-        "(0 means they were there already)."
+        f"{report.people_created} people added, {report.relationships_seeded} given relationships, "
+        f"{report.campaigns_seeded} campaigns (0 means they were there already); "
+        f"{delivered.sent} messages delivered, {delivered.skipped} kept back by the gate."
     )
     base = settings.base_url
     console.print(

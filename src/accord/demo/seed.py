@@ -13,6 +13,7 @@ from accord.brands.schemas import BrandCreate, MemberCreate
 from accord.core.db import utcnow
 from accord.core.permissions import Role
 from accord.demo import data
+from accord.demo.campaign_seed import seed_campaigns
 from accord.demo.consent_seed import seed_relationships
 from accord.people import service as people
 from accord.people.models import ContactPoint
@@ -25,6 +26,7 @@ class SeedReport:
     members_created: int = 0
     people_created: int = 0
     relationships_seeded: int = 0
+    campaigns_seeded: int = 0
 
 
 def seed(session: Session) -> SeedReport:
@@ -62,4 +64,6 @@ def seed(session: Session) -> SeedReport:
     report.relationships_seeded = seed_relationships(
         session, by_slug, [p for p in demo_people if p is not None]
     )
+    session.flush()
+    report.campaigns_seeded = seed_campaigns(session, by_slug)
     return report

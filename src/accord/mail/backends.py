@@ -6,7 +6,7 @@ import json
 import smtplib
 import ssl
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -47,25 +47,27 @@ def compose(settings: Settings, email: Email) -> EmailMessage:
 
 
 class Mailer(Protocol):
-    def send(self, session: Session, message: EmailMessage) -> None:
+    def send(self, session: Session, message: Message) -> None:
         """Send as part of the caller's unit of work: nothing leaves if it rolls back."""
 
-    def deliver(self, session: Session, message: EmailMessage) -> None:
+    def deliver(self, session: Session, message: Message) -> None:
         """Hand over now (the delivery worker, which records the result itself)."""
 
 
-def _part(message: EmailMessage, subtype: str) -> str | None:
-    part = message.get_body(preferencelist=(subtype,))
-    if part is None or part.get_content_type() != f"text/{subtype}":
-        return None
-    content = part.get_content()
-    return content if isinstance(content, str) else None
+def _part(message: Message, subtype: str) -> str | None:
+    """The first text/<subtype> part, decoded (works for EmailMessage and email.mime alike)."""
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}" and not part.is_multipart():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return None
 
 
 class DevMailer:
     """Stores every message in the database; /dev/mailbox shows them."""
 
-    def send(self, session: Session, message: EmailMessage) -> None:
+    def send(self, session: Session, message: Message) -> None:
         session.add(
             DevMailMessage(
                 message_id=str(message["Message-ID"]),
@@ -87,13 +89,13 @@ class SmtpMailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def send(self, session: Session, message: EmailMessage) -> None:
+    def send(self, session: Session, message: Message) -> None:
         after_commit(session, lambda: self.deliver_now(message))
 
-    def deliver(self, session: Session, message: EmailMessage) -> None:
+    def deliver(self, session: Session, message: Message) -> None:
         self.deliver_now(message)
 
-    def deliver_now(self, message: EmailMessage) -> None:
+    def deliver_now(self, message: Message) -> None:
         s = self.settings
         smtp: smtplib.SMTP
         if s.smtp_tls:

@@ -15,6 +15,7 @@ from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
 from accord.core.web.forms import form_page, parse_form, read_form
 from accord.core.web.templates import flash, render
+from accord.delivery import history as delivery_history
 from accord.people import service as people
 from accord.people.deps import PersonDep
 from accord.relationships import decisions, service
@@ -155,6 +156,10 @@ def _context(
         "shown_on": " ".join(sorted(stored_on)),
         "checked": stored_on if checked is None else checked,
         "values": {**base, **(values or {})},
+        "sent": [
+            (local_text(m.sent_at, me.time_zone), m)
+            for m in delivery_history.sent_to(session, person_id, brand_id)
+        ],
     }
 
 

@@ -63,8 +63,10 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.brands import api as brands_api
     from accord.brands import pages as brands_pages
     from accord.campaigns import api as campaigns_api
+    from accord.campaigns import pages as campaign_pages
     from accord.consent import keys_api
     from accord.core.web import home
+    from accord.delivery import feedback_api, unsubscribe_pages
     from accord.people import api as people_api
     from accord.people import contact_pages as people_contact_pages
     from accord.people import contacts_api
@@ -80,6 +82,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(home.router)
     app.include_router(keys_api.router)
+    # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
+    app.include_router(unsubscribe_pages.one_click_router)
+    app.include_router(feedback_api.router)
     for api in (
         people_api,
         contacts_api,
@@ -99,6 +104,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         relationship_link_pages,
         privacy_pages,
         topic_console_pages,
+        campaign_pages,
+        unsubscribe_pages,
     ):
         app.include_router(pages.router)
     if settings.is_dev:

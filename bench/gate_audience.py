@@ -1,0 +1,563 @@
+"""Benchmark: resolving a campaign audience through the SQL gate against a hand-written floor.
+
+Goal: for 1,000,000 people with mixed relationships and preferences, resolving a marketing
+e-mail campaign's audience through the gate (`accord.campaigns.gate_sql.gate_select(...)`,
+executed and fully fetched: every audience member with its reason, from which the per-reason
+counts and the eligible set both follow) takes at most 1.3x the time of a hand-written single
+SQL query that returns the SAME eligible set (the floor: joins and EXISTS giving only the
+eligible person ids), measured in the same run, on SQLite and on PostgreSQL.
+
+Also timed and reported (same rounds, same floor): the gate filtered to its eligible rows only
+(`... WHERE reason IS NULL`, the same rows as the floor) and what `campaigns.service.resolve`
+runs today (`reason_counts` over the gate, then the eligible rows).
+
+Set-up (not measured): the schema from `accord.core.migrate.upgrade` on a fresh SQLite file and
+a fresh PostgreSQL database `accord_bench_gate`; two brands, topics and the campaign through
+the services; people, relationships in every state, purpose grants, channel and topic choices,
+global preferences, e-mail and SMS contact points (some unverified or suppressed) and sent
+outbox rows for the caps, all inserted set-based (INSERT ... SELECT over generate_series on
+PostgreSQL, over a recursive CTE on SQLite), rows derived from the person's number so both
+backends get the same mix. PostgreSQL then gets VACUUM ANALYZE (what autovacuum would do);
+SQLite is left as Accord leaves it (no ANALYZE; `--sqlite-analyze` to add one).
+
+The floor's id set must equal the gate's NULL-reason rows. Rounds are interleaved, the best
+of each is kept. Prints `RESULT gate_vs_floor_<backend> <ratio>` (ratio = gate time / floor
+time, goal <= 1.3), plus `RESULT gate_eligible_vs_floor_<backend>` and
+`RESULT resolve_queries_vs_floor_<backend>`. `--quick` uses 50,000 people. `--explain` prints
+the plans (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from _common import fresh_postgres
+from sqlalchemy import Select, TextClause, Uuid, bindparam, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
+
+from accord.brands import service as brands
+from accord.brands.schemas import BrandCreate
+from accord.campaigns import service as campaigns
+from accord.campaigns.audience import audience_select
+from accord.campaigns.gate_rules import CAP_WINDOW
+from accord.campaigns.gate_sql import gate_select, reason_counts
+from accord.campaigns.models import Campaign
+from accord.campaigns.schemas import CampaignCreate
+from accord.core import migrate
+from accord.core.db import UTCDateTime, make_engine
+from accord.relationships import topics
+from accord.relationships.schemas import TopicCreate
+from accord.relationships.vocabulary import Purpose
+
+GOAL = 1.3
+FULL_PEOPLE = 1_000_000
+QUICK_PEOPLE = 50_000
+PG_DATABASE = "accord_bench_gate"
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland")
+
+
+@dataclass(frozen=True)
+class World:
+    brand: uuid.UUID
+    other: uuid.UUID
+    topic: uuid.UUID
+    topic2: uuid.UUID
+    other_topic: uuid.UUID
+    campaign: uuid.UUID
+    at: datetime
+
+
+# --- the world -------------------------------------------------------------------------------
+
+# Each person's mix follows from their number n (1..N) through a few independent residues:
+#   A = n % 20          relationship with the brand: 0 none, 1 invited, 2 paused (no end),
+#                       3 paused until yesterday, 4 ended, 5 paused until tomorrow, else active;
+#                       brand_cap 1 when n % 7 = 0, else 3. n % 3 = 0 (or A = 0): also a
+#                       relationship with another brand (grants, choices there too).
+#   G = (n * 7) % 23    global preferences: 0 do-not-contact, 1 paused until tomorrow,
+#                       2 paused until yesterday, 3 global cap 2 + quiet hours, 4..8 plain row,
+#                       else no row.
+#   P = (n * 11) % 17   marketing grant: 0 none, 1 pending, else granted (+ profiling if P%3=0).
+#   C = (n * 13) % 19   channels: 0 none, 1 marketing sms, 2 transactional email, else
+#                       marketing email (+ marketing sms if C%2=0, + transactional email if C%3=0).
+#   T = (n * 17) % 29   topics: 0 none, 1 the brand's other topic only, else the campaign's
+#                       topic (+ the other topic if T%2=0).
+#   E = (n * 19) % 31   e-mail points: 0 none, 1 unverified, 2 suppressed, 3 unverified +
+#                       verified, 4 suppressed + verified, else one verified (+ SMS if n%4=0).
+#   S = (n * 23) % 37   sent outbox rows: 0 three here in the cap window, 1 ten elsewhere,
+#                       2 two elsewhere + one here, 3 five here but older than the window,
+#                       4 one failed here, 5 four transactional here.
+
+SQLITE_IDS = """
+WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :people)
+INSERT INTO bench_ids (n, id) SELECT n, lower(hex(randomblob(16))) FROM s
+"""
+PG_IDS = """
+INSERT INTO bench_ids (n, id) SELECT n, gen_random_uuid() FROM generate_series(1, :people) n
+"""
+
+WORLD = [
+    """
+    INSERT INTO bench_k (k) SELECT n FROM bench_ids WHERE n <= 10
+    """,
+    f"""
+    INSERT INTO people (id, email, display_name, time_zone, locale, created_at)
+    SELECT id, 'p' || n || '@bench.example', 'Person ' || n,
+           CASE n % 5 {" ".join(f"WHEN {i} THEN '{z}'" for i, z in enumerate(ZONES))} END,
+           'en', :created
+    FROM bench_ids ORDER BY id
+    """,
+    """
+    INSERT INTO relationships (id, person_id, brand_id, state, paused_until, origin, brand_cap,
+                               shared, updated_at, created_at)
+    SELECT {newid}, id, :brand,
+           CASE n % 20 WHEN 1 THEN 'invited' WHEN 2 THEN 'paused' WHEN 3 THEN 'paused'
+                       WHEN 4 THEN 'ended' WHEN 5 THEN 'paused' ELSE 'active' END,
+           CASE n % 20 WHEN 3 THEN :yesterday WHEN 5 THEN :tomorrow END,
+           'portal', CASE WHEN n % 7 = 0 THEN 1 ELSE 3 END, {json}, :created, :created
+    FROM bench_ids WHERE n % 20 <> 0 ORDER BY id
+    """,
+    """
+    INSERT INTO relationships (id, person_id, brand_id, state, origin, brand_cap, shared,
+                               updated_at, created_at)
+    SELECT {newid}, id, :other, 'active', 'portal', 3, {json}, :created, :created
+    FROM bench_ids WHERE n % 20 = 0 OR n % 3 = 0 ORDER BY id
+    """,
+    """
+    INSERT INTO purpose_grants (person_id, brand_id, purpose, status, updated_at)
+    SELECT id, :brand, 'marketing',
+           CASE WHEN (n * 11) % 17 = 1 THEN 'pending' ELSE 'granted' END, :created
+    FROM bench_ids WHERE n % 20 <> 0 AND (n * 11) % 17 <> 0 ORDER BY id
+    """,
+    """
+    INSERT INTO purpose_grants (person_id, brand_id, purpose, status, updated_at)
+    SELECT id, :brand, 'profiling', 'granted', :created
+    FROM bench_ids WHERE n % 20 <> 0 AND ((n * 11) % 17) % 3 = 0 ORDER BY id
+    """,
+    """
+    INSERT INTO purpose_grants (person_id, brand_id, purpose, status, updated_at)
+    SELECT id, :other, 'marketing', 'granted', :created
+    FROM bench_ids WHERE n % 20 = 0 OR n % 3 = 0 ORDER BY id
+    """,
+    """
+    INSERT INTO channel_choices (person_id, brand_id, purpose, channel)
+    SELECT id, :brand, 'marketing', 'email'
+    FROM bench_ids WHERE n % 20 <> 0 AND (n * 13) % 19 >= 3 ORDER BY id
+    """,
+    """
+    INSERT INTO channel_choices (person_id, brand_id, purpose, channel)
+    SELECT id, :brand, 'marketing', 'sms'
+    FROM bench_ids
+    WHERE n % 20 <> 0
+      AND ((n * 13) % 19 = 1 OR ((n * 13) % 19 >= 3 AND ((n * 13) % 19) % 2 = 0))
+    ORDER BY id
+    """,
+    """
+    INSERT INTO channel_choices (person_id, brand_id, purpose, channel)
+    SELECT id, :brand, 'transactional', 'email'
+    FROM bench_ids
+    WHERE n % 20 <> 0
+      AND ((n * 13) % 19 = 2 OR ((n * 13) % 19 >= 3 AND ((n * 13) % 19) % 3 = 0))
+    ORDER BY id
+    """,
+    """
+    INSERT INTO channel_choices (person_id, brand_id, purpose, channel)
+    SELECT id, :other, 'marketing', 'email'
+    FROM bench_ids WHERE n % 20 = 0 OR n % 3 = 0 ORDER BY id
+    """,
+    """
+    INSERT INTO topic_choices (person_id, topic_id, brand_id)
+    SELECT id, :topic, :brand FROM bench_ids WHERE n % 20 <> 0 AND (n * 17) % 29 >= 2 ORDER BY id
+    """,
+    """
+    INSERT INTO topic_choices (person_id, topic_id, brand_id)
+    SELECT id, :topic2, :brand
+    FROM bench_ids
+    WHERE n % 20 <> 0
+      AND ((n * 17) % 29 = 1 OR ((n * 17) % 29 >= 2 AND ((n * 17) % 29) % 2 = 0))
+    ORDER BY id
+    """,
+    """
+    INSERT INTO topic_choices (person_id, topic_id, brand_id)
+    SELECT id, :other_topic, :other FROM bench_ids WHERE n % 20 = 0 OR n % 3 = 0 ORDER BY id
+    """,
+    """
+    INSERT INTO global_preferences (person_id, quiet_start, quiet_end, global_cap,
+                                    do_not_contact, paused_until)
+    SELECT id,
+           CASE WHEN (n * 7) % 23 = 3 THEN '22:00' END,
+           CASE WHEN (n * 7) % 23 = 3 THEN '07:00' END,
+           CASE WHEN (n * 7) % 23 = 3 THEN 2 ELSE 10 END,
+           CASE WHEN (n * 7) % 23 = 0 THEN {true} ELSE {false} END,
+           CASE (n * 7) % 23 WHEN 1 THEN :tomorrow WHEN 2 THEN :yesterday END
+    FROM bench_ids WHERE (n * 7) % 23 <= 8 ORDER BY id
+    """,
+    """
+    INSERT INTO contact_points (id, person_id, channel, address, address_normalised, is_primary,
+                                verified_at, suppressed_reason, suppressed_at, created_at,
+                                details, code_attempts)
+    SELECT {newid}, id, 'email', 'p' || n || '@bench.example', 'p' || n || '@bench.example',
+           {true},
+           CASE WHEN (n * 19) % 31 IN (1, 3) THEN NULL ELSE :created END,
+           CASE WHEN (n * 19) % 31 IN (2, 4) THEN 'complaint' END,
+           CASE WHEN (n * 19) % 31 IN (2, 4) THEN :created END,
+           :created, {json}, 0
+    FROM bench_ids WHERE (n * 19) % 31 <> 0 ORDER BY id
+    """,
+    """
+    INSERT INTO contact_points (id, person_id, channel, address, address_normalised, is_primary,
+                                verified_at, created_at, details, code_attempts)
+    SELECT {newid}, id, 'email', 'alt' || n || '@bench.example', 'alt' || n || '@bench.example',
+           {false}, :created, :created, {json}, 0
+    FROM bench_ids WHERE (n * 19) % 31 IN (3, 4) ORDER BY id
+    """,
+    """
+    INSERT INTO contact_points (id, person_id, channel, address, address_normalised, is_primary,
+                                verified_at, region, created_at, details, code_attempts)
+    SELECT {newid}, id, 'sms', '+1555' || n, '+1555' || n, {true}, :created, 'US', :created,
+           {json}, 0
+    FROM bench_ids WHERE n % 4 = 0 OR (n * 19) % 31 = 0 ORDER BY id
+    """,
+    """
+    INSERT INTO outbox (brand_id, person_id, topic_id, channel, purpose, idempotency_key, state,
+                        not_before, attempts, to_address, sent_at, created_at)
+    SELECT CASE WHEN s = 1 OR (s = 2 AND k < 3) THEN :other ELSE :brand END,
+           id,
+           CASE WHEN s = 1 OR (s = 2 AND k < 3) THEN :other_topic ELSE :topic END,
+           'email',
+           CASE WHEN s = 5 THEN 'transactional' ELSE 'marketing' END,
+           'w:' || n || ':' || k,
+           CASE WHEN s = 4 THEN 'failed' ELSE 'sent' END,
+           :old, 1, 'p' || n || '@bench.example',
+           CASE WHEN s = 3 THEN :old WHEN s = 4 THEN NULL ELSE :recent END,
+           :old
+    FROM (SELECT n, id, (n * 23) % 37 AS s FROM bench_ids) b
+    JOIN bench_k ON k <= CASE s WHEN 0 THEN 3 WHEN 1 THEN 10 WHEN 2 THEN 3 WHEN 3 THEN 5
+                                WHEN 4 THEN 1 WHEN 5 THEN 4 ELSE 0 END
+    ORDER BY n, k
+    """,
+]
+
+
+def bound(sql: str, params: dict[str, Any]) -> TextClause:
+    """text() with each parameter it uses bound with Accord's column type (UUID, UTC time)."""
+    clause = text(sql)
+    binds = []
+    for name, value in params.items():
+        if not re.search(rf":{name}\b", sql):
+            continue
+        if isinstance(value, uuid.UUID):
+            binds.append(bindparam(name, value, type_=Uuid()))
+        elif isinstance(value, datetime):
+            binds.append(bindparam(name, value, type_=UTCDateTime()))
+        else:
+            binds.append(bindparam(name, value))
+    return clause.bindparams(*binds)
+
+
+def make_refs(engine: Engine, at: datetime) -> World:
+    """Brands, topics and the campaign through Accord's own services."""
+    with Session(engine) as session:
+        made = []
+        for slug in ("bench", "elsewhere"):
+            made.append(
+                brands.create_brand(
+                    session,
+                    BrandCreate(
+                        name=slug.title(),
+                        slug=slug,
+                        sender_name=slug.title(),
+                        sender_email=f"news@{slug}.example",
+                        support_email=f"help@{slug}.example",
+                        postal_address="1 Bench Street, Benchville",
+                    ),
+                )
+            )
+        brand, other = made
+
+        def topic(brand_id: uuid.UUID, slug: str) -> uuid.UUID:
+            data = TopicCreate(
+                slug=slug,
+                name=slug.title(),
+                description="What this topic is about, in plain words.",
+                purpose=Purpose.marketing,
+            )
+            return topics.create(session, brand_id, data).id
+
+        topic_id, topic2, other_topic = (
+            topic(brand.id, "jazz"),
+            topic(brand.id, "blues"),
+            topic(other.id, "news"),
+        )
+        campaign = campaigns.create(
+            session,
+            brand.id,
+            CampaignCreate(name="Bench", topic_id=topic_id, subject="Hi", text="Hello."),
+            member_id=None,
+        )
+        world = World(brand.id, other.id, topic_id, topic2, other_topic, campaign.id, at)
+        session.commit()
+    return world
+
+
+def build_world(engine: Engine, people: int, world: World) -> None:
+    pg = engine.dialect.name == "postgresql"
+    words = {
+        "newid": "gen_random_uuid()" if pg else "lower(hex(randomblob(16)))",
+        "json": "'{}'::json" if pg else "'{}'",
+        "true": "TRUE" if pg else "1",
+        "false": "FALSE" if pg else "0",
+    }
+    at = world.at
+    params: dict[str, Any] = {
+        "people": people,
+        "brand": world.brand,
+        "other": world.other,
+        "topic": world.topic,
+        "topic2": world.topic2,
+        "other_topic": world.other_topic,
+        "created": at - timedelta(days=400),
+        "yesterday": at - timedelta(days=1),
+        "tomorrow": at + timedelta(days=1),
+        "recent": at - timedelta(days=2),
+        "old": at - CAP_WINDOW - timedelta(days=3),
+    }
+    with engine.begin() as conn:
+        if pg:
+            conn.execute(text("SET LOCAL synchronous_commit = off"))
+            conn.execute(text("CREATE UNLOGGED TABLE bench_ids (n bigint PRIMARY KEY, id uuid)"))
+            conn.execute(text("CREATE UNLOGGED TABLE bench_k (k bigint PRIMARY KEY)"))
+        else:
+            conn.execute(text("PRAGMA cache_size = -1000000"))
+            conn.execute(text("CREATE TABLE bench_ids (n INTEGER PRIMARY KEY, id CHAR(32))"))
+            conn.execute(text("CREATE TABLE bench_k (k INTEGER PRIMARY KEY)"))
+        conn.execute(bound(PG_IDS if pg else SQLITE_IDS, params))
+        for statement in WORLD:
+            conn.execute(bound(statement.format(**words), params))
+        conn.execute(text("DROP TABLE bench_ids"))
+        conn.execute(text("DROP TABLE bench_k"))
+
+
+def finish_build(engine: Engine, analyze_sqlite: bool) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        return
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if analyze_sqlite:
+            conn.execute(text("ANALYZE"))
+        conn.commit()
+
+
+# --- the floor and the gate ------------------------------------------------------------------
+
+FLOOR = """
+SELECT r.person_id
+FROM relationships r
+LEFT JOIN global_preferences g ON g.person_id = r.person_id
+WHERE r.brand_id = :brand
+  AND r.state NOT IN ('invited', 'ended')
+  AND NOT (r.state = 'paused' AND (r.paused_until IS NULL OR r.paused_until > :at))
+  AND (g.paused_until IS NULL OR g.paused_until <= :at)
+  AND (g.do_not_contact IS NULL OR g.do_not_contact = {false})
+  AND EXISTS (SELECT 1 FROM purpose_grants pg
+              WHERE pg.person_id = r.person_id AND pg.brand_id = :brand
+                AND pg.purpose = 'marketing' AND pg.status = 'granted')
+  AND EXISTS (SELECT 1 FROM channel_choices cc
+              WHERE cc.person_id = r.person_id AND cc.brand_id = :brand
+                AND cc.purpose = 'marketing' AND cc.channel = 'email')
+  AND EXISTS (SELECT 1 FROM topic_choices tc
+              WHERE tc.person_id = r.person_id AND tc.topic_id = :topic)
+  AND EXISTS (SELECT 1 FROM contact_points cp
+              WHERE cp.person_id = r.person_id AND cp.channel = 'email'
+                AND cp.verified_at IS NOT NULL AND cp.suppressed_reason IS NULL)
+  AND (SELECT count(*) FROM outbox o
+       WHERE o.person_id = r.person_id AND o.purpose = 'marketing' AND o.sent_at > :since
+         AND o.state = 'sent' AND o.brand_id = :brand) < r.brand_cap
+  AND (SELECT count(*) FROM outbox o
+       WHERE o.person_id = r.person_id AND o.purpose = 'marketing' AND o.sent_at > :since
+         AND o.state = 'sent') < COALESCE(g.global_cap, 10)
+"""
+
+
+def floor_query(engine: Engine, world: World) -> TextualSelect:
+    false = "FALSE" if engine.dialect.name == "postgresql" else "0"
+    params = {
+        "brand": world.brand,
+        "topic": world.topic,
+        "at": world.at,
+        "since": world.at - CAP_WINDOW,
+    }
+    return bound(FLOOR.format(false=false), params).columns(person_id=Uuid())
+
+
+def gate_query(session: Session, world: World) -> Select[tuple[uuid.UUID, str | None]]:
+    campaign = session.get_one(Campaign, world.campaign)
+    return gate_select(
+        session,
+        brand_id=world.brand,
+        purpose="marketing",
+        topic_id=world.topic,
+        channel=campaign.channel,
+        at=world.at,
+        audience=audience_select(campaign),
+    )
+
+
+def run_floor(session: Session, floor: TextualSelect) -> set[uuid.UUID]:
+    return set(session.scalars(floor))
+
+
+def run_gate(session: Session, world: World) -> tuple[Counter[str], set[uuid.UUID]]:
+    """The gate fully fetched: counts per reason and the eligible set, from one statement."""
+    counts: Counter[str] = Counter()
+    eligible: set[uuid.UUID] = set()
+    for row in session.execute(gate_query(session, world)):
+        counts[row.reason or "eligible"] += 1
+        if row.reason is None:
+            eligible.add(row.person_id)
+    return counts, eligible
+
+
+def run_gate_eligible(session: Session, world: World) -> set[uuid.UUID]:
+    gate = gate_query(session, world).subquery("gate")
+    return set(session.scalars(select(gate.c.person_id).where(gate.c.reason.is_(None))))
+
+
+def run_resolve_queries(session: Session, world: World) -> set[uuid.UUID]:
+    """What `resolve` asks of the database: the counts, then the eligible rows."""
+    reason_counts(session, gate_query(session, world))
+    return run_gate_eligible(session, world)
+
+
+def explain(engine: Engine, session: Session, world: World) -> None:
+    pg = engine.dialect.name == "postgresql"
+    gate = gate_query(session, world)
+    for name, statement in (("floor", floor_query(engine, world)), ("gate", gate)):
+        compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
+        rows = session.execute(text(prefix + str(compiled))).all()
+        print(f"--- {engine.dialect.name} {name} plan ---")
+        for row in rows:
+            print("  " + (row[0] if pg else f"{row[0]:>4} {row[1]:>4} {row[3]}"))
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def timed(engine: Engine, fn: Callable[[Session], object]) -> float:
+    """One run in a fresh session (as a worker or request would have), wall-clock seconds."""
+    with Session(engine) as session:
+        start = time.perf_counter()
+        fn(session)
+        return time.perf_counter() - start
+
+
+def measure(engine: Engine, world: World, rounds: int, show_plans: bool) -> dict[str, float]:
+    floor_stmt = floor_query(engine, world)
+    with Session(engine) as session:
+        floor = run_floor(session, floor_stmt)
+        counts, eligible = run_gate(session, world)
+        print(f"  audience {sum(counts.values())}: " + ", ".join(
+            f"{k} {v}" for k, v in counts.most_common()
+        ))  # fmt: skip
+        if floor != eligible:
+            raise AssertionError(
+                f"floor and gate disagree: {len(floor - eligible)} only in the floor, "
+                f"{len(eligible - floor)} only in the gate"
+            )
+        if run_gate_eligible(session, world) != floor:
+            raise AssertionError("the gate's eligible rows differ from its full fetch")
+        if show_plans:
+            explain(engine, session, world)
+        session.rollback()
+    runs: dict[str, Callable[[Session], object]] = {
+        "floor": lambda s: run_floor(s, floor_stmt),
+        "gate": lambda s: run_gate(s, world),
+        "gate_eligible": lambda s: run_gate_eligible(s, world),
+        "resolve_queries": lambda s: run_resolve_queries(s, world),
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):  # interleaved, so drift in machine load hits all alike
+        for name, fn in runs.items():
+            times[name].append(timed(engine, fn))
+    for name, values in times.items():
+        print(
+            f"  {name:16} best {min(values):8.3f}s  median {statistics.median(values):8.3f}s  "
+            f"({', '.join(f'{v:.3f}' for v in values)})"
+        )
+    return {name: min(values) for name, values in times.items()}
+
+
+def bench(backend: str, url: str, people: int, rounds: int, args: argparse.Namespace) -> None:
+    engine = make_engine(url)
+    try:
+        started = time.perf_counter()
+        migrate.upgrade(engine)
+        at = datetime.now(UTC).replace(microsecond=0)
+        world = make_refs(engine, at)
+        build_world(engine, people, world)
+        finish_build(engine, args.sqlite_analyze)
+        print(f"{backend}: world of {people} people built in {time.perf_counter() - started:.1f}s")
+        sys.stdout.flush()
+        best = measure(engine, world, rounds, args.explain)
+        floor = best["floor"]
+        for name, label in (
+            ("gate", "gate_vs_floor"),
+            ("gate_eligible", "gate_eligible_vs_floor"),
+            ("resolve_queries", "resolve_queries_vs_floor"),
+        ):
+            print(f"RESULT {label}_{backend} {best[name] / floor:.3f}")
+        ratio = best["gate"] / floor
+        print(f"goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'}")
+        sys.stdout.flush()
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_PEOPLE:,} people")
+    parser.add_argument("--people", type=int, help=f"people (default {FULL_PEOPLE:,})")
+    parser.add_argument("--rounds", type=int, help="timed rounds per query (default 3, quick 3)")
+    parser.add_argument(
+        "--backend", choices=["sqlite", "postgres", "both"], default="both", help="database(s)"
+    )
+    parser.add_argument("--explain", action="store_true", help="print both queries' plans")
+    parser.add_argument("--sqlite-analyze", action="store_true", help="ANALYZE the SQLite file")
+    args = parser.parse_args()
+    people = args.people or (QUICK_PEOPLE if args.quick else FULL_PEOPLE)
+    rounds = args.rounds or 3
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            if backend == "sqlite":
+                url = f"sqlite:///{Path(tmp) / 'gate.db'}"
+            else:
+                found = fresh_postgres(PG_DATABASE)
+                if found is None:
+                    print("postgres: not reachable, skipped")
+                    continue
+                url = found
+            bench(backend, url, people, rounds, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""The console's campaign form: what it sends, read into `CampaignCreate` / `CampaignUpdate`.
+
+Pure helpers (no routes, no SQL). Each error is keyed by the form field it belongs beside; the
+fields the form calls by another name than the API are mapped both ways.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from accord.campaigns.models import Campaign
+from accord.campaigns.schemas import CampaignCreate, CampaignUpdate
+from accord.core.web.forms import parse_form
+
+FIELDS = [
+    "name",
+    "topic_id",
+    "subject",
+    "text",
+    "html",
+    "audience_kind",
+    "audience_people",
+    "audience_filter",
+    "schedule_kind",
+    "schedule_at",
+    "local_date",
+    "local_time",
+    "expires_at",
+    "zone",
+]
+AUDIENCE_KINDS = [
+    ("all", "Everyone related to the brand"),
+    ("people", "A list of people"),
+    ("filter", "People whose shared facts match"),
+]
+SCHEDULE_KINDS = [
+    ("now", "As soon as it is sent"),
+    ("at", "At a date and time"),
+    ("local", "At a local time on a date, in each person's own time zone"),
+]
+# API field (as services and schemas name it) -> the form field its error sits beside.
+FORM_FIELD = {
+    "topic": "topic_id",
+    "audience": "audience_kind",
+    "schedule": "schedule_kind",
+    "schedule.at": "schedule_at",
+    "schedule.local_date": "local_date",
+    "schedule.local_time": "local_time",
+    "postal_address": "form",
+}
+REQUIRED = {
+    "name": "Give the campaign a name.",
+    "subject": "Write a subject.",
+    "text": "Write the text of the message.",
+}
+MAX_PEOPLE = 10_000
+MAX_VALUE = 200
+M = TypeVar("M", CampaignCreate, CampaignUpdate)
+
+
+def form_field(api_field: str | None) -> str:
+    if not api_field:
+        return "form"
+    return FORM_FIELD.get(api_field, api_field if api_field in FIELDS else "form")
+
+
+def blank_values() -> dict[str, str]:
+    values = dict.fromkeys(FIELDS, "")
+    values.update(audience_kind="all", schedule_kind="now", zone="UTC")
+    return values
+
+
+def values_of(campaign: Campaign) -> dict[str, str]:
+    """The form as it shows a stored campaign (times in UTC)."""
+    audience = campaign.audience or {}
+    return {
+        **blank_values(),
+        "name": campaign.name,
+        "topic_id": str(campaign.topic_id),
+        "subject": campaign.subject,
+        "text": campaign.text_template,
+        "html": campaign.html_template or "",
+        "audience_kind": campaign.audience_kind,
+        "audience_people": "\n".join(str(p) for p in audience.get("people", [])),
+        "audience_filter": "\n".join(f"{k}={v}" for k, v in audience.get("filter", {}).items()),
+        "schedule_kind": campaign.schedule_kind,
+        "schedule_at": _local_input(campaign.send_at) if campaign.schedule_kind == "at" else "",
+        "local_date": campaign.local_date or "",
+        "local_time": campaign.local_time or "",
+        "expires_at": _local_input(campaign.expires_at),
+    }
+
+
+def _local_input(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def _zone(name: str, errors: dict[str, str]) -> ZoneInfo:
+    name = name.strip() or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        errors["zone"] = f"'{name}' is not an IANA time zone (for example Europe/Berlin)."
+        return ZoneInfo("UTC")
+
+
+def _moment(text: str, zone: ZoneInfo, field: str, errors: dict[str, str]) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        errors[field] = "Give a date and a time, for example 2030-01-31T18:00."
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def _people(text: str, errors: dict[str, str]) -> list[str]:
+    ids: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            ids.append(str(uuid.UUID(line)))
+        except ValueError:
+            errors["audience_people"] = f"Line {number}: '{line[:60]}' is not a person id."
+            return []
+    if not ids:
+        errors["audience_people"] = "Give at least one person id, one a line."
+    elif len(ids) > MAX_PEOPLE:
+        errors["audience_people"] = f"At most {MAX_PEOPLE} people: use a filter for more."
+    return ids
+
+
+def _filter(text: str, errors: dict[str, str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            errors["audience_filter"] = f"Line {number}: write each condition as key=value."
+            return {}
+        if key in found:
+            errors["audience_filter"] = f"Line {number}: '{key}' is given twice."
+            return {}
+        if len(value) > MAX_VALUE:
+            errors["audience_filter"] = (
+                f"Line {number}: a value takes at most {MAX_VALUE} characters."
+            )
+            return {}
+        found[key] = value
+    if not found:
+        errors["audience_filter"] = "Give at least one condition, as key=value."
+    return found
+
+
+def _audience(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    kind = values["audience_kind"] or "all"
+    # On a bad line the schema gets "all", so that the error is told once, beside its field.
+    if kind == "people":
+        people = _people(values["audience_people"], errors)
+        return {"kind": kind, "people": people} if people else {"kind": "all"}
+    if kind == "filter":
+        facts = _filter(values["audience_filter"], errors)
+        return {"kind": kind, "filter": facts} if facts else {"kind": "all"}
+    if kind != "all":
+        errors["audience_kind"] = "Choose who the campaign is for."
+    return {"kind": "all"}
+
+
+def _schedule(values: dict[str, str], zone: ZoneInfo, errors: dict[str, str]) -> dict[str, Any]:
+    kind = values["schedule_kind"] or "now"
+    if kind == "at":
+        at = _moment(values["schedule_at"], zone, "schedule_at", errors)
+        if at is None:
+            errors.setdefault("schedule_at", "Give the date and time to send at.")
+            return {"kind": "now"}
+        return {"kind": "at", "at": at}
+    if kind == "local":
+        day, time = values["local_date"].strip(), values["local_time"].strip()
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            errors["local_date"] = "Give a date, for example 2030-01-31."
+        if not _is_hhmm(time):
+            errors["local_time"] = "Give a time as HH:MM, for example 09:30."
+        if "local_date" in errors or "local_time" in errors:
+            return {"kind": "now"}
+        return {"kind": "local", "local_date": day, "local_time": time}
+    if kind != "now":
+        errors["schedule_kind"] = "Choose when to send."
+    return {"kind": "now"}
+
+
+def _is_hhmm(text: str) -> bool:
+    hours, sep, minutes = text.partition(":")
+    return (
+        sep == ":"
+        and hours.isdigit()
+        and minutes.isdigit()
+        and int(hours) < 24
+        and int(minutes) < 60
+        and len(hours) == len(minutes) == 2
+    )
+
+
+def _body(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    for name, message in REQUIRED.items():
+        if not values[name].strip():
+            errors[name] = message
+    zone = _zone(values["zone"], errors)
+    return {
+        "name": values["name"],
+        "subject": values["subject"],
+        "text": values["text"],
+        "html": values["html"] if values["html"].strip() else None,
+        "audience": _audience(values, errors),
+        "schedule": _schedule(values, zone, errors),
+        "expires_at": _moment(values["expires_at"], zone, "expires_at", errors),
+    }
+
+
+def _merge(model: type[M], body: dict[str, Any], errors: dict[str, str]) -> M | dict[str, str]:
+    parsed = parse_form(model, body)
+    if isinstance(parsed, dict):
+        for field, message in parsed.items():
+            errors.setdefault(form_field(field), message)
+    return errors if errors else parsed
+
+
+def to_create(values: dict[str, str]) -> CampaignCreate | dict[str, str]:
+    """The form as a `CampaignCreate`, or every error found, keyed by form field."""
+    errors: dict[str, str] = {}
+    body = _body(values, errors)
+    try:
+        body["topic_id"] = uuid.UUID(values["topic_id"].strip())
+    except ValueError:
+        errors["topic_id"] = "Choose a topic."
+    return _merge(CampaignCreate, body, errors)
+
+
+def to_update(values: dict[str, str]) -> CampaignUpdate | dict[str, str]:
+    """The edit form as a `CampaignUpdate` that sets every field (an empty HTML clears it)."""
+    errors: dict[str, str] = {}
+    return _merge(CampaignUpdate, _body(values, errors), errors)

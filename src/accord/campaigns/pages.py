@@ -1,0 +1,292 @@
+"""The brand console's Campaigns: list and create, one campaign (content and audience preview
+by reason, edit a draft, send once, cancel, test send to me) and its report."""
+
+from __future__ import annotations
+
+import uuid
+from email.utils import formataddr
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from accord.brands import service as brands
+from accord.brands.deps import BrandDep
+from accord.campaigns import console_view as view
+from accord.campaigns import page_forms, report, service, templating
+from accord.campaigns.models import Campaign
+from accord.core.errors import AccordError, InvalidInput
+from accord.core.permissions import Permission, role_allows
+from accord.core.principals import BrandCaller
+from accord.core.web.csrf import csrf_protect
+from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.forms import read_form
+from accord.core.web.templates import flash, render
+from accord.delivery.email_channel import footer_text
+from accord.mail.backends import Email, compose
+from accord.relationships import service as relationships
+from accord.relationships.models import Topic
+
+router = APIRouter(
+    prefix="/console/campaigns",
+    tags=["console"],
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protect)],
+)
+
+LIST = "campaigns/list.html"
+DETAIL = "campaigns/campaign.html"
+REPORT = "campaigns/report.html"
+PAGE_SIZE = 50
+EDIT_FIELDS = [name for name in page_forms.FIELDS if name != "topic_id"]
+FIELDS_HINT = "Fields you may use: " + ", ".join(
+    "{{ " + f"{obj}.{attr}" + " }}"
+    for obj, attrs in templating.ALLOWED.items()
+    for attr in sorted(attrs)
+)
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
+    return {
+        "brand": brands.get_brand(session, caller.brand_id),
+        "can_write": role_allows(caller.role, Permission.write_campaigns),
+        "can_send": role_allows(caller.role, Permission.send_campaigns),
+        "audience_kinds": page_forms.AUDIENCE_KINDS,
+        "schedule_kinds": page_forms.SCHEDULE_KINDS,
+        "fields_hint": FIELDS_HINT,
+        "state_text": view.STATE_TEXT,
+        "state_tone": view.STATE_TONE,
+    }
+
+
+def _topics(session: Session, brand_id: uuid.UUID) -> dict[uuid.UUID, Topic]:
+    return {t.id: t for t in relationships.brand_topics(session, brand_id)}
+
+
+def _list_page(
+    request: Request,
+    session: Session,
+    caller: BrandCaller,
+    *,
+    cursor: str | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows, next_cursor = service.listing(session, caller.brand_id, cursor=cursor, limit=PAGE_SIZE)
+    topics = _topics(session, caller.brand_id)
+    sent = view.sent_counts(session, [c.id for c in rows])
+    options = [
+        (str(t.id), f"{t.name} ({t.purpose})")
+        for t in topics.values()
+        if t.retired_at is None and t.purpose in service.MESSAGE_PURPOSES
+    ]
+    context = {
+        **_base(session, caller),
+        "campaigns": [
+            {
+                "campaign": c,
+                "topic": topics[c.topic_id].name if c.topic_id in topics else "",
+                "schedule": view.schedule_text(c),
+                "sent": sent.get(c.id, 0),
+            }
+            for c in rows
+        ],
+        "next_cursor": next_cursor,
+        "topic_options": [("", "Choose a topic"), *options],
+        "values": values or page_forms.blank_values(),
+        "errors": errors or {},
+    }
+    return render(request, LIST, context, status_code=status_code)
+
+
+@router.get("", response_class=HTMLResponse)
+def campaign_list(
+    request: Request, caller: BrandDep, session: SessionDep, cursor: str | None = None
+) -> HTMLResponse:
+    caller.require(Permission.read_brand)
+    return _list_page(request, session, caller, cursor=cursor)
+
+
+@router.post("", response_class=HTMLResponse)
+async def create(request: Request, caller: BrandDep, session: SessionDep) -> Response:
+    caller.require(Permission.write_campaigns)
+    values = await read_form(request, page_forms.FIELDS)
+    data = page_forms.to_create(values)
+    if not isinstance(data, dict):
+        try:
+            campaign = service.create(session, caller.brand_id, data, member_id=caller.member_id)
+        except AccordError as exc:
+            session.rollback()
+            data = {page_forms.form_field(exc.field): exc.detail}
+    if isinstance(data, dict):
+        return _list_page(request, session, caller, values=values, errors=data, status_code=422)
+    flash(request, f"The campaign '{campaign.name}' is saved as a draft.", "success")
+    return _redirect(f"/console/campaigns/{campaign.id}")
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    caller: BrandCaller,
+    campaign: Campaign,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    base = _base(session, caller)
+    topic = session.get_one(Topic, campaign.topic_id)
+    preview = None
+    counts = dict(campaign.audience_counts or {})
+    if campaign.state in ("draft", "scheduled"):
+        preview = service.preview(session, campaign)
+        counts = view.preview_counts(preview)
+    context = {
+        **base,
+        "campaign": campaign,
+        "topic": topic,
+        "schedule": view.schedule_text(campaign),
+        "content": view.render_content(campaign, view.sample_context(base["brand"], topic.name)),
+        "sample_name": view.SAMPLE_NAME,
+        "preview": preview,
+        "counts": counts,
+        "reasons": view.reason_rows(counts),
+        "member": brands.get_member(session, caller.brand_id, caller.member_id)
+        if caller.member_id
+        else None,
+        "values": values or page_forms.values_of(campaign),
+        "errors": errors or {},
+    }
+    return render(request, DETAIL, context, status_code=status_code)
+
+
+@router.get("/{campaign_id}", response_class=HTMLResponse)
+def detail(
+    campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> HTMLResponse:
+    caller.require(Permission.read_brand)
+    campaign = service.get(session, caller.brand_id, campaign_id)
+    return _detail_page(request, session, caller, campaign)
+
+
+@router.post("/{campaign_id}", response_class=HTMLResponse)
+async def save(
+    campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    """Change a draft; the whole form is sent, so an empty HTML field removes the HTML part."""
+    caller.require(Permission.write_campaigns)
+    campaign = service.get(session, caller.brand_id, campaign_id)
+    values = await read_form(request, EDIT_FIELDS)
+    values["topic_id"] = str(campaign.topic_id)
+    data = page_forms.to_update(values)
+    if not isinstance(data, dict):
+        try:
+            service.update_draft(session, campaign, data)
+        except AccordError as exc:
+            session.rollback()
+            data = {page_forms.form_field(exc.field): exc.detail}
+    if isinstance(data, dict):
+        return _detail_page(
+            request, session, caller, campaign, values=values, errors=data, status_code=422
+        )
+    flash(request, "The draft is saved.", "success")
+    return _redirect(f"/console/campaigns/{campaign.id}")
+
+
+@router.post("/{campaign_id}/send", response_class=HTMLResponse)
+def send(
+    campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    """Send (or schedule) once: a second press, or a retried request, changes nothing."""
+    caller.require(Permission.send_campaigns)
+    campaign = service.get(session, caller.brand_id, campaign_id)
+    if campaign.state != "draft":
+        flash(request, f"This campaign is already {view.STATE_TEXT.get(campaign.state, '')}.")
+        return _redirect(f"/console/campaigns/{campaign.id}")
+    try:
+        service.send(session, campaign)
+    except AccordError as exc:
+        session.rollback()
+        errors = {"send": exc.detail}
+        return _detail_page(
+            request, session, caller, campaign, errors=errors, status_code=exc.status
+        )
+    when = view.schedule_text(campaign)
+    flash(request, f"The campaign is scheduled: it goes out {when}.", "success")
+    return _redirect(f"/console/campaigns/{campaign.id}")
+
+
+@router.post("/{campaign_id}/cancel")
+def cancel(
+    campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.send_campaigns)
+    campaign = service.cancel(session, service.get(session, caller.brand_id, campaign_id))
+    flash(request, f"The campaign is {view.STATE_TEXT[campaign.state]}: nothing more goes out.")
+    return _redirect(f"/console/campaigns/{campaign.id}")
+
+
+@router.post("/{campaign_id}/test")
+def test_send(
+    campaign_id: uuid.UUID,
+    request: Request,
+    caller: BrandDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Mail the message, as the sample person would get it, to the signed-in member only. It
+    goes through no outbox and no gate, and counts in no report."""
+    caller.require(Permission.write_campaigns)
+    if caller.member_id is None:
+        raise InvalidInput("Only a signed-in member can get a test message.", field="member_id")
+    campaign = service.get(session, caller.brand_id, campaign_id)
+    member = brands.get_member(session, caller.brand_id, caller.member_id)
+    brand = brands.get_brand(session, caller.brand_id)
+    topic = session.get_one(Topic, campaign.topic_id)
+    content = view.render_content(campaign, view.sample_context(brand, topic.name))
+    if content.error:
+        flash(request, content.error, "error")
+        return _redirect(f"/console/campaigns/{campaign.id}")
+    footer = footer_text(brand, topic.name, None)
+    note = "\n(A test message: the real one carries the person's unsubscribe link.)"
+    email = Email(
+        to=member.email,
+        subject=f"[Test] {content.subject}",
+        text=content.text + "\n" + footer + note,
+        html=content.html,
+        sender=formataddr((brand.sender_name, brand.sender_email)),
+    )
+    request.app.state.mailer.send(session, compose(settings, email))
+    flash(request, f"A test message is on its way to {member.email}.", "success")
+    return _redirect(f"/console/campaigns/{campaign.id}")
+
+
+@router.get("/{campaign_id}/report", response_class=HTMLResponse)
+def campaign_report(
+    campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> HTMLResponse:
+    caller.require(Permission.read_brand)
+    campaign = service.get(session, caller.brand_id, campaign_id)
+    built = report.build(session, campaign)
+    context = {
+        **_base(session, caller),
+        "campaign": campaign,
+        "topic": session.get_one(Topic, campaign.topic_id),
+        "schedule": view.schedule_text(campaign),
+        "report": built,
+        "audience_total": sum(built.audience.values()),
+        "audience_chart": view.audience_chart(built.audience),
+        "outcome_chart": view.outcome_chart(built),
+        "reasons": view.reason_rows(built.audience),
+        "skipped": view.reason_rows(built.skipped_by_reason, codes=()),
+        "outcomes": view.OUTCOMES,
+        "event_text": view.EVENT_TEXT,
+        "rates": view.rate_rows(built),
+    }
+    return render(request, REPORT, context)

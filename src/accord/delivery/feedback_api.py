@@ -1,0 +1,64 @@
+"""`POST /hooks/feedback`: bounces and complaints from an e-mail provider's webhook.
+
+Authenticated by `Authorization: Bearer <ACCORD_BOUNCE_WEBHOOK_TOKEN>`; with no token configured
+every call is a 401. No CSRF: no browser and no cookie are involved.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from accord.core.errors import NotAuthenticated
+from accord.core.security import constant_time_equal, normalise_email
+from accord.core.web.deps import SessionDep, SettingsDep
+from accord.delivery import feedback
+
+router = APIRouter(tags=["feedback"])
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["bounce", "complaint"]
+    message_id: str = Field(min_length=3, max_length=998, pattern=r"^<?[^<>@\s]+@[^<>@\s]+>?$")
+    recipient: EmailStr
+    status: str | None = Field(
+        default=None,
+        pattern=r"^[245]\.\d{1,3}\.\d{1,3}$",
+        description="The SMTP enhanced status; a bounce without one counts as permanent.",
+    )
+
+
+class FeedbackResult(BaseModel):
+    result: str
+
+
+def require_token(settings: SettingsDep, authorization: Annotated[str, Header()] = "") -> None:
+    expected = settings.bounce_webhook_token.get_secret_value()
+    scheme, _, supplied = authorization.partition(" ")
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not constant_time_equal(expected, supplied.strip())
+    ):
+        raise NotAuthenticated("A valid webhook token is required.", field="Authorization")
+
+
+@router.post(
+    "/hooks/feedback", response_model=FeedbackResult, dependencies=[Depends(require_token)]
+)
+def receive(data: FeedbackIn, session: SessionDep, settings: SettingsDep) -> FeedbackResult:
+    """Apply one bounce or complaint. A message Accord did not send is answered `unmatched`."""
+    kind: feedback.Kind = data.kind
+    if data.kind == "bounce" and data.status is not None and not data.status.startswith("5."):
+        kind = "soft_bounce"
+    item = feedback.Feedback(
+        kind=kind,
+        recipients=(normalise_email(data.recipient),),
+        message_id=data.message_id,
+        status=data.status or ("5.0.0" if data.kind == "bounce" else None),
+    )
+    return FeedbackResult(result=feedback.apply(session, settings, item))

@@ -1,0 +1,90 @@
+"""What a brand has sent one person: the messages handed to a channel, newest first.
+
+A campaign message shows the campaign's subject rendered for that person, as it was sent; a
+transactional message shows its own subject.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.brands.models import Brand
+from accord.campaigns import templating
+from accord.campaigns.models import Campaign
+from accord.delivery.models import OutboxMessage
+from accord.people.models import Person
+from accord.relationships.models import Topic
+
+LIMIT = 50
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sent_at: datetime
+    subject: str
+    channel: str
+    state: str
+    purpose: str
+    topic: str
+
+
+def sent_to(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, *, limit: int = LIMIT
+) -> list[SentMessage]:
+    """The last `limit` messages `brand_id` sent `person_id` (state "sent"), newest first."""
+    rows = session.execute(
+        select(
+            OutboxMessage.sent_at,
+            OutboxMessage.created_at,
+            OutboxMessage.channel,
+            OutboxMessage.state,
+            OutboxMessage.purpose,
+            OutboxMessage.payload,
+            Campaign.subject,
+            Topic.name,
+        )
+        .outerjoin(Campaign, Campaign.id == OutboxMessage.campaign_id)
+        .join(Topic, Topic.id == OutboxMessage.topic_id)
+        .where(
+            OutboxMessage.person_id == person_id,
+            OutboxMessage.brand_id == brand_id,
+            OutboxMessage.state == "sent",
+        )
+        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    if not rows:
+        return []
+    person = session.get_one(Person, person_id)
+    brand = session.get_one(Brand, brand_id)
+    found = []
+    for sent_at, created_at, channel, state, purpose, payload, campaign_subject, topic in rows:
+        source = (
+            campaign_subject if campaign_subject is not None else (payload or {}).get("subject")
+        )
+        context = templating.context_for(
+            display_name=person.display_name, locale=person.locale, brand=brand, topic_name=topic
+        )
+        found.append(
+            SentMessage(
+                sent_at=sent_at or created_at,
+                subject=_subject(str(source or ""), context),
+                channel=channel,
+                state=state,
+                purpose=purpose,
+                topic=topic,
+            )
+        )
+    return found
+
+
+def _subject(source: str, context: dict[str, object]) -> str:
+    try:
+        return templating.render(source, context)
+    except Exception:  # a brand's template must never break the person's page
+        return source

@@ -1,0 +1,120 @@
+"""The unsubscribe links in every marketing message.
+
+- `POST /u/{token}`: RFC 8058 one-click. A mailbox provider posts `List-Unsubscribe=One-Click`
+  with no cookie and no CSRF token, so this route lives on a router without `csrf_protect`;
+  the signed token is the only authority it needs.
+- `GET /u/{token}`: a page with four choices, each a CSRF-protected POST to
+  `/u/{token}/choice` (the GET itself changes nothing: mail scanners prefetch links).
+
+A forged or altered token gets a 400 page that still offers a way out: sign in and manage the
+relationship.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from pydantic import BaseModel
+
+from accord.core.errors import InvalidInput
+from accord.core.web.csrf import csrf_protect
+from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.forms import parse_form, read_form
+from accord.core.web.templates import render
+from accord.delivery import unsubscribe
+from accord.delivery.tokens import UnsubscribeToken
+from accord.delivery.unsubscribe import PAUSE_DAYS, Choice
+
+# No csrf_protect here: RFC 8058 one-click comes from a mailbox provider, not from our form.
+one_click_router = APIRouter(tags=["unsubscribe"], include_in_schema=False)
+router = APIRouter(
+    tags=["unsubscribe pages"], include_in_schema=False, dependencies=[Depends(csrf_protect)]
+)
+
+
+class ChoiceForm(BaseModel):
+    choice: Literal["topic", "brand", "pause", "fewer"]
+
+
+def _invalid(request: Request, detail: str) -> HTMLResponse:
+    return render(request, "delivery/unsubscribe_invalid.html", {"detail": detail}, status_code=400)
+
+
+def _manage_url(request: Request, token: UnsubscribeToken) -> str:
+    """Straight to the relationship when this person is signed in; else to sign in."""
+    if request.session.get("person_id") == str(token.person):
+        return f"/relationships/{token.brand}"
+    return "/signin"
+
+
+@one_click_router.post("/u/{token}")
+async def one_click(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """RFC 8058: unsubscribe from this message's topic at once. Asking again changes nothing."""
+    try:
+        parsed = unsubscribe.read(settings, token)
+    except InvalidInput as exc:
+        return _invalid(request, exc.detail)
+    changed = unsubscribe.one_click(session, parsed)
+    found = unsubscribe.target(session, parsed)
+    if changed or found.live:
+        text = f"You are unsubscribed from '{found.topic_name}' by {found.brand_name}.\n"
+    else:
+        text = "Nothing to do: this brand can no longer send you anything.\n"
+    return PlainTextResponse(text)
+
+
+@router.get("/u/{token}", response_class=HTMLResponse)
+def page(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    try:
+        parsed = unsubscribe.read(settings, token)
+    except InvalidInput as exc:
+        return _invalid(request, exc.detail)
+    return _choices_page(request, session, token, parsed, {})
+
+
+def _choices_page(
+    request: Request,
+    session: SessionDep,
+    raw: str,
+    token: UnsubscribeToken,
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    found = unsubscribe.target(session, token)
+    context = {
+        "token": raw,
+        "live": found.live,
+        "brand_name": found.brand_name,
+        "topic_name": found.topic_name,
+        "pause_days": PAUSE_DAYS,
+        "fewer_cap": unsubscribe.FEWER_CAP,
+        "manage_url": _manage_url(request, token),
+        "errors": errors,
+    }
+    return render(request, "delivery/unsubscribe.html", context, status_code=status_code)
+
+
+@router.post("/u/{token}/choice", response_class=HTMLResponse)
+async def choose(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    try:
+        parsed = unsubscribe.read(settings, token)
+    except InvalidInput as exc:
+        return _invalid(request, exc.detail)
+    data = parse_form(ChoiceForm, await read_form(request, ["choice"]))
+    if isinstance(data, dict):
+        errors = {"choice": "Choose one of the options below."}
+        return _choices_page(request, session, token, parsed, errors, status_code=422)
+    done = unsubscribe.choose(session, parsed, Choice(data.choice))
+    found = unsubscribe.target(session, parsed)
+    context = {
+        "done": done,
+        "brand_name": found.brand_name,
+        "manage_url": _manage_url(request, parsed),
+    }
+    return render(request, "delivery/unsubscribe_done.html", context)

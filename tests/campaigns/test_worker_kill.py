@@ -1,0 +1,114 @@
+"""Crash safety: worker processes are killed with SIGKILL at 20 random moments during a
+campaign; afterwards every eligible person has exactly one message and none is lost."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from accord.campaigns import service as campaigns
+from accord.campaigns.schemas import CampaignCreate
+from accord.core import migrate
+from accord.core.db import Database
+from accord.delivery.models import OutboxMessage
+from tests.builders import make_brand, make_topic
+from tests.campaigns.world import consenting_audience
+from tests.databases import fresh_engine
+from tests.smtp_sink import smtp_sink
+
+AUDIENCE = 1500
+KILLS = 20
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "accord", "worker", "--idle", "0.05"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize(("backend", "workers"), [("sqlite", 1), ("postgres", 2)])
+def test_killed_workers_lose_nothing_and_send_once(
+    backend: str, workers: int, tmp_path: Path
+) -> None:
+    engine = fresh_engine(backend, tmp_path, "kill")
+    try:
+        migrate.upgrade(engine)
+        db = Database(engine)
+        with db.transaction() as session:
+            brand = make_brand(session)
+            brand.send_rate_per_second = 1_000_000
+            topic = make_topic(session, brand=brand)
+            people = consenting_audience(
+                session, brand=brand, topic=topic, count=AUDIENCE, domain="kill.example"
+            )
+            campaign = campaigns.create(
+                session,
+                brand.id,
+                CampaignCreate(name="Kill", topic_id=topic.id, subject="Hi", text="Hello"),
+                member_id=None,
+            )
+            campaigns.send(session, campaign)
+        rng = random.Random(20)
+        with smtp_sink() as sink:
+            env = {
+                **os.environ,
+                "ACCORD_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                "ACCORD_SECRET_KEY": "kill-test-secret",
+                "ACCORD_VAR_DIR": str(tmp_path / "var"),
+                "ACCORD_EMAIL_BACKEND": "smtp",
+                "ACCORD_SMTP_HOST": sink.host,
+                "ACCORD_SMTP_PORT": str(sink.port),
+                "ACCORD_WORKER_LEASE_SECONDS": "5",
+                "ACCORD_WORKER_BATCH": "40",
+            }
+            running = [start_worker(env) for _ in range(workers)]
+            kills = 0
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                with db.session() as session:
+                    open_rows = session.scalar(
+                        select(func.count()).where(OutboxMessage.state != "sent")
+                    )
+                    total = session.scalar(select(func.count()).select_from(OutboxMessage))
+                if total == AUDIENCE and open_rows == 0:
+                    break
+                if kills < KILLS and total:
+                    time.sleep(rng.uniform(0.05, 0.4))
+                    victim = running.pop(rng.randrange(len(running)))
+                    victim.send_signal(signal.SIGKILL)
+                    victim.wait()
+                    kills += 1
+                    running.append(start_worker(env))
+                else:
+                    time.sleep(0.2)
+            for proc in running:
+                proc.terminate()
+                proc.wait(timeout=30)
+            received = list(sink.messages)
+        assert kills == KILLS
+        ids_per_person: dict[str, set[str]] = defaultdict(set)
+        for message in received:
+            ids_per_person[message["To"]].add(message["Message-ID"])
+        addresses = {address for _, address in people}
+        assert set(ids_per_person) == addresses, f"lost: {len(addresses - set(ids_per_person))}"
+        assert all(len(ids) == 1 for ids in ids_per_person.values()), (
+            "two different messages to one person"
+        )
+        duplicates = len(received) - AUDIENCE
+        print(
+            f"{backend}: {kills} kills, {duplicates} re-sent copies (same Message-ID, deduplicated)"
+        )
+    finally:
+        engine.dispose()
