@@ -17,7 +17,6 @@ from accord.delivery.models import OutboxMessage
 from accord.delivery.worker import Worker, drain
 from accord.relationships import decisions
 from accord.relationships.decisions import PORTAL
-from accord.relationships.vocabulary import Purpose
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
 from tests.conftest import RolledBackDatabase
 from tests.smtp_sink import Sink, smtp_sink
@@ -78,7 +77,7 @@ def test_preview_send_once_and_deliver(
     smtp_settings: Settings,
     sink: Sink,
 ) -> None:
-    brand, key, topic, people = world(session)
+    _brand, key, topic, _people = world(session)
     created = client.post("/api/v1/campaigns", json=campaign_body(topic), headers=bearer(key))
     assert created.status_code == 201, created.text
     cid = created.json()["id"]
@@ -149,7 +148,7 @@ def test_cancel_stops_what_was_not_handed_over(
     smtp_settings: Settings,
     sink: Sink,
 ) -> None:
-    brand, key, topic, people = world(session)
+    _brand, key, topic, _people = world(session)
     cid = client.post("/api/v1/campaigns", json=campaign_body(topic), headers=bearer(key)).json()[
         "id"
     ]
@@ -166,7 +165,7 @@ def test_cancel_stops_what_was_not_handed_over(
 
 
 def test_bad_campaign_input_writes_nothing(client: TestClient, session: Session) -> None:
-    brand, key, topic, _ = world(session)
+    _brand, key, topic, _ = world(session)
     other_topic = make_topic(session, brand=make_brand(session))
     past = (utcnow() - timedelta(days=1)).isoformat()
     soon = (utcnow() + timedelta(days=1)).isoformat()

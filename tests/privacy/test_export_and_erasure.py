@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from accord.campaigns import messages
 from accord.campaigns.schemas import MessageCreate
 from accord.consent import ledger
-from accord.delivery.models import DeliveryEvent
 from accord.core.db import utcnow
 from accord.core.models_registry import metadata
 from accord.core.settings import Settings
+from accord.delivery.models import DeliveryEvent
 from accord.mail.backends import DevMailer
 from accord.people import contacts
 from accord.people import service as people

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
@@ -14,7 +15,7 @@ from accord.people.models import Person
 from accord.relationships.models import Relationship
 
 
-def audience_select(campaign: Campaign) -> Select[tuple[uuid.UUID]]:
+def audience_select(campaign: Campaign) -> Select[Any]:
     related = select(Relationship.person_id).where(Relationship.brand_id == campaign.brand_id)
     if campaign.audience_kind == "people":
         ids = [uuid.UUID(str(p)) for p in campaign.audience.get("people", [])]

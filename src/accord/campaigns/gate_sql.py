@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Integer,
@@ -42,7 +43,7 @@ from accord.relationships.models import (
 )
 
 
-def _minutes(hhmm: ColumnElement[str]) -> ColumnElement[int]:
+def _minutes(hhmm: Any) -> ColumnElement[int]:
     hours = cast(func.substr(hhmm, 1, 2), Integer)
     mins = cast(func.substr(hhmm, 4, 2), Integer)
     return hours * 60 + mins

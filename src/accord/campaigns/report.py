@@ -32,7 +32,7 @@ def build(session: Session, campaign: Campaign) -> Report:
     ):
         states[state] = count
     skipped = {
-        reason: count
+        str(reason): count
         for reason, count in session.execute(
             select(OutboxMessage.reason, func.count())
             .where(OutboxMessage.campaign_id == campaign.id, OutboxMessage.state == "skipped")

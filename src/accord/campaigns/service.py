@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, column, func, literal, select, update, values
+from sqlalchemy import Integer, String, case, cast, column, literal, select, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from accord.campaigns.audience import audience_select, local_instants
 from accord.campaigns.gate_sql import gate_select, reason_counts
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
-from accord.core.db import UTCDateTime, utcnow
+from accord.core.db import UTCDateTime, rowcount, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.pagination import paginate
 from accord.delivery.models import OutboxMessage
@@ -304,7 +304,7 @@ def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = 
         statement = (
             _insert(session)(OutboxMessage).from_select(columns, source).on_conflict_do_nothing()
         )
-        written += session.execute(statement).rowcount or 0
+        written += rowcount(session.execute(statement))
     campaign.state = "sending"
     campaign.started_at = utcnow()
     session.flush()
@@ -321,11 +321,13 @@ def due(session: Session, now: datetime) -> list[uuid.UUID]:
 
 def claim_and_resolve(session: Session, campaign_id: uuid.UUID, now: datetime) -> int | None:
     """Only one worker resolves a campaign: the UPDATE that moves it on decides who."""
-    moved = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.state == "scheduled")
-        .values(state="resolving")
-    ).rowcount
+    moved = rowcount(
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.state == "scheduled")
+            .values(state="resolving")
+        )
+    )
     if not moved:
         return None
     campaign = session.get_one(Campaign, campaign_id)
@@ -338,11 +340,10 @@ def finish_done(session: Session) -> int:
     open_rows = select(OutboxMessage.id).where(
         OutboxMessage.campaign_id == Campaign.id, OutboxMessage.state.in_(OPEN_STATES)
     )
-    return (
+    return rowcount(
         session.execute(
             update(Campaign)
             .where(Campaign.state == "sending", ~open_rows.exists())
             .values(state="done", finished_at=utcnow())
-        ).rowcount
-        or 0
+        )
     )

@@ -35,12 +35,11 @@ def check(source: str, *, field: str) -> None:
                 f"(allowed: {', '.join(_allowed_names())}).",
                 field=field,
             )
-    for node in tree.find_all(nodes.Getattr):
-        if isinstance(node.node, nodes.Name) and node.attr not in ALLOWED.get(
-            node.node.name, set()
-        ):
+    for attr in tree.find_all(nodes.Getattr):
+        owner = attr.node
+        if isinstance(owner, nodes.Name) and attr.attr not in ALLOWED.get(owner.name, set()):
             raise InvalidInput(
-                f"{field}: '{node.node.name}.{node.attr}' is not a field templates may use "
+                f"{field}: '{owner.name}.{attr.attr}' is not a field templates may use "
                 f"(allowed: {', '.join(_allowed_names())}).",
                 field=field,
             )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from accord.consent.models import LedgerEvent, LedgerHead
@@ -157,7 +157,7 @@ def _check_row(row: Any, expected_seq: int, expected_prev: str) -> str | None:
     return None
 
 
-def _rows(session: Session, query: Select[Any], batch: int) -> Iterator[Any]:
+def _rows(session: Session, query: Any, batch: int) -> Iterator[Any]:
     result = session.execute(query.execution_options(yield_per=batch))
     yield from result
 

@@ -145,3 +145,8 @@ def insert_or_ignore(session: Session, model: type[Base], values: dict[str, Any]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(insert(model).values(values).on_conflict_do_nothing())
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (typed: Session.execute returns a plain Result)."""
+    return int(getattr(result, "rowcount", 0) or 0)

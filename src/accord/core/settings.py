@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     sms_gateway_url: str = Field(default="", description="HTTP SMS gateway; empty: dev mailbox.")
     sms_gateway_token: SecretStr = SecretStr("")
-    dkim_domain: str = Field(default="", description="Sign marketing mail with DKIM for this domain.")
+    dkim_domain: str = Field(default="", description="Sign brand mail with DKIM for this domain.")
     dkim_selector: str = "accord"
     dkim_key_file: Path | None = None
     worker_batch: int = Field(default=50, ge=1, le=5000)

@@ -8,20 +8,22 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from accord.core.db import insert_or_ignore
+from accord.core.db import insert_or_ignore, rowcount
 from accord.delivery.models import BrandSendWindow
 
 
 def _bump(session: Session, brand_id: uuid.UUID, window: int, n: int, limit: int) -> bool:
-    won = session.execute(
-        update(BrandSendWindow)
-        .where(
-            BrandSendWindow.brand_id == brand_id,
-            BrandSendWindow.window == window,
-            BrandSendWindow.count + n <= limit,
+    won = rowcount(
+        session.execute(
+            update(BrandSendWindow)
+            .where(
+                BrandSendWindow.brand_id == brand_id,
+                BrandSendWindow.window == window,
+                BrandSendWindow.count + n <= limit,
+            )
+            .values(count=BrandSendWindow.count + n)
         )
-        .values(count=BrandSendWindow.count + n)
-    ).rowcount
+    )
     return bool(won)
 
 

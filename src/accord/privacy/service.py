@@ -57,7 +57,7 @@ def export(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
     if person is None:
         raise NotFound("No such person.")
     tables: dict[str, list[dict[str, Any]]] = {
-        "people": [_row(Person.__table__, person_id, "id", session)[0]]
+        "people": [_row(metadata.tables["people"], person_id, "id", session)[0]]
     }
     for table, column in person_tables():
         tables[table.name] = _row(table, person_id, column, session)
