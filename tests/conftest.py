@@ -15,9 +15,15 @@ from accord.core import migrate
 from accord.core.db import Database
 from accord.core.settings import Settings
 from accord.core.web.app import create_app
-from tests.databases import fresh_engine, with_real_sqlite_transactions
+from tests.databases import drop_created, fresh_engine, with_real_sqlite_transactions
 
 BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    drop_created()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -18,7 +18,21 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The pid keeps two test runs on one machine (two shells, CI beside a developer) apart.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+CREATED: list[str] = []
+
+
+def drop_created() -> None:
+    """Drop the databases this process created (called once at the end of the session)."""
+    if not CREATED or not postgres_available():
+        return
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        for name in CREATED:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    CREATED.clear()
 
 
 def postgres_available() -> bool:
@@ -46,6 +60,7 @@ def fresh_postgres_url(name: str) -> str:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{dbname}"')
+    CREATED.append(dbname)
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     return f"{base}/{dbname}".replace("postgresql://", "postgresql+psycopg://", 1)
 

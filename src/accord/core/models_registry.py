@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import accord.analytics.models
 import accord.brands.models
 import accord.campaigns.models
 import accord.consent.models
