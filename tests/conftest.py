@@ -90,4 +90,5 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def backend(engine: Engine) -> str:
-    return engine.dialect.name
+    """'sqlite' or 'postgres', as tests.databases.fresh_engine names them."""
+    return "postgres" if engine.dialect.name == "postgresql" else "sqlite"

@@ -175,6 +175,7 @@ def test_bad_campaign_input_writes_nothing(client: TestClient, session: Session)
         (campaign_body(topic, subject="{{ secret }}"), 422, "subject"),
         (campaign_body(topic, html="<p>{% for x in %}</p>"), 422, "html"),
         (campaign_body(topic, subject=""), 422, "subject"),
+        (campaign_body(topic, subject="Two\nlines"), 422, "subject"),
         (campaign_body(topic, schedule={"kind": "at", "at": past}), 422, "schedule.at"),
         (
             campaign_body(topic, schedule={"kind": "at", "at": soon}, expires_at=past),
@@ -223,3 +224,13 @@ def test_transactional_message_needs_a_transactional_topic_and_key(
     assert first.status_code == again.status_code == 202 and first.json() == again.json()
     drain(Worker(database, smtp_settings))
     assert len(sink.messages) == 1 and "List-Unsubscribe" not in sink.messages[0]
+
+
+def test_a_list_audience_counts_only_related_people(client: TestClient, session: Session) -> None:
+    _, key, topic, people = world(session)
+    stranger = make_person(session)
+    ids = [str(people[0].id), str(stranger.id), "00000000-0000-0000-0000-000000000001"]  # type: ignore[attr-defined]
+    body = campaign_body(topic, audience={"kind": "people", "people": ids})
+    cid = client.post("/api/v1/campaigns", json=body, headers=bearer(key)).json()["id"]
+    preview = client.get(f"/api/v1/campaigns/{cid}/preview", headers=bearer(key)).json()
+    assert preview["total"] == 1 and preview["eligible"] == 1

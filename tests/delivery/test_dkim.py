@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.generator import BytesGenerator
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -69,14 +69,14 @@ def signing(settings: Settings, keys: Keys) -> Settings:
     )
 
 
-def wire_bytes(message: EmailMessage) -> bytes:
+def wire_bytes(message: Message) -> bytes:
     """The bytes smtplib puts on the wire for this message (CRLF line ends)."""
     out = io.BytesIO()
     BytesGenerator(out).flatten(message, linesep="\r\n")
     return out.getvalue()
 
 
-def tags(message: EmailMessage | bytes) -> dict[str, str]:
+def tags(message: Message | bytes) -> dict[str, str]:
     if isinstance(message, bytes):
         found = re.search(rb"^DKIM-Signature:(.*?)\r\n(?![ \t])", message, re.M | re.S)
         assert found is not None

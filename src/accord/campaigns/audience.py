@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from accord.analytics.segments import segment_people
 from accord.campaigns.models import Campaign
 from accord.people.models import Person
 from accord.relationships.models import Relationship
@@ -18,8 +19,12 @@ from accord.relationships.models import Relationship
 def audience_select(campaign: Campaign) -> Select[Any]:
     related = select(Relationship.person_id).where(Relationship.brand_id == campaign.brand_id)
     if campaign.audience_kind == "people":
+        # Only people related to the brand: a list must not reveal whether an id exists.
         ids = [uuid.UUID(str(p)) for p in campaign.audience.get("people", [])]
-        return select(Person.id).where(Person.id.in_(ids))
+        return related.where(Relationship.person_id.in_(ids))
+    if campaign.audience_kind == "segment":
+        # Customers in an RFM segment who are linked to a person; the gate still checks each.
+        return segment_people(campaign.brand_id, str(campaign.audience.get("segment")))
     if campaign.audience_kind == "filter":
         for key, value in campaign.audience.get("filter", {}).items():
             related = related.where(Relationship.shared[key].as_string() == value)

@@ -257,7 +257,7 @@ def test_send(
     note = "\n(A test message: the real one carries the person's unsubscribe link.)"
     email = Email(
         to=member.email,
-        subject=f"[Test] {content.subject}",
+        subject="[Test] " + " ".join(content.subject.split()),  # one header line
         text=content.text + "\n" + footer + note,
         html=content.html,
         sender=formataddr((brand.sender_name, brand.sender_email)),

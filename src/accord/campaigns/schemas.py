@@ -8,20 +8,30 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from accord.analytics.segments import SEGMENTS
+
 MAX_HTML = 200_000
 MAX_TEXT = 100_000
 
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+# One line: a line break in a Subject header would break the message.
+Subject = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=r"^[^\r\n]*$"),
+]
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
 class Audience(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["all", "people", "filter"] = "all"
+    kind: Literal["all", "people", "filter", "segment"] = "all"
     people: list[uuid.UUID] = Field(default_factory=list, max_length=100_000)
     filter: dict[str, Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=dict
+    )
+    segment: str | None = Field(
+        default=None,
+        description="With kind 'segment': an RFM segment name, e.g. 'champions' or 'at_risk'.",
     )
 
     @model_validator(mode="after")
@@ -30,6 +40,9 @@ class Audience(BaseModel):
             raise ValueError("an audience of kind 'people' needs at least one person id")
         if self.kind == "filter" and not self.filter:
             raise ValueError("an audience of kind 'filter' needs at least one key")
+        if self.kind == "segment" and self.segment not in SEGMENTS:
+            names = ", ".join(SEGMENTS)
+            raise ValueError(f"an audience of kind 'segment' needs a segment, one of: {names}")
         return self
 
 

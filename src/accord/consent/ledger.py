@@ -53,6 +53,21 @@ def digest(canonical_bytes: bytes) -> str:
     return hashlib.sha256(canonical_bytes).hexdigest()
 
 
+def hold(session: Session, subject: uuid.UUID) -> None:
+    """Serialise everything that decides for this person: take their head row's lock first.
+
+    PostgreSQL: a row lock; SQLite: its single write lock, taken by a write that changes
+    nothing. Decisions take it before reading state, the delivery worker before re-checking
+    the gate, so a withdrawal and a send, or two clicks at once, run one after the other.
+    """
+    insert_or_ignore(session, LedgerHead, {"subject_id": subject, "seq": 0, "hash": GENESIS})
+    head = LedgerHead.subject_id == subject
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(LedgerHead.subject_id).where(head).with_for_update()).all()
+    else:
+        session.execute(update(LedgerHead).where(head).values(seq=LedgerHead.seq))
+
+
 def append(
     session: Session,
     *,

@@ -169,7 +169,8 @@ class SmtpSender:
         if self.smtp is None:
             self.smtp = self._connect()
         try:
-            self.smtp.send_message(message)
+            # Bounces must come back to Accord (inbound SMTP), not to the brand's sender address.
+            self.smtp.send_message(message, from_addr=f"bounces@{domain_of(self.settings)}")
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(code >= 500 for code in codes):

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.campaigns.models import Campaign
+from accord.consent import ledger
 from accord.consent.ledger import Scope
-from accord.consent.models import LedgerHead
 from accord.core.db import utcnow
 from accord.core.settings import Settings
 from accord.delivery import tokens
@@ -92,15 +91,10 @@ def target(session: Session, token: UnsubscribeToken) -> Target:
 
 
 def hold(session: Session, person_id: uuid.UUID) -> None:
-    """Take the person's ledger-head lock before reading anything, so that two clicks at once
-    (a mailbox provider's POST and the person's own) run one after the other and the second
-    finds nothing left to do: one ledger event, one attributed unsubscribe. PostgreSQL: a row
-    lock; SQLite: its single write lock, taken by a write that changes nothing."""
-    head = LedgerHead.subject_id == person_id
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(LedgerHead.subject_id).where(head).with_for_update()).all()
-    else:
-        session.execute(update(LedgerHead).where(head).values(seq=LedgerHead.seq))
+    """Two clicks at once (a mailbox provider's POST and the person's own) run one after the
+    other, so the second finds nothing left to do: one ledger event, one attributed
+    unsubscribe."""
+    ledger.hold(session, person_id)
 
 
 def _evidence(token: UnsubscribeToken, via: str | None) -> dict[str, str]:

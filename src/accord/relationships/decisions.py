@@ -81,6 +81,13 @@ def get(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relation
     return rel
 
 
+def _hold(session: Session, rel: Relationship) -> None:
+    """Take the person's ledger-head lock, then re-read the relationship: a concurrent decision
+    for this person has committed by now, or waits for ours."""
+    ledger.hold(session, rel.person_id)
+    session.refresh(rel)
+
+
 def _open(rel: Relationship) -> None:
     if rel.state == State.ended:
         raise Conflict("This relationship has ended. Follow the brand again to start anew.")
@@ -117,6 +124,7 @@ def start(
     state: State = State.active,
 ) -> Relationship:
     """Follow a brand (or be invited by one). An ended relationship starts afresh."""
+    ledger.hold(session, person_id)
     rel = find(session, person_id, brand_id)
     if rel is not None and rel.state != State.ended:
         if rel.state == State.invited and state == State.active:
@@ -140,6 +148,7 @@ def start(
 
 
 def accept(session: Session, rel: Relationship, actor: Actor) -> Relationship:
+    _hold(session, rel)
     if rel.state != State.invited:
         return rel
     rel.state = State.active.value
@@ -152,6 +161,7 @@ def accept(session: Session, rel: Relationship, actor: Actor) -> Relationship:
 def pause(
     session: Session, rel: Relationship, until: datetime | None, actor: Actor
 ) -> Relationship:
+    _hold(session, rel)
     _open(rel)
     if until is not None and until <= utcnow():
         raise InvalidInput("The pause must end in the future.", field="until")
@@ -166,6 +176,7 @@ def pause(
 
 
 def resume(session: Session, rel: Relationship, actor: Actor) -> Relationship:
+    _hold(session, rel)
     _open(rel)
     if rel.state != State.paused:
         return rel
@@ -177,6 +188,7 @@ def resume(session: Session, rel: Relationship, actor: Actor) -> Relationship:
 
 def end(session: Session, rel: Relationship, actor: Actor, *, erase: bool = False) -> Relationship:
     """End the relationship: every grant and choice goes with it."""
+    _hold(session, rel)
     if rel.state == State.ended:
         return rel
     _reset(session, rel)
@@ -195,6 +207,7 @@ def set_purpose(
     session: Session, rel: Relationship, purpose: Purpose, on: bool, actor: Actor
 ) -> bool:
     """Grant or withdraw a purpose; True when something changed."""
+    _hold(session, rel)
     if purpose not in GRANTABLE:
         raise InvalidInput(
             f"'{purpose.value}' is not granted; it comes with the relationship.", field="purpose"
@@ -225,6 +238,7 @@ def set_purpose(
 
 def request_purpose(session: Session, rel: Relationship, purpose: Purpose, actor: Actor) -> bool:
     """A brand recorded this purpose; it waits for the person's confirmation."""
+    _hold(session, rel)
     _open(rel)
     row = _grant_row(session, rel, purpose)
     if row is not None:
@@ -248,6 +262,7 @@ def confirm_purpose(
     actor: Actor,
 ) -> None:
     """The person confirmed (double opt-in): the purpose, its channels and topics take effect."""
+    _hold(session, rel)
     _open(rel)
     row = _grant_row(session, rel, purpose)
     if row is None:
@@ -282,6 +297,7 @@ def confirm_purpose(
 def set_channel(
     session: Session, rel: Relationship, purpose: Purpose, channel: Channel, on: bool, actor: Actor
 ) -> bool:
+    _hold(session, rel)
     _open(rel)
     key = (rel.person_id, rel.brand_id, purpose.value, channel.value)
     row = session.get(ChannelChoice, key)
@@ -317,6 +333,7 @@ def brand_topic(session: Session, brand_id: uuid.UUID, topic_id: uuid.UUID) -> T
 def set_topic(
     session: Session, rel: Relationship, topic_id: uuid.UUID, on: bool, actor: Actor
 ) -> bool:
+    _hold(session, rel)
     _open(rel)
     topic = brand_topic(session, rel.brand_id, topic_id)
     row = session.get(TopicChoice, (rel.person_id, topic_id))
@@ -336,6 +353,7 @@ def set_topic(
 
 
 def set_brand_cap(session: Session, rel: Relationship, cap: int, actor: Actor) -> bool:
+    _hold(session, rel)
     _open(rel)
     if not 0 <= cap <= 100:
         raise InvalidInput("The cap must be between 0 and 100 messages a week.", field="brand_cap")
@@ -349,6 +367,7 @@ def set_brand_cap(session: Session, rel: Relationship, cap: int, actor: Actor) -
 
 def share(session: Session, rel: Relationship, facts: dict[str, Any], actor: Actor) -> bool:
     """Self-profiling. The ledger keeps a digest of what was shared, never the facts."""
+    _hold(session, rel)
     _open(rel)
     if rel.shared == facts:
         return False

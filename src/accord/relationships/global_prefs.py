@@ -15,6 +15,14 @@ from accord.relationships.decisions import Actor
 from accord.relationships.models import GlobalPreferences
 
 
+def _held(session: Session, person_id: uuid.UUID) -> GlobalPreferences:
+    """The preferences, re-read under the person's ledger-head lock (see ledger.hold)."""
+    ledger.hold(session, person_id)
+    prefs = get(session, person_id)
+    session.refresh(prefs)
+    return prefs
+
+
 def get(session: Session, person_id: uuid.UUID) -> GlobalPreferences:
     prefs = session.get(GlobalPreferences, person_id)
     if prefs is None:
@@ -46,7 +54,7 @@ def set_quiet_hours(
         raise InvalidInput("Give both the start and the end of the quiet hours.", field="quiet_end")
     if start is not None and start == end:
         raise InvalidInput("Quiet hours cannot start and end at the same time.", field="quiet_end")
-    prefs = get(session, person_id)
+    prefs = _held(session, person_id)
     if (prefs.quiet_start, prefs.quiet_end) == (start, end):
         return False
     prefs.quiet_start, prefs.quiet_end = start, end
@@ -57,7 +65,7 @@ def set_quiet_hours(
 def set_global_cap(session: Session, person_id: uuid.UUID, cap: int, actor: Actor) -> bool:
     if not 0 <= cap <= 500:
         raise InvalidInput("The cap must be between 0 and 500 messages a week.", field="global_cap")
-    prefs = get(session, person_id)
+    prefs = _held(session, person_id)
     if prefs.global_cap == cap:
         return False
     prefs.global_cap = cap
@@ -66,7 +74,7 @@ def set_global_cap(session: Session, person_id: uuid.UUID, cap: int, actor: Acto
 
 
 def set_do_not_contact(session: Session, person_id: uuid.UUID, on: bool, actor: Actor) -> bool:
-    prefs = get(session, person_id)
+    prefs = _held(session, person_id)
     if prefs.do_not_contact == on:
         return False
     prefs.do_not_contact = on
@@ -77,7 +85,7 @@ def set_do_not_contact(session: Session, person_id: uuid.UUID, on: bool, actor: 
 def pause_all(session: Session, person_id: uuid.UUID, until: datetime, actor: Actor) -> bool:
     if until <= utcnow():
         raise InvalidInput("The pause must end in the future.", field="paused_until")
-    prefs = get(session, person_id)
+    prefs = _held(session, person_id)
     if prefs.paused_until == until:
         return False
     prefs.paused_until = until
@@ -86,7 +94,7 @@ def pause_all(session: Session, person_id: uuid.UUID, until: datetime, actor: Ac
 
 
 def resume_all(session: Session, person_id: uuid.UUID, actor: Actor) -> bool:
-    prefs = get(session, person_id)
+    prefs = _held(session, person_id)
     if prefs.paused_until is None:
         return False
     prefs.paused_until = None

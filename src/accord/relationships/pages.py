@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from accord.analytics import transparency_pages as scores_panel
 from accord.brands import service as brands
 from accord.core.errors import AccordError
 from accord.core.web.csrf import csrf_protect
@@ -160,6 +161,7 @@ def _context(
             (local_text(m.sent_at, me.time_zone), m)
             for m in delivery_history.sent_to(session, person_id, brand_id)
         ],
+        "profile": scores_panel.panel(session, person_id, brand_id),
     }
 
 

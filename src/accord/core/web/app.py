@@ -60,6 +60,7 @@ def create_app(
 
 def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Imported here so that building the app, not importing this module, pulls in the domains.
+    from accord.analytics import transparency_pages as analytics_transparency_pages
     from accord.brands import api as brands_api
     from accord.brands import pages as brands_pages
     from accord.campaigns import api as campaigns_api
@@ -106,6 +107,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         topic_console_pages,
         campaign_pages,
         unsubscribe_pages,
+        analytics_transparency_pages,
     ):
         app.include_router(pages.router)
     if settings.is_dev:

@@ -1,0 +1,241 @@
+"""What the analytics overview shows about customers and campaigns: RFM, channel mix, rates,
+profitability. Each section is a chart (SVG, from `charts`) plus the rows of its data table.
+
+Everything here is an aggregate over at least 5 customers (or 5 messages); smaller groups are
+shown as "fewer than 5".
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from accord.analytics import charts, profitability, rates, segments
+from accord.analytics.charts import Series
+
+FEWER = "fewer than 5"
+
+
+def money(value: float | None) -> str:
+    return FEWER if value is None else f"{value:,.2f}"
+
+
+def count(value: int | None) -> str:
+    return FEWER if value is None else f"{value:,}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return "not shown" if value is None else f"{value * 100:.{digits}f}%"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data table: caption, column headings, rows (first cell is the row header)."""
+
+    id: str
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def rfm_section(session: Session, brand_id: uuid.UUID, as_of: date | None) -> dict[str, Any]:
+    grid = segments.rfm_grid(session, brand_id, as_of)
+    ranks = [5, 4, 3, 2, 1]
+    grid_chart = charts.heat_grid(
+        "rfm-grid-chart",
+        "Customers by recency (R) and frequency (F) score",
+        ranks,
+        [1, 2, 3, 4, 5],
+        grid.cells,
+    )
+    grid_table = Table(
+        "rfm-grid-table",
+        "Customers by R and F score (5 is best): the data",
+        ["R score", *[f"F {f}" for f in range(1, 6)]],
+        [[f"R {r}", *[count(grid.cells[(r, f)]) for f in range(1, 6)]] for r in ranks],
+    )
+    counted = segments.segment_counts(session, brand_id, as_of)
+    segment_chart = charts.bar_chart(
+        "segments-chart",
+        "Customers per RFM segment",
+        [(c.segment.label, c.customers) for c in counted],
+    )
+    segment_table = Table(
+        "segments-table",
+        "RFM segments: the data",
+        [
+            "Segment",
+            "Customers",
+            "Spend",
+            "Average spend",
+            "Average days since last purchase",
+            "Who they are",
+        ],
+        [
+            [
+                c.segment.label,
+                count(c.customers),
+                money(c.spend),
+                money(c.average_spend),
+                FEWER if c.average_recency_days is None else f"{c.average_recency_days:,.0f}",
+                c.segment.meaning,
+            ]
+            for c in counted
+        ],
+    )
+    thin = segments.thin_segments(session, brand_id, as_of)[:40]
+    thin_table = Table(
+        "thin-segments-table",
+        "Thin segments: RFM segment by channels used, CLV band and chosen topic "
+        "(groups of 5 or more, largest first)",
+        ["Segment", "Purchase channels", "CLV band", "Topic", "Customers", "Spend"],
+        [
+            [
+                segments.SEGMENTS[t.segment].label if t.segment in segments.SEGMENTS else "",
+                str(t.channels) if t.channels else "unknown",
+                t.clv_band,
+                t.topic,
+                f"{t.customers:,}",
+                money(t.spend),
+            ]
+            for t in thin
+        ],
+    )
+    return {
+        "total": grid.total,
+        "grid_chart": grid_chart,
+        "grid_table": grid_table,
+        "segment_chart": segment_chart,
+        "segment_table": segment_table,
+        "thin_table": thin_table,
+    }
+
+
+def channel_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    mix = profitability.channel_mix(session, brand_id)
+    label = {0: "Channel unknown", 1: "1 channel"}
+    rows = [(label.get(r.channels, f"{r.channels} channels"), r.average_spend) for r in mix.rows]
+    return {
+        "ratio": None if mix.ratio is None else f"{mix.ratio:.2f}",
+        "chart": charts.bar_chart(
+            "channel-mix-chart",
+            "Average spend per customer by purchase channels used",
+            rows,
+            fmt=lambda v: f"{v:,.2f}",
+        ),
+        "table": Table(
+            "channel-mix-table",
+            "Spend per customer by number of purchase channels: the data",
+            ["Channels used", "Customers", "Spend", "Average spend per customer"],
+            [
+                [name, count(r.customers), money(r.spend), money(r.average_spend)]
+                for (name, _), r in zip(rows, mix.rows, strict=True)
+            ],
+        ),
+        "has_data": bool(mix.rows),
+    }
+
+
+def rates_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    weekly = rates.rates_by_week(session, brand_id, by_channel_and_topic=False)
+    detail = rates.rates_by_week(session, brand_id)
+    shown_kinds = ["replied", "unsubscribed", "opted_out"]
+    series = [
+        Series(f"{rates.KINDS[k][0]} rate", [_pct(r.rate(k)) for r in weekly]) for k in shown_kinds
+    ]
+    chart = charts.line_chart(
+        "rates-chart",
+        "Response, unsubscribe and opt-out rates per week (% of messages sent)",
+        [r.week.isoformat() for r in weekly],
+        series,
+        fmt=lambda v: f"{v:.1f}%",
+    )
+    kinds = list(rates.KINDS)
+    table = Table(
+        "rates-table",
+        "Rates per week, channel and topic: the data (weeks start on Monday, UTC)",
+        ["Week", "Channel", "Topic", "Sent", *[f"{rates.KINDS[k][0]} rate" for k in kinds]],
+        [
+            [
+                r.week.isoformat(),
+                r.channel,
+                r.topic,
+                f"{r.sent:,}",
+                *[percent(r.rate(k)) for k in kinds],
+            ]
+            for r in detail
+        ],
+    )
+    return {
+        "chart": chart,
+        "table": table,
+        "has_data": bool(weekly),
+        "meanings": [(v[0], v[1]) for v in rates.KINDS.values()],
+    }
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else value * 100
+
+
+def profit_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    summary = profitability.customer_profitability(session, brand_id)
+    bands = profitability.profit_deciles(session, brand_id)
+    products = profitability.product_profitability(session, brand_id)[:15]
+    band_rows = [(f"Tenth {11 - b.band} (profit rank)", b.profit) for b in bands]
+    return {
+        "summary": summary if summary.customers >= segments.MIN_GROUP else None,
+        "costs": ", ".join(f"{ch} {v:g}" for ch, v in profitability.MESSAGE_COSTS.items()),
+        "bands_chart": charts.bar_chart(
+            "profit-bands-chart",
+            "Profit by tenth of customers, most profitable first",
+            band_rows,
+            fmt=lambda v: f"{v:,.2f}",
+        )
+        if bands
+        else None,
+        "bands_table": Table(
+            "profit-bands-table",
+            "Customer profit by tenth of customers: the data",
+            ["Tenth", "Customers", "Revenue", "Profit", "Share of all profit, cumulative"],
+            [
+                [
+                    name,
+                    f"{b.customers:,}",
+                    money(b.revenue),
+                    money(b.profit),
+                    percent(b.cumulative_share, 0),
+                ]
+                for (name, _), b in zip(band_rows, bands, strict=True)
+            ],
+        ),
+        "products_chart": charts.bar_chart(
+            "products-chart",
+            "Profit per product",
+            [(p.product, p.profit) for p in products],
+            fmt=lambda v: f"{v:,.2f}",
+        )
+        if products
+        else None,
+        "products_table": Table(
+            "products-table",
+            "Product profitability: the data",
+            ["Product", "Buyers", "Orders", "Revenue", "Cost", "Profit", "Margin"],
+            [
+                [
+                    p.product,
+                    f"{p.buyers:,}",
+                    f"{p.orders:,}",
+                    money(p.revenue),
+                    money(p.cost),
+                    money(p.profit),
+                    percent(p.margin),
+                ]
+                for p in products
+            ],
+        ),
+    }
