@@ -226,9 +226,7 @@ def import_csv(
     with stream:
         rows = _rows(stream, fmt)
         header, pending = _header(rows, fmt)
-        parser = RowParser(
-            header, mapping, default_currency=currency, order_id_auto=order_id_auto
-        )
+        parser = RowParser(header, mapping, default_currency=currency, order_id_auto=order_id_auto)
         rejects = _Rejects(rejects_path, settings, path, header)
         imported = duplicates = read = 0
         batch: list[tuple[int, list[str]]] = []

@@ -121,7 +121,7 @@ def consented_customers(
         .with_for_update(read=True, of=g)
     )
     rows = session.execute(query).all()
-    return [(index[cid], pid) for cid, pid in rows if cid in index]
+    return [(index[cid], pid) for cid, pid in rows if cid in index and pid is not None]
 
 
 def lost_customers(session: Session, brand_id: uuid.UUID, index: dict[Any, int]) -> list[int]:

@@ -11,24 +11,40 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from accord.analytics import predict as pr
 from accord.analytics.clv import FitError, NotConverged
-from accord.analytics.models import Customer, CustomerScore, ModelFit, SegmentAggregate
+from accord.analytics.models import CustomerScore, ModelFit, SegmentAggregate, Transaction
+from accord.analytics.scores import (
+    SCORE_MEANINGS,
+    PersonScore,
+    consented_customers,
+    lost_customers,
+    replace_scores,
+    scores_for,
+)
 from accord.analytics.summary import Summary, as_date, customer_summary, day_start
+from accord.analytics.tracking import HoldoutResult, HoldoutWeek, fit_row, holdout
 from accord.analytics.writer import link_customers
-from accord.core.db import utcnow
-from accord.core.errors import InvalidInput, NotFound
-from accord.relationships.models import PurposeGrant, Relationship
-from accord.relationships.vocabulary import Purpose, State
+from accord.core.errors import InvalidInput
 
-SCORES: Table = CustomerScore.__table__  # type: ignore[assignment]
-GRANTED = "granted"
+__all__ = [
+    "SCORE_MEANINGS",
+    "FitResult",
+    "HoldoutResult",
+    "HoldoutWeek",
+    "PersonScore",
+    "equity",
+    "fit",
+    "get_fit",
+    "holdout",
+    "latest_fit_id",
+    "scores_for",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,7 @@ class FitResult:
     horizon_months: int
     discount_monthly: float
     margin: float
+    currency: str | None
     spend_params: dict[str, float] | None
     spend_log_likelihood: float | None
     spend_customers: int | None
@@ -69,20 +86,22 @@ def fit(
     discount_monthly: float = 0.01,
     margin: float = 0.3,
     horizon_months: int = 12,
+    currency: str | None = None,
 ) -> FitResult:
     """Fit `model` (bgnbd or paretonbd, plus Gamma-Gamma when `spend`) on the brand's customers
     at `cutoff` (last calibration day, inclusive); store the fit, the consented scores and the
     segment equity, replacing the brand's earlier scores.
 
     `calibration_start` limits the cohort to customers whose first purchase is on or after it.
-    CLV is the margin on purchases over `horizon_months`, discounted monthly. Raises
-    InvalidInput, with nothing stored, when the data cannot identify the model or the fit
-    does not converge.
+    CLV is the margin on purchases over `horizon_months`, discounted monthly. `currency`
+    is needed only when the brand sells in several. Raises InvalidInput, with nothing
+    stored, when the data cannot identify the model or the fit does not converge.
     """
     _check_options(model, discount_monthly, margin, horizon_months)
+    currency = _currency(session, brand_id, cutoff, currency)
     link_customers(session, brand_id)
     summary = customer_summary(
-        session, brand_id, cutoff=cutoff, calibration_start=calibration_start
+        session, brand_id, cutoff=cutoff, calibration_start=calibration_start, currency=currency
     )
     if len(summary) == 0:
         raise InvalidInput("No customers with purchases up to the cut-off.", field="cutoff")
@@ -96,11 +115,11 @@ def fit(
         margin=margin,
     )
     index = {cid: i for i, cid in enumerate(summary.customer_ids)}
-    consented_people = _consented(session, brand_id, index)
+    consented_people = consented_customers(session, brand_id, index)
     consented = np.zeros(len(summary), dtype=bool)
     consented[[i for i, _ in consented_people]] = True
     lost = np.zeros(len(summary), dtype=bool)
-    lost[_lost(session, brand_id, index)] = True
+    lost[lost_customers(session, brand_id, index)] = True
     shown, withheld = pr.segments(predictions, consented, lost)
     start = summary.calibration_start or _earliest(summary)
     row = ModelFit(
@@ -115,6 +134,7 @@ def fit(
             "horizon_months": horizon_months,
             "discount_monthly": discount_monthly,
             "margin": margin,
+            "currency": currency,
             "withheld": withheld,
         },
     )
@@ -133,7 +153,7 @@ def fit(
                 options={"purchase_fit_id": str(row.id)},
             )
         )
-    _store_scores(session, brand_id, row.id, summary, predictions, consented_people)
+    replace_scores(session, brand_id, row.id, summary, predictions, consented_people)
     for s in shown:
         session.add(
             SegmentAggregate(
@@ -165,6 +185,25 @@ def _check_options(model: str, discount: float, margin: float, months: int) -> N
         raise InvalidInput("The margin must be in (0, 1].", field="margin")
     if not 1 <= months <= 120:
         raise InvalidInput("The horizon must be 1 to 120 months.", field="horizon_months")
+
+
+def _currency(
+    session: Session, brand_id: uuid.UUID, cutoff: date, chosen: str | None
+) -> str | None:
+    if chosen is not None:
+        return chosen.upper()
+    found = session.scalars(
+        select(distinct(Transaction.currency))
+        .where(Transaction.brand_id == brand_id, Transaction.occurred_at < day_start(cutoff))
+        .limit(3)
+    ).all()
+    if len(found) > 1:
+        raise InvalidInput(
+            f"The brand's transactions are in several currencies ({', '.join(sorted(found))}, "
+            "...): fit one currency at a time.",
+            field="currency",
+        )
+    return found[0] if found else None
 
 
 def _fit_models(
@@ -202,7 +241,7 @@ def _earliest(summary: Summary) -> date:
 
 def get_fit(session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID) -> FitResult:
     """A purchase-model fit of the brand with its spend fit and equity (404 otherwise)."""
-    row = _fit_row(session, brand_id, fit_id)
+    row = fit_row(session, brand_id, fit_id)
     spend = session.scalars(
         select(ModelFit).where(
             ModelFit.brand_id == brand_id,
@@ -240,6 +279,7 @@ def get_fit(session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID) -> FitResu
         horizon_months=int(options.get("horizon_months", 12)),
         discount_monthly=float(options.get("discount_monthly", 0.01)),
         margin=float(options.get("margin", 0.3)),
+        currency=options.get("currency"),
         spend_params=dict(spend.params) if spend else None,
         spend_log_likelihood=spend.log_likelihood if spend else None,
         spend_customers=spend.customers if spend else None,

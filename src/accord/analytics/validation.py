@@ -13,8 +13,7 @@ from typing import NamedTuple
 
 # Active ISO 4217 codes (2024), plus the precious metals and XXX/XTS left out on purpose:
 # a transaction is money changing hands.
-CURRENCIES = frozenset(
-    """
+_CODES = """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
     BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
     FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
@@ -23,8 +22,8 @@ CURRENCIES = frozenset(
     RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT
     TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR
     ZMW ZWG
-    """.split()
-)
+"""
+CURRENCIES = frozenset(_CODES.split())
 FIELDS = (
     "customer",
     "time",

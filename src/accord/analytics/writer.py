@@ -107,10 +107,10 @@ def _write_postgres(
     prepare_stage(session)
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
-    with raw.cursor() as cursor:  # type: ignore[attr-defined]
-        with cursor.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN") as copy:
-            for record in records:
-                copy.write_row(record)
+    cursor: Any = raw.cursor()
+    with cursor, cursor.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(record)
     params: dict[str, Any] = {"brand": brand_id}
     conflicts = session.execute(
         text(
@@ -190,11 +190,16 @@ def _write_sqlite(
     names = sorted({r.customer for r in good})
     session.execute(
         sqlite_insert(CUSTOMERS).on_conflict_do_nothing(),
-        [{"id": uuid.uuid4(), "brand_id": brand_id, "external_id": n, "created_at": now} for n in names],
+        [
+            {"id": uuid.uuid4(), "brand_id": brand_id, "external_id": n, "created_at": now}
+            for n in names
+        ],
     )
     ids = dict(
         session.execute(
-            select(c.external_id, c.id).where(c.brand_id == brand_id, c.external_id.in_(_json_values(names)))
+            select(c.external_id, c.id).where(
+                c.brand_id == brand_id, c.external_id.in_(_json_values(names))
+            )
         ).all()
     )
     rows = [
@@ -232,7 +237,9 @@ def _link_sqlite(session: Session, brand_id: uuid.UUID, pairs: list[list[str]]) 
         .join(ContactPoint, ContactPoint.address_normalised == address)
         .join(
             Relationship,
-            and_(Relationship.person_id == ContactPoint.person_id, Relationship.brand_id == brand_id),
+            and_(
+                Relationship.person_id == ContactPoint.person_id, Relationship.brand_id == brand_id
+            ),
         )
         .where(
             external == Customer.external_id,
@@ -264,7 +271,9 @@ def link_customers(session: Session, brand_id: uuid.UUID) -> int:
         select(ContactPoint.person_id)
         .join(
             Relationship,
-            and_(Relationship.person_id == ContactPoint.person_id, Relationship.brand_id == brand_id),
+            and_(
+                Relationship.person_id == ContactPoint.person_id, Relationship.brand_id == brand_id
+            ),
         )
         .where(
             ContactPoint.channel == "email",

@@ -158,6 +158,7 @@ def build() -> typer.Typer:
         from accord.brands.cli import register as register_brands
         from accord.consent.cli import register as register_ledger
         from accord.consent.receipts_cli import register as register_receipts
+        from accord.delivery.cli import register as register_inbound
         from accord.delivery.worker_cli import register as register_worker
         from accord.demo.cli import register as register_demo
 
@@ -166,6 +167,7 @@ def build() -> typer.Typer:
             register_ledger,
             register_receipts,
             register_worker,
+            register_inbound,
             register_demo,
         ):
             register(app)
