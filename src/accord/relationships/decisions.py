@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -203,6 +204,35 @@ def _grant_row(session: Session, rel: Relationship, purpose: Purpose) -> Purpose
     return session.get(PurposeGrant, (rel.person_id, rel.brand_id, purpose.value))
 
 
+def _toggle(
+    session: Session,
+    rel: Relationship,
+    existing: Any,
+    on: bool,
+    make: Callable[[], Any],
+    scope: Scope,
+    actor: Actor,
+) -> bool:
+    """Add the choice row (a grant) or delete it (a withdrawal), with its ledger event; True
+    when something changed."""
+    if on and existing is None:
+        session.add(make())
+        record(session, rel, "grant", actor, scope=scope)
+    elif not on and existing is not None:
+        session.delete(existing)
+        record(session, rel, "withdraw", actor, scope=scope)
+    else:
+        return False
+    session.flush()
+    return True
+
+
+def _purpose_row(rel: Relationship, purpose: Purpose, status: str) -> PurposeGrant:
+    return PurposeGrant(
+        person_id=rel.person_id, brand_id=rel.brand_id, purpose=purpose.value, status=status
+    )
+
+
 def set_purpose(
     session: Session, rel: Relationship, purpose: Purpose, on: bool, actor: Actor
 ) -> bool:
@@ -214,26 +244,16 @@ def set_purpose(
         )
     _open(rel)
     row = _grant_row(session, rel, purpose)
-    if on and (row is None or row.status != "granted"):
-        if row is None:
-            session.add(
-                PurposeGrant(
-                    person_id=rel.person_id,
-                    brand_id=rel.brand_id,
-                    purpose=purpose.value,
-                    status="granted",
-                )
-            )
-        else:
-            row.status = "granted"
-        record(session, rel, "grant", actor, scope=Scope(purpose=purpose.value))
-    elif not on and row is not None:
-        session.delete(row)
-        record(session, rel, "withdraw", actor, scope=Scope(purpose=purpose.value))
-    else:
-        return False
-    session.flush()
-    return True
+    scope = Scope(purpose=purpose.value)
+    if on and row is not None and row.status != "granted":
+        # Granting a purpose the brand recorded and that waits for confirmation confirms it.
+        row.status = "granted"
+        record(session, rel, "grant", actor, scope=scope)
+        session.flush()
+        return True
+    return _toggle(
+        session, rel, row, on, lambda: _purpose_row(rel, purpose, "granted"), scope, actor
+    )
 
 
 def request_purpose(session: Session, rel: Relationship, purpose: Purpose, actor: Actor) -> bool:
@@ -243,11 +263,7 @@ def request_purpose(session: Session, rel: Relationship, purpose: Purpose, actor
     row = _grant_row(session, rel, purpose)
     if row is not None:
         return False
-    session.add(
-        PurposeGrant(
-            person_id=rel.person_id, brand_id=rel.brand_id, purpose=purpose.value, status="pending"
-        )
-    )
+    session.add(_purpose_row(rel, purpose, "pending"))
     record(session, rel, "request", actor, scope=Scope(purpose=purpose.value))
     session.flush()
     return True
@@ -266,14 +282,7 @@ def confirm_purpose(
     _open(rel)
     row = _grant_row(session, rel, purpose)
     if row is None:
-        session.add(
-            PurposeGrant(
-                person_id=rel.person_id,
-                brand_id=rel.brand_id,
-                purpose=purpose.value,
-                status="granted",
-            )
-        )
+        session.add(_purpose_row(rel, purpose, "granted"))
     else:
         row.status = "granted"
     for channel in channels:
@@ -302,23 +311,16 @@ def set_channel(
     key = (rel.person_id, rel.brand_id, purpose.value, channel.value)
     row = session.get(ChannelChoice, key)
     scope = Scope(purpose=purpose.value, channel=channel.value)
-    if on and row is None:
-        session.add(
-            ChannelChoice(
-                person_id=rel.person_id,
-                brand_id=rel.brand_id,
-                purpose=purpose.value,
-                channel=channel.value,
-            )
+
+    def make() -> ChannelChoice:
+        return ChannelChoice(
+            person_id=rel.person_id,
+            brand_id=rel.brand_id,
+            purpose=purpose.value,
+            channel=channel.value,
         )
-        record(session, rel, "grant", actor, scope=scope)
-    elif not on and row is not None:
-        session.delete(row)
-        record(session, rel, "withdraw", actor, scope=scope)
-    else:
-        return False
-    session.flush()
-    return True
+
+    return _toggle(session, rel, row, on, make, scope, actor)
 
 
 def brand_topic(session: Session, brand_id: uuid.UUID, topic_id: uuid.UUID) -> Topic:
@@ -338,18 +340,13 @@ def set_topic(
     topic = brand_topic(session, rel.brand_id, topic_id)
     row = session.get(TopicChoice, (rel.person_id, topic_id))
     scope = Scope(purpose=topic.purpose, topic=topic.id)
-    if on and row is None:
-        if topic.retired_at is not None:
-            raise Conflict("This topic is retired and can no longer be chosen.", field="topic")
-        session.add(TopicChoice(person_id=rel.person_id, brand_id=rel.brand_id, topic_id=topic_id))
-        record(session, rel, "grant", actor, scope=scope)
-    elif not on and row is not None:
-        session.delete(row)
-        record(session, rel, "withdraw", actor, scope=scope)
-    else:
-        return False
-    session.flush()
-    return True
+    if on and row is None and topic.retired_at is not None:
+        raise Conflict("This topic is retired and can no longer be chosen.", field="topic")
+
+    def make() -> TopicChoice:
+        return TopicChoice(person_id=rel.person_id, brand_id=rel.brand_id, topic_id=topic_id)
+
+    return _toggle(session, rel, row, on, make, scope, actor)
 
 
 def set_brand_cap(session: Session, rel: Relationship, cap: int, actor: Actor) -> bool:
