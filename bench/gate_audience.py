@@ -20,16 +20,21 @@ PostgreSQL, over a recursive CTE on SQLite), rows derived from the person's numb
 backends get the same mix. PostgreSQL then gets VACUUM ANALYZE (what autovacuum would do);
 SQLite is left as Accord leaves it (no ANALYZE; `--sqlite-analyze` to add one).
 
-The floor's id set must equal the gate's NULL-reason rows. Rounds are interleaved, the best
-of each is kept. Prints `RESULT gate_vs_floor_<backend> <ratio>` (ratio = gate time / floor
-time, goal <= 1.3), plus `RESULT gate_eligible_vs_floor_<backend>` and
-`RESULT resolve_queries_vs_floor_<backend>`. `--quick` uses 50,000 people. `--explain` prints
-the plans (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
+The floor is the faster (in this run, per backend) of two hand-written statements: EXISTS
+with correlated cap counts, and joins on the choice tables' keys with the caps aggregated once.
+Both must return exactly the gate's NULL-reason rows, and reason_counts must equal the counted
+full fetch. Rounds are interleaved; the best of each is kept. Prints
+`RESULT gate_vs_floor_<backend> <ratio>` (ratio = gate time / floor time, goal <= 1.3), and
+for diagnosis `RESULT gate_eligible_vs_floor_<backend>`, `RESULT resolve_queries_vs_floor_<backend>`
+and `RESULT gate_sql_only_vs_floor_<backend>` (both statements' rows fetched straight from the
+DB-API cursor: the SQL alone, without SQLAlchemy's per-row work). `--quick` uses 50,000 people.
+`--explain` prints the plans (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import statistics
 import sys
@@ -40,13 +45,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from _common import fresh_postgres
+from _common import PG_ADMIN, fresh_postgres
 from sqlalchemy import Select, TextClause, Uuid, bindparam, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TextualSelect
 
 from accord.brands import service as brands
@@ -366,7 +373,8 @@ def finish_build(engine: Engine, analyze_sqlite: bool) -> None:
 
 # --- the floor and the gate ------------------------------------------------------------------
 
-FLOOR = """
+# Two hand-written floors; the faster one (per backend, in this run) is the floor.
+FLOOR_EXISTS = """
 SELECT r.person_id
 FROM relationships r
 LEFT JOIN global_preferences g ON g.person_id = r.person_id
@@ -393,9 +401,35 @@ WHERE r.brand_id = :brand
        WHERE o.person_id = r.person_id AND o.purpose = 'marketing' AND o.sent_at > :since
          AND o.state = 'sent') < COALESCE(g.global_cap, 10)
 """
+FLOOR_JOIN = """
+SELECT r.person_id
+FROM relationships r
+JOIN purpose_grants pg ON pg.person_id = r.person_id AND pg.brand_id = :brand
+     AND pg.purpose = 'marketing' AND pg.status = 'granted'
+JOIN channel_choices cc ON cc.person_id = r.person_id AND cc.brand_id = :brand
+     AND cc.purpose = 'marketing' AND cc.channel = 'email'
+JOIN topic_choices tc ON tc.person_id = r.person_id AND tc.topic_id = :topic
+LEFT JOIN global_preferences g ON g.person_id = r.person_id
+LEFT JOIN (SELECT person_id, sum(CASE WHEN brand_id = :brand THEN 1 ELSE 0 END) AS brand_n,
+                  count(*) AS global_n
+           FROM outbox
+           WHERE purpose = 'marketing' AND state = 'sent' AND sent_at > :since
+           GROUP BY person_id) s ON s.person_id = r.person_id
+WHERE r.brand_id = :brand
+  AND r.state NOT IN ('invited', 'ended')
+  AND NOT (r.state = 'paused' AND (r.paused_until IS NULL OR r.paused_until > :at))
+  AND (g.paused_until IS NULL OR g.paused_until <= :at)
+  AND (g.do_not_contact IS NULL OR g.do_not_contact = {false})
+  AND EXISTS (SELECT 1 FROM contact_points cp
+              WHERE cp.person_id = r.person_id AND cp.channel = 'email'
+                AND cp.verified_at IS NOT NULL AND cp.suppressed_reason IS NULL)
+  AND COALESCE(s.brand_n, 0) < r.brand_cap
+  AND COALESCE(s.global_n, 0) < COALESCE(g.global_cap, 10)
+"""
+FLOORS = {"floor_exists": FLOOR_EXISTS, "floor_join": FLOOR_JOIN}
 
 
-def floor_query(engine: Engine, world: World) -> TextualSelect:
+def floor_query(engine: Engine, world: World, sql: str) -> TextualSelect:
     false = "FALSE" if engine.dialect.name == "postgresql" else "0"
     params = {
         "brand": world.brand,
@@ -403,52 +437,86 @@ def floor_query(engine: Engine, world: World) -> TextualSelect:
         "at": world.at,
         "since": world.at - CAP_WINDOW,
     }
-    return bound(FLOOR.format(false=false), params).columns(person_id=Uuid())
+    return bound(sql.format(false=false), params).columns(person_id=Uuid())
 
 
-def gate_query(session: Session, world: World) -> Select[tuple[uuid.UUID, str | None]]:
-    campaign = session.get_one(Campaign, world.campaign)
-    return gate_select(
-        session,
-        brand_id=world.brand,
-        purpose="marketing",
-        topic_id=world.topic,
-        channel=campaign.channel,
-        at=world.at,
-        audience=audience_select(campaign),
-    )
+GateSelect = Callable[..., Select[Any]]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The gate under test: Accord's, or a candidate loaded with --gate-from."""
+
+    select: GateSelect
+    counts: Callable[[Session, Select[Any]], dict[str, int]]
+
+    def query(self, session: Session, world: World) -> Select[Any]:
+        campaign = session.get_one(Campaign, world.campaign)
+        return self.select(
+            session,
+            brand_id=world.brand,
+            purpose="marketing",
+            topic_id=world.topic,
+            channel=campaign.channel,
+            at=world.at,
+            audience=audience_select(campaign),
+        )
+
+    def eligible_query(self, session: Session, world: World) -> Select[Any]:
+        gate = self.query(session, world).subquery("gate")
+        return select(gate.c.person_id).where(gate.c.reason.is_(None))
+
+
+def load_gate(path: str | None) -> Gate:
+    if path is None:
+        return Gate(gate_select, reason_counts)
+    spec = importlib.util.spec_from_file_location("candidate_gate_sql", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Gate(module.gate_select, module.reason_counts)
 
 
 def run_floor(session: Session, floor: TextualSelect) -> set[uuid.UUID]:
     return set(session.scalars(floor))
 
 
-def run_gate(session: Session, world: World) -> tuple[Counter[str], set[uuid.UUID]]:
+def run_gate(session: Session, gate: Gate, world: World) -> tuple[Counter[str], set[uuid.UUID]]:
     """The gate fully fetched: counts per reason and the eligible set, from one statement."""
     counts: Counter[str] = Counter()
     eligible: set[uuid.UUID] = set()
-    for row in session.execute(gate_query(session, world)):
+    for row in session.execute(gate.query(session, world)):
         counts[row.reason or "eligible"] += 1
         if row.reason is None:
             eligible.add(row.person_id)
     return counts, eligible
 
 
-def run_gate_eligible(session: Session, world: World) -> set[uuid.UUID]:
-    gate = gate_query(session, world).subquery("gate")
-    return set(session.scalars(select(gate.c.person_id).where(gate.c.reason.is_(None))))
+def run_gate_eligible(session: Session, gate: Gate, world: World) -> set[uuid.UUID]:
+    return set(session.scalars(gate.eligible_query(session, world)))
 
 
-def run_resolve_queries(session: Session, world: World) -> set[uuid.UUID]:
+def run_resolve_queries(session: Session, gate: Gate, world: World) -> set[uuid.UUID]:
     """What `resolve` asks of the database: the counts, then the eligible rows."""
-    reason_counts(session, gate_query(session, world))
-    return run_gate_eligible(session, world)
+    gate.counts(session, gate.query(session, world))
+    return run_gate_eligible(session, gate, world)
 
 
-def explain(engine: Engine, session: Session, world: World) -> None:
+def run_driver(session: Session, statement: Executable) -> int:
+    """SQL only: the rows straight from the DB-API cursor, no SQLAlchemy row processing."""
+    result = session.connection().execute(statement)
+    rows = len(result.cursor.fetchall())
+    result.close()
+    return rows
+
+
+def explain(engine: Engine, session: Session, world: World, gate: Gate) -> None:
     pg = engine.dialect.name == "postgresql"
-    gate = gate_query(session, world)
-    for name, statement in (("floor", floor_query(engine, world)), ("gate", gate)):
+    statements: dict[str, TextualSelect | Select[Any]] = {
+        name: floor_query(engine, world, sql) for name, sql in FLOORS.items()
+    }
+    statements["gate"] = gate.query(session, world)
+    for name, statement in statements.items():
         compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
         rows = session.execute(text(prefix + str(compiled))).all()
@@ -460,51 +528,67 @@ def explain(engine: Engine, session: Session, world: World) -> None:
 # --- measuring -------------------------------------------------------------------------------
 
 
-def timed(engine: Engine, fn: Callable[[Session], object]) -> float:
+def timed(engine: Engine, fn: Callable[[Session], object], jit: str | None) -> float:
     """One run in a fresh session (as a worker or request would have), wall-clock seconds."""
     with Session(engine) as session:
+        if jit is not None and engine.dialect.name == "postgresql":
+            session.execute(text(f"SET jit = {jit}"))
         start = time.perf_counter()
         fn(session)
         return time.perf_counter() - start
 
 
-def measure(engine: Engine, world: World, rounds: int, show_plans: bool) -> dict[str, float]:
-    floor_stmt = floor_query(engine, world)
+def check_agreement(engine: Engine, world: World, gate: Gate) -> None:
     with Session(engine) as session:
-        floor = run_floor(session, floor_stmt)
-        counts, eligible = run_gate(session, world)
+        counts, eligible = run_gate(session, gate, world)
         print(f"  audience {sum(counts.values())}: " + ", ".join(
             f"{k} {v}" for k, v in counts.most_common()
         ))  # fmt: skip
-        if floor != eligible:
-            raise AssertionError(
-                f"floor and gate disagree: {len(floor - eligible)} only in the floor, "
-                f"{len(eligible - floor)} only in the gate"
-            )
-        if run_gate_eligible(session, world) != floor:
+        for name, sql in FLOORS.items():
+            floor = run_floor(session, floor_query(engine, world, sql))
+            if floor != eligible:
+                raise AssertionError(
+                    f"{name} and the gate disagree: {len(floor - eligible)} only in the floor, "
+                    f"{len(eligible - floor)} only in the gate"
+                )
+        if run_gate_eligible(session, gate, world) != eligible:
             raise AssertionError("the gate's eligible rows differ from its full fetch")
-        if show_plans:
-            explain(engine, session, world)
-        session.rollback()
+        if dict(counts) != gate.counts(session, gate.query(session, world)):
+            raise AssertionError("reason_counts differs from the counted full fetch")
+
+
+def measure(
+    engine: Engine, world: World, gate: Gate, rounds: int, args: argparse.Namespace
+) -> dict[str, float]:
+    check_agreement(engine, world, gate)
+    if args.explain:
+        with Session(engine) as session:
+            explain(engine, session, world, gate)
+    floors = {name: floor_query(engine, world, sql) for name, sql in FLOORS.items()}
     runs: dict[str, Callable[[Session], object]] = {
-        "floor": lambda s: run_floor(s, floor_stmt),
-        "gate": lambda s: run_gate(s, world),
-        "gate_eligible": lambda s: run_gate_eligible(s, world),
-        "resolve_queries": lambda s: run_resolve_queries(s, world),
+        **{name: partial(run_floor, floor=query) for name, query in floors.items()},
+        "gate": lambda s: run_gate(s, gate, world),
+        "gate_eligible": lambda s: run_gate_eligible(s, gate, world),
+        "resolve_queries": lambda s: run_resolve_queries(s, gate, world),
+        **{f"{name}_sql": partial(run_driver, statement=q) for name, q in floors.items()},
+        "gate_sql": lambda s: run_driver(s, gate.query(s, world)),
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):  # interleaved, so drift in machine load hits all alike
         for name, fn in runs.items():
-            times[name].append(timed(engine, fn))
+            times[name].append(timed(engine, fn, args.pg_jit))
     for name, values in times.items():
         print(
             f"  {name:16} best {min(values):8.3f}s  median {statistics.median(values):8.3f}s  "
             f"({', '.join(f'{v:.3f}' for v in values)})"
         )
-    return {name: min(values) for name, values in times.items()}
+    best = {name: min(values) for name, values in times.items()}
+    best["floor"] = min(best["floor_exists"], best["floor_join"])
+    best["floor_sql"] = min(best["floor_exists_sql"], best["floor_join_sql"])
+    return best
 
 
-def bench(backend: str, url: str, people: int, rounds: int, args: argparse.Namespace) -> None:
+def bench(backend: str, url: str, people: int, gate: Gate, args: argparse.Namespace) -> None:
     engine = make_engine(url)
     try:
         started = time.perf_counter()
@@ -515,19 +599,26 @@ def bench(backend: str, url: str, people: int, rounds: int, args: argparse.Names
         finish_build(engine, args.sqlite_analyze)
         print(f"{backend}: world of {people} people built in {time.perf_counter() - started:.1f}s")
         sys.stdout.flush()
-        best = measure(engine, world, rounds, args.explain)
-        floor = best["floor"]
-        for name, label in (
-            ("gate", "gate_vs_floor"),
-            ("gate_eligible", "gate_eligible_vs_floor"),
-            ("resolve_queries", "resolve_queries_vs_floor"),
+        best = measure(engine, world, gate, args.rounds, args)
+        for name, label, floor in (
+            ("gate", "gate_vs_floor", "floor"),
+            ("gate_eligible", "gate_eligible_vs_floor", "floor"),
+            ("resolve_queries", "resolve_queries_vs_floor", "floor"),
+            ("gate_sql", "gate_sql_only_vs_floor", "floor_sql"),
         ):
-            print(f"RESULT {label}_{backend} {best[name] / floor:.3f}")
-        ratio = best["gate"] / floor
+            print(f"RESULT {label}_{backend} {best[name] / best[floor]:.3f}")
+        ratio = best["gate"] / best["floor"]
         print(f"goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'}")
         sys.stdout.flush()
     finally:
         engine.dispose()
+
+
+def drop_postgres(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -536,27 +627,44 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_PEOPLE:,} people")
     parser.add_argument("--people", type=int, help=f"people (default {FULL_PEOPLE:,})")
-    parser.add_argument("--rounds", type=int, help="timed rounds per query (default 3, quick 3)")
+    parser.add_argument("--rounds", type=int, help="timed rounds per query (3; quick: 2)")
     parser.add_argument(
         "--backend", choices=["sqlite", "postgres", "both"], default="both", help="database(s)"
     )
-    parser.add_argument("--explain", action="store_true", help="print both queries' plans")
+    parser.add_argument("--explain", action="store_true", help="print the queries' plans")
     parser.add_argument("--sqlite-analyze", action="store_true", help="ANALYZE the SQLite file")
+    parser.add_argument(
+        "--pg-jit",
+        choices=["on", "off"],
+        help="set jit for every timed session on PostgreSQL (default: the server's setting)",
+    )
+    parser.add_argument(
+        "--gate-from",
+        metavar="FILE",
+        help="time a candidate gate_sql.py (its gate_select and reason_counts) instead of\n"
+        "accord.campaigns.gate_sql, e.g. to try a proposed patch without installing it",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     args = parser.parse_args()
     people = args.people or (QUICK_PEOPLE if args.quick else FULL_PEOPLE)
-    rounds = args.rounds or 3
+    args.rounds = args.rounds or (2 if args.quick else 3)
+    gate = load_gate(args.gate_from)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             if backend == "sqlite":
                 url = f"sqlite:///{Path(tmp) / 'gate.db'}"
-            else:
-                found = fresh_postgres(PG_DATABASE)
-                if found is None:
-                    print("postgres: not reachable, skipped")
-                    continue
-                url = found
-            bench(backend, url, people, rounds, args)
+                bench(backend, url, people, gate, args)
+                continue
+            found = fresh_postgres(PG_DATABASE)
+            if found is None:
+                print("postgres: not reachable, skipped")
+                continue
+            try:
+                bench(backend, found, people, gate, args)
+            finally:
+                if not args.keep:
+                    drop_postgres(PG_DATABASE)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,17 @@ under 5 suppressed, the fit form with its errors beside the fields)."""
 
 from __future__ import annotations
 
+import os
+import random
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,6 +22,9 @@ from sqlalchemy.orm import Session
 from accord.analytics.models import Customer, CustomerScore, ModelFit, Transaction
 from accord.brands.models import Brand
 from accord.core.permissions import Role
+from accord.core.settings import Settings
+from accord.demo import analytics_seed
+from accord.demo.seed import seed
 from accord.people.models import Person
 from accord.relationships import decisions
 from accord.relationships.vocabulary import Purpose
@@ -61,7 +70,7 @@ def scored(session: Session, brand: Brand, person: Person, fit: ModelFit) -> Cus
         expected_spend=33.1,
         clv=123.45,
         rfm="455",
-        segment="loyal",
+        segment="clv_top_10",
     )
     session.add(score)
     session.flush()
@@ -88,7 +97,8 @@ def test_a_consenting_person_sees_every_score_and_what_it_means(
         "Chance you are still a customer</th><td>87%",
         "Expected purchases</th><td>1.42",
         "Expected spend per purchase</th><td>33.10 USD",
-        "Segment</th><td>Loyal",
+        "Value group</th><td>Top 10% by lifetime value",
+        "Purchase segment</th><td>Loyal (455)",
         "the next 12 months",
         "BG/NBD",
         "1997-09-30",
@@ -130,3 +140,183 @@ def test_withdrawing_profiling_from_the_panel_deletes_the_scores(
     page = client.get(f"/relationships/{brand.id}", headers=HTML).text
     assert "no longer holds any scores about you" in page
     assert "holds no individual scores about you" in panel_of(page)
+
+
+def shop(session: Session, brand: Brand, customers: int = 150) -> None:
+    """Customers who buy at their own rate and may drop out after each purchase (as the
+    BG/NBD story goes), over 1997-1998, reproducibly."""
+    rng = random.Random(7)
+    start = datetime(1997, 1, 1, 12, tzinfo=UTC)
+    end = datetime(1998, 6, 30, tzinfo=UTC)
+    n = 0
+    for k in range(customers):
+        customer = Customer(brand_id=brand.id, external_id=f"s{k:03}")
+        session.add(customer)
+        session.flush()
+        rate = rng.gammavariate(0.8, 1 / 30)  # purchases a day
+        drop = rng.betavariate(0.8, 2.5)
+        nu = rng.gammavariate(3.0, 1 / 45)  # spend heterogeneity, as Gamma-Gamma has it
+        day = start + timedelta(days=rng.randrange(0, 84))
+        days = [day]
+        while rng.random() >= drop:
+            day += timedelta(days=max(1.0, rng.expovariate(rate)))
+            if day > end:
+                break
+            days.append(day)
+        channels = ("web", "store") if k % 3 == 0 else ("web",)
+        for i, when in enumerate(days):
+            n += 1
+            session.add(
+                Transaction(
+                    brand_id=brand.id,
+                    customer_id=customer.id,
+                    occurred_at=when,
+                    amount=Decimal(str(round(1 + rng.gammavariate(4.0, 1 / nu), 2))),
+                    currency="USD",
+                    channel=channels[i % len(channels)],
+                    order_id=f"shop-{n}",
+                    product=rng.choice(["CD", "LP", "Box set"]),
+                    cost=Decimal("6.00"),
+                )
+            )
+    session.flush()
+
+
+def console(client: TestClient, session: Session, role: Role = Role.analyst) -> Brand:
+    brand = make_brand(session, name="Groove Records")
+    member = make_member(session, brand=brand, role=role)
+    sign_in_member(client, member.email, PASSWORD)
+    return brand
+
+
+def run_fit(client: TestClient, **fields: str) -> Any:
+    data = {
+        "csrf_token": csrf_of(client, "/console/analytics"),
+        "cutoff": "1997-09-30",
+        "model": "bgnbd",
+        "spend": "on",
+        "horizon_months": "12",
+        "margin_percent": "30",
+        "discount_percent": "1",
+        **fields,
+    }
+    return client.post("/console/analytics/fits", data=data, headers=HTML, follow_redirects=False)
+
+
+def after(page: str, marker: str) -> str:
+    return page.split(marker, 1)[1]
+
+
+def test_the_overview_draws_every_chart_followed_by_its_table(
+    client: TestClient, session: Session
+) -> None:
+    brand = console(client, session)
+    shop(session, brand)
+    done = run_fit(client)
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == "/console/analytics#equity-h"
+    page = client.get("/console/analytics", headers=HTML)
+    assert page.status_code == 200
+    text = page.text
+    assert 'href="/console/analytics">Analytics</a>' in text
+    for chart, table in [
+        ("equity-chart", "equity-table"),
+        ("clv-chart", "clv-table"),
+        ("holdout-chart", "holdout-table"),
+        ("rfm-grid-chart", "rfm-grid-table"),
+        ("segments-chart", "segments-table"),
+        ("channel-mix-chart", "channel-mix-table"),
+        ("profit-bands-chart", "profit-bands-table"),
+        ("products-chart", "products-table"),
+    ]:
+        svg = re.search(rf'<svg role="img" aria-label="[^"]+"[^>]*id="{chart}"><title>', text)
+        assert svg is not None, chart
+        rest = text[svg.end() :]
+        assert rest.index("</figure>") < rest.index(f'<table id="{table}">'), chart
+        body = after(rest, f'<table id="{table}">').split("</table>", 1)[0]
+        assert "<caption>" in body and '<th scope="col">' in body, table
+    assert "Total customer equity" in text and "did not converge" not in text
+    assert "The BG/NBD fit at 1997-09-30 is stored: 150 customers" in text
+    assert re.search(r'id="channel-ratio">[^<]*<strong>\d+\.\d\d times</strong>', text)
+    assert "<script" not in text
+
+
+def test_groups_under_five_are_suppressed(client: TestClient, session: Session) -> None:
+    brand = console(client, session, Role.marketer)
+    shop(session, brand, customers=12)
+    text = client.get("/console/analytics", headers=HTML).text
+    grid = after(text, '<table id="rfm-grid-table">').split("</table>", 1)[0]
+    assert "fewer than 5" in grid
+    assert not re.search(r"<td>[1-4]</td>", grid)
+    bands = after(text, '<table id="profit-bands-table">').split("</table>", 1)[0]
+    assert "Needs at least 50 customers" in bands
+    assert "No fit yet" in text and 'action="/console/analytics/fits"' not in text
+
+
+def test_the_fit_form_puts_each_error_beside_its_field(
+    client: TestClient, session: Session
+) -> None:
+    brand = console(client, session)
+    shop(session, brand, customers=8)
+    bad_date = run_fit(client, cutoff="30/09/1997")
+    assert bad_date.status_code == 422
+    assert re.search(r'id="f-cutoff-error" role="alert">Enter a date as YYYY-MM-DD', bad_date.text)
+    assert 'value="30/09/1997"' in bad_date.text
+    too_early = run_fit(client, cutoff="1990-01-01")
+    assert too_early.status_code == 422
+    assert re.search(r'id="f-cutoff-error" role="alert">No customers', too_early.text)
+    margin = run_fit(client, margin_percent="0")
+    assert re.search(r'id="f-margin_percent-error" role="alert">', margin.text)
+    few = run_fit(client, cutoff="1997-01-05", spend="")
+    assert few.status_code == 422
+    assert re.search(r'id="f-(cutoff|model)-error" role="alert">(Too little|The BG/NBD)', few.text)
+    assert session.scalar(select(func.count()).select_from(ModelFit)) == 0
+
+
+def test_analytics_needs_its_permission(client: TestClient, session: Session) -> None:
+    console(client, session, Role.support)
+    assert client.get("/console/analytics", headers=HTML).status_code == 403
+    marketer = TestClient(client.app)
+    brand = make_brand(session)
+    member = make_member(session, brand=brand, role=Role.marketer)
+    sign_in_member(marketer, member.email, PASSWORD)
+    assert run_fit(marketer).status_code == 403
+
+
+def test_the_demo_seed_imports_cdnow_links_people_and_fits_once(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    sample = analytics_seed.cdnow_dir() / "CDNOW_sample.txt"
+    if not sample.is_file():
+        pytest.skip(f"no CDNOW sample at {sample}")
+    # The 1/10 sample under the master's name keeps this test quick.
+    shutil.copy(sample, tmp_path / analytics_seed.MASTER)
+    with patch.dict(os.environ, {"ACCORD_CDNOW_DIR": str(tmp_path)}):
+        first = seed(session, settings).analytics
+        assert first is not None
+        assert (first.imported, first.fitted) == (6919, True)
+        assert first.linked >= 1 and first.scored >= 1
+        fits = session.scalar(select(func.count()).select_from(ModelFit))
+        again = seed(session, settings).analytics
+    assert again is not None
+    assert (again.imported, again.linked, again.fitted) == (0, 0, False)
+    assert session.scalar(select(func.count()).select_from(ModelFit)) == fits
+    costs = session.scalars(select(Transaction.cost).limit(3)).all()
+    assert all(cost is not None for cost in costs)
+    # Demo person 20 (Uma) allows Groove to profile her and is CDNOW customer 00021.
+    uma = session.scalars(select(Person).where(Person.email == "uma@people.example")).one()
+    linked = session.scalars(select(Customer).where(Customer.person_id == uma.id)).one()
+    assert linked.external_id == analytics_seed.customer_id_for(20) == "00021"
+    assert session.scalar(select(func.count()).where(CustomerScore.person_id == uma.id)) == 1
+
+
+def test_without_cdnow_the_demo_says_so(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    messages: list[str] = []
+    brand = make_brand(session)
+    report = analytics_seed.seed_analytics(
+        session, settings, brand, [], say=messages.append, directory=tmp_path
+    )
+    assert report.imported == 0 and not report.fitted
+    assert messages and "No CDNOW data" in messages[0]

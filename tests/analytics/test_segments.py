@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from accord.analytics import segments
-from accord.analytics.models import Customer, Transaction
+from accord.analytics.models import Customer, CustomerScore, ModelFit, Transaction
 from accord.brands.models import Brand
 from accord.campaigns import service as campaigns
 from accord.campaigns.schemas import Audience, CampaignCreate
@@ -177,10 +177,22 @@ def test_thin_segments_cross_channels_bands_and_topics(session: Session) -> None
     brand = make_brand(session)
     made = diagonal(session, brand)
     topic = make_topic(session, brand=brand, name="Jazz")
-    for customer in made[20:23]:  # three champions chose a topic
+    fit = ModelFit(
+        brand_id=brand.id,
+        model="bgnbd",
+        params={},
+        customers=25,
+        calibration_start=at(AS_OF - timedelta(days=400)),
+        cutoff=at(AS_OF),
+    )
+    session.add(fit)
+    for i, customer in enumerate(made[20:23]):  # three champions chose a topic
         person = make_person(session)
-        make_relationship(session, person=person, brand=brand, topics_on=(topic,))
+        rel = make_relationship(session, person=person, brand=brand, topics_on=(topic,))
         customer.person_id = person.id
+        if i < 2:  # two of them grant profiling and hold a score
+            decisions.set_purpose(session, rel, Purpose.profiling, True, decisions.PORTAL)
+            session.add(score_row(person, customer, fit, "clv_top_10"))
     session.flush()
     fine = segments.thin_segments(session, brand.id, AS_OF, min_group=1)
     found = {(t.segment, t.channels, t.clv_band, t.topic): t.customers for t in fine}
@@ -190,11 +202,30 @@ def test_thin_segments_cross_channels_bands_and_topics(session: Session) -> None
         ("need_attention", 1, "unscored", segments.NO_TOPIC): 5,
         ("loyal", 2, "unscored", segments.NO_TOPIC): 5,
         ("champions", 2, "unscored", segments.NO_TOPIC): 2,
-        ("champions", 2, "unscored", "Jazz"): 3,
+        ("champions", 2, "clv_top_10", "Jazz"): 2,
+        ("champions", 2, "unscored", "Jazz"): 1,
     }
     shown = segments.thin_segments(session, brand.id, AS_OF)
     assert {t.segment for t in shown} == {"lost", "hibernating", "need_attention", "loyal"}
     assert all(t.customers >= 5 for t in shown)
+
+
+def score_row(person: Person, customer: Customer, fit: ModelFit, band: str) -> CustomerScore:
+    return CustomerScore(
+        person_id=person.id,
+        brand_id=customer.brand_id,
+        customer_id=customer.id,
+        fit_id=fit.id,
+        frequency=1,
+        recency_weeks=1.0,
+        age_weeks=2.0,
+        average_spend=10.0,
+        p_alive=0.5,
+        expected_purchases=1.0,
+        expected_spend=10.0,
+        clv=10.0,
+        segment=band,
+    )
 
 
 def test_a_segment_audience_is_profiled_people_and_passes_through_the_gate(

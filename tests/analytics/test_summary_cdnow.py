@@ -13,11 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.analytics.clv import bgnbd, compress
 from accord.analytics.importer import import_csv
+from accord.analytics.models import Customer
 from accord.analytics.summary import Summary, customer_summary, holdout_counts
+from accord.brands.models import Brand
 from accord.core.settings import Settings
 from tests.analytics.test_clv_cdnow import _cdnow_dir
 from tests.builders import make_brand
@@ -35,7 +38,7 @@ def _master_to_sample() -> dict[str, int]:
 
 
 @pytest.fixture
-def cdnow_brand(session: Session, settings: Settings, tmp_path: Path) -> object:
+def cdnow_brand(session: Session, settings: Settings, tmp_path: Path) -> Brand:
     brand = make_brand(session)
     report = import_csv(
         session,
@@ -52,16 +55,13 @@ def cdnow_brand(session: Session, settings: Settings, tmp_path: Path) -> object:
 
 
 def _by_sample_id(session: Session, summary: Summary) -> np.ndarray:
-    from accord.analytics.models import Customer
-    from sqlalchemy import select
-
     external = dict(session.execute(select(Customer.id, Customer.external_id)).all())
     to_sample = _master_to_sample()
     return np.array([to_sample[external[c]] for c in summary.customer_ids])
 
 
-def test_summary_equals_the_published_cdnow_summary(session: Session, cdnow_brand: object) -> None:
-    brand_id = cdnow_brand.id  # type: ignore[attr-defined]
+def test_summary_equals_the_published_cdnow_summary(session: Session, cdnow_brand: Brand) -> None:
+    brand_id = cdnow_brand.id
     summary = customer_summary(session, brand_id, cutoff=CUTOFF, calibration_start=START)
     assert len(summary) == 2357
     order = np.argsort(_by_sample_id(session, summary))
@@ -85,8 +85,8 @@ def test_summary_equals_the_published_cdnow_summary(session: Session, cdnow_bran
     assert round(fit.log_likelihood, 1) == -9582.4
 
 
-def test_holdout_counts_match_the_readme(session: Session, cdnow_brand: object) -> None:
-    brand_id = cdnow_brand.id  # type: ignore[attr-defined]
+def test_holdout_counts_match_the_readme(session: Session, cdnow_brand: Brand) -> None:
+    brand_id = cdnow_brand.id
     held = holdout_counts(
         session, brand_id, cutoff=CUTOFF, holdout_end=HOLDOUT_END, calibration_start=START
     )

@@ -47,6 +47,26 @@ def _campaign(session: Session, brand: Brand) -> uuid.UUID:
     return campaigns.create(session, brand.id, data, member_id=None).id
 
 
+def _fit(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.analytics.models import ModelFit
+    from accord.core.db import utcnow
+
+    now = utcnow()
+    row = ModelFit(
+        brand_id=brand.id,
+        model="bgnbd",
+        params={"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+        log_likelihood=-1.0,
+        customers=10,
+        calibration_start=now,
+        cutoff=now,
+        options={},
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
 OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "campaign_id": _campaign,
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
@@ -54,6 +74,7 @@ OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "topic_id": lambda s, b: make_topic(s, brand=b).id,
     "person_id": _related_person,
     "event_id": _consent_event,
+    "fit_id": _fit,
 }
 PARAM = re.compile(r"{(\w+)}")
 

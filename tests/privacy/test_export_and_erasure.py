@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import JSON, String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from accord.analytics.models import Customer, CustomerScore, ModelFit, Transaction
 from accord.campaigns import messages
 from accord.campaigns.schemas import MessageCreate
 from accord.consent import ledger
@@ -78,6 +80,48 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
             detail=f"550 {EMAIL} unknown",
         )
     )
+    decisions.set_purpose(session, rel, Purpose.profiling, True, PORTAL)
+    customer = Customer(brand_id=brand.id, external_id=EMAIL, person_id=person.id)
+    session.add(customer)
+    session.flush()
+    session.add(
+        Transaction(
+            brand_id=brand.id,
+            customer_id=customer.id,
+            occurred_at=utcnow(),
+            amount=Decimal("9.99"),
+            currency="EUR",
+            order_id="o-1",
+            product=NAME,
+        )
+    )
+    fit = ModelFit(
+        brand_id=brand.id,
+        model="bgnbd",
+        params={},
+        log_likelihood=-1.0,
+        customers=1,
+        calibration_start=utcnow() - timedelta(days=90),
+        cutoff=utcnow(),
+    )
+    session.add(fit)
+    session.flush()
+    session.add(
+        CustomerScore(
+            person_id=person.id,
+            brand_id=brand.id,
+            customer_id=customer.id,
+            fit_id=fit.id,
+            frequency=1,
+            recency_weeks=1.0,
+            age_weeks=2.0,
+            average_spend=9.99,
+            p_alive=0.9,
+            expected_purchases=1.2,
+            expected_spend=10.0,
+            clv=12.0,
+        )
+    )
     session.flush()
     return person
 
@@ -97,6 +141,8 @@ def test_every_table_with_person_data_is_in_the_export(
     )
     person = lived_in_person(session, settings)
     document = privacy.export(session, person.id)
+    covered |= {table.name for table, *_ in privacy.dependent_tables()}
+    assert "analytics_transactions" in covered
     for name in covered - {"ledger_events"}:
         assert document["tables"].get(name), f"{name}: no rows exported; extend lived_in_person()"
     assert document["tables"]["people"][0]["email"] == EMAIL

@@ -63,7 +63,7 @@ def bar_chart(
     description: str = "",
 ) -> Markup:
     """Horizontal bars, one per (label, value); None draws no bar and says "not shown"."""
-    label_w, value_w, bar_h, gap, top = 210, 90, 22, 8, 6
+    label_w, value_w, bar_h, gap, top = 210, 110, 22, 8, 6
     values = [abs(v) for _, v in rows if v is not None]
     longest = max(values, default=0.0)
     room = WIDTH - label_w - value_w
@@ -170,7 +170,8 @@ def line_chart(
             if v is not None
         ]
         description = (
-            f"{n} points from {x_labels[0]} to {x_labels[-1]}; last values: {', '.join(last)}."
+            f"{n} point{'s' if n != 1 else ''} from {x_labels[0]} to {x_labels[-1]}; "
+            f"last values: {', '.join(last)}."
             if n
             else "No data yet."
         )
@@ -188,7 +189,7 @@ def heat_grid(
     column_name: str = "F",
     description: str = "",
 ) -> Markup:
-    """A grid of counts, darker for more; None cells are suppressed (fewer than 5)."""
+    """A grid of counts in five shades, darker for more; None cells are suppressed (< 5)."""
     left, top, cell_w, cell_h = 60, 30, 100, 44
     largest = max((v for v in cells.values() if v), default=0)
     body: list[str] = []
@@ -205,9 +206,9 @@ def heat_grid(
             if value is None:
                 fill, label, ink = SUPPRESSED_FILL, "fewer than 5", INK
             else:
-                share = value / largest if largest else 0.0
-                fill = _blend(share)
-                label, ink = f"{value:,}", "#ffffff" if share > 0.45 else INK
+                level = _level(value, largest)
+                fill = _blend(LEVELS[level])
+                label, ink = f"{value:,}", "#ffffff" if level == len(LEVELS) - 1 else INK
             body.append(
                 f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
                 f'fill="{fill}" stroke="{GRID}"/>'
@@ -223,6 +224,17 @@ def heat_grid(
             f"{largest:,}. Cells with fewer than 5 customers are not shown."
         )
     return _figure(chart_id, title, description, height, body)
+
+
+# Discrete shades, lightest to darkest: dark text keeps 4.5:1 on all but the last, which takes
+# white text (8:1). Shades in between would fail with either.
+LEVELS = (0.0, 0.12, 0.28, 0.44, 0.6, 1.0)
+
+
+def _level(value: int, largest: int) -> int:
+    if value <= 0 or largest <= 0:
+        return 0
+    return min(len(LEVELS) - 1, 1 + int(5 * value / largest))
 
 
 def _blend(share: float) -> str:

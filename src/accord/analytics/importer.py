@@ -23,21 +23,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from accord.analytics import validation as v
+from accord.analytics.reading import CountingReader, header_of, rows_of
+from accord.analytics.rejects import RejectsFile
 from accord.analytics.writer import write_records
-from accord.core.db import utcnow
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
 
 FORMATS = ("csv", "whitespace", "cdnow")
-CDNOW_COLUMNS = {
-    4: ["customer", "time", "quantity", "amount"],
-    5: ["customer", "sample_id", "time", "quantity", "amount"],
-}
 Progress = Callable[[int, int], None]
 
 
@@ -65,43 +62,39 @@ class RowParser:
         order_id_auto: bool = False,
     ) -> None:
         self.width = len(header)
-        self.auto = order_id_auto
         self.time = v.TimeParser()
         self.default_currency = _checked_currency(default_currency)
         self.index = _resolve(header, mapping or {}, order_id_auto)
+        at = self.index.get
+        self.customer, self.at_time, self.amount = (self.index[f] for f in v.REQUIRED[:3])
+        self.order_id = at("order_id")
+        self.refund, self.currency, self.channel = at("refund"), at("currency"), at("channel")
+        self.product, self.cost, self.email = at("product"), at("cost"), at("email")
 
     def parse(self, values: list[str], line: int) -> v.Record:
         if len(values) != self.width:
             what = "missing columns" if len(values) < self.width else "too many columns"
             raise ValueError(f"{what}: expected {self.width} values, found {len(values)}")
-        at = self.index.get
-
-        def get(name: str) -> str | None:
-            i = at(name)
-            return None if i is None else values[i]
-
-        customer = v.text_id(values[self.index["customer"]], "customer")
-        occurred_at = self.time(values[self.index["time"]])
-        refund = v.flag(get("refund"))
-        amount = v.amount(values[self.index["amount"]], refund)
-        code = get("currency")
-        order = (
-            v.auto_order_id(customer, occurred_at, line)
-            if self.auto
-            else v.text_id(values[self.index["order_id"]], "order_id")
-        )
+        # Optional columns are looked up by index once per file, not by name per row.
+        customer = v.text_id(values[self.customer], "customer")
+        occurred_at = self.time(values[self.at_time])
+        refund = False if self.refund is None else v.flag(values[self.refund])
         return v.Record(
             line,
             customer,
             occurred_at,
-            amount,
-            self.default_currency if code is None else v.currency(code),
-            v.channel(get("channel")),
-            order,
-            v.optional_text(get("product"), "product", v.MAX_PRODUCT),
-            v.cost(get("cost")),
+            v.amount(values[self.amount], refund),
+            self.default_currency if self.currency is None else v.currency(values[self.currency]),
+            None if self.channel is None else v.channel(values[self.channel]),
+            v.auto_order_id(customer, occurred_at, line)
+            if self.order_id is None
+            else v.text_id(values[self.order_id], "order_id"),
+            None
+            if self.product is None
+            else v.optional_text(values[self.product], "product", v.MAX_PRODUCT),
+            None if self.cost is None else v.cost(values[self.cost]),
             refund,
-            v.email(get("email")),
+            None if self.email is None else v.email(values[self.email]),
         )
 
 
@@ -139,57 +132,6 @@ def _resolve(header: list[str], mapping: dict[str, str], auto: bool) -> dict[str
     return index
 
 
-class _CountingReader(io.RawIOBase):
-    """Counts the bytes read, for a progress bar over a file we only stream once."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
-        self.count += n or 0
-        return int(n or 0)
-
-
-def _rows(stream: IO[str], fmt: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, values) of every non-blank row, header included."""
-    if fmt == "csv":
-        reader = csv.reader(stream)
-        for values in reader:
-            if values:
-                yield reader.line_num, values
-    else:
-        for number, line in enumerate(stream, 1):
-            values = line.split()
-            if values:
-                yield number, values
-
-
-def _header(rows: Iterator[tuple[int, list[str]]], fmt: str) -> tuple[list[str], list[Any]]:
-    """The header and any data row read ahead to find it (the CDNOW sample has no header)."""
-    first = next(rows, None)
-    if first is None:
-        raise InvalidInput("The file has no rows.", field="file")
-    if fmt != "cdnow":
-        return first[1], []
-    pending = [first] if first[1][0].isdigit() else []
-    if not pending:
-        nxt = next(rows, None)
-        if nxt is None:
-            raise InvalidInput("The file has no data rows.", field="file")
-        pending = [nxt]
-    header = CDNOW_COLUMNS.get(len(pending[0][1]))
-    if header is None:
-        raise InvalidInput(
-            "Not a CDNOW log: expected 4 or 5 whitespace-separated columns.", field="file"
-        )
-    return header, pending
-
-
 def import_csv(
     session: Session,
     settings: Settings,
@@ -221,30 +163,57 @@ def import_csv(
     if fmt == "cdnow":
         order_id_auto, currency = True, "USD"
     total = os.path.getsize(path)
-    counting = _CountingReader(open(path, "rb"))  # noqa: SIM115 - closed by the wrapper
+    counting = CountingReader(open(path, "rb"))  # noqa: SIM115 - closed by the wrapper
     stream = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", newline="")
     with stream:
-        rows = _rows(stream, fmt)
-        header, pending = _header(rows, fmt)
-        parser = RowParser(header, mapping, default_currency=currency, order_id_auto=order_id_auto)
-        rejects = _Rejects(rejects_path, settings, path, header)
-        imported = duplicates = read = 0
-        batch: list[tuple[int, list[str]]] = []
-        for item in _chain(pending, rows):
-            batch.append(item)
-            if len(batch) >= chunk:
-                i, d = _store(session, brand_id, parser, batch, rejects)
-                imported, duplicates, read = imported + i, duplicates + d, read + len(batch)
-                batch = []
-                if progress is not None:
-                    progress(counting.count, total)
-        if batch:
-            i, d = _store(session, brand_id, parser, batch, rejects)
-            imported, duplicates, read = imported + i, duplicates + d, read + len(batch)
-        rejects.close()
+        rows = rows_of(stream, fmt)
+        try:
+            header, pending = header_of(rows, fmt)
+            parser = RowParser(
+                header, mapping, default_currency=currency, order_id_auto=order_id_auto
+            )
+            rejects = RejectsFile(rejects_path, settings, path, header)
+            try:
+                imported, duplicates, read = _import_rows(
+                    session, brand_id, parser, _chain(pending, rows), rejects, chunk,
+                    lambda: progress(counting.count, total) if progress else None,
+                )  # fmt: skip
+            finally:
+                rejects.close()
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"The file is not UTF-8 text ({exc.reason}).", field="file"
+            ) from None
+        except csv.Error as exc:
+            raise InvalidInput(f"The file is not valid CSV: {exc}.", field="file") from None
     if progress is not None:
         progress(total, total)
     return ImportReport(imported, duplicates, rejects.count, rejects.path, read)
+
+
+def _import_rows(
+    session: Session,
+    brand_id: uuid.UUID,
+    parser: RowParser,
+    rows: Iterator[tuple[int, list[str]]],
+    rejects: RejectsFile,
+    chunk: int,
+    tick: Callable[[], None],
+) -> tuple[int, int, int]:
+    """(imported, already stored, rows read), one set-based write per chunk of rows."""
+    imported = duplicates = read = 0
+    batch: list[tuple[int, list[str]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= chunk:
+            i, d = _store(session, brand_id, parser, batch, rejects)
+            imported, duplicates, read = imported + i, duplicates + d, read + len(batch)
+            batch = []
+            tick()
+    if batch:
+        i, d = _store(session, brand_id, parser, batch, rejects)
+        imported, duplicates, read = imported + i, duplicates + d, read + len(batch)
+    return imported, duplicates, read
 
 
 def _chain(pending: list[Any], rows: Iterator[Any]) -> Iterator[tuple[int, list[str]]]:
@@ -257,7 +226,7 @@ def _store(
     brand_id: uuid.UUID,
     parser: RowParser,
     batch: list[tuple[int, list[str]]],
-    rejects: _Rejects,
+    rejects: RejectsFile,
 ) -> tuple[int, int]:
     records: list[v.Record] = []
     bad: list[tuple[int, str]] = []
@@ -274,38 +243,3 @@ def _store(
         for line, reason in sorted(bad):
             rejects.write(line, reason, raw[line])
     return result.imported, result.duplicates
-
-
-class _Rejects:
-    """The rejects file: ``line,reason`` then the row's own columns; opened on first use."""
-
-    def __init__(self, path: Path | None, settings: Settings, source: Path, header: list[str]):
-        self.header = header
-        self.count = 0
-        self.file: IO[str] | None = None
-        self.writer: Any = None
-        if path is None:
-            stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-            self.path: Path | None = None
-            self.default = Path(settings.var_dir) / "rejects" / f"{source.stem}-{stamp}.csv"
-        else:
-            # An explicit path is always written, so that no stale rejects file survives.
-            self.path = self.default = path
-            self._open()
-
-    def _open(self) -> None:
-        self.default.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.default, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self.writer = csv.writer(self.file)
-        self.writer.writerow(["line", "reason", *self.header])
-        self.path = self.default
-
-    def write(self, line: int, reason: str, values: list[str]) -> None:
-        if self.file is None:
-            self._open()
-        self.writer.writerow([line, reason, *values])
-        self.count += 1
-
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()

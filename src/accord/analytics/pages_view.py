@@ -182,11 +182,22 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else value * 100
 
 
+def _tenth(rank: int) -> str:
+    return {1: "Tenth 1 (most profitable)", 10: "Tenth 10 (least profitable)"}.get(
+        rank, f"Tenth {rank}"
+    )
+
+
 def profit_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
     summary = profitability.customer_profitability(session, brand_id)
     bands = profitability.profit_deciles(session, brand_id)
     products = profitability.product_profitability(session, brand_id)[:15]
-    band_rows = [(f"Tenth {11 - b.band} (profit rank)", b.profit) for b in bands]
+    band_rows = [(_tenth(11 - b.band), b.profit) for b in bands]
+    named = [
+        p
+        for p in products
+        if p.product not in (profitability.UNKNOWN_PRODUCT, profitability.OTHER_PRODUCTS)
+    ]
     return {
         "summary": summary if summary.customers >= segments.MIN_GROUP else None,
         "costs": ", ".join(f"{ch} {v:g}" for ch, v in profitability.MESSAGE_COSTS.items()),
@@ -213,6 +224,8 @@ def profit_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
                 for (name, _), b in zip(band_rows, bands, strict=True)
             ],
         ),
+        "best_product": named[0] if named else None,
+        "has_costs": summary.cost != 0,
         "products_chart": charts.bar_chart(
             "products-chart",
             "Profit per product",

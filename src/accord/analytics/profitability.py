@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Float, Integer, Select, case, cast, distinct, func, literal, select
 from sqlalchemy.orm import Session
@@ -52,7 +53,7 @@ def _message_cost(costs: Mapping[str, float]) -> ColumnElement[float]:
 
 def customer_profit_select(
     brand_id: uuid.UUID, costs: Mapping[str, float] | None = None
-) -> Select[tuple[object, ...]]:
+) -> Select[*tuple[Any, ...]]:
     """One row per customer: customer_id, external_id, person_id, revenue, cost, messages,
     message_cost, profit."""
     costs = MESSAGE_COSTS if costs is None else costs

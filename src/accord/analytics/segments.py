@@ -206,8 +206,8 @@ def _ntile(*order: Any) -> Any:
 def rfm_select(brand_id: uuid.UUID, as_of: date | None = None) -> Select[Any]:
     """One row per customer with a purchase up to `as_of`: measures, R/F/M scores, segment.
 
-    Columns: customer_id, external_id, person_id, recency_days, frequency, monetary, r, f, m,
-    segment. Transactions after the as-of day are ignored.
+    Columns: customer_id, external_id, person_id, recency_days, frequency, monetary, channels
+    (distinct purchase channels), r, f, m, segment. Transactions after the as-of day are ignored.
     """
     t = Transaction
     day = utc_day(t.occurred_at)
@@ -224,6 +224,7 @@ def rfm_select(brand_id: uuid.UUID, as_of: date | None = None) -> Select[Any]:
             func.max(purchase_day).label("last_day"),
             func.count(distinct(purchase_day)).label("frequency"),
             func.sum(signed_amount()).label("monetary"),
+            func.count(distinct(t.channel)).label("channels"),
         )
         .where(t.brand_id == brand_id, window)
         .group_by(t.customer_id)
@@ -238,6 +239,7 @@ def rfm_select(brand_id: uuid.UUID, as_of: date | None = None) -> Select[Any]:
             recency.label("recency_days"),
             base.c.frequency,
             base.c.monetary,
+            base.c.channels,
         )
         .join(Customer, Customer.id == base.c.customer_id)
         .where(base.c.frequency > 0)
@@ -251,6 +253,7 @@ def rfm_select(brand_id: uuid.UUID, as_of: date | None = None) -> Select[Any]:
         c.recency_days,
         c.frequency,
         c.monetary,
+        c.channels,
         _ntile(c.recency_days.desc(), c.frequency, c.monetary, c.customer_id).label("r"),
         _ntile(c.frequency, c.monetary, c.recency_days.desc(), c.customer_id).label("f"),
         _ntile(c.monetary, c.frequency, c.recency_days.desc(), c.customer_id).label("m"),
@@ -267,6 +270,7 @@ class RFMRow:
     recency_days: int
     frequency: int
     monetary: float
+    channels: int
     r: int
     f: int
     m: int
@@ -289,6 +293,7 @@ def rfm_table(session: Session, brand_id: uuid.UUID, as_of: date | None = None) 
             recency_days=int(row.recency_days),
             frequency=int(row.frequency),
             monetary=float(row.monetary or 0),
+            channels=int(row.channels),
             r=int(row.r),
             f=int(row.f),
             m=int(row.m),
@@ -370,7 +375,12 @@ def segment_counts(
     return out
 
 
-CLV_BANDS = {1: "low", 2: "middle", 3: "high"}
+# The CLV bands the fits store on consented scores (analytics.predict.BANDS), as shown.
+CLV_BAND_LABELS = {
+    "clv_top_10": "Top 10% by lifetime value",
+    "clv_next_40": "Next 40% by lifetime value",
+    "clv_bottom_50": "Bottom 50% by lifetime value",
+}
 UNSCORED = "unscored"
 NO_TOPIC = "no topic chosen"
 
@@ -395,56 +405,33 @@ def thin_segments(
     """RFM segment by channels used by CLV band by chosen topic, groups of >= min_group only.
 
     Channels used: distinct purchase channels in the customer's transactions (0 when unknown).
-    CLV band: low / middle / high thirds of the brand's individual scores (CustomerScore), which
-    exist only for people who granted profiling; everyone else is "unscored" and counts only
-    in these aggregates. Topic: each topic the linked person chose with the brand (a person with
-    two topics counts in both groups), or "no topic chosen".
+    CLV band: the band stored on the customer's individual score (top 10 %, next 40 %, bottom
+    50 % by CLV at the latest fit), which exists only for people who grant profiling; everyone
+    else is "unscored" and counts only in these aggregates. Topic: each topic the linked person
+    chose with the brand (a person with two topics counts in both groups), or "no topic chosen".
     """
     rfm = rfm_select(brand_id, as_of).subquery("rfm")
-    t = Transaction
-    channels = (
-        select(t.customer_id.label("cid"), func.count(distinct(t.channel)).label("n"))
-        .where(t.brand_id == brand_id)
-        .group_by(t.customer_id)
-        .subquery("chan")
-    )
-    s = CustomerScore
-    bands = (
-        select(
-            s.customer_id.label("cid"),
-            func.ntile(3, type_=Integer()).over(order_by=[s.clv, s.customer_id]).label("band"),
-        )
-        .where(s.brand_id == brand_id)
-        .subquery("bands")
-    )
-    topics = (
-        select(TopicChoice.person_id.label("pid"), Topic.name.label("topic"))
-        .join(Topic, Topic.id == TopicChoice.topic_id)
-        .where(TopicChoice.brand_id == brand_id)
-        .subquery("chosen")
-    )
-    band = case(
-        *[(bands.c.band == k, literal(v)) for k, v in CLV_BANDS.items()], else_=literal(UNSCORED)
-    )
-    n_channels = func.coalesce(channels.c.n, 0)
-    topic = func.coalesce(topics.c.topic, literal(NO_TOPIC))
+    s, tc = CustomerScore, TopicChoice
+    band = func.coalesce(s.segment, literal(UNSCORED))
+    topic = func.coalesce(Topic.name, literal(NO_TOPIC))
     customers = func.count(distinct(rfm.c.customer_id))
+    # Joined as tables, not subqueries, so that both backends can use their keys.
     query = (
         select(
             rfm.c.segment,
-            n_channels.label("channels"),
+            rfm.c.channels,
             band.label("band"),
             topic.label("topic"),
             customers.label("customers"),
             func.sum(rfm.c.monetary).label("spend"),
         )
         .select_from(rfm)
-        .outerjoin(channels, channels.c.cid == rfm.c.customer_id)
-        .outerjoin(bands, bands.c.cid == rfm.c.customer_id)
-        .outerjoin(topics, topics.c.pid == rfm.c.person_id)
-        .group_by(rfm.c.segment, n_channels, band, topic)
+        .outerjoin(s, and_(s.customer_id == rfm.c.customer_id, s.brand_id == brand_id))
+        .outerjoin(tc, and_(tc.person_id == rfm.c.person_id, tc.brand_id == brand_id))
+        .outerjoin(Topic, Topic.id == tc.topic_id)
+        .group_by(rfm.c.segment, rfm.c.channels, band, topic)
         .having(customers >= min_group)
-        .order_by(customers.desc(), rfm.c.segment, n_channels, band, topic)
+        .order_by(customers.desc(), rfm.c.segment, rfm.c.channels, band, topic)
     )
     return [
         ThinSegment(

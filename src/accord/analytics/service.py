@@ -9,16 +9,18 @@ segment aggregates over at least 5 people (see predict.segment_equity).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.analytics import predict as pr
 from accord.analytics.clv import FitError, NotConverged
-from accord.analytics.models import CustomerScore, ModelFit, SegmentAggregate, Transaction
+from accord.analytics.fits import FitResult, equity, get_fit, latest_fit_id
+from accord.analytics.linking import link_customers
+from accord.analytics.models import ModelFit, SegmentAggregate, Transaction
+from accord.analytics.predict import SegmentEquity
 from accord.analytics.scores import (
     SCORE_MEANINGS,
     PersonScore,
@@ -28,8 +30,7 @@ from accord.analytics.scores import (
     scores_for,
 )
 from accord.analytics.summary import Summary, as_date, customer_summary, day_start
-from accord.analytics.tracking import HoldoutResult, HoldoutWeek, fit_row, holdout
-from accord.analytics.writer import link_customers
+from accord.analytics.tracking import HoldoutResult, HoldoutWeek, holdout
 from accord.core.errors import InvalidInput
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "HoldoutResult",
     "HoldoutWeek",
     "PersonScore",
+    "SegmentEquity",
     "equity",
     "fit",
     "get_fit",
@@ -45,34 +47,6 @@ __all__ = [
     "latest_fit_id",
     "scores_for",
 ]
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """A stored fit and its equity figures (what `fit`, `get_fit` and `equity` return)."""
-
-    fit_id: uuid.UUID
-    model: str
-    params: dict[str, float]
-    log_likelihood: float | None
-    customers: int
-    calibration_start: date
-    cutoff: date
-    fitted_at: datetime
-    horizon_months: int
-    discount_monthly: float
-    margin: float
-    currency: str | None
-    spend_params: dict[str, float] | None
-    spend_log_likelihood: float | None
-    spend_customers: int | None
-    scored: int  # individual score rows held for this fit now (consenting people only)
-    segments: list[pr.SegmentEquity]
-    withheld: list[str]  # segments not shown: fewer than 5 customers behind a figure
-
-    @property
-    def total(self) -> pr.SegmentEquity | None:
-        return next((s for s in self.segments if s.segment == pr.ALL), None)
 
 
 def fit(
@@ -99,7 +73,6 @@ def fit(
     """
     _check_options(model, discount_monthly, margin, horizon_months)
     currency = _currency(session, brand_id, cutoff, currency)
-    link_customers(session, brand_id)
     summary = customer_summary(
         session, brand_id, cutoff=cutoff, calibration_start=calibration_start, currency=currency
     )
@@ -114,6 +87,8 @@ def fit(
         discount_monthly=discount_monthly,
         margin=margin,
     )
+    # Only now that the fit stands: a failed fit must leave the database as it was.
+    link_customers(session, brand_id)
     index = {cid: i for i, cid in enumerate(summary.customer_ids)}
     consented_people = consented_customers(session, brand_id, index)
     consented = np.zeros(len(summary), dtype=bool)
@@ -121,14 +96,13 @@ def fit(
     lost = np.zeros(len(summary), dtype=bool)
     lost[lost_customers(session, brand_id, index)] = True
     shown, withheld = pr.segments(predictions, consented, lost)
-    start = summary.calibration_start or _earliest(summary)
     row = ModelFit(
         brand_id=brand_id,
         model=model,
         params=pr.params_dict(params),
         log_likelihood=params.log_likelihood,
         customers=len(summary),
-        calibration_start=day_start(start),
+        calibration_start=day_start(summary.calibration_start or _earliest(summary)),
         cutoff=day_start(summary.cutoff),
         options={
             "horizon_months": horizon_months,
@@ -136,6 +110,8 @@ def fit(
             "margin": margin,
             "currency": currency,
             "withheld": withheld,
+            # Their lost_equity is stored as 0; this tells "withheld" from "none lost".
+            "lost_withheld": [s.segment for s in shown if s.lost_equity is None],
         },
     )
     session.add(row)
@@ -154,24 +130,19 @@ def fit(
             )
         )
     replace_scores(session, brand_id, row.id, summary, predictions, consented_people)
-    for s in shown:
-        session.add(
-            SegmentAggregate(
-                fit_id=row.id,
-                brand_id=brand_id,
-                segment=s.segment,
-                customers=s.customers,
-                equity=s.equity,
-                consented_customers=s.consented_customers,
-                consented_equity=s.consented_equity,
-                # Stored as 0 when withheld; options["lost_withheld"] tells the two apart.
-                lost_equity=s.lost_equity or 0.0,
-            )
+    session.add_all(
+        SegmentAggregate(
+            fit_id=row.id,
+            brand_id=brand_id,
+            segment=s.segment,
+            customers=s.customers,
+            equity=s.equity,
+            consented_customers=s.consented_customers,
+            consented_equity=s.consented_equity,
+            lost_equity=s.lost_equity or 0.0,
         )
-    row.options = {
-        **row.options,
-        "lost_withheld": [s.segment for s in shown if s.lost_equity is None],
-    }
+        for s in shown
+    )
     session.flush()
     return get_fit(session, brand_id, row.id)
 
@@ -192,9 +163,11 @@ def _currency(
 ) -> str | None:
     if chosen is not None:
         return chosen.upper()
+    end = day_start(as_date(cutoff)) + timedelta(days=1)
     found = session.scalars(
-        select(distinct(Transaction.currency))
-        .where(Transaction.brand_id == brand_id, Transaction.occurred_at < day_start(cutoff))
+        select(Transaction.currency)
+        .where(Transaction.brand_id == brand_id, Transaction.occurred_at < end)
+        .distinct()
         .limit(3)
     ).all()
     if len(found) > 1:
@@ -237,68 +210,3 @@ def _earliest(summary: Summary) -> date:
     # Without a start the cohort is everyone up to the cut-off, which is the same cohort as
     # starting on the earliest first purchase: storing that day keeps the fit reproducible.
     return date.fromordinal(date(1970, 1, 1).toordinal() + int(summary.first_day.min()))
-
-
-def get_fit(session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID) -> FitResult:
-    """A purchase-model fit of the brand with its spend fit and equity (404 otherwise)."""
-    row = fit_row(session, brand_id, fit_id)
-    spend = session.scalars(
-        select(ModelFit).where(
-            ModelFit.brand_id == brand_id,
-            ModelFit.model == pr.SPEND_MODEL,
-            ModelFit.options["purchase_fit_id"].as_string() == str(row.id),
-        )
-    ).first()
-    aggregates = session.scalars(
-        select(SegmentAggregate).where(SegmentAggregate.fit_id == row.id)
-    ).all()
-    lost_withheld = set(row.options.get("lost_withheld", []))
-    order = {name: i for i, name in enumerate(pr.SEGMENT_NAMES)}
-    segments = [
-        pr.SegmentEquity(
-            segment=a.segment,
-            customers=a.customers,
-            equity=a.equity,
-            consented_customers=a.consented_customers,
-            consented_equity=a.consented_equity,
-            lost_equity=None if a.segment in lost_withheld else a.lost_equity,
-        )
-        for a in sorted(aggregates, key=lambda a: order.get(a.segment, len(order)))
-    ]
-    scored = session.scalar(select(func.count()).where(CustomerScore.fit_id == row.id))
-    options = row.options
-    return FitResult(
-        fit_id=row.id,
-        model=row.model,
-        params=dict(row.params),
-        log_likelihood=row.log_likelihood,
-        customers=row.customers,
-        calibration_start=as_date(row.calibration_start),
-        cutoff=as_date(row.cutoff),
-        fitted_at=row.fitted_at,
-        horizon_months=int(options.get("horizon_months", 12)),
-        discount_monthly=float(options.get("discount_monthly", 0.01)),
-        margin=float(options.get("margin", 0.3)),
-        currency=options.get("currency"),
-        spend_params=dict(spend.params) if spend else None,
-        spend_log_likelihood=spend.log_likelihood if spend else None,
-        spend_customers=spend.customers if spend else None,
-        scored=int(scored or 0),
-        segments=segments,
-        withheld=list(options.get("withheld", [])),
-    )
-
-
-def latest_fit_id(session: Session, brand_id: uuid.UUID) -> uuid.UUID | None:
-    return session.scalar(
-        select(ModelFit.id)
-        .where(ModelFit.brand_id == brand_id, ModelFit.model.in_(pr.PURCHASE_MODELS))
-        .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
-        .limit(1)
-    )
-
-
-def equity(session: Session, brand_id: uuid.UUID) -> FitResult | None:
-    """The brand's latest fit with its segment equity; None before the first fit."""
-    fit_id = latest_fit_id(session, brand_id)
-    return None if fit_id is None else get_fit(session, brand_id, fit_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,8 +16,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.analytics.models import CustomerScore, ModelFit
-from accord.analytics.segments import SEGMENTS
+from accord.analytics.models import ModelFit
+from accord.analytics.scores import PersonScore, scores_for
+from accord.analytics.segments import CLV_BAND_LABELS, SEGMENTS, segment_of
 from accord.brands import service as brands
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
@@ -33,7 +33,7 @@ router = APIRouter(
     tags=["portal pages"], include_in_schema=False, dependencies=[Depends(csrf_protect)]
 )
 
-MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD", "pnbd": "Pareto/NBD"}
+MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
 
 
 @dataclass(frozen=True)
@@ -47,62 +47,70 @@ def _money(value: float, currency: str) -> str:
     return f"{value:,.2f} {currency}".strip()
 
 
-def _option(fit: ModelFit | None, *names: str) -> Any:
-    options = (fit.options or {}) if fit is not None else {}
-    for name in names:
-        if options.get(name) is not None:
-            return options[name]
-    return None
-
-
-def score_lines(score: CustomerScore, fit: ModelFit | None) -> list[ScoreLine]:
-    """Every figure of one score row, with what it means in plain words."""
-    horizon = _option(fit, "horizon_months", "horizon")
-    period = f"the next {horizon} months" if horizon else "the period the brand looks ahead"
-    currency = str(_option(fit, "currency") or "")
+def score_lines(score: PersonScore, currency: str) -> list[ScoreLine]:
+    """Every figure of one score, with what it means in plain words."""
+    period = f"the next {score.horizon_months} months"
     weeks = round(score.recency_weeks)
+    repeat = f"{score.frequency} repeat purchase{'s' if score.frequency != 1 else ''}"
+    once = score.frequency == 0
+    alive = (
+        "How likely the brand's model thinks it is that you still buy from it, judged from how "
+        "often and how recently you bought."
+    )
+    if once and score.model == "bgnbd":
+        alive += " With a single purchase day, this model always assumes you are still a customer."
+    if once:
+        spend = (
+            "You bought on one day only, so this is what the model expects of customers like you."
+        )
+        history = (
+            f"You bought on one day only, {round(score.age_weeks)} weeks before the model's "
+            "cut-off date."
+        )
+    else:
+        spend = (
+            "What the model expects one purchase of yours to be worth, from what you spent "
+            f"before (your repeat purchases averaged {_money(score.average_spend, currency)})."
+        )
+        history = (
+            f"Days you bought again after your first purchase. Your last purchase came {weeks} "
+            f"week{'s' if weeks != 1 else ''} after your first, which was "
+            f"{round(score.age_weeks)} weeks before the model's cut-off date."
+        )
     lines = [
         ScoreLine(
             "Customer lifetime value",
             _money(score.clv, currency),
-            f"What the brand expects your future purchases over {period} to be worth to it, "
-            "in today's money. It is an estimate from your past purchases, not a fact.",
+            f"What the brand expects your purchases over {period} to be worth to it (its "
+            "margin, in today's money). It is an estimate from your past purchases, not a fact.",
         ),
-        ScoreLine(
-            "Chance you are still a customer",
-            f"{score.p_alive:.0%}",
-            "How likely the brand's model thinks it is that you still buy from it, judged "
-            "from how often and how recently you bought.",
-        ),
+        ScoreLine("Chance you are still a customer", f"{score.p_alive:.0%}", alive),
         ScoreLine(
             "Expected purchases",
             f"{score.expected_purchases:.2f}",
-            f"How many purchases the model expects from you over {period}.",
+            f"On how many days the model expects you to buy over {period}.",
         ),
-        ScoreLine(
-            "Expected spend per purchase",
-            _money(score.expected_spend, currency),
-            "What the model expects one purchase of yours to be worth, from what you "
-            f"spent before (on average {_money(score.average_spend, currency)}).",
-        ),
-        ScoreLine(
-            "Purchase history used",
-            f"{score.frequency} repeat purchase{'s' if score.frequency != 1 else ''}",
-            f"Your last purchase came {weeks} week{'s' if weeks != 1 else ''} after your first, "
-            f"which was {round(score.age_weeks)} weeks before the model's cut-off date.",
-        ),
+        ScoreLine("Expected spend per purchase", _money(score.expected_spend, currency), spend),
+        ScoreLine("Purchase history used", repeat, history),
     ]
     if score.segment:
-        segment = SEGMENTS.get(score.segment)
-        label = segment.label if segment else score.segment
-        meaning = segment.meaning if segment else ""
-        rfm = f" (recency, frequency and spend scores {score.rfm})" if score.rfm else ""
         lines.append(
             ScoreLine(
-                "Segment",
-                label,
-                f"{meaning} The brand groups customers by how recently, how often and how much "
-                f"they bought, each scored 1 to 5 against its other customers{rfm}.",
+                "Value group",
+                CLV_BAND_LABELS.get(score.segment, score.segment),
+                "Where your lifetime value ranks among the brand's customers: the top 10%, "
+                "the next 40% or the bottom 50%.",
+            )
+        )
+    if score.rfm and len(score.rfm) == 3 and score.rfm.isdigit():
+        r, f, m = (int(c) for c in score.rfm)
+        segment = SEGMENTS[segment_of(r, f, m)]
+        lines.append(
+            ScoreLine(
+                "Purchase segment",
+                f"{segment.label} ({score.rfm})",
+                f"{segment.meaning} How recently, how often and how much you bought, each "
+                "scored 1 to 5 against the brand's other customers.",
             )
         )
     return lines
@@ -122,27 +130,17 @@ def profiling_granted(session: Session, person_id: uuid.UUID, brand_id: uuid.UUI
 def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> dict[str, Any]:
     """The context of the scores panel on the person's relationship page."""
     granted = profiling_granted(session, person_id, brand_id)
-    found = session.execute(
-        select(CustomerScore, ModelFit)
-        .outerjoin(ModelFit, ModelFit.id == CustomerScore.fit_id)
-        .where(CustomerScore.person_id == person_id, CustomerScore.brand_id == brand_id)
-    ).first()
-    lines: list[ScoreLine] = []
-    computed_at: datetime | None = None
-    model = cutoff = None
-    if found is not None:
-        score, fit = found
-        lines = score_lines(score, fit)
-        computed_at = score.computed_at
-        if fit is not None:
-            model = MODEL_NAMES.get(fit.model, fit.model)
-            cutoff = fit.cutoff.date().isoformat()
+    score = scores_for(session, brand_id, person_id) if granted else None
+    if score is None:
+        return {"granted": granted, "lines": [], "computed_at": None, "model": None}
+    fit = session.get(ModelFit, score.fit_id)
+    currency = str((fit.options or {}).get("currency") or "") if fit is not None else ""
     return {
         "granted": granted,
-        "lines": lines,
-        "computed_at": computed_at,
-        "model": model,
-        "cutoff": cutoff,
+        "lines": score_lines(score, currency),
+        "computed_at": score.computed_at,
+        "model": MODEL_NAMES.get(score.model, score.model),
+        "cutoff": score.cutoff.date().isoformat(),
     }
 
 

@@ -14,20 +14,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, select, text, update
+from sqlalchemy import String, Table, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from accord.analytics.linking import link_sqlite
 from accord.analytics.models import Customer, Transaction
 from accord.analytics.validation import Record
 from accord.core.db import rowcount, utcnow
-from accord.people.models import ContactPoint
-from accord.relationships.models import Relationship
 
 STAGE = "accord_import_stage"
 # Core tables, not ORM entities: a list of dicts on an ORM insert takes the slower bulk path.
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 TRANSACTIONS: Table = Transaction.__table__  # type: ignore[assignment]
+_TYPES = ["int4", "text", "timestamptz", "numeric", "text", "text", "text", "text", "numeric",
+          "bool", "text"]  # fmt: skip
 _COLUMNS = (
     "line, customer, occurred_at, amount, currency, channel, order_id, product, cost, "
     "is_refund, email"
@@ -41,36 +43,27 @@ class ChunkResult:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
-def dedupe(records: list[Record]) -> tuple[list[Record], int, list[tuple[int, str]]]:
-    """Drop repeats of an order id within the chunk: same amount skips, another rejects."""
+def split_repeats(records: list[Record]) -> tuple[list[Record], list[Record]]:
+    """(first row of each order id, later rows repeating an order id) of one chunk."""
     first: dict[str, Record] = {}
-    rejected: list[tuple[int, str]] = []
-    duplicates = 0
+    repeats: list[Record] = []
     for record in records:
-        seen = first.get(record.order_id)
-        if seen is None:
-            first[record.order_id] = record
-        elif seen.amount == record.amount:
-            duplicates += 1
+        if record.order_id in first:
+            repeats.append(record)
         else:
-            rejected.append(
-                (
-                    record.line,
-                    f"duplicate order id {record.order_id!r} with a different amount "
-                    f"({record.amount} here, {seen.amount} on line {seen.line})",
-                )
-            )
-    return list(first.values()), duplicates, rejected
+            first[record.order_id] = record
+    return list(first.values()), repeats
 
 
 def write_records(session: Session, brand_id: uuid.UUID, records: list[Record]) -> ChunkResult:
     """Store valid records: customers upserted, transactions inserted, people linked.
 
     Returns how many rows landed, how many were already stored (same order id and amount)
-    and which were rejected (same order id, another amount) with their line and reason.
+    and which were rejected (same order id, another amount) with their line and reason. The
+    first occurrence of an order id, stored or in the file, is the one that counts.
     """
-    unique, duplicates, rejected = dedupe(records)
-    result = ChunkResult(duplicates=duplicates, rejected=rejected)
+    unique, repeats = split_repeats(records)
+    result = ChunkResult()
     if not unique:
         return result
     session.flush()
@@ -78,7 +71,28 @@ def write_records(session: Session, brand_id: uuid.UUID, records: list[Record]) 
         _write_postgres(session, brand_id, unique, result)
     else:
         _write_sqlite(session, brand_id, unique, result)
+    if repeats:
+        # After the write every repeated order id is stored, with the amount that counts.
+        stored = _stored_amounts(session, brand_id, sorted({r.order_id for r in repeats}))
+        for record in repeats:
+            amount = stored.get(record.order_id)
+            if amount is None or amount == record.amount:
+                result.duplicates += 1
+            else:
+                result.rejected.append((record.line, _conflict_reason(record.order_id, amount)))
     return result
+
+
+def _stored_amounts(
+    session: Session, brand_id: uuid.UUID, order_ids: list[str]
+) -> dict[str, Decimal]:
+    t = Transaction
+    if session.get_bind().dialect.name == "postgresql":
+        among = t.order_id == any_(bindparam("ids", order_ids, type_=ARRAY(String)))
+    else:
+        among = t.order_id.in_(_json_values(order_ids))
+    query = select(t.order_id, t.amount).where(t.brand_id == brand_id, among)
+    return {oid: Decimal(amount) for oid, amount in session.execute(query).all()}
 
 
 def _conflict_reason(order_id: str, stored: Any) -> str:
@@ -108,27 +122,33 @@ def _write_postgres(
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
     cursor: Any = raw.cursor()
-    with cursor, cursor.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN") as copy:
+    with cursor, cursor.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+        # Binary with declared types: a third less client time per row than text COPY.
+        copy.set_types(_TYPES)
         for record in records:
             copy.write_row(record)
     params: dict[str, Any] = {"brand": brand_id}
+    # Rows whose order id is stored already leave the stage first: the inserts below then
+    # touch only new rows instead of failing speculative insertions on a re-import.
     conflicts = session.execute(
         text(
-            f"SELECT i.line, i.order_id, t.amount FROM {STAGE} i JOIN analytics_transactions t "
-            "ON t.brand_id = :brand AND t.order_id = i.order_id WHERE t.amount <> i.amount"
+            f"WITH gone AS (DELETE FROM {STAGE} i USING analytics_transactions t "
+            "WHERE t.brand_id = :brand AND t.order_id = i.order_id "
+            "RETURNING i.line, i.order_id, t.amount, t.amount <> i.amount AS differs) "
+            "SELECT line, order_id, amount FROM gone WHERE differs"
         ),
         params,
     ).all()
     result.rejected += [(line, _conflict_reason(oid, amount)) for line, oid, amount in conflicts]
-    bad = [line for line, _, _ in conflicts]
     session.execute(
         text(
             "INSERT INTO analytics_customers (id, brand_id, external_id, created_at) "
-            "SELECT gen_random_uuid(), :brand, s.customer, now() FROM "
-            f"(SELECT DISTINCT customer FROM {STAGE} WHERE line <> ALL(CAST(:bad AS integer[]))) s "
+            f"SELECT gen_random_uuid(), :brand, s.customer, now() FROM (SELECT DISTINCT customer "
+            f"FROM {STAGE}) s WHERE NOT EXISTS (SELECT 1 FROM analytics_customers c "
+            "WHERE c.brand_id = :brand AND c.external_id = s.customer) "
             "ON CONFLICT (brand_id, external_id) DO NOTHING"
         ),
-        {**params, "bad": bad},
+        params,
     )
     inserted = session.execute(
         text(
@@ -142,7 +162,7 @@ def _write_postgres(
         params,
     )
     result.imported = rowcount(inserted)
-    result.duplicates += len(records) - len(bad) - result.imported
+    result.duplicates += len(records) - len(conflicts) - result.imported
     # Only rows that can name an e-mail address reach the join with contact points.
     session.execute(
         text(
@@ -170,13 +190,8 @@ def _json_values(values: list[str]) -> Any:
 def _write_sqlite(
     session: Session, brand_id: uuid.UUID, records: list[Record], result: ChunkResult
 ) -> None:
-    t, c = Transaction, Customer
-    stored = session.execute(
-        select(t.order_id, t.amount).where(
-            t.brand_id == brand_id, t.order_id.in_(_json_values([r.order_id for r in records]))
-        )
-    ).all()
-    stored_amount: dict[str, Decimal] = {oid: Decimal(amount) for oid, amount in stored}
+    c = Customer
+    stored_amount = _stored_amounts(session, brand_id, [r.order_id for r in records])
     good: list[Record] = []
     for record in records:
         found = stored_amount.get(record.order_id)
@@ -222,77 +237,4 @@ def _write_sqlite(
     result.imported = rowcount(inserted)
     result.duplicates += len(good) - result.imported
     pairs = {r.customer: r.email or r.customer.strip().lower() for r in good}
-    _link_sqlite(session, brand_id, [[k, v] for k, v in pairs.items() if "@" in v])
-
-
-def _link_sqlite(session: Session, brand_id: uuid.UUID, pairs: list[list[str]]) -> None:
-    if not pairs:
-        return
-    table = func.json_each(bindparam("pairs", json.dumps(pairs))).table_valued("value")
-    external = func.json_extract(table.c.value, "$[0]")
-    address = func.json_extract(table.c.value, "$[1]")
-    match = (
-        select(ContactPoint.person_id)
-        .select_from(table)
-        .join(ContactPoint, ContactPoint.address_normalised == address)
-        .join(
-            Relationship,
-            and_(
-                Relationship.person_id == ContactPoint.person_id, Relationship.brand_id == brand_id
-            ),
-        )
-        .where(
-            external == Customer.external_id,
-            ContactPoint.channel == "email",
-            ContactPoint.verified_at.is_not(None),
-        )
-        .order_by(ContactPoint.person_id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(Customer)
-        .where(
-            Customer.brand_id == brand_id,
-            Customer.person_id.is_(None),
-            Customer.external_id.in_(select(external).select_from(table)),
-        )
-        .values(person_id=match),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def link_customers(session: Session, brand_id: uuid.UUID) -> int:
-    """Link every unlinked customer whose external id is a verified e-mail address of a person
-    related to the brand (e.g. someone who followed the brand after their purchases were
-    imported). Returns how many customers were linked. One statement on either backend."""
-    address = func.lower(func.trim(Customer.external_id))
-    match = (
-        select(ContactPoint.person_id)
-        .join(
-            Relationship,
-            and_(
-                Relationship.person_id == ContactPoint.person_id, Relationship.brand_id == brand_id
-            ),
-        )
-        .where(
-            ContactPoint.channel == "email",
-            ContactPoint.verified_at.is_not(None),
-            ContactPoint.address_normalised == address,
-        )
-        .order_by(ContactPoint.person_id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    result = session.execute(
-        update(Customer)
-        .where(
-            Customer.brand_id == brand_id,
-            Customer.person_id.is_(None),
-            Customer.external_id.contains("@"),
-            match.is_not(None),
-        )
-        .values(person_id=match),
-        execution_options={"synchronize_session": False},
-    )
-    return rowcount(result)
+    link_sqlite(session, brand_id, [[k, v] for k, v in pairs.items() if "@" in v])

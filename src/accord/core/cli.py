@@ -155,6 +155,7 @@ def build() -> typer.Typer:
     """The root command with every domain's sub-commands added (once)."""
     global _registered
     if not _registered:
+        from accord.analytics.cli import register as register_analytics
         from accord.brands.cli import register as register_brands
         from accord.consent.cli import register as register_ledger
         from accord.consent.receipts_cli import register as register_receipts
@@ -169,6 +170,7 @@ def build() -> typer.Typer:
             register_worker,
             register_inbound,
             register_demo,
+            register_analytics,
         ):
             register(app)
         _registered = True

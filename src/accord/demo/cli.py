@@ -25,7 +25,7 @@ def demo(
     db = Database.from_settings(settings)
     migrate.upgrade(db.engine)
     with db.transaction() as session:
-        report = seed(session)
+        report = seed(session, settings)
     # The demo's sent campaigns go out through the real worker, into the dev mailbox.
     delivered = drain(Worker(db, settings))
     console.print(
@@ -34,6 +34,17 @@ def demo(
         f"{report.campaigns_seeded} campaigns (0 means they were there already); "
         f"{delivered.sent} messages delivered, {delivered.skipped} kept back by the gate."
     )
+    analytics = report.analytics
+    if analytics is not None and not analytics.note:
+        console.print(
+            f"Analytics: {analytics.imported:,} CDNOW purchases imported for Groove Records, "
+            f"{analytics.linked} demo people linked to CDNOW customers, "
+            + (
+                f"a BG/NBD + Gamma-Gamma fit at 1997-09-30 with {analytics.scored} scores."
+                if analytics.fitted
+                else "the existing fit kept."
+            )
+        )
     base = settings.base_url
     console.print(
         Panel.fit(
@@ -43,7 +54,8 @@ def demo(
             f"  then open the link from the dev mailbox at {base}/dev/mailbox\n\n"
             f"[bold]As a brand member:[/] open {base}/console/signin with\n"
             f"  [cyan]owner@groove.example[/] / [cyan]{data.DEMO_PASSWORD}[/]\n"
-            f"  (also owner@velo.example, owner@fernwood.example; marketing@… for marketers)\n\n"
+            f"  (also owner@velo.example, owner@fernwood.example; marketing@… for marketers,\n"
+            f"  insights@groove.example for analytics at {base}/console/analytics)\n\n"
             f"API docs: {base}/api/docs",
             title="Accord demo",
         )

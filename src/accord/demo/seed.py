@@ -12,7 +12,9 @@ from accord.brands.models import Brand, Member
 from accord.brands.schemas import BrandCreate, MemberCreate
 from accord.core.db import utcnow
 from accord.core.permissions import Role
+from accord.core.settings import Settings
 from accord.demo import data
+from accord.demo.analytics_seed import AnalyticsReport, seed_analytics
 from accord.demo.campaign_seed import seed_campaigns
 from accord.demo.consent_seed import seed_relationships
 from accord.people import service as people
@@ -27,9 +29,12 @@ class SeedReport:
     people_created: int = 0
     relationships_seeded: int = 0
     campaigns_seeded: int = 0
+    analytics: AnalyticsReport | None = None
 
 
-def seed(session: Session) -> SeedReport:
+def seed(session: Session, settings: Settings | None = None) -> SeedReport:
+    """With `settings` (the import needs them), Groove Records also gets the CDNOW purchase
+    history and a CLV fit (see analytics_seed)."""
     report = SeedReport()
     by_slug: dict[str, Brand] = {}
     for spec in data.BRANDS:
@@ -66,4 +71,7 @@ def seed(session: Session) -> SeedReport:
     )
     session.flush()
     report.campaigns_seeded = seed_campaigns(session, by_slug)
+    if settings is not None:
+        known = [p for p in demo_people if p is not None]
+        report.analytics = seed_analytics(session, settings, by_slug["groove"], known)
     return report

@@ -41,6 +41,21 @@ def person_tables() -> Iterator[tuple[Table, str]]:
                 break
 
 
+def dependent_tables() -> Iterator[tuple[Table, str, Table, str]]:
+    """Tables one step further: rows that point at a person's row in another table (a
+    customer's transactions), as (table, its column, person table, that table's person column).
+    Tables that hold a person column themselves are exported directly instead."""
+    direct = dict((t.name, c) for t, c in person_tables())
+    for table in metadata.sorted_tables:
+        if table.name in direct:
+            continue
+        for fk in table.foreign_keys:
+            parent = fk.column.table
+            if parent.name in direct and parent.name != "people" and fk.column.name == "id":
+                yield table, fk.parent.name, metadata.tables[parent.name], direct[parent.name]
+                break
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -61,6 +76,12 @@ def export(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
     }
     for table, column in person_tables():
         tables[table.name] = _row(table, person_id, column, session)
+    for table, column, parent, parent_column in dependent_tables():
+        owned = select(parent.c.id).where(parent.c[parent_column] == person_id)
+        rows = session.execute(select(table).where(table.c[column].in_(owned))).mappings().all()
+        tables[table.name] = [
+            {k: _plain(v) for k, v in r.items() if k not in SECRET_COLUMNS} for r in rows
+        ]
     return {
         "format": "accord-export/1",
         "exported_at": utcnow().isoformat(),

@@ -60,6 +60,7 @@ def create_app(
 
 def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Imported here so that building the app, not importing this module, pulls in the domains.
+    from accord.analytics import pages as analytics_pages
     from accord.analytics import transparency_pages as analytics_transparency_pages
     from accord.brands import api as brands_api
     from accord.brands import pages as brands_pages
@@ -107,6 +108,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         topic_console_pages,
         campaign_pages,
         unsubscribe_pages,
+        analytics_pages,
         analytics_transparency_pages,
     ):
         app.include_router(pages.router)
@@ -114,3 +116,6 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         from accord.mail import pages as mail_pages
 
         app.include_router(mail_pages.router)
+    from accord.analytics import api as analytics_api
+
+    app.include_router(analytics_api.router, prefix="/api/v1")

@@ -1,0 +1,196 @@
+"""Benchmark: CSV transaction import on PostgreSQL against a raw COPY of the same file.
+
+Goal: `accord.analytics.importer.import_csv` imports at least 0.5x as many rows per second
+as `COPY bare FROM STDIN (FORMAT csv, HEADER)` of the same file through psycopg into a bare
+table with the same columns (no keys, no indexes), in the same run on the same server.
+
+The import does everything a real one does: parse and check every row in Python, COPY each
+chunk into a temporary table, upsert customers, INSERT … SELECT … ON CONFLICT DO NOTHING
+into analytics_transactions (unique (brand, order id), two indexes, two foreign keys), link
+customers whose id is an e-mail address, and commit. Set-up (not measured): a synthetic CSV
+(order_id, customer, time, amount, currency, channel; one customer per 5 rows, times to the
+second over two years) and a schema made by `accord.core.migrate.upgrade` on a fresh
+PostgreSQL database `accord_bench_import`.
+
+Prints the raw rates, `RESULT import_vs_copy_postgres <ratio>` and, for information, the rate
+of importing the same file again (every row already stored) and a SQL-only floor: the same
+rows stored by one INSERT … SELECT from the bare table, i.e. what the real table's unique
+keys, indexes and foreign-key checks cost without any Python. `--profile` prints where the
+import spends its time. 1,000,000 rows by default, 100,000 with --quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _common import fresh_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+GOAL = 0.5
+DATABASE = "accord_bench_import"
+COLUMNS = "order_id,customer,time,amount,currency,channel"
+CHANNELS = ("web", "store", "app", "phone")
+
+
+def write_csv(path: Path, rows: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    customers = max(rows // 5, 1)
+    with path.open("w", newline="") as f:
+        f.write(COLUMNS + "\n")
+        for i in range(rows):
+            when = start + timedelta(seconds=rng.randrange(2 * 365 * 86400))
+            cents = rng.randrange(100, 50_000)
+            f.write(
+                f"ord-{i:09d},cust-{rng.randrange(customers):07d},"
+                f"{when:%Y-%m-%dT%H:%M:%SZ},{cents // 100}.{cents % 100:02d},EUR,"
+                f"{CHANNELS[i % 4]}\n"
+            )
+
+
+def raw_copy(url: str, path: Path) -> float:
+    """Seconds for COPY of the file into a bare table with the same columns (and commit)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bare")
+        conn.execute(
+            "CREATE TABLE bare (order_id text, customer text, time timestamptz, "
+            "amount numeric(14,2), currency text, channel text)"
+        )
+        conn.commit()
+        started = time.perf_counter()
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY bare FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            path.open("rb") as f,
+        ):
+            while block := f.read(1 << 20):
+                copy.write(block)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def constrained_floor(url: str) -> float:
+    """Seconds for the database alone to store the rows of `bare` in analytics_transactions.
+
+    INSERT … SELECT from the bare table (customers exist by then; order ids get a suffix so
+    that none conflicts), rolled back: what the table's unique keys, indexes and foreign-key
+    checks cost without any Python, for reading the main ratio.
+    """
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        started = time.perf_counter()
+        conn.execute(
+            "INSERT INTO analytics_transactions (brand_id, customer_id, occurred_at, amount, "
+            "currency, channel, order_id, is_refund, created_at) "
+            "SELECT c.brand_id, c.id, b.time, b.amount, b.currency, b.channel, "
+            "b.order_id || '-floor', false, now() FROM bare b JOIN analytics_customers c "
+            "ON c.external_id = b.customer ON CONFLICT (brand_id, order_id) DO NOTHING"
+        )
+        elapsed = time.perf_counter() - started
+        conn.rollback()
+        conn.execute("DROP TABLE bare")
+        conn.commit()
+    return elapsed
+
+
+def accord_import(url: str, path: Path, tmp: Path, profile: bool) -> tuple[float, float, int]:
+    """Seconds for import_csv (first import, then the same file again) and rows imported."""
+    from accord.analytics.importer import import_csv
+    from accord.brands import service as brands
+    from accord.brands.schemas import BrandCreate
+    from accord.core import migrate
+    from accord.core.db import Database, make_engine
+    from accord.core.settings import Settings
+
+    db = Database(make_engine(url))
+    migrate.upgrade(db.engine)
+    settings = Settings(var_dir=tmp / "var", database_url=url)
+    with db.transaction() as session:
+        brand = brands.create_brand(
+            session,
+            BrandCreate(
+                name="Bench",
+                slug="bench",
+                sender_name="Bench",
+                sender_email="news@bench.example",
+                support_email="help@bench.example",
+            ),
+        )
+    timings: list[float] = []
+    imported = 0
+    profiler = cProfile.Profile() if profile else None
+    for attempt in range(2):
+        started = time.perf_counter()
+        if profiler is not None and attempt == 0:
+            profiler.enable()
+        with db.transaction() as session:
+            report = import_csv(session, settings, brand.id, path, None, tmp / "rejects.csv")
+        if profiler is not None and attempt == 0:
+            profiler.disable()
+        timings.append(time.perf_counter() - started)
+        if attempt == 0:
+            imported = report.imported
+        if report.rejected:
+            raise RuntimeError(f"{report.rejected} rows rejected: see {report.rejects_path}")
+    db.engine.dispose()
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+        print(out.getvalue())
+    return timings[0], timings[1], imported
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="100,000 rows")
+    parser.add_argument("--rows", type=int, default=None, help="rows in the synthetic CSV")
+    parser.add_argument("--profile", action="store_true", help="profile the import (cProfile)")
+    args = parser.parse_args()
+    rows = args.rows or (100_000 if args.quick else 1_000_000)
+    url = fresh_postgres(DATABASE)
+    if url is None:
+        print("PostgreSQL is not reachable: nothing measured.")
+        sys.exit(1)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        path = tmp / "transactions.csv"
+        write_csv(path, rows)
+        size = path.stat().st_size
+        print(f"{rows:,} rows, {size / 1e6:.1f} MB")
+        copy_seconds = raw_copy(url, path)
+        first, again, imported = accord_import(url, path, tmp, args.profile)
+        floor_seconds = constrained_floor(url)
+    if imported != rows:
+        raise RuntimeError(f"imported {imported} of {rows} rows")
+    copy_rate, import_rate = rows / copy_seconds, rows / first
+    print(f"raw COPY:        {copy_rate:12,.0f} rows/s ({copy_seconds:.2f} s)")
+    print(f"import_csv:      {import_rate:12,.0f} rows/s ({first:.2f} s)")
+    print(f"import again:    {rows / again:12,.0f} rows/s ({again:.2f} s, all rows stored)")
+    print(
+        f"SQL-only floor:  {rows / floor_seconds:12,.0f} rows/s ({floor_seconds:.2f} s, "
+        "INSERT … SELECT into analytics_transactions, no Python)"
+    )
+    print(f"import_csv / SQL-only floor: {floor_seconds / first:.3f}")
+    ratio = import_rate / copy_rate
+    print(f"goal: >= {GOAL}x raw COPY")
+    print(f"RESULT import_vs_copy_postgres {ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()
