@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from accord.analytics import profitability, rates
 from accord.analytics.models import Customer, Transaction
 from accord.brands.models import Brand
-from accord.delivery.models import DeliveryEvent, OutboxMessage
+from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.people.models import Person
 from accord.relationships.models import Topic
 from tests.builders import make_brand, make_person, make_topic

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from accord.core.db import utcnow
 from accord.core.settings import EmailBackend, Settings
-from accord.delivery.models import OutboxMessage
 from accord.delivery.worker import Worker, drain
+from accord.outbox.models import OutboxMessage
 from accord.relationships import decisions
 from accord.relationships.decisions import PORTAL
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from accord.campaigns.gate_facts import load_facts
 from accord.campaigns.gate_rules import decide
 from accord.campaigns.gate_sql import gate_select
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
     ChannelChoice,

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from accord.campaigns.models import Campaign
 from accord.core.permissions import Role
 from accord.core.settings import Settings
-from accord.delivery.models import OutboxMessage
 from accord.delivery.worker import Worker, drain
 from accord.mail.models import DevMailMessage
+from accord.outbox.models import OutboxMessage
 from tests.builders import (
     PASSWORD,
     make_brand,

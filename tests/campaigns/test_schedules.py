@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from accord.campaigns import service
 from accord.campaigns.schemas import CampaignCreate, Schedule
 from accord.core.db import utcnow
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from tests.builders import make_brand, make_person, make_relationship, make_topic
 
 

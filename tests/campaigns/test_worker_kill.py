@@ -19,7 +19,7 @@ from accord.campaigns import service as campaigns
 from accord.campaigns.schemas import CampaignCreate
 from accord.core import migrate
 from accord.core.db import Database
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from tests.builders import make_brand, make_topic
 from tests.campaigns.world import consenting_audience
 from tests.databases import fresh_engine

@@ -24,7 +24,7 @@ from accord.consent import ledger
 from accord.core.settings import Settings
 from accord.core.web.app import create_app
 from accord.delivery import inbound_smtp
-from accord.delivery.models import DeliveryEvent, OutboxMessage
+from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.people.models import ContactPoint
 from accord.relationships import service as relationships
 from tests.conftest import RolledBackDatabase

@@ -24,8 +24,8 @@ from accord.core import migrate
 from accord.core.db import Database, utcnow
 from accord.core.settings import Settings
 from accord.delivery import unsubscribe
-from accord.delivery.models import DeliveryEvent
 from accord.delivery.tokens import UnsubscribeToken
+from accord.outbox.models import DeliveryEvent
 from accord.privacy import service as privacy
 from accord.relationships import decisions
 from accord.relationships import service as relationships

@@ -11,10 +11,10 @@ from accord.campaigns import report as campaign_report
 from accord.campaigns.models import Campaign
 from accord.consent import ledger
 from accord.core.settings import Settings
-from accord.delivery.models import OutboxMessage
 from accord.delivery.worker import Worker, drain
 from accord.demo import data
 from accord.demo.seed import seed
+from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships import replay
 from accord.relationships.models import Relationship, TopicChoice

@@ -15,8 +15,8 @@ from accord.consent import ledger
 from accord.core.db import utcnow
 from accord.core.models_registry import metadata
 from accord.core.settings import Settings
-from accord.delivery.models import DeliveryEvent
 from accord.mail.backends import DevMailer
+from accord.outbox.models import DeliveryEvent
 from accord.people import contacts
 from accord.people import service as people
 from accord.people.models import Person

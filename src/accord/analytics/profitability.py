@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from accord.analytics.models import Customer, Transaction
 from accord.analytics.segments import MIN_GROUP, signed_amount
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 
 # Cost of one message by channel, in the brand's currency. Configurable per call.
 MESSAGE_COSTS: dict[str, float] = {

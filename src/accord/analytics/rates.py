@@ -18,7 +18,7 @@ from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from accord.analytics.segments import MIN_GROUP, utc_week
-from accord.delivery.models import DeliveryEvent, OutboxMessage
+from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.relationships.models import Topic
 
 # Event kind -> (label, what the rate means). "opted_out" is an opt-out of the whole brand's

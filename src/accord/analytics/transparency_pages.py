@@ -127,8 +127,10 @@ def profiling_granted(session: Session, person_id: uuid.UUID, brand_id: uuid.UUI
     return status == "granted"
 
 
-def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> dict[str, Any]:
+def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) -> dict[str, Any]:
     """The context of the scores panel on the person's relationship page."""
+    if brand_id is None:
+        return {"granted": False, "lines": [], "computed_at": None, "model": None}
     granted = profiling_granted(session, person_id, brand_id)
     score = scores_for(session, brand_id, person_id) if granted else None
     if score is None:

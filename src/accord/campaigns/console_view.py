@@ -17,7 +17,7 @@ from accord.campaigns.gate_rules import REASONS
 from accord.campaigns.models import Campaign
 from accord.campaigns.report import Report
 from accord.campaigns.schemas import Preview
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 
 SAMPLE_NAME = "Ada Lovelace"
 SAMPLE_LOCALE = "en"

@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from accord.campaigns.gate_rules import CAP_WINDOW, Facts
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
     DEFAULT_BRAND_CAP,

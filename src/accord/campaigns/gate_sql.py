@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from accord.campaigns.gate_rules import CAP_WINDOW, INTERRUPTIVE, SMS_END, SMS_START, local_minute
 from accord.core.db import UTCDateTime
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
     DEFAULT_GLOBAL_CAP,

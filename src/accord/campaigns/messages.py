@@ -11,7 +11,7 @@ from accord.campaigns import templating
 from accord.campaigns.schemas import MessageCreate
 from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput, NotFound
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.relationships import decisions
 
 

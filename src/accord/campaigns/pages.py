@@ -15,6 +15,7 @@ from accord.brands import service as brands
 from accord.brands.deps import BrandDep
 from accord.campaigns import console_view as view
 from accord.campaigns import page_forms, report, service, templating
+from accord.campaigns.footer import footer_text
 from accord.campaigns.models import Campaign
 from accord.core.errors import AccordError, InvalidInput
 from accord.core.permissions import Permission, role_allows
@@ -23,7 +24,6 @@ from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import read_form
 from accord.core.web.templates import flash, render
-from accord.delivery.email_channel import footer_text
 from accord.mail.backends import Email, compose
 from accord.relationships import service as relationships
 from accord.relationships.models import Topic

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.campaigns.models import Campaign
-from accord.delivery.models import DeliveryEvent, OutboxMessage
+from accord.outbox.models import DeliveryEvent, OutboxMessage
 
 STATES = ("queued", "sending", "sent", "deferred", "skipped", "failed", "cancelled")
 EVENTS = ("bounced", "complained", "unsubscribed", "opted_out", "replied")

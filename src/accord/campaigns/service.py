@@ -22,7 +22,7 @@ from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
 from accord.core.db import UTCDateTime, rowcount, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.pagination import paginate
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
 from accord.relationships.decisions import brand_topic
 from accord.relationships.models import Topic

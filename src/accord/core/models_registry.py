@@ -8,8 +8,8 @@ import accord.campaigns.models
 import accord.consent.models
 import accord.core.auth_models
 import accord.core.idempotency_models
-import accord.delivery.models
 import accord.mail.models
+import accord.outbox.models
 import accord.people.models
 import accord.relationships.models  # noqa: F401
 from accord.core.db import Base

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 
 DUE_STATES = ("queued", "deferred")
 

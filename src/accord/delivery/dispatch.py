@@ -25,7 +25,7 @@ from accord.consent.models import LedgerHead
 from accord.core.settings import Settings
 from accord.delivery import email_channel, rate, tokens
 from accord.delivery.email_channel import PermanentError, Rendered, TransientError
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import Topic
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from accord.campaigns.footer import footer_html, footer_text
 from accord.core.settings import EmailBackend, Settings
 from accord.mail.backends import DevMailer
 
@@ -45,28 +46,6 @@ class Rendered:
     subject: str
     text: str
     html: str | None
-
-
-def footer_text(brand: Any, topic_name: str, unsubscribe_url: str | None) -> str:
-    lines = ["", "--", f"{brand.name} · {brand.postal_address or ''}".rstrip(" ·")]
-    if unsubscribe_url:
-        lines.append(
-            f"You get this because you chose '{topic_name}'. Unsubscribe: {unsubscribe_url}"
-        )
-    lines.append("Manage everything you receive from every brand on Accord.")
-    return "\n".join(lines)
-
-
-def footer_html(brand: Any, topic_name: str, unsubscribe_url: str | None) -> str:
-    from markupsafe import escape
-
-    parts = [f"<p>{escape(brand.name)} · {escape(brand.postal_address or '')}</p>"]
-    if unsubscribe_url:
-        parts.append(
-            f"<p>You get this because you chose '{escape(topic_name)}'. "
-            f'<a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>'
-        )
-    return '<hr><div class="accord-footer">' + "".join(parts) + "</div>"
 
 
 def build(

@@ -32,7 +32,7 @@ from accord.core.errors import InvalidInput
 from accord.core.security import normalise_email
 from accord.core.settings import Settings
 from accord.delivery import email_channel, unsubscribe
-from accord.delivery.models import DeliveryEvent, OutboxMessage
+from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.people import contacts
 from accord.people.models import ContactPoint
 from accord.relationships import decisions

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.campaigns import templating
 from accord.campaigns.models import Campaign
-from accord.delivery.models import OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
 from accord.relationships.models import Topic
 
@@ -88,3 +89,16 @@ def _subject(source: str, context: dict[str, object]) -> str:
         return templating.render(source, context)
     except Exception:  # a brand's template must never break the person's page
         return source
+
+
+def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) -> dict[str, object]:
+    """The relationship page's "what this brand sent you" section, times in the person's zone."""
+    if brand_id is None:
+        return {"sent": []}
+    zone = ZoneInfo(session.get_one(Person, person_id).time_zone)
+    return {
+        "sent": [
+            (f"{m.sent_at.astimezone(zone).strftime('%Y-%m-%d %H:%M')}", m)
+            for m in sent_to(session, person_id, brand_id)
+        ]
+    }

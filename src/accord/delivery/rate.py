@@ -9,7 +9,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from accord.core.db import insert_or_ignore, rowcount
-from accord.delivery.models import BrandSendWindow
+from accord.outbox.models import BrandSendWindow
 
 
 def _bump(session: Session, brand_id: uuid.UUID, window: int, n: int, limit: int) -> bool:

@@ -22,8 +22,8 @@ from accord.consent.ledger import Scope
 from accord.core.db import utcnow
 from accord.core.settings import Settings
 from accord.delivery import tokens
-from accord.delivery.models import DeliveryEvent, OutboxMessage
 from accord.delivery.tokens import UnsubscribeToken
+from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.relationships import decisions
 from accord.relationships.decisions import Actor
 from accord.relationships.models import Relationship, Topic

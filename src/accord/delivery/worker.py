@@ -121,7 +121,7 @@ def drain(worker: Worker, *, now: datetime | None = None, rounds: int = 1000) ->
             with worker.db.session() as session:
                 from sqlalchemy import func, select
 
-                from accord.delivery.models import OutboxMessage
+                from accord.outbox.models import OutboxMessage
 
                 left = session.scalar(
                     select(func.count()).where(

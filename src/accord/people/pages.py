@@ -9,6 +9,7 @@ from accord.core.errors import AccordError
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
 from accord.people import service
 from accord.people.deps import PersonDep
@@ -85,17 +86,10 @@ def signout(request: Request) -> Response:
 
 @router.get("/home", response_class=HTMLResponse)
 def home(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    # Imported here: the relationships domain builds on people, not the other way round.
-    from accord.relationships import service as relationships
-    from accord.relationships.replay import effective_state
-
     me = service.get_person(session, person.person_id)
     points = service.contact_points(session, person.person_id)
-    summary = [
-        {"brand": brand, "state": effective_state(rel)}
-        for rel, brand, _ in relationships.for_person(session, person.person_id)
-    ]
-    context = {"me": me, "contact_points": points, "relationships": summary}
+    panels = panels_for(request, "home", session, person.person_id, None)
+    context = {"me": me, "contact_points": points, "panels": panels}
     return render(request, "people/home.html", context)
 
 

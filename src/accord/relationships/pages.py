@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from accord.analytics import transparency_pages as scores_panel
 from accord.brands import service as brands
 from accord.core.errors import AccordError
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
 from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
-from accord.delivery import history as delivery_history
 from accord.people import service as people
 from accord.people.deps import PersonDep
 from accord.relationships import decisions, service
@@ -157,11 +156,6 @@ def _context(
         "shown_on": " ".join(sorted(stored_on)),
         "checked": stored_on if checked is None else checked,
         "values": {**base, **(values or {})},
-        "sent": [
-            (local_text(m.sent_at, me.time_zone), m)
-            for m in delivery_history.sent_to(session, person_id, brand_id)
-        ],
-        "profile": scores_panel.panel(session, person_id, brand_id),
     }
 
 
@@ -170,6 +164,7 @@ def relationship(
     brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> HTMLResponse:
     context = _context(session, person.person_id, brand_id)
+    context["panels"] = panels_for(request, "relationship", session, person.person_id, brand_id)
     return render(request, "relationships/relationship.html", context)
 
 
@@ -198,6 +193,7 @@ async def save(
             data = {FIELD_OF.get(exc.field or "", "form"): exc.detail}
     if isinstance(data, dict):
         context = _context(session, person.person_id, brand_id, values=typed, checked=now)
+        context["panels"] = panels_for(request, "relationship", session, person.person_id, brand_id)
         return form_page(
             request, "relationships/relationship.html", context.pop("values"), data, **context
         )
@@ -222,6 +218,7 @@ async def pause(
         errors = {FIELD_OF.get(exc.field or "", "form"): exc.detail}
     if errors:
         context = _context(session, person.person_id, brand_id, values=values)
+        context["panels"] = panels_for(request, "relationship", session, person.person_id, brand_id)
         return form_page(
             request, "relationships/relationship.html", context.pop("values"), errors, **context
         )

@@ -156,3 +156,13 @@ def history(session: Session, person_id: uuid.UUID) -> list[dict[str, object]]:
         {"seq": e.seq, "hash": e.hash, "body": ledger.body_of(e), "at": e.occurred_at}
         for e in reversed(events)
     ]
+
+
+def home_panel(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None
+) -> dict[str, object]:
+    """The person's home page summary of their relationships (a panel on the people page)."""
+    rows = for_person(session, person_id)
+    return {
+        "relationships": [{"brand": brand, "state": effective_state(rel)} for rel, brand, _ in rows]
+    }

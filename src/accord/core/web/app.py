@@ -40,6 +40,7 @@ def create_app(
     app.state.db = db
     app.state.templates = build_templates()
     app.state.mailer = build_mailer(settings)
+    app.state.panels = {}
 
     # Outermost first: the size limit sees bytes before anything buffers them.
     app.add_middleware(IdempotencyMiddleware)
@@ -112,6 +113,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         analytics_transparency_pages,
     ):
         app.include_router(pages.router)
+    _add_panels(app)
     if settings.is_dev:
         from accord.mail import pages as mail_pages
 
@@ -119,3 +121,16 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.analytics import api as analytics_api
 
     app.include_router(analytics_api.router, prefix="/api/v1")
+
+
+def _add_panels(app: FastAPI) -> None:
+    from accord.analytics import transparency_pages
+    from accord.core.web.panels import Panel, add_panel
+    from accord.delivery import history
+    from accord.relationships import service as relationships
+
+    add_panel(app, "home", Panel("relationships/home_panel.html", relationships.home_panel))
+    add_panel(
+        app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
+    )
+    add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
