@@ -1,0 +1,712 @@
+"""Benchmark: the delivery worker's e-mail throughput and memory, against raw smtplib.
+
+Goals:
+  (a) One worker's e-mail throughput (the real `accord.delivery.worker.Worker`, SMTP backend,
+      default batch and lease settings, in a process of its own) sending N campaign e-mails to
+      a local aiosmtpd sink is at least 0.5x that of a raw smtplib loop sending the same N
+      messages (byte for byte what the worker sent, captured by the sink) over one connection
+      to the same sink (the floor). Measured on SQLite, and on PostgreSQL too.
+  (b) With two worker processes on PostgreSQL the throughput is at least 1.6x one worker's.
+  (c) A worker's peak RSS does not grow with the audience: the worker runs for a few seconds
+      with 100,000 and then with 1,000,000 rows queued, and reports VmHWM (peak RSS) from
+      /proc/self/status in its own process.
+
+The sink runs in a separate process (so it does not compete with the sender for the GIL) and
+records every message's Message-ID: every run must deliver each of its N messages exactly once
+(N distinct Message-IDs, N messages), and every outbox row must end up `sent`.
+
+Set-up (not measured): a fresh database (a SQLite file; PostgreSQL databases
+`accord_bench_dispatch` and `accord_bench_dispatch_rss`, dropped at the end) made by
+`accord.core.migrate.upgrade`; a brand with a postal address and `send_rate_per_second` raised
+to 100000 so the shared rate limit does not bind, a marketing topic; N people each with a ledger
+head, an active relationship, marketing granted, the e-mail channel and the topic chosen and a
+verified primary e-mail address, inserted set-based (brand and global caps raised, since every
+round sends another campaign to the same people). Each round's campaign goes through
+`accord.campaigns.service`: create -> send -> resolve.
+
+Rounds are interleaved (worker, floor, worker, floor ...); the best of each is kept. Prints
+`RESULT dispatch_vs_smtplib <ratio>` (SQLite; `RESULT dispatch_vs_smtplib_postgres` too),
+`RESULT dispatch_two_workers_vs_one_postgres <ratio>`, `RESULT worker_rss_mb_100k <mb>` and
+`RESULT worker_rss_mb_1m <mb>`. Default N = 20,000; `--quick`: N = 2,000 and the RSS part at
+10k/50k rows (named `worker_rss_mb_10k` / `_50k`). `--profile` runs the single worker under
+cProfile and prints where its time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import multiprocessing
+import os
+import pstats
+import re
+import resource
+import smtplib
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from _common import PG_ADMIN, free_port, fresh_postgres
+from pydantic import SecretStr
+from sqlalchemy import Uuid, bindparam, func, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from accord.brands import service as brands
+from accord.brands.schemas import BrandCreate
+from accord.campaigns import service as campaigns
+from accord.campaigns.models import Campaign
+from accord.campaigns.schemas import Audience, CampaignCreate
+from accord.core import migrate
+from accord.core.db import Database, UTCDateTime, make_engine, utcnow
+from accord.core.settings import EmailBackend, Settings
+from accord.delivery.models import OutboxMessage
+from accord.delivery.worker import Worker
+from accord.relationships import topics
+from accord.relationships.schemas import TopicCreate
+from accord.relationships.vocabulary import Purpose
+
+GOAL_VS_SMTPLIB = 0.5
+GOAL_TWO_WORKERS = 1.6
+PG_THROUGHPUT = "accord_bench_dispatch"
+PG_RSS = "accord_bench_dispatch_rss"
+SECRET = "bench-dispatch-secret-key-not-for-production"
+MID = re.compile(rb"^Message-ID:[ \t]*(\S+)", re.MULTILINE | re.IGNORECASE)
+TEXT = (
+    "Hello {{ person.name }},\n\n"
+    "Here is what is new in {{ topic.name }} at {{ brand.name }} this month. "
+    + "We kept it short, as promised, and there is nothing you need to do. " * 8
+    + "\n\nQuestions? Write to {{ brand.support_email }}.\n"
+)
+HTML = (
+    "<h1>News for {{ person.first_name }}</h1>"
+    + "<p>Here is what is new in {{ topic.name }} at {{ brand.name }} this month.</p>" * 6
+)
+
+
+# --- the sink (its own process) --------------------------------------------------------------
+
+
+class SinkHandler:
+    """Counts messages and distinct Message-IDs; keeps the raw messages when asked to."""
+
+    def __init__(self) -> None:
+        self.capture = False
+        self.reset()
+
+    def reset(self) -> None:
+        self.total = 0
+        self.ids: set[bytes] = set()
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content: bytes = envelope.original_content or envelope.content
+        self.total += 1
+        end = content.find(b"\r\n\r\n")
+        if end < 0:
+            end = content.find(b"\n\n")
+        found = MID.search(content, 0, end if end >= 0 else len(content))
+        self.ids.add(found.group(1) if found else b"<none:%d>" % self.total)
+        if self.capture:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), content))
+        return "250 OK"
+
+
+def sink_main(conn: Connection, port: int) -> None:
+    """Serve SMTP on 127.0.0.1:port; answer the parent's commands over `conn`."""
+    from aiosmtpd.controller import Controller
+
+    handler = SinkHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    conn.send("ready")
+    try:
+        while True:
+            command, arg = conn.recv()
+            if command == "reset":
+                handler.reset()
+                handler.capture = bool(arg)
+                conn.send("ok")
+            elif command == "stats":
+                conn.send((handler.total, len(handler.ids)))
+            elif command == "take":
+                conn.send(handler.messages)
+                handler.messages = []
+            elif command == "stop":
+                break
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Sink:
+    conn: Connection
+    process: multiprocessing.process.BaseProcess
+    port: int
+
+    def call(self, command: str, arg: object = None) -> Any:
+        self.conn.send((command, arg))
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.conn.send(("stop", None))
+            self.process.join(10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(10)
+
+
+def start_sink(ctx: multiprocessing.context.SpawnContext) -> Sink:
+    port = free_port()
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=sink_main, args=(child, port), name="bench-smtp-sink")
+    process.start()
+    if not parent.poll(30) or parent.recv() != "ready":
+        raise RuntimeError("the SMTP sink did not start")
+    return Sink(parent, process, port)
+
+
+# --- the worker (its own process) ------------------------------------------------------------
+
+
+def vm_status(field: str) -> float:
+    """A /proc/self/status field (VmRSS, VmHWM) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def settings_for(url: str, smtp_port: int, var_dir: str) -> Settings:
+    return Settings(
+        database_url=url,
+        var_dir=Path(var_dir),
+        secret_key=SecretStr(SECRET),
+        base_url="https://accord.bench.example",
+        email_backend=EmailBackend.smtp,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+    )
+
+
+def worker_main(
+    url: str,
+    smtp_port: int,
+    var_dir: str,
+    start: Any,
+    results: Any,
+    seconds: float | None,
+    profile_to: str | None,
+) -> None:
+    """Build a real Worker, wait for the start signal, then drain the outbox (or run for
+    `seconds`), and report what it sent, its own wall and CPU time and its memory."""
+    settings = settings_for(url, smtp_port, var_dir)
+    worker = Worker(Database.from_settings(settings), settings)
+    with worker.db.session() as session:  # connect and warm up before the clock starts
+        session.scalar(select(func.count()).select_from(OutboxMessage).limit(1))
+    rss_ready = vm_status("VmRSS")
+    start.wait()
+    profiler = cProfile.Profile() if profile_to else None
+    cpu0, began = os.times(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    sent = 0
+    while True:
+        done = worker.run_once()
+        sent += done.sent
+        if seconds is not None:
+            if time.perf_counter() - began >= seconds:
+                break
+            continue
+        if done.sent + done.skipped + done.deferred + done.failed:
+            continue
+        with worker.db.session() as session:  # nothing claimed: finished, or rows on lease
+            left = session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.state.in_(("queued", "sending")),
+                    OutboxMessage.not_before <= utcnow(),
+                )
+            )
+        if not left:
+            break
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - began
+    if profiler is not None and profile_to is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
+    cpu1 = os.times()
+    results.put(
+        {
+            "sent": sent,
+            "elapsed": elapsed,
+            "cpu": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+            "rss_ready_mb": rss_ready,
+            "rss_mb": vm_status("VmRSS"),
+            "hwm_mb": vm_status("VmHWM"),
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+
+
+@dataclass
+class Run:
+    seconds: float  # parent's wall clock from the start signal to the last worker's report
+    workers: list[dict[str, Any]]
+
+    @property
+    def sent(self) -> int:
+        return sum(int(w["sent"]) for w in self.workers)
+
+
+def run_workers(
+    ctx: multiprocessing.context.SpawnContext,
+    count: int,
+    url: str,
+    sink: Sink,
+    var_dir: str,
+    *,
+    seconds: float | None = None,
+    profile_to: str | None = None,
+) -> Run:
+    start, results = ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=worker_main,
+            args=(url, sink.port, var_dir, start, results, seconds, profile_to),
+            name=f"bench-worker-{i}",
+        )
+        for i in range(count)
+    ]
+    for proc in procs:
+        proc.start()
+    time.sleep(0.2)
+    # Each worker connects before it waits; give them time to import and connect.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(p.is_alive() for p in procs):
+        time.sleep(0.05)
+    time.sleep(1.5 if count == 1 else 2.5)
+    began = time.perf_counter()
+    start.set()
+    reports = []
+    try:
+        for _ in procs:
+            reports.append(results.get(timeout=1800))
+    finally:
+        for proc in procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(10)
+    for proc in procs:
+        if proc.exitcode != 0:
+            raise RuntimeError(f"{proc.name} exited with {proc.exitcode}")
+    return Run(time.perf_counter() - began, reports)
+
+
+# --- the world -------------------------------------------------------------------------------
+
+PEOPLE_SQL = [
+    "INSERT INTO people (id, email, display_name, time_zone, locale, created_at) "
+    "SELECT id, 'd' || n || '@people.example', 'Person ' || n, 'UTC', 'en', :created "
+    "FROM bench_ids ORDER BY id",
+    "INSERT INTO ledger_heads (subject_id, seq, hash) "
+    "SELECT id, 1, :hash FROM bench_ids ORDER BY id",
+    "INSERT INTO relationships (id, person_id, brand_id, state, origin, brand_cap, shared, "
+    "updated_at, created_at) "
+    "SELECT {newid}, id, :brand, 'active', 'portal', 1000, "
+    "CASE WHEN n <= :small THEN {small} ELSE {big} END, :created, :created "
+    "FROM bench_ids ORDER BY id",
+    "INSERT INTO purpose_grants (person_id, brand_id, purpose, status, updated_at) "
+    "SELECT id, :brand, 'marketing', 'granted', :created FROM bench_ids ORDER BY id",
+    "INSERT INTO channel_choices (person_id, brand_id, purpose, channel) "
+    "SELECT id, :brand, 'marketing', 'email' FROM bench_ids ORDER BY id",
+    "INSERT INTO topic_choices (person_id, topic_id, brand_id) "
+    "SELECT id, :topic, :brand FROM bench_ids ORDER BY id",
+    "INSERT INTO global_preferences (person_id, global_cap, do_not_contact) "
+    "SELECT id, 1000, {false} FROM bench_ids ORDER BY id",
+    "INSERT INTO contact_points (id, person_id, channel, address, address_normalised, "
+    "is_primary, verified_at, created_at, details, code_attempts) "
+    "SELECT {newid}, id, 'email', 'd' || n || '@people.example', 'd' || n || '@people.example', "
+    "{true}, :created, :created, {json}, 0 FROM bench_ids ORDER BY id",
+]
+
+
+@dataclass(frozen=True)
+class World:
+    brand: uuid.UUID
+    topic: uuid.UUID
+
+
+def build_world(engine: Engine, people: int, small: int = 0) -> World:
+    """Brand and topic through the services; the people set-based. The first `small` people
+    share {"cohort": "small"} with the brand (an audience filter), the others "big"."""
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        brand = brands.create_brand(
+            session,
+            BrandCreate(
+                name="Bench Records",
+                slug="bench",
+                sender_name="Bench Records",
+                sender_email="news@bench.example",
+                support_email="help@bench.example",
+                postal_address="1 Bench Street, 1000 Benchville",
+            ),
+        )
+        brand.send_rate_per_second = 100_000
+        topic = topics.create(
+            session,
+            brand.id,
+            TopicCreate(
+                slug="jazz",
+                name="Jazz news",
+                description="New releases and concerts, about once a month.",
+                purpose=Purpose.marketing,
+            ),
+        )
+        world = World(brand.id, topic.id)
+        session.commit()
+    pg = engine.dialect.name == "postgresql"
+    words = {
+        "newid": "gen_random_uuid()" if pg else "lower(hex(randomblob(16)))",
+        "json": "'{}'::json" if pg else "'{}'",
+        "small": """'{"cohort": "small"}'""" + ("::json" if pg else ""),
+        "big": """'{"cohort": "big"}'""" + ("::json" if pg else ""),
+        "true": "TRUE" if pg else "1",
+        "false": "FALSE" if pg else "0",
+    }
+    params: dict[str, Any] = {
+        "brand": world.brand,
+        "topic": world.topic,
+        "small": small,
+        "hash": "0" * 64,
+        "created": utcnow() - timedelta(days=30),
+    }
+    with engine.begin() as conn:
+        if pg:
+            conn.execute(text("SET LOCAL synchronous_commit = off"))
+            conn.execute(text("CREATE UNLOGGED TABLE bench_ids (n bigint PRIMARY KEY, id uuid)"))
+            conn.execute(
+                text(
+                    "INSERT INTO bench_ids SELECT n, gen_random_uuid() "
+                    "FROM generate_series(1, :people) n"
+                ),
+                {"people": people},
+            )
+        else:
+            conn.execute(text("PRAGMA cache_size = -500000"))
+            conn.execute(text("CREATE TABLE bench_ids (n INTEGER PRIMARY KEY, id CHAR(32))"))
+            conn.execute(
+                text(
+                    "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
+                    "WHERE n < :people) "
+                    "INSERT INTO bench_ids SELECT n, lower(hex(randomblob(16))) FROM s"
+                ),
+                {"people": people},
+            )
+        for sql in PEOPLE_SQL:
+            statement = text(sql.format(**words))
+            used = {k: v for k, v in params.items() if re.search(rf":{k}\b", sql)}
+            binds = [
+                bindparam(k, type_=Uuid() if isinstance(v, uuid.UUID) else UTCDateTime())
+                for k, v in used.items()
+                if isinstance(v, uuid.UUID | datetime)
+            ]
+            conn.execute(statement.bindparams(*binds), used)
+        conn.execute(text("DROP TABLE bench_ids"))
+    if pg:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    return world
+
+
+def new_campaign(engine: Engine, world: World, name: str, cohort: str | None = None) -> int:
+    """create -> send -> resolve through the campaign service; the number of rows queued."""
+    audience = Audience(kind="filter", filter={"cohort": cohort}) if cohort else Audience()
+    with Session(engine) as session:
+        campaign = campaigns.create(
+            session,
+            world.brand,
+            CampaignCreate(
+                name=name,
+                topic_id=world.topic,
+                subject="{{ topic.name }}: what is new, {{ person.first_name }}",
+                text=TEXT,
+                html=HTML,
+                audience=audience,
+            ),
+            member_id=None,
+        )
+        campaigns.send(session, campaign)
+        queued = campaigns.resolve(session, campaign, utcnow())
+        session.commit()
+    return queued
+
+
+def cancel_campaigns(engine: Engine) -> None:
+    with Session(engine) as session:
+        for campaign in session.scalars(select(Campaign).where(Campaign.state == "sending")):
+            campaigns.cancel(session, campaign)
+        session.commit()
+
+
+def outbox_states(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+        ).all()
+    return {state: count for state, count in rows}
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+
+def check_delivery(sink: Sink, engine: Engine, expected: int, what: str) -> None:
+    total, distinct = sink.call("stats")
+    states = outbox_states(engine)
+    open_rows = sum(states.get(s, 0) for s in ("queued", "sending", "deferred"))
+    if total != expected or distinct != expected or open_rows:
+        raise AssertionError(
+            f"{what}: the sink got {total} messages with {distinct} distinct Message-IDs, "
+            f"{expected} expected; outbox {states}"
+        )
+
+
+def floor_send(sink: Sink, messages: list[tuple[str, list[str], bytes]]) -> float:
+    """The floor: the same messages, raw smtplib, one connection."""
+    start = time.perf_counter()
+    smtp = smtplib.SMTP("127.0.0.1", sink.port, timeout=30)
+    for mail_from, rcpt_tos, content in messages:
+        smtp.sendmail(mail_from, rcpt_tos, content)
+    smtp.quit()
+    return time.perf_counter() - start
+
+
+def throughput_vs_smtplib(
+    ctx: multiprocessing.context.SpawnContext,
+    backend: str,
+    url: str,
+    n: int,
+    rounds: int,
+    workdir: Path,
+    profile: bool,
+) -> float:
+    engine = _engine(url)
+    sink = start_sink(ctx)
+    try:
+        started = time.perf_counter()
+        world = build_world(engine, n)
+        print(f"{backend}: {n} people built in {time.perf_counter() - started:.1f}s")
+        worker_rates, floor_rates = [], []
+        for r in range(rounds):
+            started = time.perf_counter()
+            queued = new_campaign(engine, world, f"Round {r + 1}")
+            if queued != n:
+                raise AssertionError(f"resolve queued {queued} rows, {n} expected")
+            resolved = time.perf_counter() - started
+            sink.call("reset", True)
+            prof = str(workdir / "worker.prof") if profile and r == rounds - 1 else None
+            run = run_workers(ctx, 1, url, sink, str(workdir / "var"), profile_to=prof)
+            check_delivery(sink, engine, n, f"{backend} round {r + 1}")
+            messages = sink.call("take")
+            sink.call("reset", False)
+            floor = floor_send(sink, messages)
+            total, _ = sink.call("stats")
+            if total != n:
+                raise AssertionError(f"floor: the sink got {total} of {n} messages")
+            size = sum(len(m[2]) for m in messages) / len(messages)
+            w = run.workers[0]
+            worker_rates.append(n / run.seconds)
+            floor_rates.append(n / floor)
+            print(
+                f"  round {r + 1}: resolve {resolved:.1f}s; worker {n / run.seconds:7.0f} msg/s "
+                f"({run.seconds:.2f}s, worker CPU {w['cpu'] / w['elapsed']:.0%} of a core); "
+                f"smtplib {n / floor:7.0f} msg/s ({floor:.2f}s); {size:.0f} bytes/message; "
+                f"{n} delivered exactly once"
+            )
+            sys.stdout.flush()
+            if prof is not None:
+                print_profile(prof)
+        ratio = max(worker_rates) / max(floor_rates)
+        print(f"  best: worker {max(worker_rates):.0f} msg/s, smtplib {max(floor_rates):.0f} msg/s")
+        return ratio
+    finally:
+        sink.stop()
+        engine.dispose()
+
+
+def two_workers_vs_one(
+    ctx: multiprocessing.context.SpawnContext, url: str, n: int, rounds: int, workdir: Path
+) -> float:
+    engine = _engine(url)
+    sink = start_sink(ctx)
+    try:
+        started = time.perf_counter()
+        world = build_world(engine, n)
+        print(f"postgres: {n} people built in {time.perf_counter() - started:.1f}s")
+        rates: dict[int, list[float]] = {1: [], 2: []}
+        for r in range(rounds):
+            for count in (1, 2):
+                queued = new_campaign(engine, world, f"Round {r + 1} x{count}")
+                if queued != n:
+                    raise AssertionError(f"resolve queued {queued} rows, {n} expected")
+                sink.call("reset", False)
+                run = run_workers(ctx, count, url, sink, str(workdir / "var"))
+                check_delivery(sink, engine, n, f"{count} worker(s), round {r + 1}")
+                rates[count].append(n / run.seconds)
+                split = " + ".join(str(w["sent"]) for w in run.workers)
+                cpu = " + ".join(f"{w['cpu'] / w['elapsed']:.0%}" for w in run.workers)
+                print(
+                    f"  round {r + 1}, {count} worker(s): {n / run.seconds:7.0f} msg/s "
+                    f"({run.seconds:.2f}s; sent {split}; CPU {cpu} of a core each); "
+                    f"{n} delivered exactly once"
+                )
+                sys.stdout.flush()
+        return max(rates[2]) / max(rates[1])
+    finally:
+        sink.stop()
+        engine.dispose()
+
+
+def size_label(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def rss_by_queue(
+    ctx: multiprocessing.context.SpawnContext,
+    url: str,
+    sizes: tuple[int, int],
+    seconds: float,
+    workdir: Path,
+) -> None:
+    small, big = sizes
+    engine = _engine(url)
+    sink = start_sink(ctx)
+    try:
+        started = time.perf_counter()
+        world = build_world(engine, big, small=small)
+        print(f"rss: {big} people built in {time.perf_counter() - started:.1f}s")
+        for size, cohort in ((small, "small"), (big, None)):
+            cancel_campaigns(engine)
+            started = time.perf_counter()
+            queued = new_campaign(engine, world, f"RSS {size}", cohort)
+            if queued != size:
+                raise AssertionError(f"resolve queued {queued} rows, {size} expected")
+            resolved = time.perf_counter() - started
+            sink.call("reset", False)
+            run = run_workers(ctx, 1, url, sink, str(workdir / "var"), seconds=seconds)
+            w = run.workers[0]
+            total, distinct = sink.call("stats")
+            if total != distinct or total != w["sent"]:
+                raise AssertionError(f"rss run: {total} messages, {distinct} distinct ids")
+            print(
+                f"  {queued} rows queued (resolve {resolved:.1f}s): the worker sent {w['sent']} "
+                f"in {w['elapsed']:.1f}s; RSS when ready {w['rss_ready_mb']:.1f} MB, at the end "
+                f"{w['rss_mb']:.1f} MB, peak (VmHWM) {w['hwm_mb']:.1f} MB"
+            )
+            print(f"RESULT worker_rss_mb_{size_label(size)} {w['hwm_mb']:.1f}")
+            sys.stdout.flush()
+    finally:
+        sink.stop()
+        engine.dispose()
+
+
+def print_profile(path: str, limit: int = 30) -> None:
+    out = io.StringIO()
+    stats = pstats.Stats(path, stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(limit)
+    stats.sort_stats("tottime").print_stats(limit)
+    print("  --- the worker under cProfile (last round) ---")
+    print("\n".join("  " + line for line in out.getvalue().splitlines() if line.strip()))
+
+
+def _engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def drop_postgres(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="N = 2,000; RSS at 10k and 50k")
+    parser.add_argument("--messages", type=int, help="N (default 20,000)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3; quick 2)")
+    parser.add_argument(
+        "--parts", default="a,b,c", help="which goals to measure: a, b, c (comma-separated)"
+    )
+    parser.add_argument(
+        "--rss-sizes", help="rows queued for (c), e.g. 100000,1000000 (quick: 10000,50000)"
+    )
+    parser.add_argument("--rss-seconds", type=float, help="worker run per size (5; quick 2)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the worker in (a)")
+    args = parser.parse_args()
+    n = args.messages or (2_000 if args.quick else 20_000)
+    rounds = args.rounds or (2 if args.quick else 3)
+    sizes = (10_000, 50_000) if args.quick else (100_000, 1_000_000)
+    if args.rss_sizes:
+        a, b = (int(x) for x in args.rss_sizes.split(","))
+        sizes = (a, b)
+    seconds = args.rss_seconds or (2.0 if args.quick else 5.0)
+    parts = set(args.parts.split(","))
+    ctx = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if "a" in parts:
+            url = f"sqlite:///{workdir / 'dispatch.db'}"
+            ratio = throughput_vs_smtplib(ctx, "sqlite", url, n, rounds, workdir, args.profile)
+            print(f"RESULT dispatch_vs_smtplib {ratio:.3f}")
+            print(f"goal >= {GOAL_VS_SMTPLIB}: {'met' if ratio >= GOAL_VS_SMTPLIB else 'NOT met'}")
+            sys.stdout.flush()
+        pg_url = fresh_postgres(PG_THROUGHPUT) if parts & {"a", "b"} else None
+        if parts & {"a", "b"} and pg_url is None:
+            print("postgres: not reachable, skipped")
+        if pg_url is not None:
+            try:
+                if "a" in parts:
+                    ratio = throughput_vs_smtplib(
+                        ctx, "postgres", pg_url, n, rounds, workdir, profile=False
+                    )
+                    print(f"RESULT dispatch_vs_smtplib_postgres {ratio:.3f}")
+                    sys.stdout.flush()
+                    drop_postgres(PG_THROUGHPUT)
+                    pg_url = fresh_postgres(PG_THROUGHPUT)
+                    assert pg_url is not None
+                if "b" in parts:
+                    ratio = two_workers_vs_one(ctx, pg_url, n, rounds, workdir)
+                    print(f"RESULT dispatch_two_workers_vs_one_postgres {ratio:.3f}")
+                    met = ratio >= GOAL_TWO_WORKERS
+                    print(f"goal >= {GOAL_TWO_WORKERS}: {'met' if met else 'NOT met'}")
+                    sys.stdout.flush()
+            finally:
+                drop_postgres(PG_THROUGHPUT)
+        if "c" in parts:
+            found = fresh_postgres(PG_RSS)
+            if found is None:
+                print("rss: postgres not reachable, measured on SQLite")
+            rss_url = found or f"sqlite:///{workdir / 'rss.db'}"
+            try:
+                rss_by_queue(ctx, rss_url, sizes, seconds, workdir)
+            finally:
+                if found is not None:
+                    drop_postgres(PG_RSS)
+
+
+if __name__ == "__main__":
+    main()
