@@ -67,8 +67,8 @@ from accord.campaigns.schemas import Audience, CampaignCreate
 from accord.core import migrate
 from accord.core.db import Database, UTCDateTime, make_engine, utcnow
 from accord.core.settings import EmailBackend, Settings
-from accord.delivery.models import OutboxMessage
 from accord.delivery.worker import Worker
+from accord.outbox.models import OutboxMessage
 from accord.relationships import topics
 from accord.relationships.schemas import TopicCreate
 from accord.relationships.vocabulary import Purpose
@@ -197,6 +197,36 @@ def settings_for(url: str, smtp_port: int, var_dir: str) -> Settings:
     )
 
 
+# Diagnostics only (--what-if): proposed changes to src/, tried in the worker process alone.
+WHAT_IFS = {
+    "template-cache": "templating.render compiles each template source once (lru_cache)",
+    "no-sqlite-yield": "worker.SQLITE_YIELD = 0 (no pause between SQLite chunks)",
+}
+WHAT_IF: list[str] = []
+
+
+def apply_what_if(names: tuple[str, ...]) -> None:
+    if "template-cache" in names:
+        from functools import lru_cache
+
+        from jinja2 import Template
+
+        from accord.campaigns import templating
+
+        @lru_cache(maxsize=256)
+        def compiled(source: str, html: bool) -> Template:
+            return (templating._html_env if html else templating._env).from_string(source)
+
+        def render(source: str, context: dict[str, Any], *, html: bool = False) -> str:
+            return compiled(source, html).render(**context)
+
+        templating.render = render
+    if "no-sqlite-yield" in names:
+        from accord.delivery import worker as worker_module
+
+        worker_module.SQLITE_YIELD = 0.0
+
+
 def worker_main(
     url: str,
     smtp_port: int,
@@ -205,9 +235,11 @@ def worker_main(
     results: Any,
     seconds: float | None,
     profile_to: str | None,
+    what_if: tuple[str, ...] = (),
 ) -> None:
     """Build a real Worker, wait for the start signal, then drain the outbox (or run for
     `seconds`), and report what it sent, its own wall and CPU time and its memory."""
+    apply_what_if(what_if)
     settings = settings_for(url, smtp_port, var_dir)
     worker = Worker(Database.from_settings(settings), settings)
     with worker.db.session() as session:  # connect and warm up before the clock starts
@@ -280,7 +312,7 @@ def run_workers(
     procs = [
         ctx.Process(
             target=worker_main,
-            args=(url, sink.port, var_dir, start, results, seconds, profile_to),
+            args=(url, sink.port, var_dir, start, results, seconds, profile_to, tuple(WHAT_IF)),
             name=f"bench-worker-{i}",
         )
         for i in range(count)
@@ -446,9 +478,16 @@ def new_campaign(engine: Engine, world: World, name: str, cohort: str | None = N
             member_id=None,
         )
         campaigns.send(session, campaign)
-        queued = campaigns.resolve(session, campaign, utcnow())
+        written = campaigns.resolve(session, campaign, utcnow())
         session.commit()
-    return queued
+        queued = session.scalar(
+            select(func.count()).where(
+                OutboxMessage.campaign_id == campaign.id, OutboxMessage.state == "queued"
+            )
+        )
+    if written != queued:  # seen on PostgreSQL: the rowcount of the ORM INSERT ... SELECT is -1
+        print(f"  note: resolve() returned {written}, but {queued} rows were queued")
+    return int(queued or 0)
 
 
 def cancel_campaigns(engine: Engine) -> None:
@@ -614,11 +653,16 @@ def rss_by_queue(
                 f"in {w['elapsed']:.1f}s; RSS when ready {w['rss_ready_mb']:.1f} MB, at the end "
                 f"{w['rss_mb']:.1f} MB, peak (VmHWM) {w['hwm_mb']:.1f} MB"
             )
-            print(f"RESULT worker_rss_mb_{size_label(size)} {w['hwm_mb']:.1f}")
+            result(f"worker_rss_mb_{size_label(size)}", f"{w['hwm_mb']:.1f}")
             sys.stdout.flush()
     finally:
         sink.stop()
         engine.dispose()
+
+
+def result(name: str, value: str) -> None:
+    print(f"RESULT {name}{'_whatif' if WHAT_IF else ''} {value}")
+    sys.stdout.flush()
 
 
 def print_profile(path: str, limit: int = 30) -> None:
@@ -652,11 +696,30 @@ def main() -> None:
         "--parts", default="a,b,c", help="which goals to measure: a, b, c (comma-separated)"
     )
     parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres", "both"],
+        default="both",
+        help="database(s) for (a); (b) and (c) use PostgreSQL",
+    )
+    parser.add_argument(
         "--rss-sizes", help="rows queued for (c), e.g. 100000,1000000 (quick: 10000,50000)"
     )
     parser.add_argument("--rss-seconds", type=float, help="worker run per size (5; quick 2)")
     parser.add_argument("--profile", action="store_true", help="cProfile the worker in (a)")
+    parser.add_argument(
+        "--what-if",
+        default="",
+        help="diagnostics: try proposed src/ changes in the worker processes only\n"
+        + "\n".join(f"  {k}: {v}" for k, v in WHAT_IFS.items())
+        + "\n(comma-separated; RESULT names then end in _whatif)",
+    )
     args = parser.parse_args()
+    WHAT_IF.extend(x for x in args.what_if.split(",") if x)
+    unknown = set(WHAT_IF) - set(WHAT_IFS)
+    if unknown:
+        parser.error(f"unknown --what-if: {', '.join(sorted(unknown))}")
+    if WHAT_IF:
+        print(f"what-if (NOT Accord as shipped): {', '.join(WHAT_IFS[k] for k in WHAT_IF)}")
     n = args.messages or (2_000 if args.quick else 20_000)
     rounds = args.rounds or (2 if args.quick else 3)
     sizes = (10_000, 50_000) if args.quick else (100_000, 1_000_000)
@@ -668,29 +731,33 @@ def main() -> None:
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        if "a" in parts:
+        a_sqlite = "a" in parts and args.backend in ("sqlite", "both")
+        a_postgres = "a" in parts and args.backend in ("postgres", "both")
+        if a_sqlite:
             url = f"sqlite:///{workdir / 'dispatch.db'}"
             ratio = throughput_vs_smtplib(ctx, "sqlite", url, n, rounds, workdir, args.profile)
-            print(f"RESULT dispatch_vs_smtplib {ratio:.3f}")
+            result("dispatch_vs_smtplib", f"{ratio:.3f}")
             print(f"goal >= {GOAL_VS_SMTPLIB}: {'met' if ratio >= GOAL_VS_SMTPLIB else 'NOT met'}")
             sys.stdout.flush()
-        pg_url = fresh_postgres(PG_THROUGHPUT) if parts & {"a", "b"} else None
-        if parts & {"a", "b"} and pg_url is None:
+        pg_wanted = a_postgres or "b" in parts
+        pg_url = fresh_postgres(PG_THROUGHPUT) if pg_wanted else None
+        if pg_wanted and pg_url is None:
             print("postgres: not reachable, skipped")
         if pg_url is not None:
             try:
-                if "a" in parts:
+                if a_postgres:
                     ratio = throughput_vs_smtplib(
                         ctx, "postgres", pg_url, n, rounds, workdir, profile=False
                     )
-                    print(f"RESULT dispatch_vs_smtplib_postgres {ratio:.3f}")
+                    result("dispatch_vs_smtplib_postgres", f"{ratio:.3f}")
                     sys.stdout.flush()
+                if a_postgres and "b" in parts:
                     drop_postgres(PG_THROUGHPUT)
                     pg_url = fresh_postgres(PG_THROUGHPUT)
                     assert pg_url is not None
                 if "b" in parts:
                     ratio = two_workers_vs_one(ctx, pg_url, n, rounds, workdir)
-                    print(f"RESULT dispatch_two_workers_vs_one_postgres {ratio:.3f}")
+                    result("dispatch_two_workers_vs_one_postgres", f"{ratio:.3f}")
                     met = ratio >= GOAL_TWO_WORKERS
                     print(f"goal >= {GOAL_TWO_WORKERS}: {'met' if met else 'NOT met'}")
                     sys.stdout.flush()
