@@ -40,6 +40,7 @@ import io
 import multiprocessing
 import os
 import pstats
+import queue
 import re
 import resource
 import smtplib
@@ -201,11 +202,13 @@ def settings_for(url: str, smtp_port: int, var_dir: str) -> Settings:
 WHAT_IFS = {
     "template-cache": "templating.render compiles each template source once (lru_cache)",
     "no-sqlite-yield": "worker.SQLITE_YIELD = 0 (no pause between SQLite chunks)",
+    "rate-own-transaction": "rate.take commits in a transaction of its own, so the brand's"
+    " rate-window row is not locked while the chunk's e-mails go out",
 }
 WHAT_IF: list[str] = []
 
 
-def apply_what_if(names: tuple[str, ...]) -> None:
+def apply_what_if(names: list[str]) -> None:
     if "template-cache" in names:
         from functools import lru_cache
 
@@ -221,6 +224,20 @@ def apply_what_if(names: tuple[str, ...]) -> None:
             return compiled(source, html).render(**context)
 
         templating.render = render
+    if "rate-own-transaction" in names:
+        from accord.delivery import rate
+
+        take = rate.take
+
+        def take_and_commit(
+            session: Session, brand_id: uuid.UUID, limit: int, now: datetime, n: int = 1
+        ) -> bool:
+            with Session(session.get_bind()) as own:
+                won = take(own, brand_id, limit, now, n)
+                own.commit()
+            return won
+
+        rate.take = take_and_commit
     if "no-sqlite-yield" in names:
         from accord.delivery import worker as worker_module
 
@@ -231,11 +248,10 @@ def worker_main(
     url: str,
     smtp_port: int,
     var_dir: str,
-    start: Any,
-    results: Any,
+    signals: tuple[Any, Any, Any],
     seconds: float | None,
     profile_to: str | None,
-    what_if: tuple[str, ...] = (),
+    what_if: list[str],
 ) -> None:
     """Build a real Worker, wait for the start signal, then drain the outbox (or run for
     `seconds`), and report what it sent, its own wall and CPU time and its memory."""
@@ -245,6 +261,8 @@ def worker_main(
     with worker.db.session() as session:  # connect and warm up before the clock starts
         session.scalar(select(func.count()).select_from(OutboxMessage).limit(1))
     rss_ready = vm_status("VmRSS")
+    ready, start, results = signals
+    ready.put(os.getpid())
     start.wait()
     profiler = cProfile.Profile() if profile_to else None
     cpu0, began = os.times(), time.perf_counter()
@@ -288,10 +306,46 @@ def worker_main(
     )
 
 
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def process_ticks(pid: int | None = None, name: str | None = None) -> int:
+    """CPU clock ticks (user + system) used by process `pid`, or by every process called
+    `name` (e.g. the PostgreSQL server's); 0 where /proc cannot be read."""
+    pids = [pid] if pid is not None else [int(d) for d in os.listdir("/proc") if d.isdigit()]
+    total = 0
+    for p in pids:
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        if name is not None and comm != name:
+            continue
+        fields = rest.split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
 @dataclass
 class Run:
     seconds: float  # parent's wall clock from the start signal to the last worker's report
     workers: list[dict[str, Any]]
+    machine_busy: float  # share of all CPUs busy meanwhile (every process, ours or not)
+    sink_cpu: float  # the sink process's CPU, in cores
+    postgres_cpu: float  # all postgres server processes' CPU, in cores
+
+    def cpu_summary(self) -> str:
+        workers = " + ".join(f"{w['cpu'] / w['elapsed']:.0%}" for w in self.workers)
+        return (
+            f"CPU: worker(s) {workers}, sink {self.sink_cpu:.0%}, postgres "
+            f"{self.postgres_cpu:.0%} of a core; machine {self.machine_busy:.0%} busy "
+            f"on {os.cpu_count()} CPUs"
+        )
 
     @property
     def sent(self) -> int:
@@ -308,29 +362,36 @@ def run_workers(
     seconds: float | None = None,
     profile_to: str | None = None,
 ) -> Run:
-    start, results = ctx.Event(), ctx.Queue()
+    start, ready, results = ctx.Event(), ctx.Queue(), ctx.Queue()
     procs = [
         ctx.Process(
             target=worker_main,
-            args=(url, sink.port, var_dir, start, results, seconds, profile_to, tuple(WHAT_IF)),
+            args=(url, sink.port, var_dir, (ready, start, results), seconds, profile_to, WHAT_IF),
             name=f"bench-worker-{i}",
         )
         for i in range(count)
     ]
     for proc in procs:
         proc.start()
-    time.sleep(0.2)
-    # Each worker connects before it waits; give them time to import and connect.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not all(p.is_alive() for p in procs):
-        time.sleep(0.05)
-    time.sleep(1.5 if count == 1 else 2.5)
+    waiting = count
+    while waiting:  # each worker imports, connects and says so before the clock starts
+        try:
+            ready.get(timeout=1)
+            waiting -= 1
+        except queue.Empty:
+            if not all(p.is_alive() for p in procs):
+                raise RuntimeError("a worker died while starting") from None
+    busy0, total0 = cpu_jiffies()
+    sink0, pg0 = process_ticks(sink.process.pid), process_ticks(name="postgres")
     began = time.perf_counter()
     start.set()
     reports = []
     try:
         for _ in procs:
             reports.append(results.get(timeout=1800))
+        ended = time.perf_counter()
+        busy1, total1 = cpu_jiffies()
+        sink1, pg1 = process_ticks(sink.process.pid), process_ticks(name="postgres")
     finally:
         for proc in procs:
             proc.join(30)
@@ -340,7 +401,14 @@ def run_workers(
     for proc in procs:
         if proc.exitcode != 0:
             raise RuntimeError(f"{proc.name} exited with {proc.exitcode}")
-    return Run(time.perf_counter() - began, reports)
+    hz, wall = os.sysconf("SC_CLK_TCK"), ended - began
+    return Run(
+        wall,
+        reports,
+        (busy1 - busy0) / max(1, total1 - total0),
+        (sink1 - sink0) / hz / wall,
+        (pg1 - pg0) / hz / wall,
+    )
 
 
 # --- the world -------------------------------------------------------------------------------
@@ -519,14 +587,19 @@ def check_delivery(sink: Sink, engine: Engine, expected: int, what: str) -> None
         )
 
 
-def floor_send(sink: Sink, messages: list[tuple[str, list[str], bytes]]) -> float:
-    """The floor: the same messages, raw smtplib, one connection."""
+def floor_send(sink: Sink, messages: list[tuple[str, list[str], bytes]]) -> tuple[float, str]:
+    """The floor: the same messages, raw smtplib, one connection. (seconds, CPU summary)"""
+    sink0, cpu0 = process_ticks(sink.process.pid), os.times()
     start = time.perf_counter()
     smtp = smtplib.SMTP("127.0.0.1", sink.port, timeout=30)
     for mail_from, rcpt_tos, content in messages:
         smtp.sendmail(mail_from, rcpt_tos, content)
     smtp.quit()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    sink1, cpu1 = process_ticks(sink.process.pid), os.times()
+    client = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / wall
+    sink_cpu = (sink1 - sink0) / os.sysconf("SC_CLK_TCK") / wall
+    return wall, f"CPU: smtplib {client:.0%}, sink {sink_cpu:.0%} of a core"
 
 
 def throughput_vs_smtplib(
@@ -557,18 +630,18 @@ def throughput_vs_smtplib(
             check_delivery(sink, engine, n, f"{backend} round {r + 1}")
             messages = sink.call("take")
             sink.call("reset", False)
-            floor = floor_send(sink, messages)
+            floor, floor_cpu = floor_send(sink, messages)
             total, _ = sink.call("stats")
             if total != n:
                 raise AssertionError(f"floor: the sink got {total} of {n} messages")
             size = sum(len(m[2]) for m in messages) / len(messages)
-            w = run.workers[0]
             worker_rates.append(n / run.seconds)
             floor_rates.append(n / floor)
             print(
                 f"  round {r + 1}: resolve {resolved:.1f}s; worker {n / run.seconds:7.0f} msg/s "
-                f"({run.seconds:.2f}s, worker CPU {w['cpu'] / w['elapsed']:.0%} of a core); "
-                f"smtplib {n / floor:7.0f} msg/s ({floor:.2f}s); {size:.0f} bytes/message; "
+                f"({run.seconds:.2f}s; {run.cpu_summary()}); "
+                f"smtplib {n / floor:7.0f} msg/s ({floor:.2f}s; {floor_cpu}); "
+                f"{size:.0f} bytes/message; "
                 f"{n} delivered exactly once"
             )
             sys.stdout.flush()
@@ -602,10 +675,9 @@ def two_workers_vs_one(
                 check_delivery(sink, engine, n, f"{count} worker(s), round {r + 1}")
                 rates[count].append(n / run.seconds)
                 split = " + ".join(str(w["sent"]) for w in run.workers)
-                cpu = " + ".join(f"{w['cpu'] / w['elapsed']:.0%}" for w in run.workers)
                 print(
                     f"  round {r + 1}, {count} worker(s): {n / run.seconds:7.0f} msg/s "
-                    f"({run.seconds:.2f}s; sent {split}; CPU {cpu} of a core each); "
+                    f"({run.seconds:.2f}s; sent {split}; {run.cpu_summary()}); "
                     f"{n} delivered exactly once"
                 )
                 sys.stdout.flush()
@@ -691,15 +763,14 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="N = 2,000; RSS at 10k and 50k")
     parser.add_argument("--messages", type=int, help="N (default 20,000)")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3; quick 2)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3; quick 1)")
     parser.add_argument(
         "--parts", default="a,b,c", help="which goals to measure: a, b, c (comma-separated)"
     )
     parser.add_argument(
         "--backend",
         choices=["sqlite", "postgres", "both"],
-        default="both",
-        help="database(s) for (a); (b) and (c) use PostgreSQL",
+        help="database(s) for (a) (default both; quick: sqlite); (b) and (c) use PostgreSQL",
     )
     parser.add_argument(
         "--rss-sizes", help="rows queued for (c), e.g. 100000,1000000 (quick: 10000,50000)"
@@ -721,7 +792,8 @@ def main() -> None:
     if WHAT_IF:
         print(f"what-if (NOT Accord as shipped): {', '.join(WHAT_IFS[k] for k in WHAT_IF)}")
     n = args.messages or (2_000 if args.quick else 20_000)
-    rounds = args.rounds or (2 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 3)
+    args.backend = args.backend or ("sqlite" if args.quick else "both")
     sizes = (10_000, 50_000) if args.quick else (100_000, 1_000_000)
     if args.rss_sizes:
         a, b = (int(x) for x in args.rss_sizes.split(","))
@@ -747,7 +819,7 @@ def main() -> None:
             try:
                 if a_postgres:
                     ratio = throughput_vs_smtplib(
-                        ctx, "postgres", pg_url, n, rounds, workdir, profile=False
+                        ctx, "postgres", pg_url, n, rounds, workdir, args.profile
                     )
                     result("dispatch_vs_smtplib_postgres", f"{ratio:.3f}")
                     sys.stdout.flush()
