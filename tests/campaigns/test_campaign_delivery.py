@@ -111,6 +111,17 @@ def test_preview_send_once_and_deliver(
     assert drain(worker).sent == 0 and len(sink.messages) == 4
 
 
+def resolved_campaign(
+    client: TestClient, key: str, topic: object, database: RolledBackDatabase, settings: Settings
+) -> tuple[str, Worker]:
+    """A campaign created and sent through the API and resolved into the outbox; nothing sent."""
+    cid = client.post("/api/v1/campaigns", json=campaign_body(topic), headers=bearer(key)).json()
+    client.post(f"/api/v1/campaigns/{cid['id']}/send", headers=bearer(key))
+    worker = Worker(database, settings)
+    worker.schedule(utcnow())
+    return cid["id"], worker
+
+
 def test_withdrawal_after_resolution_stops_the_message(
     client: TestClient,
     session: Session,
@@ -119,12 +130,7 @@ def test_withdrawal_after_resolution_stops_the_message(
     sink: Sink,
 ) -> None:
     brand, key, topic, people = world(session)
-    cid = client.post("/api/v1/campaigns", json=campaign_body(topic), headers=bearer(key)).json()[
-        "id"
-    ]
-    client.post(f"/api/v1/campaigns/{cid}/send", headers=bearer(key))
-    worker = Worker(database, smtp_settings)
-    worker.schedule(utcnow())  # resolved into the outbox, nothing sent yet
+    _cid, worker = resolved_campaign(client, key, topic, database, smtp_settings)
     rel = decisions.get(session, people[0].id, brand.id)  # type: ignore[attr-defined]
     decisions.set_topic(session, rel, topic.id, False, PORTAL)  # type: ignore[attr-defined]
     decisions.pause(session, decisions.get(session, people[1].id, brand.id), None, PORTAL)  # type: ignore[attr-defined]
@@ -149,12 +155,7 @@ def test_cancel_stops_what_was_not_handed_over(
     sink: Sink,
 ) -> None:
     _brand, key, topic, _people = world(session)
-    cid = client.post("/api/v1/campaigns", json=campaign_body(topic), headers=bearer(key)).json()[
-        "id"
-    ]
-    client.post(f"/api/v1/campaigns/{cid}/send", headers=bearer(key))
-    worker = Worker(database, smtp_settings)
-    worker.schedule(utcnow())
+    cid, worker = resolved_campaign(client, key, topic, database, smtp_settings)
     assert (
         client.post(f"/api/v1/campaigns/{cid}/cancel", headers=bearer(key)).json()["state"]
         == "cancelled"
