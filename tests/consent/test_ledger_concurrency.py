@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from accord.consent import ledger
+from accord.consent import ledger, verification
 from accord.core import migrate
 from accord.core.db import Database
 from accord.relationships import decisions, global_prefs
@@ -54,6 +54,6 @@ def test_parallel_decisions_for_one_person_chain_without_fork(tmp_path: Path) ->
             # 1 follow + WRITERS * EACH * 2 decisions, every one landed, in one unbroken chain.
             assert len(events) == 1 + WRITERS * EACH * 2
             assert seqs == list(range(1, len(events) + 1))
-            assert ledger.verify(session, subject=person_id)[1] == []
+            assert verification.verify(session, subject=person_id)[1] == []
     finally:
         engine.dispose()

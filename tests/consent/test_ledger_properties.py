@@ -7,10 +7,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger
+from accord.consent import ledger, verification
 from accord.consent.models import LedgerEvent, LedgerHead
 from accord.core.db import utcnow
 from accord.core.errors import AccordError
@@ -116,7 +116,7 @@ def test_replaying_the_ledger_gives_the_stored_state(
             except AccordError:
                 pass  # e.g. changing an ended relationship: refused, and nothing written
         assert replay.replay(session, person.id) == replay.stored(session, person.id)
-        _checked, breaks = ledger.verify(session, subject=person.id)
+        _checked, breaks = verification.verify(session, subject=person.id)
         assert breaks == []
         seqs = [e.seq for e in ledger.events_for(session, person.id)]
         assert seqs == list(range(1, len(seqs) + 1))
@@ -158,7 +158,7 @@ def test_any_single_byte_tamper_is_caught(session: Session, data: st.DataObject)
             update(LedgerEvent).where(LedgerEvent.id == victim.id).values({column: tampered})
         )
         session.expire_all()
-        _, breaks = ledger.verify(session, subject=person.id)
+        _, breaks = verification.verify(session, subject=person.id)
         assert len(breaks) == 1
         assert breaks[0].seq <= victim.seq + 1
     finally:
@@ -172,7 +172,7 @@ def test_other_tampers_are_caught(session: Session) -> None:
     with session.begin_nested() as sp:
         session.delete(events[-1])
         session.flush()
-        assert [b.reason for b in ledger.verify(session, subject=person.id)[1]] == [
+        assert [b.reason for b in verification.verify(session, subject=person.id)[1]] == [
             "chain head does not match"
         ]
         sp.rollback()
@@ -181,7 +181,7 @@ def test_other_tampers_are_caught(session: Session) -> None:
         session.execute(
             update(LedgerEvent).where(LedgerEvent.id == events[1].id).values(action="withdraw")
         )
-        assert ledger.verify(session, subject=person.id)[1][0].seq == events[1].seq
+        assert verification.verify(session, subject=person.id)[1][0].seq == events[1].seq
         sp.rollback()
     # A re-hashed event: its own hash fits, but the next link breaks.
     with session.begin_nested() as sp:
@@ -192,8 +192,69 @@ def test_other_tampers_are_caught(session: Session) -> None:
             .where(LedgerEvent.id == events[1].id)
             .values(body=raw.decode(), hash=ledger.digest(raw), action="withdraw")
         )
-        [broken] = ledger.verify(session, subject=person.id)[1]
+        [broken] = verification.verify(session, subject=person.id)[1]
         assert broken.seq == events[2].seq and "link" in broken.reason
         sp.rollback()
     head = session.scalars(select(LedgerHead).where(LedgerHead.subject_id == person.id)).one()
     assert head.seq == len(events) and head.hash == events[-1].hash
+
+
+TAMPERS = ("action", "moment", "brand", "seq", "delete", "head_hash", "head_seq", "drop_head")
+
+
+def _tamper(session: Session, victim: LedgerEvent, kind: str) -> None:
+    event = LedgerEvent.id == victim.id
+    head = LedgerHead.subject_id == victim.subject_id
+    if kind == "action":
+        session.execute(update(LedgerEvent).where(event).values(action="erase"))
+    elif kind == "moment":
+        later = victim.occurred_at + timedelta(microseconds=1)
+        session.execute(update(LedgerEvent).where(event).values(occurred_at=later))
+    elif kind == "brand":
+        session.execute(update(LedgerEvent).where(event).values(brand_id=None))
+    elif kind == "seq":
+        session.execute(update(LedgerEvent).where(event).values(seq=victim.seq + 100))
+    elif kind == "delete":
+        session.execute(delete(LedgerEvent).where(event))
+    elif kind == "head_hash":
+        session.execute(update(LedgerHead).where(head).values(hash=ledger.GENESIS))
+    elif kind == "head_seq":
+        session.execute(update(LedgerHead).where(head).values(seq=LedgerHead.seq + 1))
+    else:
+        session.execute(delete(LedgerHead).where(head))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_a_tamper_breaks_exactly_its_own_chain(session: Session, data: st.DataObject) -> None:
+    """Whole-ledger verify over several people: one tamper of any kind (an index column, a
+    seq, a deleted event, a head row) is one break, of the victim's chain and no other."""
+    savepoint = session.begin_nested()
+    try:
+        people = [_chain(session) for _ in range(3)]
+        total, breaks = verification.verify(session)
+        assert breaks == [] and total == sum(len(ledger.events_for(session, p.id)) for p in people)
+        victim_person = data.draw(st.sampled_from(people))
+        victim = data.draw(st.sampled_from(ledger.events_for(session, victim_person.id)))
+        kind = data.draw(st.sampled_from(TAMPERS))
+        if kind == "brand" and victim.brand_id is None:
+            kind = "action"
+        _tamper(session, victim, kind)
+        session.expire_all()
+        _, breaks = verification.verify(session)
+        assert [b.subject for b in breaks] == [str(victim_person.id)], (kind, breaks)
+        for other in people:
+            if other is not victim_person:
+                assert verification.verify(session, subject=other.id)[1] == []
+    finally:
+        savepoint.rollback()
+
+
+def test_a_chain_deleted_whole_is_reported(session: Session) -> None:
+    person = _chain(session)
+    session.execute(delete(LedgerEvent).where(LedgerEvent.subject_id == person.id))
+    assert verification.verify(session, subject=person.id)[1] == [
+        verification.Break(str(person.id), 1, "events are missing")
+    ]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand, Member
 from accord.campaigns import report as campaign_report
 from accord.campaigns.models import Campaign
-from accord.consent import ledger
+from accord.consent import verification
 from accord.core.settings import Settings
 from accord.delivery.worker import Worker, drain
 from accord.demo import data
@@ -55,7 +55,7 @@ def test_the_demo_portal_is_lived_in_and_provable(session: Session) -> None:
     assert indefinite and indefinite > 0
     assert session.scalar(select(func.count()).select_from(TopicChoice))
     assert session.scalar(select(func.count()).where(ContactPoint.channel == "sms"))
-    checked, breaks = ledger.verify(session)
+    checked, breaks = verification.verify(session)
     assert checked > 100 and breaks == []
     for person_id in session.scalars(select(Person.id)):
         assert replay.replay(session, person_id) == replay.stored(session, person_id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from accord.analytics.models import Customer, CustomerScore, ModelFit, Transaction
 from accord.campaigns import messages
 from accord.campaigns.schemas import MessageCreate
-from accord.consent import ledger
+from accord.consent import ledger, verification
 from accord.core.db import utcnow
 from accord.core.models_registry import metadata
 from accord.core.settings import Settings
@@ -184,7 +184,7 @@ def test_erasure_leaves_the_address_nowhere_but_keeps_the_proof(
     assert session.get(Person, person.id) is None
     chain = ledger.events_for(session, person.id)
     assert len(chain) == events_before + 1 and ledger.body_of(chain[-1])["action"] == "erase"
-    assert ledger.verify(session, subject=person.id)[1] == []
+    assert verification.verify(session, subject=person.id)[1] == []
     assert people.is_erased(session, settings, EMAIL, make_brand(session).id)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from accord.consent import ledger
+from accord.consent import verification
 from accord.core.cli import console, fail, load_settings
 from accord.core.db import Database
 
@@ -29,7 +29,7 @@ def verify(
             raise fail(f"'{person}' is not a person id.") from None
     db = Database.from_settings(load_settings())
     with db.session() as session:
-        checked, breaks = ledger.verify(session, subject=subject)
+        checked, breaks = verification.verify(session, subject=subject)
     if not breaks:
         console.print(f"[green]Ledger intact:[/] {checked} events, every chain verified.")
         return

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger
+from accord.consent import ledger, verification
 from accord.core.db import utcnow
 from accord.core.errors import AccordError, NotFound
 from accord.core.web.csrf import csrf_protect
@@ -142,7 +142,7 @@ def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLRes
                 "at": local_text(cast(datetime, event["at"]), zone),
             }
         )
-    checked, breaks = ledger.verify(session, subject=person.person_id)
+    checked, breaks = verification.verify(session, subject=person.person_id)
     context = {"rows": rows, "checked": checked, "broken": breaks[0] if breaks else None}
     return render(request, "relationships/history.html", context)
 
