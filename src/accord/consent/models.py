@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, FetchedValue, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.core.db import Base
@@ -19,7 +19,10 @@ class LedgerEvent(Base):
     are indexes re-derived from it, and `accord ledger verify` checks that they agree."""
 
     __tablename__ = "ledger_events"
-    __table_args__ = (UniqueConstraint("subject_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("subject_id", "seq"),
+        Index("ix_ledger_events_feed", "brand_id", "txid", "id"),
+    )
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
     # The person's opaque id. No foreign key: the ledger outlives an erased profile.
@@ -30,6 +33,9 @@ class LedgerEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime]
     body: Mapped[str] = mapped_column(Text)
+    # The writing transaction (PostgreSQL's pg_current_xact_id(); 0 on SQLite), set by the
+    # database: the change feed pages on (txid, id) so a late commit is never skipped.
+    txid: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
 
 
 class LedgerHead(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from accord.brands import service as brands
 from accord.brands.api import BRAND_SCOPED
 from accord.brands.deps import BrandDep
-from accord.consent import ledger
+from accord.consent import feed, ledger
 from accord.consent.models import LedgerEvent
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.pagination import Page
@@ -161,17 +161,7 @@ def consent_events(
     """Your brand's consent decisions, oldest first, so your systems can follow along: keep
     the last next_cursor and ask again later."""
     caller.require(Permission.read_people)
-    after = 0
-    if cursor:
-        if not cursor.isdigit():
-            raise InvalidInput("This cursor is not one Accord gave out.", field="cursor")
-        after = int(cursor)
-    rows = session.scalars(
-        select(LedgerEvent)
-        .where(LedgerEvent.brand_id == caller.brand_id, LedgerEvent.id > after)
-        .order_by(LedgerEvent.id)
-        .limit(limit)
-    ).all()
+    rows, next_cursor = feed.page(session, caller.brand_id, cursor, limit)
     items = [
         LedgerEventOut(
             id=e.id, person_id=e.subject_id, seq=e.seq, hash=e.hash, action=e.action,
@@ -179,7 +169,6 @@ def consent_events(
         )
         for e in rows
     ]  # fmt: skip
-    next_cursor = str(rows[-1].id) if rows else (cursor or None)
     return Page(items=items, next_cursor=next_cursor)
 
 
