@@ -122,6 +122,8 @@ def test_form_errors_sit_by_their_fields(client: TestClient, session: Session) -
         ({"topic_id": ""}, "topic_id", "Choose a topic."),
         ({"audience_kind": "people", "audience_people": "nope"}, "audience_people", "Line 1"),
         ({"audience_kind": "filter", "audience_filter": "size"}, "audience_filter", "key=value"),
+        ({"audience_kind": "segment"}, "audience_segment", "Choose the segment"),
+        ({"audience_kind": "segment", "audience_segment": "x"}, "audience_segment", "Choose"),
         ({"schedule_kind": "at", "schedule_at": ""}, "schedule_at", "date and time"),
         ({"schedule_kind": "at", "schedule_at": "2001-01-01T10:00"}, "schedule_at", "past"),
         ({"schedule_kind": "local", "local_time": "9"}, "local_time", "HH:MM"),
@@ -136,6 +138,17 @@ def test_form_errors_sit_by_their_fields(client: TestClient, session: Session) -
         assert error is not None, (field, response.text)
         assert text in html.unescape(error.group(1)), (field, error.group(1))
     assert campaigns(session) == 0
+
+
+def test_a_segment_is_an_audience_the_form_keeps(client: TestClient, session: Session) -> None:
+    w = signed_in(client, session)
+    campaign_id = create(client, w["topic"], audience_kind="segment", audience_segment="at_risk")
+    campaign = session.get_one(Campaign, campaign_id)
+    assert campaign.audience_kind == "segment" and campaign.audience["segment"] == "at_risk"
+    page = client.get(f"/console/campaigns/{campaign_id}", headers=HTML).text
+    assert '<option value="at_risk" selected>' in page
+    # Nobody has bought anything here, so the segment is empty: nobody is eligible.
+    assert re.search(r'id="preview-eligible">0<', page)
 
 
 def test_preview_counts_the_audience_by_reason(client: TestClient, session: Session) -> None:

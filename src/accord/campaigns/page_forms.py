@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from accord.analytics.segments import SEGMENTS
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate
 from accord.core.web.forms import parse_form
@@ -24,6 +25,7 @@ FIELDS = [
     "audience_kind",
     "audience_people",
     "audience_filter",
+    "audience_segment",
     "schedule_kind",
     "schedule_at",
     "local_date",
@@ -35,6 +37,10 @@ AUDIENCE_KINDS = [
     ("all", "Everyone related to the brand"),
     ("people", "A list of people"),
     ("filter", "People whose shared facts match"),
+    ("segment", "Customers in an RFM segment"),
+]
+SEGMENT_OPTIONS = [("", "Choose a segment")] + [
+    (key, f"{segment.label}: {segment.meaning}") for key, segment in SEGMENTS.items()
 ]
 SCHEDULE_KINDS = [
     ("now", "As soon as it is sent"),
@@ -86,6 +92,7 @@ def values_of(campaign: Campaign) -> dict[str, str]:
         "audience_kind": campaign.audience_kind,
         "audience_people": "\n".join(str(p) for p in audience.get("people", [])),
         "audience_filter": "\n".join(f"{k}={v}" for k, v in audience.get("filter", {}).items()),
+        "audience_segment": str(audience.get("segment") or ""),
         "schedule_kind": campaign.schedule_kind,
         "schedule_at": _local_input(campaign.send_at) if campaign.schedule_kind == "at" else "",
         "local_date": campaign.local_date or "",
@@ -173,6 +180,11 @@ def _audience(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
     if kind == "filter":
         facts = _filter(values["audience_filter"], errors)
         return {"kind": kind, "filter": facts} if facts else {"kind": "all"}
+    if kind == "segment":
+        if values["audience_segment"] in SEGMENTS:
+            return {"kind": kind, "segment": values["audience_segment"]}
+        errors["audience_segment"] = "Choose the segment the campaign is for."
+        return {"kind": "all"}
     if kind != "all":
         errors["audience_kind"] = "Choose who the campaign is for."
     return {"kind": "all"}

@@ -57,6 +57,7 @@ def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
         "can_write": role_allows(caller.role, Permission.write_campaigns),
         "can_send": role_allows(caller.role, Permission.send_campaigns),
         "audience_kinds": page_forms.AUDIENCE_KINDS,
+        "segment_options": page_forms.SEGMENT_OPTIONS,
         "schedule_kinds": page_forms.SCHEDULE_KINDS,
         "fields_hint": FIELDS_HINT,
         "state_text": view.STATE_TEXT,
