@@ -7,16 +7,16 @@ one on (brand, customer) to analytics_customers, which also proves that a transa
 customer belongs to its brand; the customer index shrinks to the columns that foreign key
 needs. On PostgreSQL order and customer ids compare byte by byte (collation "C").
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04 15:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
