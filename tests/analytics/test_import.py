@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from accord.analytics.importer import import_csv
 from accord.analytics.linking import link_customers
 from accord.analytics.models import Customer, Transaction
+from accord.analytics.writer_pg import time_ordered_ids
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
 from accord.relationships import decisions
@@ -202,3 +203,54 @@ def test_a_file_that_is_not_utf8_is_refused(
     path.write_bytes("order_id,customer,time,amount\n1,Zoë,2024-01-01,1\n".encode("latin-1"))
     with pytest.raises(InvalidInput, match="not UTF-8"):
         import_csv(session, settings, brand.id, path, None, tmp_path / "r.csv")
+
+
+def test_stored_order_ids_are_found_between_and_beyond_ascii(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    """A chunk's ids are checked against the stored ones by range first: ids between the
+    chunk's smallest and largest, and ids beyond ASCII, must still be found."""
+    brand = make_brand(session)
+    first = (
+        "order_id,customer,time,amount\nm,c1,2024-01-01,1\nü,c1,2024-01-01,2\n😀,c2,2024-01-01,3\n"
+    )
+    import_csv(session, settings, brand.id, _write(tmp_path, first), None, None)
+    later = (
+        "order_id,customer,time,amount\n"
+        "a,c3,2024-02-01,4\n"  # new, and the chunk's range now spans every stored id
+        "m,c1,2024-01-01,1\n"  # stored, same amount
+        "z,c3,2024-02-01,5\n"  # new, between stored ids
+        "ü,c1,2024-01-01,9\n"  # stored with another amount
+        "😀,c2,2024-01-01,3\n"  # stored, beyond the Basic Multilingual Plane
+    )
+    rejects = tmp_path / "r.csv"
+    report = import_csv(
+        session, settings, brand.id, _write(tmp_path, later, "b.csv"), None, rejects
+    )
+    assert (report.imported, report.duplicates_skipped, report.rejected) == (2, 2, 1)
+    assert "duplicate order id 'ü'" in rejects.read_text()
+    assert _count(session, brand.id) == 5
+
+
+def test_an_import_of_several_chunks_links_and_counts_each_customer_once(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    brand = make_brand(session)
+    ada = make_person(session, email="ada@people.example")
+    make_relationship(session, person=ada, brand=brand)
+    rows = [f"o{i},{'ada@people.example' if i % 7 == 0 else f'k{i % 5}'},2024-01-01,1"
+            for i in range(40)]  # fmt: skip
+    path = _write(tmp_path, "order_id,customer,time,amount\n" + "\n".join(rows) + "\n")
+    report = import_csv(session, settings, brand.id, path, None, None, chunk=3)
+    assert report.imported == 40
+    customers = dict(
+        session.execute(
+            select(Customer.external_id, Customer.person_id).where(Customer.brand_id == brand.id)
+        ).all()
+    )
+    assert len(customers) == 6 and customers["ada@people.example"] == ada.id
+
+
+def test_new_customer_ids_are_increasing_uuid7() -> None:
+    ids = time_ordered_ids(1000)
+    assert ids == sorted(ids) and len(set(ids)) == 1000 and {i.version for i in ids} == {7}

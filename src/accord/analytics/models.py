@@ -24,42 +24,59 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from accord.consent.models import EventId
 from accord.core.db import Base, CreatedMixin, IdMixin, utcnow
 
 Money = Numeric(14, 2)
+# Customer and order ids are opaque: on PostgreSQL they compare byte by byte ("C"), which
+# spares every index descent and sort of the import a locale-aware comparison per step.
+OpaqueId = String(64).with_variant(String(64, collation="C"), "postgresql")
 
 
 class Customer(IdMixin, CreatedMixin, Base):
     """A brand's customer: an external id, linked to a person when they are related."""
 
     __tablename__ = "analytics_customers"
-    __table_args__ = (UniqueConstraint("brand_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("brand_id", "external_id"),
+        # The target of the transactions' (brand, customer) foreign key. An index, not a
+        # constraint: SQLite adds one without rebuilding the table (a rebuild would delete,
+        # by cascade, every transaction of the customers it copies).
+        Index("uq_analytics_customers_brand_id_id", "brand_id", "id", unique=True),
+    )
 
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
-    external_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(OpaqueId)
     person_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
 
 
 class Transaction(Base):
+    """One purchase or refund, identified by its brand and order id (imports are idempotent).
+
+    Bulk imports write millions of rows, so the table carries only what each row must pay
+    for: the (brand, order id) key, one foreign key to the customer that includes the brand
+    (a customer of another brand cannot be referenced; the brand itself is reached through
+    the customer, whose deletion cascades here) and the index that foreign key needs.
+    """
+
     __tablename__ = "analytics_transactions"
     __table_args__ = (
-        UniqueConstraint("brand_id", "order_id"),
-        Index("ix_analytics_transactions_customer_time", "brand_id", "customer_id", "occurred_at"),
+        ForeignKeyConstraint(
+            ["brand_id", "customer_id"],
+            ["analytics_customers.brand_id", "analytics_customers.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_analytics_transactions_customer", "brand_id", "customer_id"),
     )
 
-    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
-    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
-    customer_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("analytics_customers.id", ondelete="CASCADE")
-    )
+    brand_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(OpaqueId, primary_key=True)
+    customer_id: Mapped[uuid.UUID]
     occurred_at: Mapped[datetime]
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     channel: Mapped[str | None] = mapped_column(String(16))
-    order_id: Mapped[str] = mapped_column(String(64))
     product: Mapped[str | None] = mapped_column(String(120))
     cost: Mapped[Decimal | None] = mapped_column(Money)
     is_refund: Mapped[bool] = mapped_column(default=False)

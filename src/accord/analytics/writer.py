@@ -1,9 +1,10 @@
 """Set-based storage of one chunk of valid transactions (CSV import and API batches alike).
 
-Per chunk, a fixed number of statements whatever its size: PostgreSQL gets the rows by COPY
-into a temporary table and does the rest with INSERT … SELECT; SQLite gets executemany. Order
-ids make every write idempotent: a row whose order id is stored already is skipped, or
-rejected when its amount differs.
+Per chunk, a fixed number of statements whatever its size: the amounts stored for the
+chunk's order ids and the ids of its customers are looked up at once, then the new customers
+and transactions are written in bulk (PostgreSQL: binary COPY straight into the tables, see
+writer_pg; SQLite: executemany). Order ids make every write idempotent: a row whose order id
+is stored already is skipped, or rejected when its amount differs.
 """
 
 from __future__ import annotations
@@ -14,26 +15,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, Table, any_, bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from accord.analytics import writer_pg as pg
 from accord.analytics.linking import link_sqlite
 from accord.analytics.models import Customer, Transaction
 from accord.analytics.validation import Record
 from accord.core.db import rowcount, utcnow
 
-STAGE = "accord_import_stage"
 # Core tables, not ORM entities: a list of dicts on an ORM insert takes the slower bulk path.
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 TRANSACTIONS: Table = Transaction.__table__  # type: ignore[assignment]
-_TYPES = ["int4", "text", "timestamptz", "numeric", "text", "text", "text", "text", "numeric",
-          "bool", "text"]  # fmt: skip
-_COLUMNS = (
-    "line, customer, occurred_at, amount, currency, channel, order_id, product, cost, "
-    "is_refund, email"
-)
+# Customer ids remembered across the chunks of one import (about 250 bytes each).
+CUSTOMERS_KNOWN = 200_000
 
 
 @dataclass
@@ -55,22 +51,35 @@ def split_repeats(records: list[Record]) -> tuple[list[Record], list[Record]]:
     return list(first.values()), repeats
 
 
-def write_records(session: Session, brand_id: uuid.UUID, records: list[Record]) -> ChunkResult:
+def write_records(
+    session: Session,
+    brand_id: uuid.UUID,
+    records: list[Record],
+    customers: dict[str, uuid.UUID] | None = None,
+) -> ChunkResult:
     """Store valid records: customers upserted, transactions inserted, people linked.
 
     Returns how many rows landed, how many were already stored (same order id and amount)
     and which were rejected (same order id, another amount) with their line and reason. The
     first occurrence of an order id, stored or in the file, is the one that counts.
+    ``customers`` (external id -> customer id) carries the ids found or made by earlier
+    chunks of the same transaction, so that each customer is looked up once per import.
     """
     unique, repeats = split_repeats(records)
     result = ChunkResult()
     if not unique:
         return result
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        _write_postgres(session, brand_id, unique, result)
-    else:
-        _write_sqlite(session, brand_id, unique, result)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        pg.lock_brand(session, brand_id)
+    stored = _stored_amounts(session, brand_id, [r.order_id for r in unique])
+    new = _new_records(unique, stored, result)
+    if new and postgres:
+        _write_postgres(session, brand_id, new, {} if customers is None else customers)
+        result.imported = len(new)
+    elif new:
+        _write_sqlite(session, brand_id, new, result)
     if repeats:
         # After the write every repeated order id is stored, with the amount that counts.
         stored = _stored_amounts(session, brand_id, sorted({r.order_id for r in repeats}))
@@ -86,98 +95,51 @@ def write_records(session: Session, brand_id: uuid.UUID, records: list[Record]) 
 def _stored_amounts(
     session: Session, brand_id: uuid.UUID, order_ids: list[str]
 ) -> dict[str, Decimal]:
-    t = Transaction
     if session.get_bind().dialect.name == "postgresql":
-        among = t.order_id == any_(bindparam("ids", order_ids, type_=ARRAY(String)))
-    else:
-        among = t.order_id.in_(_json_values(order_ids))
-    query = select(t.order_id, t.amount).where(t.brand_id == brand_id, among)
+        return pg.stored_amounts(session, brand_id, order_ids)
+    t = Transaction
+    query = select(t.order_id, t.amount).where(
+        t.brand_id == brand_id, t.order_id.in_(_json_values(order_ids))
+    )
     return {oid: Decimal(amount) for oid, amount in session.execute(query).all()}
+
+
+def _new_records(
+    records: list[Record], stored: dict[str, Decimal], result: ChunkResult
+) -> list[Record]:
+    """The records whose order ids are not stored; the others are counted as duplicates or,
+    with another amount than the stored one, rejected."""
+    new: list[Record] = []
+    for record in records:
+        found = stored.get(record.order_id)
+        if found is None:
+            new.append(record)
+        elif found == record.amount:
+            result.duplicates += 1
+        else:
+            result.rejected.append((record.line, _conflict_reason(record.order_id, found)))
+    return new
+
+
+def _link_pairs(records: list[Record]) -> dict[str, str]:
+    """External id -> the address that may link it (its e-mail column, or the id itself)."""
+    pairs = {r.customer: r.email or r.customer.strip().lower() for r in records}
+    return {k: v for k, v in pairs.items() if "@" in v}
+
+
+def _write_postgres(
+    session: Session, brand_id: uuid.UUID, records: list[Record], known: dict[str, uuid.UUID]
+) -> None:
+    if len(known) > CUSTOMERS_KNOWN:
+        known.clear()  # memory stays bounded however many customers a file names
+    # Sorted names: new customers reach the (brand, external id) index in key order.
+    pg.customer_ids(session, brand_id, sorted({r.customer for r in records}), known)
+    pg.insert_transactions(session, brand_id, records, known)
+    pg.link(session, brand_id, _link_pairs(records))
 
 
 def _conflict_reason(order_id: str, stored: Any) -> str:
     return f"duplicate order id {order_id!r} with a different amount (stored: {stored})"
-
-
-# --- PostgreSQL: COPY into a temporary table, then a handful of set-based statements. ------
-
-
-def prepare_stage(session: Session) -> None:
-    """The temporary staging table; created once per transaction, emptied per chunk."""
-    session.execute(
-        text(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (line integer, customer text, "
-            "occurred_at timestamptz, amount numeric(14,2), currency text, channel text, "
-            "order_id text, product text, cost numeric(14,2), is_refund boolean, email text) "
-            "ON COMMIT DROP"
-        )
-    )
-    session.execute(text(f"TRUNCATE {STAGE}"))
-
-
-def _write_postgres(
-    session: Session, brand_id: uuid.UUID, records: list[Record], result: ChunkResult
-) -> None:
-    prepare_stage(session)
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-    cursor: Any = raw.cursor()
-    with cursor, cursor.copy(f"COPY {STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-        # Binary with declared types: a third less client time per row than text COPY.
-        copy.set_types(_TYPES)
-        for record in records:
-            copy.write_row(record)
-    params: dict[str, Any] = {"brand": brand_id}
-    # Rows whose order id is stored already leave the stage first: the inserts below then
-    # touch only new rows instead of failing speculative insertions on a re-import.
-    conflicts = session.execute(
-        text(
-            f"WITH gone AS (DELETE FROM {STAGE} i USING analytics_transactions t "
-            "WHERE t.brand_id = :brand AND t.order_id = i.order_id "
-            "RETURNING i.line, i.order_id, t.amount, t.amount <> i.amount AS differs) "
-            "SELECT line, order_id, amount FROM gone WHERE differs"
-        ),
-        params,
-    ).all()
-    result.rejected += [(line, _conflict_reason(oid, amount)) for line, oid, amount in conflicts]
-    session.execute(
-        text(
-            "INSERT INTO analytics_customers (id, brand_id, external_id, created_at) "
-            f"SELECT gen_random_uuid(), :brand, s.customer, now() FROM (SELECT DISTINCT customer "
-            f"FROM {STAGE}) s WHERE NOT EXISTS (SELECT 1 FROM analytics_customers c "
-            "WHERE c.brand_id = :brand AND c.external_id = s.customer) "
-            "ON CONFLICT (brand_id, external_id) DO NOTHING"
-        ),
-        params,
-    )
-    inserted = session.execute(
-        text(
-            "INSERT INTO analytics_transactions (brand_id, customer_id, occurred_at, amount, "
-            "currency, channel, order_id, product, cost, is_refund, created_at) "
-            "SELECT :brand, c.id, i.occurred_at, i.amount, i.currency, i.channel, i.order_id, "
-            f"i.product, i.cost, i.is_refund, now() FROM {STAGE} i JOIN analytics_customers c "
-            "ON c.brand_id = :brand AND c.external_id = i.customer "
-            "ON CONFLICT (brand_id, order_id) DO NOTHING"
-        ),
-        params,
-    )
-    result.imported = rowcount(inserted)
-    result.duplicates += len(records) - len(conflicts) - result.imported
-    # Only rows that can name an e-mail address reach the join with contact points.
-    session.execute(
-        text(
-            "UPDATE analytics_customers c SET person_id = m.person_id FROM ("
-            "SELECT DISTINCT ON (i.customer) i.customer, cp.person_id "
-            f"FROM {STAGE} i JOIN contact_points cp ON cp.channel = 'email' "
-            "AND cp.verified_at IS NOT NULL "
-            "AND cp.address_normalised = COALESCE(i.email, lower(btrim(i.customer))) "
-            "JOIN relationships r ON r.person_id = cp.person_id AND r.brand_id = :brand "
-            "WHERE strpos(COALESCE(i.email, i.customer), '@') > 0 "
-            "ORDER BY i.customer, cp.person_id) m "
-            "WHERE c.brand_id = :brand AND c.external_id = m.customer AND c.person_id IS NULL"
-        ),
-        params,
-    )
 
 
 # --- SQLite: executemany with ON CONFLICT DO NOTHING; sets passed as one JSON parameter. ----
@@ -188,19 +150,9 @@ def _json_values(values: list[str]) -> Any:
 
 
 def _write_sqlite(
-    session: Session, brand_id: uuid.UUID, records: list[Record], result: ChunkResult
+    session: Session, brand_id: uuid.UUID, good: list[Record], result: ChunkResult
 ) -> None:
     c = Customer
-    stored_amount = _stored_amounts(session, brand_id, [r.order_id for r in records])
-    good: list[Record] = []
-    for record in records:
-        found = stored_amount.get(record.order_id)
-        if found is not None and found != record.amount:
-            result.rejected.append((record.line, _conflict_reason(record.order_id, found)))
-        else:
-            good.append(record)
-    if not good:
-        return
     now = utcnow()
     names = sorted({r.customer for r in good})
     session.execute(
@@ -236,5 +188,4 @@ def _write_sqlite(
     inserted = session.execute(sqlite_insert(TRANSACTIONS).on_conflict_do_nothing(), rows)
     result.imported = rowcount(inserted)
     result.duplicates += len(good) - result.imported
-    pairs = {r.customer: r.email or r.customer.strip().lower() for r in good}
-    link_sqlite(session, brand_id, [[k, v] for k, v in pairs.items() if "@" in v])
+    link_sqlite(session, brand_id, [[k, v] for k, v in _link_pairs(good).items()])

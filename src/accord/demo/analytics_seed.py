@@ -70,7 +70,7 @@ def seed_analytics(
     report = AnalyticsReport()
     master = (directory or cdnow_dir()) / MASTER
     has_data = session.scalar(
-        select(Transaction.id).where(Transaction.brand_id == brand.id).limit(1)
+        select(Transaction.order_id).where(Transaction.brand_id == brand.id).limit(1)
     )
     if has_data is None:
         if not master.is_file():
