@@ -1,16 +1,20 @@
-"""Loads the gate's facts for a batch of people with a few set-based queries, so the worker's
-per-message check costs no query per message."""
+"""Loads the gate's facts for a batch of people with one set-based query, so the worker's
+per-message check costs no query per message (and a chunk of a hundred costs one)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, String, Uuid, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from accord.campaigns.gate_rules import CAP_WINDOW, Facts
+from accord.core.db import UTCDateTime, among, unindexed
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
@@ -35,108 +39,159 @@ def load_facts(
     people: Sequence[uuid.UUID],
 ) -> dict[uuid.UUID, Facts]:
     ids = list(people)
-    zones = {
-        pid: zone
-        for pid, zone in session.execute(
-            select(Person.id, Person.time_zone).where(Person.id.in_(ids))
-        )
-    }
-    rels = {
-        r.person_id: r
-        for r in session.execute(
-            select(
-                Relationship.person_id,
-                Relationship.state,
-                Relationship.paused_until,
-                Relationship.brand_cap,
-            ).where(Relationship.brand_id == brand_id, Relationship.person_id.in_(ids))
-        )
-    }
-    prefs = {
-        p.person_id: p
-        for p in session.execute(
-            select(GlobalPreferences).where(GlobalPreferences.person_id.in_(ids))
-        ).scalars()
-    }
-    granted = set(
-        session.scalars(
-            select(PurposeGrant.person_id).where(
-                PurposeGrant.person_id.in_(ids),
-                PurposeGrant.brand_id == brand_id,
-                PurposeGrant.purpose == "marketing",
-                PurposeGrant.status == "granted",
-            )
-        )
-    )
-    channels = set(
-        session.scalars(
-            select(ChannelChoice.person_id).where(
-                ChannelChoice.person_id.in_(ids),
-                ChannelChoice.brand_id == brand_id,
-                ChannelChoice.purpose == purpose,
-                ChannelChoice.channel == channel,
-            )
-        )
-    )
-    topics = set(
-        session.scalars(
-            select(TopicChoice.person_id).where(
-                TopicChoice.person_id.in_(ids), TopicChoice.topic_id == topic_id
-            )
-        )
-    )
+    rows = session.execute(
+        _statement(session.get_bind().dialect.name),
+        {
+            "people": ids,
+            "brand_id": brand_id,
+            "purpose": purpose,
+            "topic_id": topic_id,
+            "channel": channel,
+            "since": at - CAP_WINDOW,
+        },
+    ).all()
+    found = {row.id: row for row in rows}
+    return {pid: _facts(found[pid]) if pid in found else NOBODY for pid in ids}
+
+
+@cache
+def _statement(dialect: str) -> Select[Any]:
+    """Every person's facts in one statement: the person joined to their relationship with the
+    brand, their global preferences, their contact points and marketing sent on the channel
+    (both aggregated), and whether they granted marketing, chose the channel and the topic.
+    Built once per dialect with every value a parameter: building it costs more than running it.
+
+    Every table is read through the same list of people, so each is probed by its person
+    index (a correlated EXISTS or a plain join lets PostgreSQL hash whole tables instead)."""
+
+    def wanted(column: Any) -> ColumnElement[bool]:
+        return among(dialect, column, "people")
+
+    brand_id = bindparam("brand_id", type_=Uuid())
+    topic_id = bindparam("topic_id", type_=Uuid())
+    purpose = bindparam("purpose", type_=String())
+    channel = bindparam("channel", type_=String())
+    since = bindparam("since", type_=UTCDateTime())
     verified = ContactPoint.verified_at.is_not(None)
     usable = and_(verified, ContactPoint.suppressed_reason.is_(None))
-    contacts = {
-        row.person_id: row
-        for row in session.execute(
-            select(
-                ContactPoint.person_id,
-                func.count().label("total"),
-                func.sum(case((verified, 1), else_=0)).label("verified"),
-                func.sum(case((usable, 1), else_=0)).label("usable"),
-            )
-            .where(ContactPoint.person_id.in_(ids), ContactPoint.channel == channel)
-            .group_by(ContactPoint.person_id)
+    contacts = (
+        select(
+            ContactPoint.person_id,
+            func.count().label("total"),
+            func.sum(case((verified, 1), else_=0)).label("verified"),
+            func.sum(case((usable, 1), else_=0)).label("usable"),
         )
-    }
-    sent = {
-        row.person_id: row
-        for row in session.execute(
-            select(
-                OutboxMessage.person_id,
-                func.sum(case((OutboxMessage.brand_id == brand_id, 1), else_=0)).label("brand_n"),
-                func.count().label("global_n"),
-            )
-            .where(
-                OutboxMessage.person_id.in_(ids),
-                OutboxMessage.state == "sent",
-                OutboxMessage.purpose == "marketing",
-                OutboxMessage.sent_at > at - CAP_WINDOW,
-            )
-            .group_by(OutboxMessage.person_id)
+        .where(wanted(ContactPoint.person_id), unindexed(ContactPoint.channel) == channel)
+        .group_by(ContactPoint.person_id)
+        .subquery("cp")
+    )
+    sent = (
+        select(
+            OutboxMessage.person_id,
+            func.sum(case((OutboxMessage.brand_id == brand_id, 1), else_=0)).label("brand_n"),
+            func.count().label("global_n"),
         )
-    }
-    facts = {}
-    for pid in ids:
-        rel, pref, cp, s = rels.get(pid), prefs.get(pid), contacts.get(pid), sent.get(pid)
-        facts[pid] = Facts(
-            rel_state=rel.state if rel else None,
-            rel_paused_until=rel.paused_until if rel else None,
-            brand_cap=rel.brand_cap if rel else DEFAULT_BRAND_CAP,
-            global_paused_until=pref.paused_until if pref else None,
-            do_not_contact=bool(pref and pref.do_not_contact),
-            global_cap=pref.global_cap if pref else DEFAULT_GLOBAL_CAP,
-            quiet_start=pref.quiet_start if pref else None,
-            quiet_end=pref.quiet_end if pref else None,
-            time_zone=zones.get(pid, "UTC"),
-            marketing_granted=pid in granted,
-            channel_chosen=pid in channels,
-            topic_chosen=pid in topics,
-            contacts_total=cp.total if cp else 0,
-            contacts_verified=int(cp.verified or 0) if cp else 0,
-            contacts_usable=int(cp.usable or 0) if cp else 0,
-            brand_sent=int(s.brand_n or 0) if s else 0,
-            global_sent=s.global_n if s else 0,
+        .where(
+            wanted(OutboxMessage.person_id),
+            unindexed(OutboxMessage.state) == "sent",
+            OutboxMessage.purpose == "marketing",
+            OutboxMessage.sent_at > since,
         )
-    return facts
+        .group_by(OutboxMessage.person_id)
+        .subquery("sent")
+    )
+    granted = select(PurposeGrant.person_id).where(
+        wanted(PurposeGrant.person_id),
+        PurposeGrant.brand_id == brand_id,
+        PurposeGrant.purpose == "marketing",
+        PurposeGrant.status == "granted",
+    )
+    chosen_channel = select(ChannelChoice.person_id).where(
+        wanted(ChannelChoice.person_id),
+        ChannelChoice.brand_id == brand_id,
+        ChannelChoice.purpose == purpose,
+        ChannelChoice.channel == channel,
+    )
+    chosen_topic = select(TopicChoice.person_id).where(
+        wanted(TopicChoice.person_id), TopicChoice.topic_id == topic_id
+    )
+    rel = (
+        select(Relationship)
+        .where(wanted(Relationship.person_id), Relationship.brand_id == brand_id)
+        .subquery("rel")
+    )
+    g = select(GlobalPreferences).where(wanted(GlobalPreferences.person_id)).subquery("g")
+    return (
+        select(
+            Person.id,
+            Person.time_zone,
+            rel.c.id.label("rel_id"),
+            rel.c.state,
+            rel.c.paused_until,
+            rel.c.brand_cap,
+            g.c.person_id.label("pref_id"),
+            g.c.paused_until.label("global_paused_until"),
+            g.c.do_not_contact,
+            g.c.global_cap,
+            g.c.quiet_start,
+            g.c.quiet_end,
+            Person.id.in_(granted).label("granted"),
+            Person.id.in_(chosen_channel).label("chosen_channel"),
+            Person.id.in_(chosen_topic).label("chosen_topic"),
+            contacts.c.total,
+            contacts.c.verified,
+            contacts.c.usable,
+            sent.c.brand_n,
+            sent.c.global_n,
+        )
+        .outerjoin(rel, rel.c.person_id == Person.id)
+        .outerjoin(g, g.c.person_id == Person.id)
+        .outerjoin(contacts, contacts.c.person_id == Person.id)
+        .outerjoin(sent, sent.c.person_id == Person.id)
+        .where(wanted(Person.id))
+    )
+
+
+# The facts of a person who is not (or no longer) there: nothing may be sent.
+NOBODY = Facts(
+    rel_state=None,
+    rel_paused_until=None,
+    brand_cap=DEFAULT_BRAND_CAP,
+    global_paused_until=None,
+    do_not_contact=False,
+    global_cap=DEFAULT_GLOBAL_CAP,
+    quiet_start=None,
+    quiet_end=None,
+    time_zone="UTC",
+    marketing_granted=False,
+    channel_chosen=False,
+    topic_chosen=False,
+    contacts_total=0,
+    contacts_verified=0,
+    contacts_usable=0,
+    brand_sent=0,
+    global_sent=0,
+)
+
+
+def _facts(row: Any) -> Facts:
+    rel, pref = row.rel_id is not None, row.pref_id is not None
+    return Facts(
+        rel_state=row.state if rel else None,
+        rel_paused_until=row.paused_until if rel else None,
+        brand_cap=row.brand_cap if rel else DEFAULT_BRAND_CAP,
+        global_paused_until=row.global_paused_until if pref else None,
+        do_not_contact=bool(pref and row.do_not_contact),
+        global_cap=row.global_cap if pref else DEFAULT_GLOBAL_CAP,
+        quiet_start=row.quiet_start if pref else None,
+        quiet_end=row.quiet_end if pref else None,
+        time_zone=row.time_zone,
+        marketing_granted=bool(row.granted),
+        channel_chosen=bool(row.chosen_channel),
+        topic_chosen=bool(row.chosen_topic),
+        contacts_total=int(row.total or 0),
+        contacts_verified=int(row.verified or 0),
+        contacts_usable=int(row.usable or 0),
+        brand_sent=int(row.brand_n or 0),
+        global_sent=int(row.global_n or 0),
+    )

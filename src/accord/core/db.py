@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator, Uuid, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    MetaData,
+    String,
+    TypeDecorator,
+    Uuid,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
+from accord.core import write_turns
 from accord.core.settings import Settings
 
 NAMING_CONVENTION = {
@@ -79,6 +92,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        database = engine.url.database
+        if database and database != ":memory:":
+            write_turns.install(engine, database)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -145,6 +161,33 @@ def insert_or_ignore(session: Session, model: type[Base], values: dict[str, Any]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(insert(model).values(values).on_conflict_do_nothing())
+
+
+def among(
+    session: Session | str,
+    column: Any,
+    name: str,
+    values: Sequence[Any] | None = None,
+) -> ColumnElement[bool]:
+    """`column IN :name`, the list bound once (reuse the name to repeat the test in one
+    statement); given here, or at execution when the statement is built once and kept. On
+    PostgreSQL it is `= ANY(:array)`: one parameter whatever the count, so the statement's text
+    never changes and psycopg and the server prepare it once, where an IN list of a hundred
+    parameters is parsed again on every execution. `session` may be the dialect's name."""
+    dialect = session if isinstance(session, str) else session.get_bind().dialect.name
+    value = list(values) if values is not None else None
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, value, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, value, expanding=True))
+
+
+def unindexed(column: Any) -> Any:
+    """The column as an expression (`column || ''`), which no index serves. SQLite keeps no
+    statistics, so for `person IN (a hundred) AND channel = 'email'` it walks every e-mail
+    contact point through the (channel, address) index, and for `state = 'sent'` every sent
+    message through (state, not_before), rather than each person's few rows through the
+    person index: with 20,000 people, 40 ms instead of a fraction of one."""
+    return column.concat("")
 
 
 def rowcount(result: Any) -> int:

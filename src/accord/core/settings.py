@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     dkim_domain: str = Field(default="", description="Sign brand mail with DKIM for this domain.")
     dkim_selector: str = "accord"
     dkim_key_file: Path | None = None
-    worker_batch: int = Field(default=50, ge=1, le=5000)
+    worker_batch: int = Field(default=200, ge=1, le=5000)
     worker_lease_seconds: int = Field(default=60, ge=5)
     worker_in_process: bool = Field(default=True, description="`accord serve` runs a worker too.")
     bounce_webhook_token: SecretStr = SecretStr("")

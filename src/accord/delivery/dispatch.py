@@ -1,51 +1,43 @@
-"""One batch of claimed outbox rows: re-check the gate for each, send, record the result.
+"""One chunk of claimed outbox rows: re-check the gate for all of them, send, record the result.
 
 The check and the hand-over happen in one transaction that first locks the people's ledger
-heads (FOR SHARE on PostgreSQL; the write lock on SQLite). Every withdrawal, pause and erasure
-updates that head row first, so it either commits before our check sees the facts, or waits
-until our message is handed over: an opt-out takes effect at its commit.
+heads (FOR SHARE on PostgreSQL, in subject order; the write lock on SQLite). Every withdrawal,
+pause and erasure updates that head row first, so it either commits before our check sees the
+facts, or waits until our message is handed over: an opt-out takes effect at its commit.
+
+The chunk costs a fixed number of set-based statements whatever its size: the head lock, one
+UPDATE that renews our leases and returns the rows, the content sources, the gate's facts, the
+addresses, and one executemany UPDATE that records every row's outcome.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from accord.brands.models import Brand
-from accord.campaigns import templating
 from accord.campaigns.gate_facts import load_facts
 from accord.campaigns.gate_rules import Decision, decide
-from accord.campaigns.models import Campaign
 from accord.consent.models import LedgerHead
+from accord.core.db import among, unindexed
 from accord.core.settings import Settings
-from accord.delivery import email_channel, rate, tokens
-from accord.delivery.email_channel import PermanentError, Rendered, TransientError
+from accord.delivery import compose
+from accord.delivery.outcomes import HandOver, OutboxRow, Outcome, record, result
+from accord.delivery.slots import RateWriter, Slots, in_session
 from accord.outbox.models import OutboxMessage
-from accord.people.models import ContactPoint, Person
-from accord.relationships.models import Topic
+from accord.people.models import ContactPoint
 
-MAX_ATTEMPTS = 6
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, 15 * 2 ** max(0, attempts - 1)))
-
-
-@dataclass
-class Outcome:
-    sent: int = 0
-    skipped: int = 0
-    deferred: int = 0
-    failed: int = 0
+_outbox = cast(Table, OutboxMessage.__table__)
 
 
 def lock_heads(session: Session, people: list[uuid.UUID]) -> None:
-    query = select(LedgerHead.subject_id).where(LedgerHead.subject_id.in_(people))
+    query = select(LedgerHead.subject_id).where(
+        among(session, LedgerHead.subject_id, "people", people)
+    )
     query = query.order_by(LedgerHead.subject_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(read=True)
@@ -57,8 +49,8 @@ def addresses(session: Session, people: list[uuid.UUID], channel: str) -> dict[u
     rows = session.execute(
         select(ContactPoint.person_id, ContactPoint.address)
         .where(
-            ContactPoint.person_id.in_(people),
-            ContactPoint.channel == channel,
+            among(session, ContactPoint.person_id, "people", people),
+            unindexed(ContactPoint.channel) == channel,
             ContactPoint.verified_at.is_not(None),
             ContactPoint.suppressed_reason.is_(None),
         )
@@ -70,62 +62,69 @@ def addresses(session: Session, people: list[uuid.UUID], channel: str) -> dict[u
     return found
 
 
-def _content(row: OutboxMessage, campaign: Campaign | None, context: dict[str, Any]) -> Rendered:
-    if campaign is not None:
-        return Rendered(
-            subject=templating.render(campaign.subject, context),
-            text=templating.render(campaign.text_template, context),
-            html=templating.render(campaign.html_template, context, html=True)
-            if campaign.html_template
-            else None,
+def renew_leases(session: Session, ids: list[int], owner: str, until: datetime) -> list[OutboxRow]:
+    """The rows this worker still holds, their leases renewed. The first write of the chunk's
+    transaction: on SQLite it takes the write lock (before the gate's facts are read)."""
+    o = OutboxMessage
+    rows = session.execute(
+        update(_outbox)
+        .where(among(session, _outbox.c.id, "ids", ids), _outbox.c.lease_owner == owner)
+        .values(lease_expires_at=until)
+        .returning(
+            o.id,
+            o.brand_id,
+            o.campaign_id,
+            o.person_id,
+            o.topic_id,
+            o.channel,
+            o.purpose,
+            o.idempotency_key,
+            o.reason,
+            o.not_before,
+            o.expires_at,
+            o.attempts,
+            o.payload,
         )
-    payload = row.payload or {}
-    return Rendered(
-        subject=templating.render(payload["subject"], context),
-        text=templating.render(payload["text"], context),
-        html=templating.render(payload["html"], context, html=True)
-        if payload.get("html")
-        else None,
-    )
+    ).all()
+    return sorted(rows, key=lambda r: r.id)
 
 
 def process(
-    session: Session, settings: Settings, sender: Any, ids: list[int], now: datetime, owner: str
-) -> Outcome:
-    """Check and send the rows this worker still holds the lease of."""
-    renew_leases(session, ids, owner, now + timedelta(seconds=settings.worker_lease_seconds))
-    rows = list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_owner == owner)
-            .order_by(OutboxMessage.id)
-        )
-    )
+    session: Session,
+    settings: Settings,
+    sender: Any,
+    claimed: Sequence[tuple[int, uuid.UUID]],
+    now: datetime,
+    owner: str,
+    write_rate: RateWriter = in_session,
+    interrupt: Callable[[], bool] | None = None,
+) -> tuple[Outcome, list[tuple[int, uuid.UUID]]]:
+    """Check and send the claimed rows (id, person) this worker still holds the lease of.
+
+    Between two hand-overs `interrupt()` may ask the chunk to end early (SQLite: someone waits
+    for the write lock); the rows not reached are returned, still leased, for a transaction of
+    their own. At least one message goes first, so every chunk makes progress.
+
+    The heads are locked before our rows are touched: an erasure holds the head, then deletes
+    the person's outbox rows, so the other order could deadlock with it."""
+    lock_heads(session, sorted({person for _, person in claimed}))
+    until = now + timedelta(seconds=settings.worker_lease_seconds)
+    rows = renew_leases(session, [row_id for row_id, _ in claimed], owner, until)
     outcome = Outcome()
     if not rows:
-        return outcome
-    people = sorted({row.person_id for row in rows})
-    lock_heads(session, people)
-    persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(people)))}
-    campaigns = {
-        c.id: c
-        for c in session.scalars(
-            select(Campaign).where(Campaign.id.in_({r.campaign_id for r in rows if r.campaign_id}))
-        )
-    }
-    brands = {
-        b.id: b
-        for b in session.scalars(select(Brand).where(Brand.id.in_({r.brand_id for r in rows})))
-    }
-    topics = {
-        t.id: t
-        for t in session.scalars(select(Topic).where(Topic.id.in_({r.topic_id for r in rows})))
-    }
-    groups: dict[tuple[uuid.UUID, uuid.UUID, str, str], list[OutboxMessage]] = {}
+        return outcome, []
+    sources = compose.load(session, rows)
+    groups: dict[tuple[uuid.UUID, uuid.UUID, str, str], list[OutboxRow]] = {}
     for row in rows:
         groups.setdefault((row.brand_id, row.topic_id, row.purpose, row.channel), []).append(row)
-    secret = settings.resolved_secret_key()
+    results: list[dict[str, Any]] = []
+    left: list[OutboxRow] = []
+    hand = HandOver(settings, sender, session, sources, now, outcome, results)
     for (brand_id, topic_id, purpose, channel), group in groups.items():
+        if left:  # interrupted: the other groups wait for the next transaction
+            left.extend(group)
+            continue
+        people = [r.person_id for r in group]
         facts = load_facts(
             session,
             brand_id=brand_id,
@@ -133,107 +132,59 @@ def process(
             topic_id=topic_id,
             channel=channel,
             at=now,
-            people=[r.person_id for r in group],
+            people=people,
         )
-        to = addresses(session, [r.person_id for r in group], channel)
-        brand = brands[brand_id]
         sendable = []
         for row in group:
-            campaign = campaigns.get(row.campaign_id) if row.campaign_id else None
             decision = decide(facts[row.person_id], purpose=purpose, channel=channel, at=now)
-            if not _settle_without_sending(row, campaign, decision, now, outcome):
+            settled = _without_sending(row, sources, decision, now, outcome)
+            if settled is None:
                 sendable.append(row)
-        # One rate-limit round trip for the group when the window has room, else one per row.
-        bulk = bool(sendable) and rate.take(
-            session, brand_id, brand.send_rate_per_second, now, len(sendable)
-        )
-        for row in sendable:
-            campaign = campaigns.get(row.campaign_id) if row.campaign_id else None
-            if not bulk and not rate.take(session, brand_id, brand.send_rate_per_second, now):
-                row.state, row.not_before = "queued", now + timedelta(seconds=1)
-                row.attempts -= 1
+            else:
+                results.append(settled)
+        if not sendable:
+            continue
+        to = addresses(session, [r.person_id for r in sendable], channel)
+        limit = sources.brands[brand_id].send_rate_per_second
+        slots = Slots(session, write_rate, brand_id, limit, now, len(sendable))
+        for i, row in enumerate(sendable):
+            if interrupt is not None and hand.started and interrupt():
+                left.extend(sendable[i:])
+                break
+            if not slots.use(len(sendable) - i):
+                later = now + timedelta(seconds=1)
+                results.append(result(row, "queued", not_before=later, attempts=row.attempts - 1))
                 continue
-            person = persons[row.person_id]
-            context = templating.context_for(
-                display_name=person.display_name,
-                locale=person.locale,
-                brand=brand,
-                topic_name=topics[topic_id].name,
-            )
-            token = tokens.make(
-                secret,
-                tokens.UnsubscribeToken(row.id, row.person_id, brand_id, topic_id, row.campaign_id),
-            )
-            message = email_channel.build(
-                settings,
-                brand=brand,
-                to=to[row.person_id],
-                key=row.idempotency_key,
-                content=_content(row, campaign, context),
-                topic_name=topics[topic_id].name,
-                marketing=purpose == "marketing",
-                unsubscribe_token=token,
-            )
-            try:
-                sender.send(session, message)
-            except TransientError as exc:
-                row.last_error = str(exc)[:2000]
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.state, outcome.failed = "failed", outcome.failed + 1
-                else:
-                    row.state, row.not_before = "queued", now + backoff(row.attempts)
-                continue
-            except PermanentError as exc:
-                row.state, row.last_error, outcome.failed = (
-                    "failed",
-                    str(exc)[:2000],
-                    outcome.failed + 1,
-                )
-                continue
-            row.state, row.sent_at, row.to_address, row.reason = (
-                "sent",
-                now,
-                to[row.person_id],
-                None,
-            )
-            row.lease_owner = row.lease_expires_at = None
-            outcome.sent += 1
-    session.flush()
-    return outcome
+            hand.send(row, to[row.person_id])
+        slots.release()
+    hand.finish()
+    record(session, results)
+    return outcome, [(row.id, row.person_id) for row in left]
 
 
-def _settle_without_sending(
-    row: OutboxMessage,
-    campaign: Campaign | None,
-    decision: Decision,
-    now: datetime,
-    outcome: Outcome,
-) -> bool:
+def _without_sending(
+    row: OutboxRow, sources: compose.Sources, decision: Decision, now: datetime, outcome: Outcome
+) -> dict[str, Any] | None:
     """Cancelled, expired or refused by the gate: record why and do not send."""
+    campaign = sources.campaigns.get(row.campaign_id) if row.campaign_id else None
     if campaign is not None and campaign.state == "cancelled":
-        row.state, row.reason = "cancelled", "cancelled"
-        return True
+        return result(row, "cancelled", reason="cancelled")
     if row.expires_at is not None and now >= row.expires_at:
-        row.state, row.reason, outcome.skipped = "skipped", "expired", outcome.skipped + 1
-        return True
+        outcome.skipped += 1
+        return result(row, "skipped", reason="expired")
     if decision.reason == "quiet_hours" and decision.defer_until is not None:
         if row.expires_at is not None and decision.defer_until >= row.expires_at:
-            row.state, row.reason, outcome.skipped = "skipped", "expired", outcome.skipped + 1
-        else:
-            row.state, row.reason, row.not_before = "deferred", "quiet_hours", decision.defer_until
-            row.attempts -= 1
-            outcome.deferred += 1
-        return True
+            outcome.skipped += 1
+            return result(row, "skipped", reason="expired")
+        outcome.deferred += 1
+        return result(
+            row,
+            "deferred",
+            reason="quiet_hours",
+            not_before=decision.defer_until,
+            attempts=row.attempts - 1,
+        )
     if decision.reason is not None:
-        row.state, row.reason, outcome.skipped = "skipped", decision.reason, outcome.skipped + 1
-        return True
-    return False
-
-
-def renew_leases(session: Session, ids: list[int], owner: str, until: datetime) -> None:
-    """The first write of the batch transaction: on SQLite it takes the write lock up front."""
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_owner == owner)
-        .values(lease_expires_at=until)
-    )
+        outcome.skipped += 1
+        return result(row, "skipped", reason=decision.reason)
+    return None

@@ -3,37 +3,29 @@ address in every marketing footer, optional DKIM, a Message-ID derived from the 
 
 from __future__ import annotations
 
-import contextlib
+import binascii
 import hashlib
-import smtplib
-import ssl
+import random
+import sys
 from dataclasses import dataclass
 from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.orm import Session
-
 from accord.campaigns.footer import footer_html, footer_text
-from accord.core.settings import EmailBackend, Settings
-from accord.mail.backends import DevMailer
-
-
-class TransientError(Exception):
-    """Try again later (connection trouble, 4xx)."""
-
-
-class PermanentError(Exception):
-    """Do not try again (5xx for this recipient)."""
+from accord.core.settings import Settings
 
 
 def domain_of(settings: Settings) -> str:
-    return urlsplit(settings.base_url).hostname or "accord.localhost"
+    return _host(settings.base_url)
+
+
+@lru_cache(maxsize=8)
+def _host(base_url: str) -> str:
+    return urlsplit(base_url).hostname or "accord.localhost"
 
 
 def message_id_for(key: str, settings: Settings) -> str:
@@ -48,6 +40,55 @@ class Rendered:
     html: str | None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as it goes on the wire (CRLF line ends), with its envelope recipient."""
+
+    to: str
+    message_id: str
+    raw: bytes
+
+
+CRLF = "\r\n"
+MAX_LINE = 78  # where email's compat32 policy folds
+TEXT_PART = 'Content-Type: text/{0}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+TEXT_PART += "Content-Transfer-Encoding: base64\r\n\r\n"
+
+
+def _header(name: str, value: str) -> str:
+    """One header line, byte for byte as email's compat32 generator writes it: as it is when
+    short and ASCII (nearly always), else folded at whitespace and RFC 2047-encoded by the same
+    `Header` class the generator uses."""
+    if value.isascii() and value.isprintable() and len(name) + 2 + len(value) <= MAX_LINE:
+        return f"{name}: {value}{CRLF}"
+    folded = Header(value, header_name=name).encode(linesep=CRLF, maxlinelen=MAX_LINE)
+    return f"{name}: {folded}{CRLF}"
+
+
+def _list_unsubscribe(url: str, mailto: str) -> str:
+    """The header as `_header` writes it, without `Header`'s folding loop in the usual case: a
+    URL too long to share a line with the name or the mailto, so each goes on a line of its
+    own (compat32 leaves the first line empty but for the name)."""
+    first, second = f"<{url}>,", f"<{mailto}>"
+    name = "List-Unsubscribe"
+    plain = (first + second).isascii() and (first + second).isprintable()
+    if plain and " " not in first + second and len(name) + 2 + len(first) > MAX_LINE:
+        return f"{name}: {CRLF} {first}{CRLF} {second}{CRLF}"
+    return _header(name, f"{first} {second}")
+
+
+def _base64(text: str) -> str:
+    """76-character lines, as email.mime's utf-8 body encoding makes them (encoded in one call,
+    then cut, rather than 57 bytes at a time)."""
+    encoded = binascii.b2a_base64(text.encode(), newline=False).decode("ascii")
+    return "".join(encoded[i : i + 76] + CRLF for i in range(0, len(encoded), 76))
+
+
+def _boundary() -> str:
+    # email.generator's form. Base64 lines and our fixed part headers cannot contain it.
+    return "=" * 15 + f"{random.randrange(sys.maxsize):019d}" + "=="
+
+
 def build(
     settings: Settings,
     *,
@@ -58,37 +99,45 @@ def build(
     topic_name: str,
     marketing: bool,
     unsubscribe_token: str | None,
-) -> Message:
-    # email.mime (compat32) builds a message about four times faster than EmailMessage, and
-    # it folds only at whitespace, so the List-Unsubscribe URLs stay whole.
+) -> Outgoing:
+    """The message's wire bytes, written directly: what email.mime with a compat32
+    BytesGenerator makes of it (a test keeps the two equal), at a tenth of the cost per message.
+    compat32 folds only at whitespace, so the List-Unsubscribe URLs stay whole."""
     unsubscribe_url = None
     if marketing and unsubscribe_token:
         unsubscribe_url = f"{settings.base_url}/u/{unsubscribe_token}"
     body = content.text + "\n" + footer_text(brand, topic_name, unsubscribe_url)
-    message: Message
+    headers: list[str] = []
     if content.html is None:
-        message = MIMEText(body, "plain", "utf-8")
+        headers.append(TEXT_PART.format("plain").removesuffix(CRLF))
+        payload = _base64(body)
     else:
-        message = MIMEMultipart("alternative")
-        message.attach(MIMEText(body, "plain", "utf-8"))
+        boundary = _boundary()
         html = content.html + footer_html(brand, topic_name, unsubscribe_url)
-        message.attach(MIMEText(html, "html", "utf-8"))
-    message["From"] = formataddr((brand.sender_name, brand.sender_email))
-    message["To"] = to
-    message["Subject"] = (
-        str(Header(content.subject, "utf-8")) if not content.subject.isascii() else content.subject
-    )
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id_for(key, settings)
+        # Too long for one line, so compat32 folds it before the boundary.
+        headers.append(f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"{CRLF}')
+        headers.append("MIME-Version: 1.0" + CRLF)
+        payload = (
+            f"--{boundary}{CRLF}{TEXT_PART.format('plain')}{_base64(body)}{CRLF}"
+            f"--{boundary}{CRLF}{TEXT_PART.format('html')}{_base64(html)}{CRLF}"
+            f"--{boundary}--{CRLF}"
+        )
+    message_id = message_id_for(key, settings)
+    headers.append(_header("From", formataddr((brand.sender_name, brand.sender_email))))
+    headers.append(_header("To", to))
+    headers.append(_header("Subject", content.subject))
+    headers.append(_header("Date", formatdate(localtime=False)))
+    headers.append(_header("Message-ID", message_id))
     if unsubscribe_url is not None:
         mailto = (
             f"mailto:unsubscribe@{domain_of(settings)}?subject=unsubscribe%20{unsubscribe_token}"
         )
-        message["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers.append(_list_unsubscribe(unsubscribe_url, mailto))
+        headers.append(_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    raw = ("".join(headers) + CRLF + payload).encode("ascii")
     if settings.dkim_domain and settings.dkim_key_file:
-        sign_dkim(message, settings)
-    return message
+        raw = sign_dkim(raw, settings, SIGNED_HEADERS[: 7 if unsubscribe_url else 5])
+    return Outgoing(to, message_id, raw)
 
 
 SIGNED_HEADERS = [
@@ -102,87 +151,18 @@ SIGNED_HEADERS = [
 ]
 
 
-def sign_dkim(message: Message, settings: Settings) -> None:
-    """Sign with dkimpy; the signature covers both List-Unsubscribe headers (RFC 8058)."""
+def sign_dkim(raw: bytes, settings: Settings, headers: list[bytes]) -> bytes:
+    """Sign the wire bytes with dkimpy and put the signature first; it covers both
+    List-Unsubscribe headers (RFC 8058)."""
     import dkim
 
     assert settings.dkim_key_file is not None
     key = Path(settings.dkim_key_file).read_bytes()
-    present = [h for h in SIGNED_HEADERS if h.decode() in message]
     signature = dkim.sign(
-        message.as_bytes(),
+        raw,
         settings.dkim_selector.encode(),
         settings.dkim_domain.encode(),
         key,
-        include_headers=present,
+        include_headers=headers,
     )
-    name, _, value = signature.decode().partition(":")
-    message[name] = value.strip().replace("\r\n", "")
-
-
-class SmtpSender:
-    """One SMTP connection reused for a batch: the cost of a connection is paid once."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.smtp: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        s = self.settings
-        try:
-            if s.smtp_tls:
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.smtp_host, s.smtp_port, timeout=30, context=ssl.create_default_context()
-                )
-            else:
-                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30)
-            if s.smtp_starttls and not s.smtp_tls:
-                smtp.starttls(context=ssl.create_default_context())
-            if s.smtp_user:
-                smtp.login(s.smtp_user, s.smtp_password.get_secret_value())
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TransientError(f"cannot reach the SMTP server: {exc}") from exc
-        return smtp
-
-    def send(self, session: Session, message: Message) -> None:
-        if self.smtp is None:
-            self.smtp = self._connect()
-        try:
-            # Bounces must come back to Accord (inbound SMTP), not to the brand's sender address.
-            self.smtp.send_message(message, from_addr=f"bounces@{domain_of(self.settings)}")
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            if all(code >= 500 for code in codes):
-                raise PermanentError(f"recipient refused: {codes}") from exc
-            raise TransientError(f"recipient deferred: {codes}") from exc
-        except smtplib.SMTPResponseException as exc:
-            self.close()
-            if exc.smtp_code >= 500:
-                raise PermanentError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-            raise TransientError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            self.close()
-            raise TransientError(str(exc)) from exc
-
-    def close(self) -> None:
-        if self.smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self.smtp.quit()
-            self.smtp = None
-
-
-class DevSender:
-    """The embedded default: messages land in the dev mailbox, in the worker's transaction."""
-
-    def __init__(self) -> None:
-        self.mailer = DevMailer()
-
-    def send(self, session: Session, message: Message) -> None:
-        self.mailer.send(session, message)
-
-    def close(self) -> None:
-        return None
-
-
-def sender_for(settings: Settings) -> SmtpSender | DevSender:
-    return SmtpSender(settings) if settings.email_backend is EmailBackend.smtp else DevSender()
+    return signature + raw

@@ -37,6 +37,16 @@ def take(session: Session, brand_id: uuid.UUID, limit: int, now: datetime, n: in
     return _bump(session, brand_id, window, n, limit)
 
 
+def give_back(session: Session, brand_id: uuid.UUID, now: datetime, n: int) -> None:
+    """Return `n` slots taken at `now` but not used (a chunk that stopped early)."""
+    window = BrandSendWindow.window == int(now.timestamp())
+    session.execute(
+        update(BrandSendWindow)
+        .where(BrandSendWindow.brand_id == brand_id, window, BrandSendWindow.count >= n)
+        .values(count=BrandSendWindow.count - n)
+    )
+
+
 def forget_old(session: Session, now: datetime, keep_seconds: int = 120) -> None:
     cutoff = int(now.timestamp()) - keep_seconds
     session.execute(delete(BrandSendWindow).where(BrandSendWindow.window < cutoff))

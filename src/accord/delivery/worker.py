@@ -12,24 +12,30 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from accord.campaigns import service as campaigns
+from accord.core import write_turns
 from accord.core.db import Database, utcnow
 from accord.core.settings import Settings
-from accord.delivery import claims, dispatch, email_channel, rate
-from accord.delivery.dispatch import Outcome
+from accord.delivery import claims, dispatch, rate, senders
+from accord.delivery.outcomes import Outcome
 
 log = logging.getLogger("accord.worker")
-# Small transactions: a crash re-sends at most this many messages (same Message-ID), and a
-# withdrawal waits at most this long for the head lock.
-CHUNK = 20
-# SQLite has one writer and its lock is not fair: a worker that re-takes it at once can starve a
-# person's withdrawal. Between chunks the worker leaves it free for longer than SQLite's busy
-# handler sleeps, so waiting writers get in.
-SQLITE_CHUNK = 10
-SQLITE_YIELD = 0.03
+# One transaction per chunk: a crash re-sends at most this many messages (same Message-ID), and
+# on PostgreSQL a withdrawal waits at most for this many hand-overs for the person's head lock.
+CHUNK = 100
+# SQLite has one write lock and no queue. A chunk ends early when another connection waits for
+# it, and before the next one the worker lets them in (`write_turns`), waiting at most this long.
+SQLITE_TURN_TIMEOUT = 1.0
+# Rate windows older than two minutes are dropped this often (they are one row per second).
+FORGET_EVERY = timedelta(minutes=1)
 
 
 @dataclass
@@ -40,9 +46,15 @@ class Worker:
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     )
     stop: threading.Event = field(default_factory=threading.Event)
+    forget_at: datetime = field(init=False, default=datetime.min.replace(tzinfo=UTC))
 
     def __post_init__(self) -> None:
-        self.sender = email_channel.sender_for(self.settings)
+        self.sender = senders.sender_for(self.settings)
+        self.sqlite = self.db.engine.dialect.name == "sqlite"
+        # SQLite: a chunk ends early when another connection waits for the write lock.
+        self.someone_waits = (
+            partial(write_turns.someone_waits, self.db.engine) if self.sqlite else None
+        )
 
     def schedule(self, now: datetime) -> int:
         with self.db.transaction() as session:
@@ -52,37 +64,60 @@ class Worker:
                 campaigns.claim_and_resolve(session, campaign_id, now)
         return len(due)
 
-    def run_once(self, now: datetime | None = None) -> Outcome:
-        moment = now or utcnow()
-        self.schedule(moment)
+    def write_rate(self, session: Session, act: Callable[..., Any], *args: Any) -> Any:
+        """Take or give back the brand's send slots (`rate.take`, `rate.give_back`). On
+        PostgreSQL in a transaction of their own: the window row stays locked for one UPDATE,
+        not for the chunk's whole hand-over, so workers do not queue behind each other; slots
+        of a chunk that then rolls back are lost, never overshot. SQLite's chunk already holds
+        the single write lock, so there they stay inside it."""
+        if self.sqlite:
+            return act(session, *args)
+        with self.db.transaction() as own:
+            return act(own, *args)
+
+    def claim(self, now: datetime) -> list[tuple[int, uuid.UUID]]:
+        """One transaction: mark done the campaigns whose last rows settled in the previous
+        run, drop old rate windows now and then, and claim a batch (after resolving any
+        campaign that has become due)."""
         lease = timedelta(seconds=self.settings.worker_lease_seconds)
+        batch = self.settings.worker_batch
         with self.db.transaction() as session:
-            ids = claims.claim(
-                session, owner=self.name, now=moment, limit=self.settings.worker_batch, lease=lease
-            )
+            campaigns.finish_done(session)
+            if now >= self.forget_at:
+                rate.forget_old(session, now)
+                self.forget_at = now + FORGET_EVERY
+            if not campaigns.due(session, now):
+                return claims.claim(session, owner=self.name, now=now, limit=batch, lease=lease)
+        self.schedule(now)
+        with self.db.transaction() as session:
+            return claims.claim(session, owner=self.name, now=now, limit=batch, lease=lease)
+
+    def run_once(self, now: datetime | None = None) -> Outcome:
+        pending = self.claim(now or utcnow())
         total = Outcome()
-        sqlite = self.db.engine.dialect.name == "sqlite"
-        chunk = SQLITE_CHUNK if sqlite else CHUNK
         try:
-            for start in range(0, len(ids), chunk):
-                if sqlite and start:
-                    time.sleep(SQLITE_YIELD)
+            while pending:
+                if self.sqlite:
+                    write_turns.let_waiters_in(self.db.engine, timeout=SQLITE_TURN_TIMEOUT)
+                chunk, pending = pending[:CHUNK], pending[CHUNK:]
                 with self.db.transaction() as session:
-                    done = dispatch.process(
+                    done, left = dispatch.process(
                         session,
                         self.settings,
                         self.sender,
-                        ids[start : start + chunk],
+                        chunk,
                         now or utcnow(),
                         self.name,
+                        self.write_rate,
+                        self.someone_waits,
                     )
-                for name in ("sent", "skipped", "deferred", "failed"):
-                    setattr(total, name, getattr(total, name) + getattr(done, name))
-        finally:
+                pending = left + pending
+                total.add(done)
+        except BaseException:
+            self.sender.close()  # a hand-over may be half done: that connection is not reused
+            raise
+        if not total.total:  # idle: no SMTP connection is kept open meanwhile
             self.sender.close()
-        with self.db.transaction() as session:
-            campaigns.finish_done(session)
-            rate.forget_old(session, moment)
         return total
 
     def run(self, idle_seconds: float = 1.0) -> None:
@@ -93,8 +128,9 @@ class Worker:
             except Exception:  # a bad batch must not kill the loop; it is retried after its lease
                 log.exception("worker %s: batch failed", self.name)
                 outcome = Outcome()
-            if outcome.sent + outcome.skipped + outcome.deferred + outcome.failed == 0:
+            if not outcome.total:
                 self.stop.wait(idle_seconds)
+        self.sender.close()
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="accord-worker", daemon=True)
@@ -115,9 +151,8 @@ def drain(worker: Worker, *, now: datetime | None = None, rounds: int = 1000) ->
     total = Outcome()
     for _ in range(rounds):
         done = worker.run_once(now)
-        for name in ("sent", "skipped", "deferred", "failed"):
-            setattr(total, name, getattr(total, name) + getattr(done, name))
-        if done.sent + done.skipped + done.deferred + done.failed == 0:
+        total.add(done)
+        if not done.total:
             with worker.db.session() as session:
                 from sqlalchemy import func, select
 

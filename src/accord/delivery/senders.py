@@ -1,0 +1,161 @@
+"""Handing e-mail over: to an SMTP server over one connection kept open while there is work,
+or (the embedded default) to the dev mailbox in the worker's transaction.
+
+A hand-over has two steps: `start` sends the envelope and the message up to its last line,
+`finish` reads the server's verdict. The worker composes the next message between the two,
+while the server is still busy with this one. That is not SMTP pipelining: no command goes out
+before the reply it waits for has been read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import re
+import smtplib
+import ssl
+from collections.abc import Iterator
+
+from sqlalchemy.orm import Session
+
+from accord.core.settings import EmailBackend, Settings
+from accord.delivery.email_channel import Outgoing, domain_of
+from accord.mail.backends import DevMailer
+
+LEADING_DOT = re.compile(rb"(?m)^\.")  # a line starting with "." gets another (RFC 5321 4.5.2)
+# An address smtplib's quoteaddr() would only wrap in <>: ASCII, no space, quote or bracket.
+PLAIN = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.\-]+")
+
+
+class TransientError(Exception):
+    """Try again later (connection trouble, 4xx)."""
+
+
+class PermanentError(Exception):
+    """Do not try again (5xx for this recipient)."""
+
+
+class SmtpSender:
+    """One SMTP connection, reused for every message until the worker goes idle."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+        # Bounces must come back to Accord (inbound SMTP), not to the brand's sender address.
+        self.bounces = f"bounces@{domain_of(settings)}"
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            if s.smtp_tls:
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.smtp_host, s.smtp_port, timeout=30, context=ssl.create_default_context()
+                )
+            else:
+                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30)
+            if s.smtp_starttls and not s.smtp_tls:
+                smtp.starttls(context=ssl.create_default_context())
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password.get_secret_value())
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientError(f"cannot reach the SMTP server: {exc}") from exc
+        return smtp
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[smtplib.SMTP]:
+        """The connection, and smtplib's errors as ours; after a broken exchange the connection
+        is dropped (the next message opens another)."""
+        if self.smtp is None:
+            self.smtp = self._connect()
+        try:
+            yield self.smtp
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise PermanentError(f"recipient refused: {codes}") from exc
+            raise TransientError(f"recipient deferred: {codes}") from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            if exc.smtp_code >= 500:
+                raise PermanentError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise TransientError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise TransientError(str(exc)) from exc
+
+    def start(self, session: Session, message: Outgoing) -> None:
+        """MAIL, RCPT, DATA and the message, as smtplib's sendmail sends them."""
+        with self._errors() as smtp:
+            smtp.ehlo_or_helo_if_needed()
+            size = f" size={len(message.raw)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+            if PLAIN.fullmatch(message.to):
+                # What smtplib's mail() and rcpt() send for a plain address, without parsing
+                # both addresses again for every message.
+                smtp.putcmd("mail", f"FROM:<{self.bounces}>{size}")
+                code, reply = smtp.getreply()
+            else:  # as smtplib's send_message asks for an address beyond ASCII
+                options = [size.strip()] if size else []
+                options += [] if message.to.isascii() else ["SMTPUTF8", "BODY=8BITMIME"]
+                code, reply = smtp.mail(self.bounces, options)
+            if code != 250:
+                self._rset(smtp, code)
+                raise smtplib.SMTPSenderRefused(code, reply, self.bounces)
+            if PLAIN.fullmatch(message.to):
+                smtp.putcmd("rcpt", f"TO:<{message.to}>")
+                code, reply = smtp.getreply()
+            else:
+                code, reply = smtp.rcpt(message.to)
+            if code not in (250, 251):
+                self._rset(smtp, code)
+                raise smtplib.SMTPRecipientsRefused({message.to: (code, reply)})
+            smtp.putcmd("data")
+            code, reply = smtp.getreply()
+            if code != 354:
+                self._rset(smtp, code)
+                raise smtplib.SMTPDataError(code, reply)
+            body = LEADING_DOT.sub(b"..", message.raw)
+            smtp.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+
+    def finish(self) -> None:
+        """The server's verdict on the message `start` sent: 250, or an error."""
+        with self._errors() as smtp:
+            code, reply = smtp.getreply()
+            if code != 250:
+                self._rset(smtp, code)
+                raise smtplib.SMTPDataError(code, reply)
+
+    def _rset(self, smtp: smtplib.SMTP, code: int) -> None:
+        if code == 421:  # the server is closing the connection
+            self.close()
+        else:
+            with contextlib.suppress(smtplib.SMTPServerDisconnected):
+                smtp.rset()
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+            self.smtp = None
+
+
+class DevSender:
+    """The embedded default: messages land in the dev mailbox, in the worker's transaction."""
+
+    def __init__(self) -> None:
+        self.mailer = DevMailer()
+
+    def start(self, session: Session, message: Outgoing) -> None:
+        # The dev mailbox shows headers decoded, so it reads the bytes with the modern policy.
+        parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
+        self.mailer.send(session, parsed)
+
+    def finish(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def sender_for(settings: Settings) -> SmtpSender | DevSender:
+    return SmtpSender(settings) if settings.email_backend is EmailBackend.smtp else DevSender()
