@@ -3,9 +3,9 @@
 PostgreSQL hands out ids at insert time, but other readers see a row only once its
 transaction commits, so "id > last seen" would skip an event whose transaction commits after
 a later id was read. Events carry their transaction id (txid), and the feed returns only
-events of transactions older than the oldest one still running (the snapshot's xmin), in
+events of transactions older than the oldest one still running in this database, in
 (txid, id) order: everything older is final, and anything that appears later has a larger
-txid than any event already returned. A long transaction elsewhere delays the feed, it never
+txid than any event already returned. A long transaction in this database delays the feed, never
 loses an event. SQLite has one writer at a time, so there txid is 0 and ids are commit order.
 """
 
@@ -23,10 +23,19 @@ from accord.core.errors import InvalidInput
 
 _CURSOR = re.compile(r"(?:(\d{1,19})\.)?(\d{1,19})")
 
-# Events of transactions that have finished, plus (for a caller that wrote some) its own.
+# Events of transactions that have finished, plus (for a caller that wrote some) its own. The
+# horizon is the oldest transaction our snapshot still sees running, ignoring those that
+# pg_stat_activity shows running in another database (they cannot write this table), so an
+# import elsewhere on the server does not hold the feed back. A transaction that cannot be
+# placed (finished since, or hidden) still counts: the feed may wait, it never skips.
 _FINAL_POSTGRES = text(
-    "(ledger_events.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
-    "OR ledger_events.txid = pg_current_xact_id_if_assigned()::text::bigint)"
+    "(ledger_events.txid < (SELECT min(h.x) FROM ("
+    " SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x"
+    " UNION ALL SELECT running::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) running"
+    " WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+    "  WHERE a.datname <> current_database() AND a.backend_xid IS NOT NULL"
+    "  AND a.backend_xid::text::bigint = running::text::bigint % 4294967296)) h)"
+    " OR ledger_events.txid = pg_current_xact_id_if_assigned()::text::bigint)"
 )
 
 
