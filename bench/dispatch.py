@@ -38,6 +38,7 @@ cProfile and prints where its time goes.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import io
 import multiprocessing
@@ -49,13 +50,14 @@ import resource
 import smtplib
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from _common import PG_ADMIN, free_port, fresh_postgres
 from pydantic import SecretStr
@@ -120,6 +122,9 @@ class SinkHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content: bytes = envelope.original_content or envelope.content
+        return self.record(envelope.mail_from, list(envelope.rcpt_tos), content)
+
+    def record(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> str:
         self.total += 1
         end = content.find(b"\r\n\r\n")
         if end < 0:
@@ -127,8 +132,89 @@ class SinkHandler:
         found = MID.search(content, 0, end if end >= 0 else len(content))
         self.ids.add(found.group(1) if found else b"<none:%d>" % self.total)
         if self.capture:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), content))
+            self.messages.append((mail_from, rcpt_tos, content))
         return "250 OK"
+
+
+class LeanSMTP(asyncio.Protocol):
+    """Diagnostics only (`--sink lean`): a minimal SMTP server as an asyncio protocol, a few
+    times cheaper per message than aiosmtpd. It speaks what smtplib and the worker use (EHLO,
+    HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; PIPELINING) and records what `SinkHandler` does."""
+
+    def __init__(self, handler: SinkHandler) -> None:
+        self.handler, self.buffer, self.in_data = handler, b"", False
+        self.mail_from, self.rcpt_tos = "", cast(list[str], [])
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        transport.write(b"220 bench-sink ESMTP\r\n")
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        out: list[bytes] = []
+        while True:
+            if self.in_data:
+                if self.buffer.startswith(b".\r\n"):
+                    end, content = 0, b""
+                else:
+                    end = self.buffer.find(b"\r\n.\r\n")
+                    if end < 0:
+                        break
+                    end += 2
+                    content = self.buffer[:end]
+                    if content.startswith(b"."):
+                        content = content[1:]
+                    content = content.replace(b"\r\n.", b"\r\n")
+                self.buffer, self.in_data = self.buffer[end + 3 :], False
+                out.append(self.handler.record(self.mail_from, self.rcpt_tos, content).encode())
+                self.rcpt_tos = []
+                continue
+            end = self.buffer.find(b"\r\n")
+            if end < 0:
+                break
+            line, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                out.append(b"250-bench-sink\r\n250-PIPELINING\r\n250-SIZE 33554432\r\n250 8BITMIME")
+            elif verb == b"MAIL":
+                self.mail_from = line[line.index(b"<") + 1 : line.index(b">")].decode()
+                self.rcpt_tos = []
+                out.append(b"250 OK")
+            elif verb == b"RCPT":
+                self.rcpt_tos.append(line[line.index(b"<") + 1 : line.index(b">")].decode())
+                out.append(b"250 OK")
+            elif verb == b"DATA":
+                self.in_data = bool(self.rcpt_tos)
+                out.append(
+                    b"354 End data with <CR><LF>.<CR><LF>" if self.in_data else b"503 no RCPT"
+                )
+            elif verb == b"QUIT":
+                self.transport.write(b"".join(o + b"\r\n" for o in out) + b"221 Bye\r\n")
+                self.transport.close()
+                return
+            elif verb in (b"HELO", b"RSET", b"NOOP"):
+                out.append(b"250 OK")
+            else:
+                out.append(b"500 unknown command")
+        if out:
+            self.transport.write(b"".join(o + b"\r\n" for o in out))
+
+
+def lean_server(handler: SinkHandler, port: int) -> Any:
+    """LeanSMTP on 127.0.0.1:port in a thread of its own; returns a function that stops it."""
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(
+        loop.create_server(lambda: LeanSMTP(handler), "127.0.0.1", port)
+    )
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+    return stop
 
 
 def sink_server_class() -> type:
@@ -187,7 +273,7 @@ def sink_server_class() -> type:
     return SinkSMTP
 
 
-def sink_main(conn: Connection, port: int) -> None:
+def sink_main(conn: Connection, port: int, kind: str = "aiosmtpd") -> None:
     """Serve SMTP on 127.0.0.1:port; answer the parent's commands over `conn`."""
     from aiosmtpd.controller import Controller
 
@@ -198,8 +284,12 @@ def sink_main(conn: Connection, port: int) -> None:
             return server(self.handler, **self.SMTP_kwargs)
 
     handler = SinkHandler()
-    controller = SinkController(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    if kind == "lean":
+        stop = lean_server(handler, port)
+    else:
+        controller = SinkController(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        stop = controller.stop
     conn.send("ready")
     try:
         while True:
@@ -216,7 +306,7 @@ def sink_main(conn: Connection, port: int) -> None:
             elif command == "stop":
                 break
     finally:
-        controller.stop()
+        stop()
 
 
 @dataclass
@@ -241,7 +331,7 @@ class Sink:
 def start_sink(ctx: multiprocessing.context.SpawnContext) -> Sink:
     port = free_port()
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=sink_main, args=(child, port), name="bench-smtp-sink")
+    process = ctx.Process(target=sink_main, args=(child, port, SINK[0]), name="bench-smtp-sink")
     process.start()
     if not parent.poll(30) or parent.recv() != "ready":
         raise RuntimeError("the SMTP sink did not start")
@@ -278,6 +368,7 @@ WHAT_IFS = {
     "chunk-20": "worker.CHUNK = 20 (a transaction per 20 messages instead of 100)",
 }
 WHAT_IF: list[str] = []
+SINK = ["aiosmtpd"]  # --sink
 
 
 def apply_what_if(names: list[str]) -> None:
@@ -900,7 +991,14 @@ def main() -> None:
         + "\n".join(f"  {k}: {v}" for k, v in WHAT_IFS.items())
         + "\n(comma-separated; RESULT names then end in _whatif)",
     )
+    parser.add_argument(
+        "--sink",
+        choices=["aiosmtpd", "lean"],
+        default="aiosmtpd",
+        help="diagnostics: the SMTP sink (lean: a minimal asyncio server, cheaper per message)",
+    )
     args = parser.parse_args()
+    SINK[0] = args.sink
     WHAT_IF.extend(x for x in args.what_if.split(",") if x)
     unknown = set(WHAT_IF) - set(WHAT_IFS)
     if unknown:
