@@ -142,7 +142,7 @@ class SinkHandler:
 
 
 class LeanSMTP(asyncio.Protocol):
-    """The sink's SMTP server: a minimal one as an asyncio protocol, a few times cheaper per
+    """`--sink lean`: a minimal SMTP server as an asyncio protocol, a few times cheaper per
     message than aiosmtpd. It speaks what smtplib and the worker use (EHLO, HELO, MAIL, RCPT,
     DATA, RSET, NOOP, QUIT; PIPELINING: replies to commands that arrived together go out
     together) and records every message through `SinkHandler`, as the aiosmtpd sink does."""
