@@ -20,6 +20,17 @@ class Sink:
     port: int = 0
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Offer PIPELINING (RFC 2920), as most servers do: aiosmtpd reads commands from a stream,
+    # in order, so it serves pipelined commands already; it only does not say so.
+    pipelining: bool = False
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            return [responses[0], "250-PIPELINING", *responses[1:]]
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
@@ -38,8 +49,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[Sink]:
-    sink = Sink(port=free_port())
+def smtp_sink(*, pipelining: bool = True) -> Iterator[Sink]:
+    sink = Sink(port=free_port(), pipelining=pipelining)
     controller = Controller(sink, hostname=sink.host, port=sink.port)
     controller.start()
     try:

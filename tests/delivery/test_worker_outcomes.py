@@ -25,7 +25,14 @@ NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30)
 
 
 class PickySink(Sink):
-    """Refuses recipients by local part: `soft…` with 451, `hard…` with 550."""
+    """Refuses recipients by local part: `soft…` with 451, `hard…` with 550; offers
+    PIPELINING when `pipelining` (aiosmtpd serves pipelined commands, it only does not say so),
+    and then refuses messages whose data contains `REFUSE-DATA` with 554 after their data."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.pipelining and b"REFUSE-DATA" in envelope.content:
+            return "554 5.7.1 refused after data"
+        return await super().handle_DATA(server, session, envelope)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -38,9 +45,10 @@ class PickySink(Sink):
         return "250 OK"
 
 
-@pytest.fixture
-def sink() -> Iterator[PickySink]:
+@pytest.fixture(params=[False, True], ids=["plain", "pipelining"])
+def sink(request: pytest.FixtureRequest) -> Iterator[PickySink]:
     s = PickySink(port=free_port())
+    s.pipelining = request.param
     controller = Controller(s, hostname=s.host, port=s.port)
     controller.start()
     try:
@@ -56,7 +64,8 @@ def smtp(settings: Settings, sink: Sink) -> Settings:
 
 
 def queue(session: Session, emails: list[str], rate: int = 100_000) -> dict[str, int]:
-    """One queued marketing e-mail per address (due at NOW); outbox ids by address."""
+    """One queued marketing e-mail per address (due at NOW); outbox ids by address. The subject
+    of an address starting with `refuse` asks a pipelining PickySink to refuse its data."""
     brand = make_brand(session)
     brand.send_rate_per_second = rate
     topic = make_topic(session, brand=brand)
@@ -83,7 +92,10 @@ def queue(session: Session, emails: list[str], rate: int = 100_000) -> dict[str,
                 state="queued",
                 not_before=NOW,
                 attempts=0,
-                payload={"subject": "News", "text": "Hello {{ person.name }}"},
+                payload={
+                    "subject": "REFUSE-DATA" if email.startswith("refuse") else "News",
+                    "text": "Hello {{ person.name }}",
+                },
             )
             .returning(OutboxMessage.id)
         ).scalar_one()
@@ -141,3 +153,35 @@ def test_soft_refusal_is_retried_with_backoff_then_fails_and_hard_fails_at_once(
             moment = soft.not_before
     assert soft.state == "failed" and soft.lease_owner is None
     assert [m["To"] for m in sink.messages] == ["ok@people.example"]
+
+
+def test_pipelined_hand_overs_keep_every_outcome_in_order(
+    session: Session, database: RolledBackDatabase, settings: Settings, sink: PickySink
+) -> None:
+    """Refusals of the envelope (451, 550) and of the data (554) between accepted messages:
+    with pipelining every reply still lands on its own row, and the connection goes on."""
+    emails = [
+        "a@people.example",
+        "hard1@people.example",
+        "b@people.example",
+        "soft1@people.example",
+        "c@people.example",
+        "d@people.example",
+        "e@people.example",
+    ]
+    if sink.pipelining:
+        emails[4] = "refuse@people.example"
+    ids = queue(session, emails)
+    outcome = Worker(database, smtp(settings, sink)).run_once(NOW)
+    states = rows(session, ids)
+    sent = {e for e, r in states.items() if r.state == "sent"}
+    assert sent == {e for e in emails if e[0] in "abcde" and not e.startswith("refuse")}
+    assert sorted(str(m["To"]) for m in sink.messages) == sorted(sent)
+    assert outcome.sent == len(sent)
+    assert states["hard1@people.example"].state == "failed"
+    assert "550" in (states["hard1@people.example"].last_error or "")
+    assert states["soft1@people.example"].state == "queued"
+    if sink.pipelining:
+        refused = states["refuse@people.example"]
+        assert refused.state == "failed" and "554" in (refused.last_error or "")
+    assert all(r.lease_owner is None for r in states.values())

@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import escape
 
 from accord.core.errors import InvalidInput
 
@@ -60,8 +61,56 @@ def compiled(source: str, html: bool) -> Template:
     return (_html_env if html else _env).from_string(source)
 
 
+# A template that is only text and `{{ object.field }}` outputs: its pieces, each the text or
+# the (object, field) to put there.
+Plan = tuple[str | tuple[str, str], ...]
+
+
+@lru_cache(maxsize=64)
+def _plan(source: str) -> Plan | None:
+    """The pieces of a template made of text and ALLOWED fields alone (nearly every message
+    template), else None. Parsed by Jinja itself, so the text is what Jinja would output
+    (its trailing newline dropped, as Jinja does)."""
+    try:
+        tree = _env.parse(source)
+    except TemplateSyntaxError:
+        return None
+    pieces: list[str | tuple[str, str]] = []
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                pieces.append(child.data)
+            elif (
+                isinstance(child, nodes.Getattr)
+                and isinstance(child.node, nodes.Name)
+                and child.attr in ALLOWED.get(child.node.name, ())
+            ):
+                pieces.append((child.node.name, child.attr))
+            else:
+                return None
+    return tuple(pieces)
+
+
 def render(source: str, context: dict[str, Any], *, html: bool = False) -> str:
+    """The template rendered in its sandbox. A template of text and fields alone is put
+    together directly: what Jinja makes of it (a test keeps the two equal) at a tenth of the
+    cost, and a campaign renders three templates for every recipient."""
+    plan = _plan(source)
+    if plan is not None:
+        try:
+            return "".join(
+                piece if isinstance(piece, str) else _field(context[piece[0]][piece[1]], html)
+                for piece in plan
+            )
+        except (KeyError, TypeError):
+            pass  # a context without the field: Jinja says what that makes
     return compiled(source, html).render(**context)
+
+
+def _field(value: Any, html: bool) -> str:
+    return str(escape(value)) if html else str(value)
 
 
 def context_for(*, display_name: str, locale: str, brand: Any, topic_name: str) -> dict[str, Any]:

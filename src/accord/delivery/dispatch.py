@@ -6,8 +6,9 @@ pause and erasure updates that head row first, so it either commits before our c
 facts, or waits until our message is handed over: an opt-out takes effect at its commit.
 
 The chunk costs a fixed number of set-based statements whatever its size: the head lock, one
-UPDATE that renews our leases and returns the rows, the content sources, the gate's facts, the
-addresses, and one executemany UPDATE that records every row's outcome.
+statement that locks our rows (PostgreSQL) or renews their leases (SQLite) and returns them,
+the content sources, the gate's facts, the addresses, and one UPDATE that records every row's
+outcome.
 """
 
 from __future__ import annotations
@@ -62,29 +63,38 @@ def addresses(session: Session, people: list[uuid.UUID], channel: str) -> dict[u
     return found
 
 
+_ROW = (
+    _outbox.c.id,
+    _outbox.c.brand_id,
+    _outbox.c.campaign_id,
+    _outbox.c.person_id,
+    _outbox.c.topic_id,
+    _outbox.c.channel,
+    _outbox.c.purpose,
+    _outbox.c.idempotency_key,
+    _outbox.c.reason,
+    _outbox.c.not_before,
+    _outbox.c.expires_at,
+    _outbox.c.attempts,
+    _outbox.c.payload,
+)
+
+
 def renew_leases(session: Session, ids: list[int], owner: str, until: datetime) -> list[OutboxRow]:
-    """The rows this worker still holds, their leases renewed. The first write of the chunk's
-    transaction: on SQLite it takes the write lock (before the gate's facts are read)."""
-    o = OutboxMessage
+    """The rows this worker still holds, kept from every other worker until the chunk ends.
+
+    PostgreSQL: locked FOR UPDATE, in id order. A claim skips locked rows, so none of them can
+    be taken over while we hand them over, however long that takes and whether or not their
+    lease has run out meanwhile; and at the chunk's commit each has left `sending`. A lock
+    instead of an UPDATE of the lease: no new row version, no new entry in each of the
+    outbox's indexes, for every message. SQLite: the leases are renewed, the first write of the
+    chunk's transaction, which takes the write lock (before the gate's facts are read)."""
+    mine = (among(session, _outbox.c.id, "ids", ids), _outbox.c.lease_owner == owner)
+    if session.get_bind().dialect.name == "postgresql":
+        query = select(*_ROW).where(*mine).order_by(_outbox.c.id).with_for_update()
+        return list(session.execute(query).all())
     rows = session.execute(
-        update(_outbox)
-        .where(among(session, _outbox.c.id, "ids", ids), _outbox.c.lease_owner == owner)
-        .values(lease_expires_at=until)
-        .returning(
-            o.id,
-            o.brand_id,
-            o.campaign_id,
-            o.person_id,
-            o.topic_id,
-            o.channel,
-            o.purpose,
-            o.idempotency_key,
-            o.reason,
-            o.not_before,
-            o.expires_at,
-            o.attempts,
-            o.payload,
-        )
+        update(_outbox).where(*mine).values(lease_expires_at=until).returning(*_ROW)
     ).all()
     return sorted(rows, key=lambda r: r.id)
 

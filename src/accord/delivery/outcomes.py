@@ -131,7 +131,8 @@ def record(session: Session, results: list[dict[str, Any]]) -> None:
 @dataclass
 class HandOver:
     """Hands a chunk's messages over one after another, composing each while the server is
-    still busy with the one before (see `senders`); every outcome goes to `results`."""
+    still busy with the one before, and (pipelining) sending its envelope before reading the
+    verdict on that one (see `senders`); every outcome goes to `results`."""
 
     settings: Settings
     sender: Any
@@ -149,6 +150,8 @@ class HandOver:
 
     def send(self, row: OutboxRow, address: str) -> None:
         message = compose.email(self.settings, self.secret, self.sources, row, address)
+        if self.pending is not None:  # pipelining: its envelope goes before that verdict
+            self.sender.announce(message)
         self.finish()
         self.started += 1
         if self._step(row, lambda: self.sender.start(self.session, message)):

@@ -3,8 +3,13 @@ or (the embedded default) to the dev mailbox in the worker's transaction.
 
 A hand-over has two steps: `start` sends the envelope and the message up to its last line,
 `finish` reads the server's verdict. The worker composes the next message between the two,
-while the server is still busy with this one. That is not SMTP pipelining: no command goes out
-before the reply it waits for has been read.
+while the server is still busy with this one.
+
+When the server offers PIPELINING (RFC 2920; most do) the envelope (MAIL, RCPT, DATA) goes out
+in one write, and the next message's envelope goes out (`announce`) before the verdict on the
+one before is read: the message's data is the first "command" of a group, DATA the last. A
+message then costs one wait for the server instead of four. The data itself still waits for
+the 354 to DATA, and every reply is read, in order, before the message's outcome is known.
 """
 
 from __future__ import annotations
@@ -36,12 +41,18 @@ class PermanentError(Exception):
     """Do not try again (5xx for this recipient)."""
 
 
+class SMTPVerdict(smtplib.SMTPResponseException):
+    """The server refused a message after its data: the connection stays usable."""
+
+
 class SmtpSender:
     """One SMTP connection, reused for every message until the worker goes idle."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.smtp: smtplib.SMTP | None = None
+        # The message whose envelope went out ahead (`announce`), and on which connection.
+        self.announced: tuple[Outgoing, smtplib.SMTP] | None = None
         # Bounces must come back to Accord (inbound SMTP), not to the brand's sender address.
         self.bounces = f"bounces@{domain_of(settings)}"
 
@@ -75,6 +86,10 @@ class SmtpSender:
             if all(code >= 500 for code in codes):
                 raise PermanentError(f"recipient refused: {codes}") from exc
             raise TransientError(f"recipient deferred: {codes}") from exc
+        except SMTPVerdict as exc:
+            if exc.smtp_code >= 500:
+                raise PermanentError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise TransientError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
             if exc.smtp_code >= 500:
@@ -84,10 +99,45 @@ class SmtpSender:
             self.close()
             raise TransientError(str(exc)) from exc
 
+    def _envelope(self, smtp: smtplib.SMTP, message: Outgoing) -> bytes | None:
+        """MAIL, RCPT and DATA as one write, if the server takes them so and the address is
+        plain (what smtplib's mail() and rcpt() send for it)."""
+        if not (smtp.does_esmtp and smtp.has_extn("pipelining") and PLAIN.fullmatch(message.to)):
+            return None
+        size = f" size={len(message.raw)}" if smtp.has_extn("size") else ""
+        return f"mail FROM:<{self.bounces}>{size}\r\nrcpt TO:<{message.to}>\r\ndata\r\n".encode()
+
+    def announce(self, message: Outgoing) -> None:
+        """Send `message`'s envelope ahead, while the verdict on the message before is still
+        unread (pipelining only; else nothing). Its `start` then reads the replies."""
+        if self.smtp is None or self.announced is not None:
+            return
+        commands = self._envelope(self.smtp, message)
+        if commands is None:
+            return
+        try:
+            self.smtp.send(commands)
+        except (OSError, smtplib.SMTPException):
+            self.drop()  # the verdict on the message before is lost with the connection
+            return
+        self.announced = (message, self.smtp)
+
     def start(self, session: Session, message: Outgoing) -> None:
-        """MAIL, RCPT, DATA and the message, as smtplib's sendmail sends them."""
+        """MAIL, RCPT, DATA and the message, as smtplib's sendmail sends them (the three
+        commands in one write when pipelining)."""
+        announced, self.announced = self.announced, None
         with self._errors() as smtp:
             smtp.ehlo_or_helo_if_needed()
+            if announced is not None and announced[1] is not smtp:
+                announced = None  # announced on a connection since dropped: not sent
+            if announced is not None and announced[0] is not message:
+                raise RuntimeError("start() after announce() of another message")
+            commands = None if announced is not None else self._envelope(smtp, message)
+            if announced is not None or commands is not None:
+                if commands is not None:
+                    smtp.send(commands)
+                self._pipelined(smtp, message)
+                return
             size = f" size={len(message.raw)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
             if PLAIN.fullmatch(message.to):
                 # What smtplib's mail() and rcpt() send for a plain address, without parsing
@@ -114,16 +164,48 @@ class SmtpSender:
             if code != 354:
                 self._rset(smtp, code)
                 raise smtplib.SMTPDataError(code, reply)
-            body = LEADING_DOT.sub(b"..", message.raw)
-            smtp.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+            self._data(smtp, message)
+
+    def _pipelined(self, smtp: smtplib.SMTP, message: Outgoing) -> None:
+        """The replies to a pipelined MAIL, RCPT and DATA, all three read whatever they say
+        (RFC 2920), then the data if DATA was accepted."""
+        (mail, mail_reply), (rcpt, rcpt_reply), (data, data_reply) = (
+            smtp.getreply(),
+            smtp.getreply(),
+            smtp.getreply(),
+        )
+        if mail == 250 and rcpt in (250, 251) and data == 354:
+            self._data(smtp, message)
+            return
+        if data == 354:  # a server that takes DATA after refusing the envelope: hang up
+            self.drop()
+        elif 421 not in (mail, rcpt, data):
+            self._rset(smtp, 250)
+        else:
+            self.close()
+        if mail != 250:
+            raise smtplib.SMTPSenderRefused(mail, mail_reply, self.bounces)
+        if rcpt not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({message.to: (rcpt, rcpt_reply)})
+        raise smtplib.SMTPDataError(data, data_reply)
+
+    @staticmethod
+    def _data(smtp: smtplib.SMTP, message: Outgoing) -> None:
+        body = LEADING_DOT.sub(b"..", message.raw)
+        smtp.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
 
     def finish(self) -> None:
-        """The server's verdict on the message `start` sent: 250, or an error."""
+        """The server's verdict on the message `start` sent: 250, or an error. The mail
+        transaction ends with this reply either way (RFC 5321 4.1.1.4), so no RSET follows: a
+        next envelope may already be on its way (`announce`)."""
+        if self.smtp is None:
+            raise TransientError("the connection was lost before the server's verdict")
         with self._errors() as smtp:
             code, reply = smtp.getreply()
             if code != 250:
-                self._rset(smtp, code)
-                raise smtplib.SMTPDataError(code, reply)
+                if code == 421:
+                    self.close()
+                raise SMTPVerdict(code, reply)
 
     def _rset(self, smtp: smtplib.SMTP, code: int) -> None:
         if code == 421:  # the server is closing the connection
@@ -132,7 +214,16 @@ class SmtpSender:
             with contextlib.suppress(smtplib.SMTPServerDisconnected):
                 smtp.rset()
 
+    def drop(self) -> None:
+        """Close the connection without QUIT (the server may be waiting for data)."""
+        self.announced = None
+        if self.smtp is not None:
+            with contextlib.suppress(OSError):
+                self.smtp.close()
+            self.smtp = None
+
     def close(self) -> None:
+        self.announced = None
         if self.smtp is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.smtp.quit()
@@ -149,6 +240,9 @@ class DevSender:
         # The dev mailbox shows headers decoded, so it reads the bytes with the modern policy.
         parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
         self.mailer.send(session, parsed)
+
+    def announce(self, message: Outgoing) -> None:
+        return None
 
     def finish(self) -> None:
         return None
