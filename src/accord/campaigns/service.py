@@ -4,11 +4,22 @@ into the outbox with set-based INSERT … SELECT."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, column, literal, select, update, values
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    cast,
+    column,
+    literal,
+    select,
+    true,
+    update,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,7 +27,7 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.campaigns import templating
 from accord.campaigns.audience import audience_select, local_instants
-from accord.campaigns.gate_sql import gate_select, reason_counts
+from accord.campaigns.gate_sql import eligible_select, gate_select, reason_counts
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
 from accord.core.db import UTCDateTime, rowcount, utcnow
@@ -225,9 +236,40 @@ def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+def eligible_batches(
+    session: Session, campaign: Campaign, at: datetime, *, batch: int = BATCH
+) -> Iterator[Select[tuple[uuid.UUID]]]:
+    """The audience in batches of about `batch` people (ranges of person id, keyset), each as
+    the SELECT of those the gate lets through or defers to the end of their quiet hours: what
+    `resolve` writes. Each batch reads only its range of every table it looks at."""
+    topic = session.get_one(Topic, campaign.topic_id)
+    audience = audience_select(campaign)
+    base = audience.subquery("base")
+    after: uuid.UUID | None = None
+    while True:
+        edge = select(base.c[0]).order_by(base.c[0]).offset(batch - 1).limit(1)
+        if after is not None:
+            edge = edge.where(base.c[0] > after)
+        upto = session.scalar(edge)
+        yield eligible_select(
+            session,
+            brand_id=campaign.brand_id,
+            purpose=topic.purpose,
+            topic_id=topic.id,
+            channel=campaign.channel,
+            at=at,
+            audience=audience,
+            deferred=True,
+            people=(after, upto),
+        )
+        if upto is None:
+            return
+        after = upto
+
+
 def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = BATCH) -> int:
-    """Write the audience into the outbox: one INSERT … SELECT through the gate per batch of
-    people (keyset on person id). Re-running it after a crash adds nothing twice."""
+    """Write the audience into the outbox: one INSERT … SELECT of the gate's eligible people per
+    batch (`eligible_batches`). Re-running it after a crash adds nothing twice."""
     topic = session.get_one(Topic, campaign.topic_id)
     campaign.audience_counts = reason_counts(session, _gate(session, campaign, at))
     key_prefix = f"c:{campaign.id.hex}:"
@@ -241,26 +283,8 @@ def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = 
             .cte("zone_starts")
         )
     written = 0
-    last: uuid.UUID | None = None
-    base = audience_select(campaign).subquery("base")
-    while True:
-        page = select(base.c[0]).order_by(base.c[0]).limit(batch)
-        if last is not None:
-            page = page.where(base.c[0] > last)
-        ids_page = page.subquery("page")
-        # ORDER BY … LIMIT 1 rather than max(): PostgreSQL has no max() for uuid.
-        last = session.scalar(select(ids_page.c[0]).order_by(ids_page.c[0].desc()).limit(1))
-        if last is None:
-            break
-        gate = gate_select(
-            session,
-            brand_id=campaign.brand_id,
-            purpose=topic.purpose,
-            topic_id=topic.id,
-            channel=campaign.channel,
-            at=at,
-            audience=select(ids_page.c[0]),
-        ).subquery("gate")
+    for eligible in eligible_batches(session, campaign, at, batch=batch):
+        gate = eligible.subquery("gate")
         source = select(
             literal(campaign.brand_id).label("brand_id"),
             literal(campaign.id).label("campaign_id"),
@@ -278,11 +302,9 @@ def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = 
             literal(campaign.expires_at, UTCDateTime()).label("expires_at"),
             literal(0, Integer()).label("attempts"),
             literal(utcnow(), UTCDateTime()).label("created_at"),
-        ).where(
-            case(
-                (gate.c.reason.is_(None), True), (gate.c.reason == "quiet_hours", True), else_=False
-            )
         )
+        # SQLite parses `… FROM a JOIN b ON x ON CONFLICT` only with a WHERE before the ON CONFLICT.
+        source = source.where(true())
         if zones is not None:
             source = source.join(Person, Person.id == gate.c.person_id).join(
                 zones, zones.c.zone == Person.time_zone
