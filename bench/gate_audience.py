@@ -1,15 +1,20 @@
 """Benchmark: resolving a campaign audience through the SQL gate against a hand-written floor.
 
-Goal: for 1,000,000 people with mixed relationships and preferences, resolving a marketing
-e-mail campaign's audience through the gate (`accord.campaigns.gate_sql.gate_select(...)`,
-executed and fully fetched: every audience member with its reason, from which the per-reason
-counts and the eligible set both follow) takes at most 1.3x the time of a hand-written single
-SQL query that returns the SAME eligible set (the floor: joins and EXISTS giving only the
-eligible person ids), measured in the same run, on SQLite and on PostgreSQL.
+Goal: for 1,000,000 people with mixed relationships and preferences, getting a marketing
+e-mail campaign's eligible set the way `campaigns.service.resolve` gets it takes at most 1.3x
+the time of a hand-written single SQL query that returns the SAME eligible set (the floor:
+joins and EXISTS giving only the eligible person ids), measured in the same run, on SQLite and
+on PostgreSQL. What is timed for the gate is `campaigns.service.eligible_batches`, exactly as
+resolve runs it: per batch of the audience (20,000 person ids, a keyset range) the query that
+finds the batch's upper bound and the gate's eligible form over that range
+(`gate_sql.eligible_select`), whose rows are fetched here where resolve wraps the same SELECT
+in INSERT ... SELECT into the outbox. (resolve also records the audience's per-reason counts,
+`reason_counts`: timed separately below, not in the headline.)
 
-Also timed and reported (same rounds, same floor): the gate filtered to its eligible rows only
-(`... WHERE reason IS NULL`, the same rows as the floor) and what `campaigns.service.resolve`
-runs today (`reason_counts` over the gate, then the eligible rows).
+Also timed and reported, for diagnosis (same rounds, same floor): the eligible form over the
+whole audience in one statement; the reason form (`gate_sql.gate_select`: every audience
+member with its reason) fully fetched; `reason_counts` over it (what a preview runs, and resolve
+besides its batches); and both gate forms' rows straight from the DB-API cursor.
 
 Set-up (not measured): the schema from `accord.core.migrate.upgrade` on a fresh SQLite file and
 a fresh PostgreSQL database `accord_bench_gate`; two brands, topics and the campaign through
@@ -22,12 +27,15 @@ SQLite is left as Accord leaves it (no ANALYZE; `--sqlite-analyze` to add one).
 
 The floor is the faster (in this run, per backend) of two hand-written statements: EXISTS
 with correlated cap counts, and joins on the choice tables' keys with the caps aggregated once.
-Both must return exactly the gate's NULL-reason rows, and reason_counts must equal the counted
-full fetch. Rounds are interleaved; the best of each is kept. Prints
-`RESULT gate_vs_floor_<backend> <ratio>` (ratio = gate time / floor time, goal <= 1.3), and
-for diagnosis `RESULT gate_eligible_vs_floor_<backend>`, `RESULT resolve_queries_vs_floor_<backend>`
-and `RESULT gate_sql_only_vs_floor_<backend>` (both statements' rows fetched straight from the
-DB-API cursor: the SQL alone, without SQLAlchemy's per-row work). `--quick` uses 50,000 people.
+Both must return exactly the gate's NULL-reason rows, as must the eligible form and resolve's
+batches, and reason_counts must equal the counted full fetch. Rounds are interleaved; the best
+of each is kept. Prints `RESULT gate_vs_floor_<backend> <ratio>` (ratio = resolve's eligible
+batches / floor, goal <= 1.3) and, for diagnosis, with the same floor:
+`gate_eligible_one_statement_vs_floor_<backend>`, `gate_reasons_full_fetch_vs_floor_<backend>`
+(every member with its reason, fetched), `reason_counts_vs_floor_<backend>`, and
+`eligible_sql_only_vs_floor_<backend>` / `reasons_sql_only_vs_floor_<backend>` (the one-statement
+forms' rows straight from the DB-API cursor against the floors' likewise: the SQL alone).
+`--quick` uses 50,000 people.
 `--explain` prints the plans (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
 """
 
@@ -663,8 +671,9 @@ def main() -> None:
     parser.add_argument(
         "--gate-from",
         metavar="FILE",
-        help="time a candidate gate_sql.py (its gate_select and reason_counts) instead of\n"
-        "accord.campaigns.gate_sql, e.g. to try a proposed patch without installing it",
+        help="time a candidate gate_sql.py (its gate_select, eligible_select and reason_counts;\n"
+        "resolve's batches use its eligible_select) instead of accord.campaigns.gate_sql,\n"
+        "e.g. to try a proposed patch without installing it",
     )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     args = parser.parse_args()

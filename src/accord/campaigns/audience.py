@@ -17,17 +17,20 @@ from accord.relationships.models import Relationship
 
 
 def audience_select(campaign: Campaign) -> Select[Any]:
-    related = select(Relationship.person_id).where(Relationship.brand_id == campaign.brand_id)
+    # The Core table, not the ORM entity: the gate's statements over it then run (and hand back
+    # rows) without the ORM's per-row work.
+    rel = Relationship.__table__.c
+    related = select(rel.person_id).where(rel.brand_id == campaign.brand_id)
     if campaign.audience_kind == "people":
         # Only people related to the brand: a list must not reveal whether an id exists.
         ids = [uuid.UUID(str(p)) for p in campaign.audience.get("people", [])]
-        return related.where(Relationship.person_id.in_(ids))
+        return related.where(rel.person_id.in_(ids))
     if campaign.audience_kind == "segment":
         # Customers in an RFM segment who are linked to a person; the gate still checks each.
         return segment_people(campaign.brand_id, str(campaign.audience.get("segment")))
     if campaign.audience_kind == "filter":
         for key, value in campaign.audience.get("filter", {}).items():
-            related = related.where(Relationship.shared[key].as_string() == value)
+            related = related.where(rel.shared[key].as_string() == value)
     return related
 
 

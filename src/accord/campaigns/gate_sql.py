@@ -153,16 +153,19 @@ def _gate(
             tc_t,
             and_(tc.person_id == person, tc.topic_id == topic_id, *span(tc.person_id)),
         )
-        # Marketing sent in the cap window. Not by the (state, not_before) index: SQLite (no
-        # statistics) would walk every sent message through it, not the person index.
-        window = (unindexed(ob.state) == "sent", ob.purpose == "marketing", ob.sent_at > since)
+        # Marketing sent in the cap window.
+        window = (ob.state == "sent", ob.purpose == "marketing", ob.sent_at > since)
         brand_n: ColumnElement[int]
         global_n: ColumnElement[int]
         if session.get_bind().dialect.name == "sqlite":
+            window = (unindexed(ob.state) == "sent", *window[1:])
+
             # Each person's counts through the (person, purpose, sent_at) index, and only for
             # those the earlier rules let through: SQLite indexes no aggregate joined to a range.
+            # Not by the (state, not_before) index: SQLite (no statistics) would walk every
+            # sent message through it, not the person index.
             def count(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
-                where = (ob.person_id == person, *window, *conditions)
+                where = (ob.person_id == tc.person_id, *window, *conditions)  # see `chosen`
                 return select(func.count()).where(*where).scalar_subquery()
 
             brand_n, global_n = count(ob.brand_id == brand_id), count()
@@ -197,9 +200,15 @@ def _gate(
         rules.append(Rule("topic_not_chosen", tc.person_id.is_not(None)))
         rules.append(Rule("global_opt_out", g.do_not_contact.is_not(True)))
 
+    # The person, as the last choice table joined has them: a sub-query correlated to it runs
+    # only once the choices are known to pass (SQLite tests a condition as soon as the tables
+    # it names are joined, so correlated to the audience it would probe for everyone first).
+    # Where the choice is missing, an earlier rule already fails, so the answer is the same.
+    chosen = tc.person_id if marketing else cc.person_id
+
     def contact(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
         return exists().where(
-            cp.person_id == person,
+            cp.person_id == chosen,
             *span(cp.person_id),
             cp.channel == channel,
             *conditions,
