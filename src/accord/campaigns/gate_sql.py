@@ -90,13 +90,15 @@ def _gate(
     at: datetime,
     audience: Select[tuple[uuid.UUID]],
     people: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None),
-    join_people: bool = True,
+    reasons: bool = True,
 ) -> tuple[Select[tuple[uuid.UUID]], list[Rule]]:
     """The audience joined to every fact the rules read (one row per audience member), and the
-    rules in `decide`'s order. `people` (after, up to) narrows the audience to a range of
-    person ids, stated on every table read so each is read by that range of its person index
-    (a batch reads its own slice of each table, not all of it)."""
+    rules in `decide`'s order. `reasons`: for every member's reason (a CASE over the rules),
+    not only the eligible (the rules in WHERE). `people` (after, up to) narrows the audience to
+    a range of person ids, stated on every table read so each is read by that range of its
+    person index (a batch reads its own slice of each table, not all of it)."""
     marketing = purpose == "marketing"
+    sqlite = session.get_bind().dialect.name == "sqlite"
     now = bindparam("gate_at", at, type_=UTCDateTime())
     since = bindparam("gate_since", at - CAP_WINDOW, type_=UTCDateTime())
     after, upto = people
@@ -118,7 +120,7 @@ def _gate(
     aud = audience.subquery("aud")
     person = aud.c[0]
     query = select(person.label("person_id")).select_from(aud).where(*span(person))
-    if join_people or channel in INTERRUPTIVE:
+    if reasons or channel in INTERRUPTIVE:
         # (Without it, a person missing from people has no relationship either: foreign key.)
         query = query.join(people_t, and_(people_t.c.id == person, *span(people_t.c.id)))
     query = query.outerjoin(
@@ -157,7 +159,7 @@ def _gate(
         window = (ob.state == "sent", ob.purpose == "marketing", ob.sent_at > since)
         brand_n: ColumnElement[int]
         global_n: ColumnElement[int]
-        if session.get_bind().dialect.name == "sqlite":
+        if sqlite:
             window = (unindexed(ob.state) == "sent", *window[1:])
 
             # Each person's counts through the (person, purpose, sent_at) index, and only for
@@ -215,10 +217,31 @@ def _gate(
         )
 
     verified = cp.verified_at.is_not(None)
+    usable = and_(verified, cp.suppressed_reason.is_(None))
+    if reasons and not sqlite:
+        # Every member's reason on PostgreSQL: contact points counted once per person and
+        # hash-joined. As EXISTS each is a sub-plan, which PostgreSQL costs so high that it
+        # compiles the statement (JIT) for longer than the statement then runs.
+        contacts = (
+            select(
+                cp.person_id.label("pid"),
+                func.count().label("total"),
+                func.count(case((verified, 1))).label("verified"),
+                func.count(case((usable, 1))).label("usable"),
+            )
+            .where(cp.channel == channel, *span(cp.person_id))
+            .group_by(cp.person_id)
+            .subquery("cp")
+        )
+        query = query.outerjoin(contacts, contacts.c.pid == person)
+        any_point: ColumnElement[bool] = contacts.c.total.is_not(None)
+        verified_point, usable_point = contacts.c.verified > 0, contacts.c.usable > 0
+    else:
+        any_point, verified_point, usable_point = contact(), contact(verified), contact(usable)
     rules += [
-        Rule("no_contact_point", contact(), implied_by_next=True),
-        Rule("unverified", contact(verified), implied_by_next=True),
-        Rule("suppressed", contact(verified, cp.suppressed_reason.is_(None))),
+        Rule("no_contact_point", any_point, implied_by_next=True),
+        Rule("unverified", verified_point, implied_by_next=True),
+        Rule("suppressed", usable_point),
     ]
     if marketing:
         rules.append(Rule("brand_cap", brand_n < rel.brand_cap))
@@ -300,7 +323,7 @@ def eligible_select(
         at=at,
         audience=audience,
         people=people,
-        join_people=False,
+        reasons=False,
     )
     tested = [r for r in rules if not (deferred and r.defers)]
     conditions = [
