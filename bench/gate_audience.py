@@ -5,8 +5,8 @@ e-mail campaign's eligible set the way `campaigns.service.resolve` gets it takes
 the time of a hand-written single SQL query that returns the SAME eligible set (the floor:
 joins and EXISTS giving only the eligible person ids), measured in the same run, on SQLite and
 on PostgreSQL. What is timed for the gate is `campaigns.service.eligible_batches`, exactly as
-resolve runs it: per batch of the audience (20,000 person ids, a keyset range) the query that
-finds the batch's upper bound and the gate's eligible form over that range
+resolve runs it: per batch of the audience (`service.BATCH` person ids, a keyset range) the
+query that finds the batch's upper bound and the gate's eligible form over that range
 (`gate_sql.eligible_select`), whose rows are fetched here where resolve wraps the same SELECT
 in INSERT ... SELECT into the outbox. (resolve also records the audience's per-reason counts,
 `reason_counts`: timed separately below, not in the headline.)
