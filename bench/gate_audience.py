@@ -67,7 +67,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 from accord.brands import service as brands
 from accord.brands.schemas import BrandCreate
 from accord.campaigns import service as campaigns
-from accord.campaigns.audience import audience_select
+from accord.campaigns.audience import audience_of
 from accord.campaigns.gate_rules import CAP_WINDOW
 from accord.campaigns.gate_sql import eligible_select, gate_select, reason_counts
 from accord.campaigns.models import Campaign
@@ -467,7 +467,7 @@ class Gate:
             "topic_id": world.topic,
             "channel": campaign.channel,
             "at": world.at,
-            "audience": audience_select(campaign),
+            "audience": audience_of(campaign),
         }
 
     def query(self, session: Session, world: World) -> Select[Any]:

@@ -19,6 +19,7 @@ local minute per distinct time zone (SQLite has no time zone data).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,6 +70,18 @@ class Rule:
     defers: bool = False
 
 
+@dataclass(frozen=True)
+class Related:
+    """An audience of the brand's relationships: those whose row meets the conditions `where`
+    gives on a relationships table's columns. The gate then reads each relationship once, as
+    the audience and as the fact its rules look at (not a second time, joined by key)."""
+
+    where: Callable[[Any], list[ColumnElement[bool]]]
+
+
+Audience = Select[tuple[uuid.UUID]] | Related
+
+
 def _minutes(hhmm: Any) -> ColumnElement[int]:
     hours = cast(func.substr(hhmm, 1, 2), Integer)
     mins = cast(func.substr(hhmm, 4, 2), Integer)
@@ -88,7 +101,7 @@ def _gate(
     topic_id: uuid.UUID,
     channel: str,
     at: datetime,
-    audience: Select[tuple[uuid.UUID]],
+    audience: Audience,
     people: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None),
     reasons: bool = True,
 ) -> tuple[Select[tuple[uuid.UUID]], list[Rule]]:
@@ -117,16 +130,26 @@ def _gate(
     tc_t = TopicChoice.__table__.alias("tc")
     ob, cp = OutboxMessage.__table__.c, ContactPoint.__table__.c
     rel, g, cc, pg, tc = rel_t.c, g_t.c, cc_t.c, pg_t.c, tc_t.c
-    aud = audience.subquery("aud")
-    person = aud.c[0]
-    query = select(person.label("person_id")).select_from(aud).where(*span(person))
+    if isinstance(audience, Related):
+        person = rel.person_id
+        query = (
+            select(person.label("person_id"))
+            .select_from(rel_t)
+            .where(*audience.where(rel), rel.brand_id == brand_id, *span(person))
+        )
+    else:
+        aud = audience.subquery("aud")
+        person = aud.c[0]
+        query = select(person.label("person_id")).select_from(aud).where(*span(person))
     if reasons or channel in INTERRUPTIVE:
         # (Without it, a person missing from people has no relationship either: foreign key.)
         query = query.join(people_t, and_(people_t.c.id == person, *span(people_t.c.id)))
-    query = query.outerjoin(
-        rel_t,
-        and_(rel.person_id == person, rel.brand_id == brand_id, *span(rel.person_id)),
-    ).outerjoin(g_t, and_(g.person_id == person, *span(g.person_id)))
+    if not isinstance(audience, Related):
+        query = query.outerjoin(
+            rel_t,
+            and_(rel.person_id == person, rel.brand_id == brand_id, *span(rel.person_id)),
+        )
+    query = query.outerjoin(g_t, and_(g.person_id == person, *span(g.person_id)))
     # The choice tables, each on its whole primary key: at most one row per person.
     query = query.outerjoin(
         cc_t,
@@ -280,7 +303,7 @@ def gate_select(
     topic_id: uuid.UUID,
     channel: str,
     at: datetime,
-    audience: Select[tuple[uuid.UUID]],
+    audience: Audience,
 ) -> Select[tuple[uuid.UUID, str | None]]:
     """SELECT person_id, reason FROM the audience; reason is NULL for an allowed message."""
     query, rules = _gate(
@@ -307,7 +330,7 @@ def eligible_select(
     topic_id: uuid.UUID,
     channel: str,
     at: datetime,
-    audience: Select[tuple[uuid.UUID]],
+    audience: Audience,
     deferred: bool = False,
     people: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None),
 ) -> Select[tuple[uuid.UUID]]:

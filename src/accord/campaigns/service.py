@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.campaigns import templating
-from accord.campaigns.audience import audience_select, local_instants
+from accord.campaigns.audience import audience_of, audience_select, local_instants
 from accord.campaigns.gate_sql import eligible_select, gate_select, reason_counts
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
@@ -178,7 +178,7 @@ def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:
         topic_id=topic.id,
         channel=campaign.channel,
         at=at,
-        audience=audience_select(campaign),
+        audience=audience_of(campaign),
     )
 
 
@@ -246,8 +246,8 @@ def eligible_batches(
     the SELECT of those the gate lets through or defers to the end of their quiet hours: what
     `resolve` writes. Each batch reads only its range of every table it looks at."""
     topic = session.get_one(Topic, campaign.topic_id)
-    audience = audience_select(campaign)
-    base = audience.subquery("base")
+    audience = audience_of(campaign)
+    base = audience_select(campaign).subquery("base")
     after: uuid.UUID | None = None
     while True:
         edge = select(base.c[0]).order_by(base.c[0]).offset(batch - 1).limit(1)
