@@ -4,12 +4,12 @@ Goal: for 1,000,000 people with mixed relationships and preferences, getting a m
 e-mail campaign's eligible set the way `campaigns.service.resolve` gets it takes at most 1.3x
 the time of a hand-written single SQL query that returns the SAME eligible set (the floor:
 joins and EXISTS giving only the eligible person ids), measured in the same run, on SQLite and
-on PostgreSQL. What is timed for the gate is `campaigns.service.eligible_batches`, exactly as
-resolve runs it: per batch of the audience (`service.BATCH` person ids, a keyset range) the
-query that finds the batch's upper bound and the gate's eligible form over that range
-(`gate_sql.eligible_select`), whose rows are fetched here where resolve wraps the same SELECT
-in INSERT ... SELECT into the outbox. (resolve also records the audience's per-reason counts,
-`reason_counts`: timed separately below, not in the headline.)
+on PostgreSQL. What is timed for the gate is `campaigns.service.eligible_batches`, as resolve
+runs it: the gate's eligible form (`gate_sql.eligible_select`) over each batch of the audience
+(a range of person ids holding about `service.BATCH` people), whose rows are fetched here where
+resolve wraps the same SELECTs in INSERT ... SELECT into the outbox; plus a count of the
+audience to size the batches (resolve takes that size from the per-reason counts it records,
+`reason_counts`, which is timed separately below and not in the headline).
 
 Also timed and reported, for diagnosis (same rounds, same floor): the eligible form over the
 whole audience in one statement; the reason form (`gate_sql.gate_select`: every audience

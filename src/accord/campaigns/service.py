@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     cast,
     column,
+    func,
     literal,
     select,
     true,
@@ -240,20 +241,26 @@ def _insert(session: Session) -> Any:
 
 
 def eligible_batches(
-    session: Session, campaign: Campaign, at: datetime, *, batch: int = BATCH
+    session: Session,
+    campaign: Campaign,
+    at: datetime,
+    *,
+    batch: int = BATCH,
+    size: int | None = None,
 ) -> Iterator[Select[tuple[uuid.UUID]]]:
-    """The audience in batches of about `batch` people (ranges of person id, keyset), each as
-    the SELECT of those the gate lets through or defers to the end of their quiet hours: what
-    `resolve` writes. Each batch reads only its range of every table it looks at."""
+    """The audience in batches of about `batch` people, each as the SELECT of those the gate
+    lets through or defers to the end of their quiet hours: what `resolve` writes. A batch is a
+    range of person ids (random UUIDs, so equal ranges hold about as many people), and reads
+    only that range of every table it looks at. `size`: the audience's, if already counted."""
     topic = session.get_one(Topic, campaign.topic_id)
+    if size is None:
+        size = session.scalar(
+            select(func.count()).select_from(audience_select(campaign).subquery())
+        )
+    slices = max(1, -(-(size or 0) // batch))
+    bounds = [uuid.UUID(int=(i << 128) // slices) for i in range(1, slices)]
     audience = audience_of(campaign)
-    base = audience_select(campaign).subquery("base")
-    after: uuid.UUID | None = None
-    while True:
-        edge = select(base.c[0]).order_by(base.c[0]).offset(batch - 1).limit(1)
-        if after is not None:
-            edge = edge.where(base.c[0] > after)
-        upto = session.scalar(edge)
+    for after, upto in zip([None, *bounds], [*bounds, None], strict=True):
         yield eligible_select(
             session,
             brand_id=campaign.brand_id,
@@ -265,9 +272,6 @@ def eligible_batches(
             deferred=True,
             people=(after, upto),
         )
-        if upto is None:
-            return
-        after = upto
 
 
 def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = BATCH) -> int:
@@ -286,7 +290,8 @@ def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = 
             .cte("zone_starts")
         )
     written = 0
-    for eligible in eligible_batches(session, campaign, at, batch=batch):
+    size = sum(campaign.audience_counts.values())
+    for eligible in eligible_batches(session, campaign, at, batch=batch, size=size):
         gate = eligible.subquery("gate")
         source = select(
             literal(campaign.brand_id).label("brand_id"),
