@@ -12,8 +12,11 @@ statements come from them:
 
 A rule is written so that it is TRUE exactly when it passes; FALSE and NULL both keep the person
 out, in both statements. The choice tables (grant, channel, topic) are joined on their full
-primary key, so each adds at most one row per person. The only per-value work in Python is one
-local minute per distinct time zone (SQLite has no time zone data).
+primary key, so each adds at most one row per person. Where the best plan differs by backend or
+by statement, only how a fact is fetched differs (contact points and sent counts: EXISTS and
+correlated counts, or aggregated once and joined), never the rule over it; the differential
+test runs both statements on both backends. The only per-value work in Python is one local
+minute per distinct time zone (SQLite has no time zone data).
 """
 
 from __future__ import annotations
