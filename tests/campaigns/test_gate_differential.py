@@ -1,5 +1,6 @@
 """Differential property test: the set-based SQL gate and the per-message check agree on every
-person in random worlds, with the same reason."""
+person in random worlds, with the same reason; and the gate's eligible form (what resolve
+writes, batch by batch) is exactly the people whose reason is NULL (or quiet_hours, deferred)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from accord.campaigns.gate_facts import load_facts
 from accord.campaigns.gate_rules import decide
-from accord.campaigns.gate_sql import gate_select
+from accord.campaigns.gate_sql import Related, eligible_select, gate_select
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
@@ -176,6 +177,36 @@ def test_sql_gate_and_per_message_check_agree(
             audience=audience,
         )
         from_sql = {row.person_id: row.reason for row in session.execute(query)}
+        # The same people as an audience of the brand's relationships (campaigns' usual kind).
+        related = {pid for pid, spec in zip(ids, people, strict=True) if spec["state"] is not None}
+        as_related = Related(lambda rel: [rel.person_id.in_(ids)])
+        args: dict[str, Any] = {
+            "brand_id": brand.id,
+            "purpose": purpose,
+            "topic_id": topic.id,
+            "channel": channel,
+            "at": at,
+        }
+        from_related = {
+            row.person_id: row.reason
+            for row in session.execute(gate_select(session, **args, audience=as_related))
+        }
+        assert from_related == {pid: from_sql[pid] for pid in related}
+        middle = sorted(ids)[len(ids) // 2]
+        for deferred, let_through in ((False, {None}), (True, {None, "quiet_hours"})):
+            expected = {pid for pid, reason in from_sql.items() if reason in let_through}
+            for within in ((None, None), (None, middle), (middle, None)):
+                after, upto = within
+                wanted = {
+                    p
+                    for p in expected
+                    if (after is None or p > after) and (upto is None or p <= upto)
+                }
+                for whom, members in ((audience, wanted), (as_related, wanted & related)):
+                    eligible = eligible_select(
+                        session, **args, audience=whom, deferred=deferred, people=within
+                    )
+                    assert set(session.scalars(eligible)) == members, (deferred, within, whom)
         facts = load_facts(
             session,
             brand_id=brand.id,

@@ -9,26 +9,47 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from accord.analytics.segments import segment_people
+from accord.campaigns.gate_sql import Related
 from accord.campaigns.models import Campaign
 from accord.people.models import Person
 from accord.relationships.models import Relationship
 
 
-def audience_select(campaign: Campaign) -> Select[Any]:
-    related = select(Relationship.person_id).where(Relationship.brand_id == campaign.brand_id)
-    if campaign.audience_kind == "people":
-        # Only people related to the brand: a list must not reveal whether an id exists.
-        ids = [uuid.UUID(str(p)) for p in campaign.audience.get("people", [])]
-        return related.where(Relationship.person_id.in_(ids))
+def audience_of(campaign: Campaign) -> Select[Any] | Related:
+    """The campaign's audience as the gate takes it: the brand's relationships that meet some
+    conditions (every kind but a segment), or a SELECT of person ids (a segment)."""
     if campaign.audience_kind == "segment":
         # Customers in an RFM segment who are linked to a person; the gate still checks each.
         return segment_people(campaign.brand_id, str(campaign.audience.get("segment")))
-    if campaign.audience_kind == "filter":
-        for key, value in campaign.audience.get("filter", {}).items():
-            related = related.where(Relationship.shared[key].as_string() == value)
-    return related
+    brand_id = campaign.brand_id
+    people = [uuid.UUID(str(p)) for p in campaign.audience.get("people", [])]
+    shared = dict(campaign.audience.get("filter", {}))
+    kind = campaign.audience_kind
+
+    def where(rel: Any) -> list[ColumnElement[bool]]:
+        conditions = [rel.brand_id == brand_id]
+        if kind == "people":
+            # Only people related to the brand: a list must not reveal whether an id exists.
+            conditions.append(rel.person_id.in_(people))
+        elif kind == "filter":
+            conditions += [rel.shared[key].as_string() == value for key, value in shared.items()]
+        return conditions
+
+    return Related(where)
+
+
+def audience_select(campaign: Campaign) -> Select[Any]:
+    """The campaign's audience as a SELECT of person ids."""
+    audience = audience_of(campaign)
+    if isinstance(audience, Select):
+        return audience
+    # The Core table, not the ORM entity: statements over it then run (and hand back rows)
+    # without the ORM's per-row work.
+    rel = Relationship.__table__.c
+    return select(rel.person_id).where(*audience.where(rel))
 
 
 def local_instants(session: Session, campaign: Campaign) -> dict[str, datetime]:

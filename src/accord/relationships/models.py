@@ -20,6 +20,7 @@ class Relationship(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         UniqueConstraint("person_id", "brand_id"),
         Index("ix_relationships_brand_state", "brand_id", "state"),
+        Index("ix_relationships_brand_person", "brand_id", "person_id"),
     )
 
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
