@@ -46,7 +46,7 @@ def test_local_schedule_sends_at_the_same_local_time_in_every_zone(session: Sess
     assert service.due(session, tokyo_nine - timedelta(minutes=1)) == []
     assert service.due(session, tokyo_nine) == [campaign.id]
     # One person per batch (three ranges of person ids): every batch is written, none twice.
-    service.resolve(session, campaign, tokyo_nine, batch=1)
+    written = service.resolve(session, campaign, tokyo_nine, batch=1)
     rows = session.scalars(
         select(OutboxMessage).where(OutboxMessage.campaign_id == campaign.id)
     ).all()
@@ -54,6 +54,8 @@ def test_local_schedule_sends_at_the_same_local_time_in_every_zone(session: Sess
         local = row.not_before.astimezone(__import__("zoneinfo").ZoneInfo(people[row.person_id]))
         assert (local.hour, local.minute, local.date().isoformat()) == (9, 0, day)
     assert len(rows) == 3
+    assert written == 3  # the count resolve reports is the rows it wrote
+    assert service.resolve(session, campaign, tokyo_nine, batch=1) == 0  # re-run: none again
 
 
 def test_at_schedule_and_expiry(session: Session) -> None:
@@ -76,7 +78,7 @@ def test_at_schedule_and_expiry(session: Session) -> None:
     service.send(session, campaign)
     assert campaign.send_at == at.astimezone(UTC)
     assert service.due(session, utcnow()) == []
-    service.resolve(session, campaign, at)
+    assert service.resolve(session, campaign, at) == 1
     row = session.scalars(
         select(OutboxMessage).where(OutboxMessage.campaign_id == campaign.id)
     ).one()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     true,
     update,
     values,
@@ -240,6 +241,15 @@ def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+def _inserted(session: Session, result: Any) -> int:
+    """Rows an INSERT … SELECT wrote. Python's sqlite3 gives no rowcount for a statement that
+    starts with WITH (a local-time campaign's zones): SQLite's changes() still knows."""
+    count = rowcount(result)
+    if count < 0 and session.get_bind().dialect.name == "sqlite":
+        count = int(session.execute(text("SELECT changes()")).scalar_one())
+    return count
+
+
 def eligible_batches(
     session: Session,
     campaign: Campaign,
@@ -332,9 +342,13 @@ def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = 
             "created_at",
         ]
         statement = (
-            _insert(session)(OutboxMessage).from_select(columns, source).on_conflict_do_nothing()
+            _insert(session)(OutboxMessage)
+            .from_select(columns, source)
+            .on_conflict_do_nothing()
+            # SQLAlchemy keeps the row count of UPDATE and DELETE only, unless asked.
+            .execution_options(preserve_rowcount=True)
         )
-        written += rowcount(session.execute(statement))
+        written += _inserted(session, session.execute(statement))
     campaign.state = "sending"
     campaign.started_at = utcnow()
     session.flush()
