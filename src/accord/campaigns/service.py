@@ -171,17 +171,21 @@ def start_time(session: Session, campaign: Campaign) -> datetime:
     return campaign.send_at or utcnow()
 
 
-def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:
+def _gate_args(session: Session, campaign: Campaign, at: datetime) -> dict[str, Any]:
+    """What the gate needs to know of a campaign sent at `at`."""
     topic = session.get_one(Topic, campaign.topic_id)
-    return gate_select(
-        session,
-        brand_id=campaign.brand_id,
-        purpose=topic.purpose,
-        topic_id=topic.id,
-        channel=campaign.channel,
-        at=at,
-        audience=audience_of(campaign),
-    )
+    return {
+        "brand_id": campaign.brand_id,
+        "purpose": topic.purpose,
+        "topic_id": topic.id,
+        "channel": campaign.channel,
+        "at": at,
+        "audience": audience_of(campaign),
+    }
+
+
+def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:
+    return gate_select(session, **_gate_args(session, campaign, at))
 
 
 def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> Preview:
@@ -262,26 +266,15 @@ def eligible_batches(
     lets through or defers to the end of their quiet hours: what `resolve` writes. A batch is a
     range of person ids (random UUIDs, so equal ranges hold about as many people), and reads
     only that range of every table it looks at. `size`: the audience's, if already counted."""
-    topic = session.get_one(Topic, campaign.topic_id)
     if size is None:
         size = session.scalar(
             select(func.count()).select_from(audience_select(campaign).subquery())
         )
     slices = max(1, -(-(size or 0) // batch))
     bounds = [uuid.UUID(int=(i << 128) // slices) for i in range(1, slices)]
-    audience = audience_of(campaign)
+    args = _gate_args(session, campaign, at)
     for after, upto in zip([None, *bounds], [*bounds, None], strict=True):
-        yield eligible_select(
-            session,
-            brand_id=campaign.brand_id,
-            purpose=topic.purpose,
-            topic_id=topic.id,
-            channel=campaign.channel,
-            at=at,
-            audience=audience,
-            deferred=True,
-            people=(after, upto),
-        )
+        yield eligible_select(session, **args, deferred=True, people=(after, upto))
 
 
 def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = BATCH) -> int:
