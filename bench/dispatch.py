@@ -10,9 +10,10 @@ Goals:
       Each worker hands its mail to a sink of its own, as each worker host hands mail to its
       own relay (the one-worker run uses the first of the two). One shared sink
       (`--shared-sink`) is a single Python thread that two workers queue behind: it measures
-      the sink, not the workers (1.2x on the 2-core machine of 2026-12-04). For reference (not a goal) the same messages go out over one and then two raw smtplib
-      connections at once (each its own process): how far the sink and the machine let the
-      floor itself scale (`RESULT smtplib_two_connections_vs_one`).
+      the sink, not the workers (1.2x on the 2-core machine of 2026-12-04). For reference (not
+      a goal) the same messages go out over one and then two raw smtplib connections at once
+      (each its own process, one sink): how far the sink and the machine let the floor itself
+      scale (`RESULT smtplib_two_connections_vs_one`).
   (c) A worker's peak RSS does not grow with the audience: the worker runs for a few seconds
       with 100,000 and then with 1,000,000 rows queued, and reports VmHWM (peak RSS) from
       /proc/self/status in its own process.
