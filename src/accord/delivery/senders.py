@@ -45,6 +45,11 @@ class SMTPVerdict(smtplib.SMTPResponseException):
     """The server refused a message after its data: the connection stays usable."""
 
 
+def _size(smtp: smtplib.SMTP, message: Outgoing) -> str:
+    """The MAIL command's SIZE parameter (with its leading space), if the server takes one."""
+    return f" size={len(message.raw)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+
+
 class SmtpSender:
     """One SMTP connection, reused for every message until the worker goes idle."""
 
@@ -104,7 +109,7 @@ class SmtpSender:
         plain (what smtplib's mail() and rcpt() send for it)."""
         if not (smtp.does_esmtp and smtp.has_extn("pipelining") and PLAIN.fullmatch(message.to)):
             return None
-        size = f" size={len(message.raw)}" if smtp.has_extn("size") else ""
+        size = _size(smtp, message)
         return f"mail FROM:<{self.bounces}>{size}\r\nrcpt TO:<{message.to}>\r\ndata\r\n".encode()
 
     def announce(self, message: Outgoing) -> None:
@@ -132,13 +137,14 @@ class SmtpSender:
                 announced = None  # announced on a connection since dropped: not sent
             if announced is not None and announced[0] is not message:
                 raise RuntimeError("start() after announce() of another message")
-            commands = None if announced is not None else self._envelope(smtp, message)
-            if announced is not None or commands is not None:
-                if commands is not None:
-                    smtp.send(commands)
+            pipelined = announced is not None
+            if not pipelined and (commands := self._envelope(smtp, message)) is not None:
+                smtp.send(commands)
+                pipelined = True
+            if pipelined:
                 self._pipelined(smtp, message)
                 return
-            size = f" size={len(message.raw)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+            size = _size(smtp, message)
             if PLAIN.fullmatch(message.to):
                 # What smtplib's mail() and rcpt() send for a plain address, without parsing
                 # both addresses again for every message.
