@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -203,25 +204,28 @@ TAMPERS = ("action", "moment", "brand", "seq", "delete", "head_hash", "head_seq"
 
 
 def _tamper(session: Session, victim: LedgerEvent, kind: str) -> None:
+    """Change the stored rows behind the session's back, as a tamperer would: the session is
+    not told, so the savepoint's rollback leaves nothing stale in its identity map."""
+    execute = partial(session.execute, execution_options={"synchronize_session": False})
     event = LedgerEvent.id == victim.id
     head = LedgerHead.subject_id == victim.subject_id
     if kind == "action":
-        session.execute(update(LedgerEvent).where(event).values(action="erase"))
+        execute(update(LedgerEvent).where(event).values(action="erase"))
     elif kind == "moment":
         later = victim.occurred_at + timedelta(microseconds=1)
-        session.execute(update(LedgerEvent).where(event).values(occurred_at=later))
+        execute(update(LedgerEvent).where(event).values(occurred_at=later))
     elif kind == "brand":
-        session.execute(update(LedgerEvent).where(event).values(brand_id=None))
+        execute(update(LedgerEvent).where(event).values(brand_id=None))
     elif kind == "seq":
-        session.execute(update(LedgerEvent).where(event).values(seq=victim.seq + 100))
+        execute(update(LedgerEvent).where(event).values(seq=victim.seq + 100))
     elif kind == "delete":
-        session.execute(delete(LedgerEvent).where(event))
+        execute(delete(LedgerEvent).where(event))
     elif kind == "head_hash":
-        session.execute(update(LedgerHead).where(head).values(hash=ledger.GENESIS))
+        execute(update(LedgerHead).where(head).values(hash=ledger.GENESIS))
     elif kind == "head_seq":
-        session.execute(update(LedgerHead).where(head).values(seq=LedgerHead.seq + 1))
+        execute(update(LedgerHead).where(head).values(seq=LedgerHead.seq + 1))
     else:
-        session.execute(delete(LedgerHead).where(head))
+        execute(delete(LedgerHead).where(head))
 
 
 @settings(

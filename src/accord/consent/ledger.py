@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from accord.consent.models import LedgerEvent, LedgerHead
@@ -113,20 +113,22 @@ def append(
     session.execute(
         update(LedgerHead).where(LedgerHead.subject_id == subject).values(hash=event_hash)
     )
-    row = {
-        "subject_id": subject,
-        "seq": seq,
-        "hash": event_hash,
-        "brand_id": brand,
-        "action": action,
-        "occurred_at": moment,
-        "body": raw.decode(),
-    }
-    event_id = session.execute(
-        insert(LedgerEvent).values(row).returning(LedgerEvent.id)
-    ).scalar_one()
+    # Added through the unit of work, not a Core INSERT: the session then knows the event is
+    # new in this (sub)transaction and drops it if a savepoint rolls back. A Core INSERT left
+    # the rolled-back event in the identity map, and on SQLite, which reuses the freed id, the
+    # next append returned that stale event (another person's) in place of its own.
+    event = LedgerEvent(
+        subject_id=subject,
+        seq=seq,
+        hash=event_hash,
+        brand_id=brand,
+        action=action,
+        occurred_at=moment,
+        body=raw.decode(),
+    )
+    session.add(event)
     session.flush()
-    return session.get_one(LedgerEvent, event_id)
+    return event
 
 
 def body_of(event: LedgerEvent) -> dict[str, Any]:
