@@ -68,7 +68,7 @@ from accord.brands import service as brands
 from accord.brands.schemas import BrandCreate
 from accord.campaigns import service as campaigns
 from accord.campaigns.audience import audience_of
-from accord.campaigns.gate_rules import CAP_WINDOW
+from accord.campaigns.gate_rules import CAP_WINDOW, Sending
 from accord.campaigns.gate_sql import eligible_select, gate_select, reason_counts
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate
@@ -459,24 +459,18 @@ class Gate:
     eligible: GateSelect
     counts: Callable[[Session, Select[Any]], dict[str, int]]
 
-    def _args(self, session: Session, world: World) -> dict[str, Any]:
+    def _args(self, session: Session, world: World) -> tuple[Sending, Any]:
         campaign = session.get_one(Campaign, world.campaign)
-        return {
-            "brand_id": world.brand,
-            "purpose": "marketing",
-            "topic_id": world.topic,
-            "channel": campaign.channel,
-            "at": world.at,
-            "audience": audience_of(campaign),
-        }
+        sending = Sending(world.brand, "marketing", world.topic, campaign.channel, world.at)
+        return sending, audience_of(campaign)
 
     def query(self, session: Session, world: World) -> Select[Any]:
         """Every audience member with their reason (previews, reports)."""
-        return self.select(session, **self._args(session, world))
+        return self.select(session, *self._args(session, world))
 
     def eligible_query(self, session: Session, world: World) -> Select[Any]:
         """The eligible form over the whole audience in one statement (no batches)."""
-        return self.eligible(session, **self._args(session, world), deferred=True)
+        return self.eligible(session, *self._args(session, world), deferred=True)
 
 
 def load_gate(path: str | None) -> Gate:

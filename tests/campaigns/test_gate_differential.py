@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.campaigns.gate_facts import load_facts
-from accord.campaigns.gate_rules import decide
+from accord.campaigns.gate_rules import Sending, decide
 from accord.campaigns.gate_sql import Related, eligible_select, gate_select
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
@@ -167,29 +167,15 @@ def test_sql_gate_and_per_message_check_agree(
         other_topic = make_topic(session, brand=other)
         ids = [build(session, spec, brand, other, topic, other_topic) for spec in people]
         audience = select(Person.id).where(Person.id.in_(ids))
-        query = gate_select(
-            session,
-            brand_id=brand.id,
-            purpose=purpose,
-            topic_id=topic.id,
-            channel=channel,
-            at=at,
-            audience=audience,
-        )
+        sending = Sending(brand.id, purpose, topic.id, channel, at)
+        query = gate_select(session, sending, audience)
         from_sql = {row.person_id: row.reason for row in session.execute(query)}
         # The same people as an audience of the brand's relationships (campaigns' usual kind).
         related = {pid for pid, spec in zip(ids, people, strict=True) if spec["state"] is not None}
         as_related = Related(lambda rel: [rel.person_id.in_(ids)])
-        args: dict[str, Any] = {
-            "brand_id": brand.id,
-            "purpose": purpose,
-            "topic_id": topic.id,
-            "channel": channel,
-            "at": at,
-        }
         from_related = {
             row.person_id: row.reason
-            for row in session.execute(gate_select(session, **args, audience=as_related))
+            for row in session.execute(gate_select(session, sending, as_related))
         }
         assert from_related == {pid: from_sql[pid] for pid in related}
         middle = sorted(ids)[len(ids) // 2]
@@ -204,22 +190,11 @@ def test_sql_gate_and_per_message_check_agree(
                 }
                 for whom, members in ((audience, wanted), (as_related, wanted & related)):
                     eligible = eligible_select(
-                        session, **args, audience=whom, deferred=deferred, people=within
+                        session, sending, whom, deferred=deferred, people=within
                     )
                     assert set(session.scalars(eligible)) == members, (deferred, within, whom)
-        facts = load_facts(
-            session,
-            brand_id=brand.id,
-            purpose=purpose,
-            topic_id=topic.id,
-            channel=channel,
-            at=at,
-            people=ids,
-        )
-        from_check = {
-            pid: decide(f, purpose=purpose, channel=channel, at=at).reason
-            for pid, f in facts.items()
-        }
+        facts = load_facts(session, sending, ids)
+        from_check = {pid: decide(f, sending).reason for pid, f in facts.items()}
         assert from_sql == from_check
     finally:
         savepoint.rollback()
@@ -273,26 +248,10 @@ def test_each_reason_from_both_gates(session: Session) -> None:
     for expected, change, purpose in CASES:
         topic = topics[purpose]
         pid = build(session, GOOD | change, brand, other, topic, other_topic)
-        query = gate_select(
-            session,
-            brand_id=brand.id,
-            purpose=purpose,
-            topic_id=topic.id,
-            channel="sms",
-            at=NOON,
-            audience=select(Person.id).where(Person.id == pid),
-        )
+        sending = Sending(brand.id, purpose, topic.id, "sms", NOON)
+        query = gate_select(session, sending, select(Person.id).where(Person.id == pid))
         [row] = session.execute(query).all()
-        facts = load_facts(
-            session,
-            brand_id=brand.id,
-            purpose=purpose,
-            topic_id=topic.id,
-            channel="sms",
-            at=NOON,
-            people=[pid],
-        )[pid]
-        decision = decide(facts, purpose=purpose, channel="sms", at=NOON)
+        decision = decide(load_facts(session, sending, [pid])[pid], sending)
         assert (row.reason or "eligible", decision.reason or "eligible") == (expected, expected), (
             change
         )

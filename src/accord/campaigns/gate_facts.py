@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy import Select, String, Uuid, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from accord.campaigns.gate_rules import CAP_WINDOW, Facts
+from accord.campaigns.gate_rules import CAP_WINDOW, Facts, Sending
 from accord.core.db import UTCDateTime, among, unindexed
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
@@ -29,25 +28,18 @@ from accord.relationships.models import (
 
 
 def load_facts(
-    session: Session,
-    *,
-    brand_id: uuid.UUID,
-    purpose: str,
-    topic_id: uuid.UUID,
-    channel: str,
-    at: datetime,
-    people: Sequence[uuid.UUID],
+    session: Session, sending: Sending, people: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Facts]:
     ids = list(people)
     rows = session.execute(
         _statement(session.get_bind().dialect.name),
         {
             "people": ids,
-            "brand_id": brand_id,
-            "purpose": purpose,
-            "topic_id": topic_id,
-            "channel": channel,
-            "since": at - CAP_WINDOW,
+            "brand_id": sending.brand_id,
+            "purpose": sending.purpose,
+            "topic_id": sending.topic_id,
+            "channel": sending.channel,
+            "since": sending.at - CAP_WINDOW,
         },
     ).all()
     found = {row.id: row for row in rows}

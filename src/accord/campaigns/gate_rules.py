@@ -7,6 +7,7 @@ fails gives the reason.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +31,18 @@ REASONS = (
 INTERRUPTIVE = frozenset({"sms", "push"})
 SMS_START, SMS_END = 8 * 60, 21 * 60
 CAP_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Sending:
+    """A message about to be sent, as the gate sees it: from which brand, for what purpose (the
+    topic's, never the caller's say-so), about which topic, on which channel, at what moment."""
+
+    brand_id: uuid.UUID
+    purpose: str
+    topic_id: uuid.UUID
+    channel: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -100,8 +113,8 @@ def quiet_ends(facts: Facts, channel: str, at: datetime) -> datetime:
     return moment
 
 
-def decide(facts: Facts, *, purpose: str, channel: str, at: datetime) -> Decision:
-    marketing = purpose == "marketing"
+def decide(facts: Facts, sending: Sending) -> Decision:
+    marketing, channel, at = sending.purpose == "marketing", sending.channel, sending.at
     if facts.rel_state is None or facts.rel_state == "invited":
         return Decision("no_relationship")
     if marketing and (

@@ -47,7 +47,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from accord.campaigns.gate_rules import CAP_WINDOW, INTERRUPTIVE, SMS_END, SMS_START, local_minute
+from accord.campaigns.gate_rules import (
+    CAP_WINDOW,
+    INTERRUPTIVE,
+    SMS_END,
+    SMS_START,
+    Sending,
+    local_minute,
+)
 from accord.core.db import UTCDateTime, unindexed
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
@@ -98,13 +105,9 @@ def zone_minutes(session: Session, at: datetime) -> list[tuple[str, int]]:
 
 def _gate(
     session: Session,
-    *,
-    brand_id: uuid.UUID,
-    purpose: str,
-    topic_id: uuid.UUID,
-    channel: str,
-    at: datetime,
+    sending: Sending,
     audience: Audience,
+    *,
     people: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None),
     reasons: bool = True,
 ) -> tuple[Select[tuple[uuid.UUID]], list[Rule]]:
@@ -113,6 +116,8 @@ def _gate(
     not only the eligible (the rules in WHERE). `people` (after, up to) narrows the audience to
     a range of person ids, stated on every table read so each is read by that range of its
     person index (a batch reads its own slice of each table, not all of it)."""
+    brand_id, purpose, topic_id = sending.brand_id, sending.purpose, sending.topic_id
+    channel, at = sending.channel, sending.at
     marketing = purpose == "marketing"
     sqlite = session.get_bind().dialect.name == "sqlite"
     now = bindparam("gate_at", at, type_=UTCDateTime())
@@ -299,25 +304,10 @@ def _gate(
 
 
 def gate_select(
-    session: Session,
-    *,
-    brand_id: uuid.UUID,
-    purpose: str,
-    topic_id: uuid.UUID,
-    channel: str,
-    at: datetime,
-    audience: Audience,
+    session: Session, sending: Sending, audience: Audience
 ) -> Select[tuple[uuid.UUID, str | None]]:
     """SELECT person_id, reason FROM the audience; reason is NULL for an allowed message."""
-    query, rules = _gate(
-        session,
-        brand_id=brand_id,
-        purpose=purpose,
-        topic_id=topic_id,
-        channel=channel,
-        at=at,
-        audience=audience,
-    )
+    query, rules = _gate(session, sending, audience)
     # IS NOT TRUE: a rule whose condition is NULL keeps the person out, as in WHERE.
     reason = case(
         *((r.passes.is_not(true()), r.reason) for r in rules), else_=literal(None, String())
@@ -327,30 +317,16 @@ def gate_select(
 
 def eligible_select(
     session: Session,
-    *,
-    brand_id: uuid.UUID,
-    purpose: str,
-    topic_id: uuid.UUID,
-    channel: str,
-    at: datetime,
+    sending: Sending,
     audience: Audience,
+    *,
     deferred: bool = False,
     people: tuple[uuid.UUID | None, uuid.UUID | None] = (None, None),
 ) -> Select[tuple[uuid.UUID]]:
     """SELECT person_id FROM the audience for the people the gate lets through: the rows of
     `gate_select` whose reason is NULL (or, with `deferred`, NULL or quiet_hours). `people`
     (after, up to): only the audience members whose id is in that range (a batch)."""
-    query, rules = _gate(
-        session,
-        brand_id=brand_id,
-        purpose=purpose,
-        topic_id=topic_id,
-        channel=channel,
-        at=at,
-        audience=audience,
-        people=people,
-        reasons=False,
-    )
+    query, rules = _gate(session, sending, audience, people=people, reasons=False)
     tested = [r for r in rules if not (deferred and r.defers)]
     conditions = [
         r.passes

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.campaigns import templating
 from accord.campaigns.audience import audience_of, audience_select, local_instants
+from accord.campaigns.gate_rules import Sending
 from accord.campaigns.gate_sql import eligible_select, gate_select, reason_counts
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
@@ -171,21 +172,14 @@ def start_time(session: Session, campaign: Campaign) -> datetime:
     return campaign.send_at or utcnow()
 
 
-def _gate_args(session: Session, campaign: Campaign, at: datetime) -> dict[str, Any]:
-    """What the gate needs to know of a campaign sent at `at`."""
+def _sending(session: Session, campaign: Campaign, at: datetime) -> Sending:
+    """A campaign's message as the gate sees it, sent at `at`."""
     topic = session.get_one(Topic, campaign.topic_id)
-    return {
-        "brand_id": campaign.brand_id,
-        "purpose": topic.purpose,
-        "topic_id": topic.id,
-        "channel": campaign.channel,
-        "at": at,
-        "audience": audience_of(campaign),
-    }
+    return Sending(campaign.brand_id, topic.purpose, topic.id, campaign.channel, at)
 
 
 def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:
-    return gate_select(session, **_gate_args(session, campaign, at))
+    return gate_select(session, _sending(session, campaign, at), audience_of(campaign))
 
 
 def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> Preview:
@@ -272,9 +266,9 @@ def eligible_batches(
         )
     slices = max(1, -(-(size or 0) // batch))
     bounds = [uuid.UUID(int=(i << 128) // slices) for i in range(1, slices)]
-    args = _gate_args(session, campaign, at)
+    sending, audience = _sending(session, campaign, at), audience_of(campaign)
     for after, upto in zip([None, *bounds], [*bounds, None], strict=True):
-        yield eligible_select(session, **args, deferred=True, people=(after, upto))
+        yield eligible_select(session, sending, audience, deferred=True, people=(after, upto))
 
 
 def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = BATCH) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from accord.campaigns.gate_facts import load_facts
-from accord.campaigns.gate_rules import Decision, decide
+from accord.campaigns.gate_rules import Decision, Sending, decide
 from accord.consent.models import LedgerHead
 from accord.core.db import among, unindexed
 from accord.core.settings import Settings
@@ -134,19 +134,11 @@ def process(
         if left:  # interrupted: the other groups wait for the next transaction
             left.extend(group)
             continue
-        people = [r.person_id for r in group]
-        facts = load_facts(
-            session,
-            brand_id=brand_id,
-            purpose=purpose,
-            topic_id=topic_id,
-            channel=channel,
-            at=now,
-            people=people,
-        )
+        sending = Sending(brand_id, purpose, topic_id, channel, now)
+        facts = load_facts(session, sending, [r.person_id for r in group])
         sendable = []
         for row in group:
-            decision = decide(facts[row.person_id], purpose=purpose, channel=channel, at=now)
+            decision = decide(facts[row.person_id], sending)
             settled = _without_sending(row, sources, decision, now, outcome)
             if settled is None:
                 sendable.append(row)
