@@ -145,6 +145,12 @@ class SinkHandler:
         return "250 OK"
 
 
+def unstuffed(data: bytes) -> bytes:
+    """A message's data as sent after DATA (without the lone-dot line), dot-unstuffed."""
+    content = data[1:] if data.startswith(b".") else data
+    return content.replace(b"\r\n.", b"\r\n")
+
+
 class LeanSMTP(asyncio.Protocol):
     """`--sink lean`: a minimal SMTP server as an asyncio protocol, a few times cheaper per
     message than aiosmtpd. It speaks what smtplib and the worker use (EHLO, HELO, MAIL, RCPT,
@@ -171,10 +177,7 @@ class LeanSMTP(asyncio.Protocol):
                     if end < 0:
                         break
                     end += 2
-                    content = self.buffer[:end]
-                    if content.startswith(b"."):
-                        content = content[1:]
-                    content = content.replace(b"\r\n.", b"\r\n")
+                    content = unstuffed(self.buffer[:end])
                 self.buffer, self.in_data = self.buffer[end + 3 :], False
                 out.append(self.handler.record(self.mail_from, self.rcpt_tos, content).encode())
                 self.rcpt_tos = []
@@ -272,10 +275,7 @@ def sink_server_class(bulk: bool) -> type:
                 data += await self._reader.readuntil(b".\r\n")
                 if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
                     break
-            content = data[:-3]
-            if content.startswith(b"."):
-                content = content[1:]
-            content = content.replace(b"\r\n.", b"\r\n")
+            content = unstuffed(data[:-3])
             self.envelope.content = self.envelope.original_content = content
             status = await self._call_handler_hook("DATA")
             self._set_post_data_state()

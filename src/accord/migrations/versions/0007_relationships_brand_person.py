@@ -1,8 +1,8 @@
 """relationships by (brand, person): a brand's audience read in ranges of person id
 
-Resolving a campaign reads the brand's relationships in batches of person ids (keyset). With
-only (brand, state) and (person, brand), SQLite (no statistics) walks every relationship of
-the brand for each batch; (brand, person) reads just the batch's range, in order.
+Resolving a campaign reads the brand's relationships in batches, each a range of person ids.
+With only (brand, state) and (person, brand), SQLite (no statistics) walks every relationship
+of the brand for each batch; (brand, person) reads just the batch's range, in order.
 
 Revision ID: 0007
 Revises: 0006
