@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.app import create_app
 from accord.core import migrate
 from accord.core.db import Database
 from accord.core.settings import Settings
-from accord.core.web.app import create_app
 from tests.databases import drop_created, fresh_engine, with_real_sqlite_transactions
 
 BACKENDS = ["sqlite", "postgres"]

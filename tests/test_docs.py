@@ -7,7 +7,7 @@ from typing import Any
 
 import typer.main
 
-from accord.core.cli import build
+from accord.cli import build
 from accord.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,13 +18,15 @@ def documentation() -> str:
     return "\n".join(path.read_text() for path in files)
 
 
-def command_paths(group: Any, prefix: str = "accord") -> list[str]:
-    # Duck-typed: typer ships its own click, so isinstance(click.Group) is not reliable.
+def command_paths(group: Any, ctx: Any, prefix: str = "accord") -> list[str]:
+    # Duck-typed: typer ships its own click, so isinstance(click.Group) is not reliable. The
+    # root loads its commands lazily, so they are asked for by name, not read from `commands`.
     paths = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         path = f"{prefix} {name}"
-        if hasattr(command, "commands"):
-            paths += command_paths(command, path)
+        if hasattr(command, "list_commands"):
+            paths += command_paths(command, ctx, path)
         else:
             paths.append(path)
     return paths
@@ -32,7 +34,7 @@ def command_paths(group: Any, prefix: str = "accord") -> list[str]:
 
 def test_every_cli_command_is_documented() -> None:
     root = typer.main.get_command(build())
-    paths = command_paths(root)
+    paths = command_paths(root, root.context_class(root, info_name="accord"))
     assert "accord db upgrade" in paths and "accord apikey create" in paths
     docs = documentation()
     missing = [path for path in paths if f"`{path}" not in docs]

@@ -1,3 +1,3 @@
-from accord.core.cli import main
+from accord.cli import main
 
 main()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from accord.core.cli import build
+from accord.cli import build
 from tests.analytics.test_clv_cdnow import _cdnow_dir
 from tests.databases import fresh_postgres_url, fresh_sqlite_url
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accord.analytics.columns import parse_chunk
-from accord.analytics.importer import RowParser
+from accord.analytics.row_parser import RowParser
 
 # Values each column may hold: the usual ones and the ones the fast lane must leave alone
 # (untrimmed, too long, out of range, full-width digits, a newline inside a value...).

@@ -12,10 +12,10 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from accord.app import create_app
 from accord.core import migrate
 from accord.core.db import Database
 from accord.core.settings import Settings
-from accord.core.web.app import create_app
 from tests.databases import IN_CI, fresh_sqlite_url
 from tests.smtp_sink import free_port
 

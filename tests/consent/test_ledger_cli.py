@@ -7,10 +7,10 @@ from pathlib import Path
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from accord.cli import build
 from accord.consent import ledger
 from accord.consent.models import LedgerEvent
 from accord.core import migrate
-from accord.core.cli import build
 from accord.core.db import Database
 from accord.relationships import decisions
 from accord.relationships.decisions import PORTAL

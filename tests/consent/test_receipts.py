@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from accord.cli import build
 from accord.consent.keys_api import router
 from accord.consent.receipts import (
     EVENT_STATES,
@@ -30,7 +31,6 @@ from accord.consent.receipts import (
     receipt_id,
     signed_receipt,
 )
-from accord.consent.receipts_cli import register
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
 from accord.core.signing import load_signing_key, public_key_jwk, sign_document, verify_document
@@ -342,14 +342,7 @@ runner = CliRunner()
 
 
 def cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def root() -> None:
-        """Test root."""
-
-    register(app)
-    return app
+    return build()
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, str]:

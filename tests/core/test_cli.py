@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import accord
 from accord.brands.models import ApiKey, Brand, Member
-from accord.core.cli import build
+from accord.cli import build
 from accord.core.db import Database, make_engine
 from accord.core.security import token_hash
 from tests.databases import fresh_postgres_url, fresh_sqlite_url

@@ -9,11 +9,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from accord.app import create_app
 from accord.core import migrate
 from accord.core.errors import SchemaBehind
-from accord.core.models_registry import metadata
 from accord.core.settings import Settings
-from accord.core.web.app import create_app
+from accord.models import metadata
 from tests.databases import fresh_engine
 
 

@@ -48,9 +48,9 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_dev_mailbox_exists_only_in_dev(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
+    from accord.app import create_app
     from accord.core import migrate
     from accord.core.db import Database
-    from accord.core.web.app import create_app
 
     url = f"sqlite:///{tmp_path}/m.db"
     database = Database.from_settings(Settings(var_dir=tmp_path, database_url=url))

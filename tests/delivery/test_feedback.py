@@ -18,11 +18,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accord.app import create_app
 from accord.campaigns import report
 from accord.campaigns.models import Campaign
 from accord.consent import ledger
 from accord.core.settings import Settings
-from accord.core.web.app import create_app
 from accord.delivery import inbound_smtp
 from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.people.models import ContactPoint

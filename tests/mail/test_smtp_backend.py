@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from accord.app import create_app
 from accord.core.settings import EmailBackend, Settings
-from accord.core.web.app import create_app
 from accord.mail.backends import Email, SmtpMailer, compose
 from tests.conftest import RolledBackDatabase
 from tests.helpers import LINK, csrf_of

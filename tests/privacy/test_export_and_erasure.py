@@ -13,9 +13,9 @@ from accord.campaigns import messages
 from accord.campaigns.schemas import MessageCreate
 from accord.consent import ledger, verification
 from accord.core.db import utcnow
-from accord.core.models_registry import metadata
 from accord.core.settings import Settings
 from accord.mail.backends import DevMailer
+from accord.models import metadata
 from accord.outbox.models import DeliveryEvent
 from accord.people import contacts
 from accord.people import service as people

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accord.app import create_app
 from accord.consent.models import LedgerEvent
 from accord.core.db import utcnow
 from accord.core.settings import EmailBackend, Settings
-from accord.core.web.app import create_app
 from accord.people.models import Person
 from accord.relationships.models import PurposeGrant, Relationship, Topic
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic

@@ -14,7 +14,7 @@ from rich.table import Table
 from accord.analytics import service
 from accord.analytics.importer import FORMATS, import_csv
 from accord.brands import service as brands
-from accord.core.cli import cli_errors, console, fail, load_settings
+from accord.core.cli_helpers import cli_errors, console, fail, load_settings
 from accord.core.db import Database
 from accord.core.errors import InvalidInput
 
@@ -207,7 +207,3 @@ def report_command(brand: Annotated[str, typer.Option(help="The brand's slug.")]
             f"Holdout {held.cutoff} to {held.holdout_end}: expected "
             f"{held.expected:,.1f} repeat purchases, actual {held.actual:,}."
         )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(analytics_app, name="analytics")

@@ -16,12 +16,10 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from accord.analytics import validation as v
-
-if TYPE_CHECKING:
-    from accord.analytics.importer import RowParser
+from accord.analytics.row_parser import RowParser
 
 Rows = list[tuple[int, list[str]]]
 # Plain unsigned amounts, one per line: validation.decimal's fast case, without a sign.

@@ -8,7 +8,7 @@ import typer
 
 from accord.brands import service
 from accord.brands.schemas import ApiKeyCreate, BrandCreate, MemberCreate
-from accord.core.cli import cli_errors, console, load_settings
+from accord.core.cli_helpers import cli_errors, console, load_settings
 from accord.core.db import Database
 from accord.core.permissions import Role
 
@@ -81,9 +81,3 @@ def apikey_create(
             console.print(f"API key [bold]{key.name}[/] for {found.slug} ({key.role}):")
             print(secret)
             console.print("[dim]Store it now; Accord cannot show it again.[/]")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(brand_app, name="brand")
-    app.add_typer(member_app, name="member")
-    app.add_typer(apikey_app, name="apikey")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from accord.consent import verification
-from accord.core.cli import console, fail, load_settings
+from accord.core.cli_helpers import console, fail, load_settings
 from accord.core.db import Database
 
 ledger_app = typer.Typer(help="The hash-chained consent ledger.")
@@ -38,7 +38,3 @@ def verify(
         # Plain lines, never wrapped, so the ids can be copied and grepped.
         print(f"person {item.subject} seq {item.seq}: {item.reason}")
     raise fail(f"{len(breaks)} broken chain(s) among {checked} events.")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(ledger_app, name="ledger")

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from accord.consent.receipts import ledger_link_ok
-from accord.core.cli import cli_errors, console, fail, load_settings
+from accord.core.cli_helpers import cli_errors, console, fail, load_settings
 from accord.core.signing import (
     SigningKeyError,
     public_key_jwk,
@@ -118,7 +118,3 @@ def verify(
         f"at {escape(str(event.get('event_time')))} (key {kid}).",
         soft_wrap=True,
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(receipt_app, name="receipt")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from accord.core.cli import console, fail, load_settings
+from accord.core.cli_helpers import console, fail, load_settings
 
 
 def inbound_smtp(
@@ -26,7 +26,3 @@ def inbound_smtp(
         raise fail(str(exc)) from None
     console.print(f"Inbound SMTP on [bold]{host}:{port}[/]. Press Ctrl+C to stop.")
     server.serve(settings, host, port)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("inbound-smtp")(inbound_smtp)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from accord.core.cli import console, fail, load_settings
+from accord.core.cli_helpers import console, fail, load_settings
 from accord.core.db import Database
 from accord.core.errors import SchemaBehind
 from accord.core.migrate import ensure_current
@@ -40,7 +40,3 @@ def worker(
         runner.run(idle)
     except KeyboardInterrupt:
         runner.stop.set()
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(worker)

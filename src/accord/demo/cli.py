@@ -1,27 +1,20 @@
-"""`accord demo`: migrate, seed, print how to sign in, then serve."""
+"""`accord demo`'s preparation: migrate, seed, print how to sign in (the root serves)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
 from rich.panel import Panel
 
 from accord.core import migrate
-from accord.core.cli import HostOption, PortOption, console, serve_app, settings_for
+from accord.core.cli_helpers import console
 from accord.core.db import Database
+from accord.core.settings import Settings
 from accord.delivery.worker import Worker, drain
 from accord.demo import data
 from accord.demo.seed import seed
 
 
-def demo(
-    host: HostOption = "127.0.0.1",
-    port: PortOption = 8000,
-    serve: Annotated[bool, typer.Option(help="Serve after seeding (--no-serve to stop).")] = True,
-) -> None:
-    """Migrate the database, load the demo data (safe to run again) and serve Accord."""
-    settings = settings_for(host, port)
+def prepare(settings: Settings) -> None:
+    """Migrate the database, load the demo data (safe to run again), say how to sign in."""
     db = Database.from_settings(settings)
     migrate.upgrade(db.engine)
     with db.transaction() as session:
@@ -60,9 +53,3 @@ def demo(
             title="Accord demo",
         )
     )
-    if serve:
-        serve_app(settings, host, port)
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(demo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from accord.core.models_registry import metadata
+from accord.models import metadata
 
 config = context.config
 engine = config.attributes["engine"]

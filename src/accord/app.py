@@ -1,4 +1,7 @@
-"""The app factory: one FastAPI app per Settings, nothing built at import time."""
+"""The app factory: one FastAPI app per Settings, nothing built at import time.
+
+Part of the composition root (with `accord.cli` and `accord.models`): the only modules that
+import every domain. `accord.app:create_app` is the entry point for ASGI servers."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 import accord
+import accord.models
 from accord.core.db import Database
 from accord.core.migrate import ensure_current
 from accord.core.settings import Settings
@@ -18,13 +22,20 @@ from accord.core.web.idempotency import IdempotencyMiddleware
 from accord.core.web.templates import build_templates
 from accord.mail.backends import build_mailer
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "core" / "static"
 
 
 def create_app(
-    settings: Settings, *, database: Database | None = None, check_schema: bool = True
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    check_schema: bool = True,
 ) -> FastAPI:
-    """Build Accord's web app. Raises SchemaBehind when the database needs `accord db upgrade`."""
+    """Build Accord's web app. Raises SchemaBehind when the database needs `accord db upgrade`.
+
+    Without arguments it reads ACCORD_* settings, so an ASGI server can call it:
+    `uvicorn --factory accord.app:create_app`."""
+    settings = settings or Settings()
     db = database or Database.from_settings(settings)
     if check_schema:
         ensure_current(db.engine)

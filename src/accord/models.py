@@ -1,4 +1,5 @@
-"""Imports every domain's models so that Base.metadata knows all tables (Alembic, tests)."""
+"""Imports every domain's models so that Base.metadata knows all tables (Alembic, export and
+erasure, tests). Part of the composition root with `accord.app` and `accord.cli`."""
 
 from __future__ import annotations
 
