@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from accord.analytics import predict as pr
 from accord.analytics.clv import FitError, NotConverged
+from accord.analytics.clv.gammagamma import GammaGammaParams
 from accord.analytics.fits import FitResult, equity, get_fit, latest_fit_id
 from accord.analytics.linking import link_customers
 from accord.analytics.models import ModelFit, SegmentAggregate, Transaction
@@ -181,7 +182,7 @@ def _currency(
 
 def _fit_models(
     model: str, summary: Summary, spend: bool
-) -> tuple[pr.PurchaseParams, pr.GammaGammaParams | None]:
+) -> tuple[pr.PurchaseParams, GammaGammaParams | None]:
     """Both fits or an InvalidInput saying why not; never numbers from a failed fit."""
     name = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}[model]
     try:

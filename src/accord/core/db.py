@@ -176,9 +176,12 @@ def among(
     parameters is parsed again on every execution. `session` may be the dialect's name."""
     dialect = session if isinstance(session, str) else session.get_bind().dialect.name
     value = list(values) if values is not None else None
+    test: ColumnElement[bool]
     if dialect == "postgresql":
-        return column == any_(bindparam(name, value, type_=ARRAY(column.type)))
-    return column.in_(bindparam(name, value, expanding=True))
+        test = column == any_(bindparam(name, value, type_=ARRAY(column.type)))
+    else:
+        test = column.in_(bindparam(name, value, expanding=True))
+    return test
 
 
 def unindexed(column: Any) -> Any:

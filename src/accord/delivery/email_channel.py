@@ -158,7 +158,7 @@ def sign_dkim(raw: bytes, settings: Settings, headers: list[bytes]) -> bytes:
 
     assert settings.dkim_key_file is not None
     key = Path(settings.dkim_key_file).read_bytes()
-    signature = dkim.sign(
+    signature: bytes = dkim.sign(
         raw,
         settings.dkim_selector.encode(),
         settings.dkim_domain.encode(),
