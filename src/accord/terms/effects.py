@@ -127,36 +127,42 @@ def effects_for(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> 
 
 
 def _accepted_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[bool]:
-    a, e = Agreement, RosterEffect
+    a = Agreement.__table__.alias("terms_agreed")
+    e = RosterEffect.__table__.alias("terms_agreed_fx")
     return exists(
-        select(a.id)
-        .join(e, and_(e.slug == a.agreed_slug, e.version == a.agreed_version))
+        select(a.c.id)
+        .join(e, and_(e.c.slug == a.c.agreed_slug, e.c.version == a.c.agreed_version))
         .where(
-            a.subject_id == person,
-            a.brand_id == brand,
-            a.withdrawn_at.is_(None),
-            a.status == Status.accepted.value,
-            e.effect == effect.value,
+            a.c.subject_id == person,
+            a.c.brand_id == brand,
+            a.c.withdrawn_at.is_(None),
+            a.c.status == Status.accepted.value,
+            e.c.effect == effect.value,
         )
+        .correlate_except(a, e)
     )
 
 
 def _no_live_row_for(person: Any, brand: Any, slug: Any) -> ColumnElement[bool]:
     a = Agreement.__table__.alias("terms_any")
     return ~exists(
-        select(a.c.id).where(
+        select(a.c.id)
+        .where(
             a.c.subject_id == person,
             a.c.brand_id == brand,
             a.c.slug == slug,
             a.c.withdrawn_at.is_(None),
         )
+        .correlate_except(a)
     )
 
 
 def _published(brand: Any, slug: Any, version: Any) -> ColumnElement[bool]:
     b = BrandAcceptance.__table__.alias("terms_published")
     return exists(
-        select(b.c.slug).where(b.c.brand_id == brand, b.c.slug == slug, b.c.version == version)
+        select(b.c.slug)
+        .where(b.c.brand_id == brand, b.c.slug == slug, b.c.version == version)
+        .correlate_except(b)
     )
 
 
@@ -173,6 +179,7 @@ def _standing_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[boo
             _published(brand, p.c.slug, p.c.version),
             _no_live_row_for(person, brand, p.c.slug),
         )
+        .correlate_except(p, e)
     )
 
 
@@ -181,13 +188,15 @@ def _unmet(person: Any, brand: Any) -> ColumnElement[bool]:
     p = Proffer.__table__.alias("terms_asked")
     a = Agreement.__table__.alias("terms_met")
     accepted_row = exists(
-        select(a.c.id).where(
+        select(a.c.id)
+        .where(
             a.c.subject_id == person,
             a.c.brand_id == brand,
             a.c.slug == p.c.slug,
             a.c.withdrawn_at.is_(None),
             a.c.status == Status.accepted.value,
         )
+        .correlate_except(a)
     )
     standing = and_(
         p.c.brand_id.is_(None),
@@ -195,14 +204,20 @@ def _unmet(person: Any, brand: Any) -> ColumnElement[bool]:
         _no_live_row_for(person, brand, p.c.slug),
     )
     return and_(
-        exists(select(t.c.person_id).where(t.c.person_id == person, t.c.only_my_terms == true())),
         exists(
-            select(p.c.id).where(
+            select(t.c.person_id)
+            .where(t.c.person_id == person, t.c.only_my_terms == true())
+            .correlate_except(t)
+        ),
+        exists(
+            select(p.c.id)
+            .where(
                 p.c.person_id == person,
                 p.c.withdrawn_at.is_(None),
                 or_(p.c.brand_id.is_(None), p.c.brand_id == brand),
                 ~or_(accepted_row, standing),
             )
+            .correlate_except(p)
         ),
     )
 
