@@ -87,6 +87,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.people import pages as people_pages
     from accord.privacy import api as privacy_api
     from accord.privacy import pages as privacy_pages
+    from accord.push import api as push_api
+    from accord.push import pages as push_pages
     from accord.relationships import api as relationships_api
     from accord.relationships import console_pages as topic_console_pages
     from accord.relationships import link_pages as relationship_link_pages
@@ -107,6 +109,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         brands_api,
         relationships_api,
         campaigns_api,
+        push_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
@@ -122,6 +125,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         unsubscribe_pages,
         analytics_pages,
         analytics_transparency_pages,
+        push_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)
