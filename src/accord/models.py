@@ -9,6 +9,7 @@ import accord.campaigns.models
 import accord.consent.models
 import accord.core.auth_models
 import accord.core.idempotency_models
+import accord.inbox.models
 import accord.mail.models
 import accord.outbox.models
 import accord.people.models
