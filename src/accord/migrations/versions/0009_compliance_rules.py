@@ -3,16 +3,16 @@
 The tables both forms of the gate read. The rules Accord ships with are loaded here, so a new
 database has them; `accord compliance load` replaces them later.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05 09:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
