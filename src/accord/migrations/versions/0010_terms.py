@@ -4,8 +4,8 @@ what brands accept, proffers and agreements
 The roster's rows are immutable: triggers refuse UPDATE and DELETE on both roster tables. A new
 version of an entry is a new row, added by a new migration; this file's text never changes.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05 14:44:50.505258
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
