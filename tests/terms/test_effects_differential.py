@@ -140,9 +140,7 @@ def test_effects_per_pair_and_in_sql_agree(
             for b in brands:
                 found = terms.effects_for(session, p.id, b.id)
                 expected = {e.value for e in found.effects} | {
-                    f"forbids_{purpose}"
-                    for purpose in terms.FORBIDDEN_BY
-                    if found.forbids(purpose)
+                    f"forbids_{purpose}" for purpose in terms.FORBIDDEN_BY if found.forbids(purpose)
                 }
                 assert from_sql[(p.id, b.id)] == expected, (operations, p.id, b.id)
     finally:
