@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from accord.campaigns.gate_facts import load_facts
 from accord.campaigns.gate_rules import Sending, decide
 from accord.campaigns.gate_sql import Related, eligible_select, gate_select
+from accord.core.db import insert_or_ignore
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
@@ -27,6 +28,7 @@ from accord.relationships.models import (
     TopicChoice,
 )
 from accord.relationships.vocabulary import Channel, Purpose
+from accord.terms.models import Agreement, BrandAcceptance, PersonTerms, Proffer
 from tests.builders import make_brand, make_topic
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
@@ -39,6 +41,10 @@ hhmm = st.tuples(st.integers(0, 23), st.sampled_from([0, 30])).map(
     lambda t: f"{t[0]:02d}:{t[1]:02d}"
 )
 contact = st.tuples(st.booleans(), st.booleans())  # verified, suppressed
+PURPOSES = ["marketing", "transactional", "sharing"]
+# Personal terms, by roster id: how the person's agreement with the brand stands.
+TERMS = ["intent-only", "no-sharing", "service-only", "no-stalking"]
+TERMS_STATES = ["accepted", "pending", "declined", "every-brand", "every-brand-published"]
 person_world = st.fixed_dictionaries(
     {
         "zone": st.sampled_from(ZONES),
@@ -46,9 +52,7 @@ person_world = st.fixed_dictionaries(
         "paused_until": st.one_of(st.none(), offset),
         "brand_cap": st.integers(0, 3),
         "marketing": st.sampled_from([None, "pending", "granted"]),
-        "channels": st.sets(
-            st.tuples(st.sampled_from(["marketing", "transactional"]), st.sampled_from(CHANNELS))
-        ),
+        "channels": st.sets(st.tuples(st.sampled_from(PURPOSES), st.sampled_from(CHANNELS))),
         "topic": st.booleans(),
         "prefs": st.one_of(
             st.none(),
@@ -66,6 +70,8 @@ person_world = st.fixed_dictionaries(
         "contacts": st.dictionaries(st.sampled_from(CHANNELS), st.lists(contact, max_size=2)),
         "sent_here": st.lists(st.integers(0, 10), max_size=3),  # days ago
         "sent_elsewhere": st.lists(st.integers(0, 10), max_size=3),
+        "terms": st.dictionaries(st.sampled_from(TERMS), st.sampled_from(TERMS_STATES)),
+        "only_my_terms": st.booleans(),
     }
 )
 
@@ -143,8 +149,44 @@ def build(
                     sent_at=BASE - timedelta(days=days, hours=1),
                 )
             )
+    add_terms(session, pid, brand, spec.get("terms", {}), spec.get("only_my_terms", False))
     session.flush()
     return pid
+
+
+def add_terms(
+    session: Session, pid: uuid.UUID, brand: Any, terms: dict[str, str], only_mine: bool
+) -> None:
+    """Rows as the terms domain writes them (its own tests cover how they come about)."""
+    for slug, state in terms.items():
+        every_brand = state.startswith("every-brand")
+        offered = Proffer(
+            person_id=pid, brand_id=None if every_brand else brand.id, slug=slug, version=1
+        )
+        session.add(offered)
+        session.flush()
+        if state == "every-brand-published":
+            insert_or_ignore(
+                session, BrandAcceptance, {"brand_id": brand.id, "slug": slug, "version": 1}
+            )
+        if every_brand:
+            continue
+        accepted = state == "accepted"
+        session.add(
+            Agreement(
+                subject_id=pid,
+                brand_id=brand.id,
+                proffer_id=offered.id,
+                slug=slug,
+                version=1,
+                status=state,
+                agreed_slug=slug if accepted else None,
+                agreed_version=1 if accepted else None,
+                proffered_at=BASE,
+            )
+        )
+    if only_mine:
+        session.add(PersonTerms(person_id=pid, only_my_terms=True))
 
 
 @settings(
@@ -154,7 +196,7 @@ def build(
 )
 @given(
     people=st.lists(person_world, min_size=1, max_size=6),
-    purpose=st.sampled_from(["marketing", "transactional"]),
+    purpose=st.sampled_from(PURPOSES),
     channel=st.sampled_from(CHANNELS),
     at=offset,
 )
@@ -237,14 +279,25 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("global_cap", {"sent_elsewhere": [4, 5, 6, 7, 8]}, "marketing"),
     ("quiet_hours", {"prefs": GOOD["prefs"] | {"quiet": ("11:30", "13:00")}}, "marketing"),
     ("quiet_hours", {"zone": "Pacific/Auckland"}, "transactional"),
+    ("terms", {"terms": {"intent-only": "accepted"}}, "marketing"),
+    ("eligible", {"terms": {"intent-only": "accepted"}}, "transactional"),
+    ("eligible", {"terms": {"intent-only": "pending"}}, "marketing"),
+    ("terms", {"terms": {"intent-only": "every-brand-published"}}, "marketing"),
+    ("eligible", {"terms": {"no-stalking": "accepted"}}, "marketing"),
+    ("terms", {"terms": {"no-sharing": "pending"}, "only_my_terms": True}, "marketing"),
+    ("eligible", {"terms": {"no-sharing": "accepted"}, "only_my_terms": True}, "marketing"),
+    ("terms", {"terms": {"no-sharing": "accepted"}, "channels": {("sharing", "sms")}}, "sharing"),
+    (
+        "eligible",
+        {"terms": {"no-sharing": "declined"}, "channels": {("sharing", "sms")}},
+        "sharing",
+    ),
 ]
 
 
 def test_each_reason_from_both_gates(session: Session) -> None:
     brand, other = make_brand(session), make_brand(session)
-    topics = {
-        p: make_topic(session, brand=brand, purpose=p) for p in ("marketing", "transactional")
-    }
+    topics = {p: make_topic(session, brand=brand, purpose=p) for p in PURPOSES}
     other_topic = make_topic(session, brand=other)
     for expected, change, purpose in CASES:
         topic = topics[purpose]

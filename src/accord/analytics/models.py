@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from accord.core.db import Base, CreatedMixin, IdMixin, utcnow
+from accord.core.db import INDIVIDUAL_PROFILE, Base, CreatedMixin, IdMixin, utcnow
 
 Money = Numeric(14, 2)
 # Customer and order ids are opaque: on PostgreSQL they compare byte by byte ("C"), which
@@ -112,6 +112,7 @@ class CustomerScore(Base):
             ondelete="CASCADE",
         ),
         CheckConstraint("purpose = 'profiling'", name="profiling_only"),
+        {"info": {INDIVIDUAL_PROFILE: True}},
     )
 
     person_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
-"""Individual scores, held only for people who grant `profiling` to the brand.
+"""Individual scores, held only for people who grant `profiling` to the brand and whose
+personal terms with it do not forbid profiling (`no_profiling`, from `accord.terms.service`).
 
 A score row references the person's profiling grant (composite FK, ON DELETE CASCADE): when
 the grant goes (withdrawal, ended relationship, erasure) the database deletes the score in
@@ -22,6 +23,8 @@ from accord.analytics.summary import Summary
 from accord.core.db import utcnow
 from accord.relationships.models import PurposeGrant, Relationship
 from accord.relationships.vocabulary import Purpose, State
+from accord.terms import service as terms
+from accord.terms.service import Effect
 
 SCORES: Table = CustomerScore.__table__  # type: ignore[assignment]
 GRANTED = "granted"
@@ -74,7 +77,13 @@ def scores_for(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> P
             and_(g.person_id == s.person_id, g.brand_id == s.brand_id, g.purpose == s.purpose),
         )
         .join(ModelFit, ModelFit.id == s.fit_id)
-        .where(s.brand_id == brand_id, s.person_id == person_id, g.status == GRANTED)
+        .where(
+            s.brand_id == brand_id,
+            s.person_id == person_id,
+            g.status == GRANTED,
+            # Personal terms that forbid profiling win over an earlier grant.
+            ~terms.holds(Effect.no_profiling, s.person_id, s.brand_id),
+        )
     ).one_or_none()
     if row is None:
         return None
@@ -104,7 +113,8 @@ def scores_for(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> P
 def consented_customers(
     session: Session, brand_id: uuid.UUID, index: dict[Any, int]
 ) -> list[tuple[int, uuid.UUID]]:
-    """(summary index, person) of customers whose person grants profiling to the brand.
+    """(summary index, person) of customers whose person grants profiling to the brand, and
+    whose personal terms with it do not forbid profiling (the stricter rule wins).
 
     FOR SHARE (PostgreSQL) holds those grants until the fit commits: a withdrawal waits, then
     deletes the new scores by cascade, instead of racing the insert.
@@ -117,6 +127,7 @@ def consented_customers(
             Customer.brand_id == brand_id,
             g.purpose == Purpose.profiling.value,
             g.status == GRANTED,
+            ~terms.holds(Effect.no_profiling, Customer.person_id, brand_id),
         )
         .with_for_update(read=True, of=g)
     )

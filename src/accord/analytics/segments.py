@@ -53,6 +53,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from accord.analytics.models import Customer, CustomerScore, Transaction
 from accord.relationships.models import PurposeGrant, Topic, TopicChoice
+from accord.terms import service as terms
+from accord.terms.service import Effect
 
 MIN_GROUP = 5
 
@@ -451,7 +453,8 @@ def segment_people(
 ) -> Select[tuple[uuid.UUID]]:
     """A SELECT of the person ids of the brand's customers in `segment`.
 
-    Only customers linked to a person who grants `profiling` to the brand are members: being
+    Only customers linked to a person who grants `profiling` to the brand (and whose personal
+    terms with it do not forbid profiling) are members: being
     picked because of one's RFM scores is individual profiling, and everyone else counts only
     in aggregates. Campaigns use it as an audience; the gate still decides for every member.
     """
@@ -464,8 +467,9 @@ def segment_people(
         PurposeGrant.purpose == "profiling",
         PurposeGrant.status == "granted",
     )
+    forbidden = terms.holds(Effect.no_profiling, rfm.c.person_id, brand_id)
     return (
         select(rfm.c.person_id)
-        .where(rfm.c.segment == segment, rfm.c.person_id.is_not(None), profiled)
+        .where(rfm.c.segment == segment, rfm.c.person_id.is_not(None), profiled, ~forbidden)
         .distinct()
     )

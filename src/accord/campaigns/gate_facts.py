@@ -28,6 +28,7 @@ from accord.relationships.models import (
     TopicChoice,
 )
 from accord.relationships.vocabulary import GrantStatus, Purpose, State
+from accord.terms import service as terms
 
 
 def check(
@@ -55,7 +56,12 @@ def load_facts(
         },
     ).all()
     found = {row.id: row for row in rows}
-    return {pid: _facts(found[pid]) if pid in found else NOBODY for pid in ids}
+    # Personal terms through their one door: the Python form of the rule, for the whole list.
+    effects = terms.effects_for_many(session, list(found), sending.brand_id)
+    return {
+        pid: _facts(found[pid], effects[pid].forbids(sending.purpose)) if pid in found else NOBODY
+        for pid in ids
+    }
 
 
 @cache
@@ -175,10 +181,11 @@ NOBODY = Facts(
     has_usable_point=False,
     brand_sent=0,
     global_sent=0,
+    terms_forbid=False,
 )
 
 
-def _facts(row: Any) -> Facts:
+def _facts(row: Any, terms_forbid: bool) -> Facts:
     rel, pref = row.rel_id is not None, row.pref_id is not None
     return Facts(
         relationship=State(row.state) if rel else None,
@@ -198,4 +205,5 @@ def _facts(row: Any) -> Facts:
         has_usable_point=bool(row.usable),
         brand_sent=int(row.brand_n or 0),
         global_sent=int(row.global_n or 0),
+        terms_forbid=terms_forbid,
     )

@@ -42,6 +42,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from accord.core.db import UTCDateTime
 from accord.relationships.vocabulary import Channel, Purpose, State
+from accord.terms import service as terms
 
 
 class Reason(StrEnum):
@@ -105,6 +106,7 @@ class Facts:
     has_usable_point: bool  # verified and not suppressed
     brand_sent: int  # marketing sent by this brand in the cap window
     global_sent: int  # marketing sent by any brand in the cap window
+    terms_forbid: bool  # the person's terms in force with the brand forbid this purpose
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class FactColumns:
     has_usable_point: Condition
     brand_sent: ColumnElement[int]
     global_sent: ColumnElement[int]
+    terms_forbid: Condition
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,11 @@ def marketing(sending: Sending) -> bool:
 
 def interruptive(sending: Sending) -> bool:
     return sending.channel in INTERRUPTIVE
+
+
+def terms_can_forbid(sending: Sending) -> bool:
+    """Personal terms can forbid this purpose (transactional messages, never)."""
+    return bool(terms.FORBIDDEN_BY.get(sending.purpose))
 
 
 # --- the rules, in the order of Reason; each TRUE when it lets the person through -------------
@@ -288,6 +296,15 @@ def under_global_cap_sql(f: FactColumns, s: Sending) -> Condition:
     return f.global_sent < f.global_cap
 
 
+def terms_allow(f: Facts, s: Sending) -> bool:
+    """Nothing the person's agreed terms forbid (the effects come from `terms.service`)."""
+    return not f.terms_forbid
+
+
+def terms_allow_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.terms_forbid.is_not(True)
+
+
 def outside_quiet_hours(f: Facts, s: Sending) -> bool:
     """Not inside the person's quiet hours, and for SMS inside 08:00-21:00, local time."""
     minute = local_minute(s.at, f.time_zone)
@@ -350,6 +367,7 @@ RULES = (
     Rule(Reason.suppressed, every, has_usable_point, has_usable_point_sql),
     Rule(Reason.brand_cap, marketing, under_brand_cap, under_brand_cap_sql),
     Rule(Reason.global_cap, marketing, under_global_cap, under_global_cap_sql),
+    Rule(Reason.terms, terms_can_forbid, terms_allow, terms_allow_sql),
     Rule(
         Reason.quiet_hours, interruptive, outside_quiet_hours, outside_quiet_hours_sql, defers=True
     ),

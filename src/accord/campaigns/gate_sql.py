@@ -68,6 +68,7 @@ from accord.relationships.models import (
     TopicChoice,
 )
 from accord.relationships.vocabulary import GrantStatus, Purpose
+from accord.terms import service as terms
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,9 @@ def _facts(
         has_usable_point=usable_point,
         brand_sent=brand_sent,
         global_sent=global_sent,
+        # Correlated to the last choice table, as contact points are: probed only for people
+        # the earlier rules let through (where it is NULL an earlier rule fails already).
+        terms_forbid=terms.forbids(sending.purpose, chosen, sending.brand_id),
     )
 
 

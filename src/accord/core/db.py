@@ -65,6 +65,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid(), str: String()}
 
 
+# `Table.info` key of tables that hold individual scores or profiles about a person at a brand
+# (`person_id` and `brand_id` columns): personal terms that forbid profiling delete their rows
+# without knowing the domain that owns them (as erasure finds tables by their person column).
+INDIVIDUAL_PROFILE = "individual_profile"
+
+
 class IdMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 

@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.consent import ledger
-from accord.core.db import utcnow
+from accord.core.db import INDIVIDUAL_PROFILE, Base, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.signing import public_key_jwk
 from accord.relationships import service as relationships
 from accord.terms import records, roster
 from accord.terms.models import Agreement, BrandAcceptance, PersonTerms, Proffer
 from accord.terms.signer import Signer
-from accord.terms.vocabulary import Action, Answer, Status
+from accord.terms.vocabulary import Action, Answer, Effect, Status
 
 PORTAL, API, SYSTEM, INTENT_ACCEPT = "portal", "api", "system", "intent_accept"
 PUBLISHED = "published"
@@ -326,7 +326,20 @@ def _accept(
         row, agreement=str(row.id), agreed=agreed[0], agreed_version=agreed[1], by=by
     )
     _record_event(session, row.subject_id, Action.agreed, source, row.brand_id, value)
+    if Effect.no_profiling in roster.entry(session, *agreed).effects:
+        _forget_profiles(session, row.subject_id, row.brand_id)
     session.flush()
+
+
+def _forget_profiles(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> None:
+    """No profiling from now on: scores already held go in the same transaction, whichever
+    domain holds them (tables marked INDIVIDUAL_PROFILE; the composition root registers every
+    domain's tables before any request or command runs)."""
+    for table in Base.metadata.sorted_tables:
+        if table.info.get(INDIVIDUAL_PROFILE):
+            session.execute(
+                delete(table).where(table.c.person_id == person_id, table.c.brand_id == brand_id)
+            )
 
 
 # Both sides.

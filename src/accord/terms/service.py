@@ -29,7 +29,14 @@ from accord.terms.agreements import (
     settle,
     withdraw,
 )
-from accord.terms.effects import FORBIDDEN_BY, Effects, effects_for, forbids, holds
+from accord.terms.effects import (
+    FORBIDDEN_BY,
+    Effects,
+    effects_for,
+    effects_for_many,
+    forbids,
+    holds,
+)
 from accord.terms.models import Agreement
 from accord.terms.records import Verdict
 from accord.terms.roster import Entry
@@ -57,6 +64,7 @@ __all__ = [
     "accept_alternative",
     "answer",
     "effects_for",
+    "effects_for_many",
     "forbids",
     "holds",
     "only_my_terms",
