@@ -6,13 +6,16 @@ from __future__ import annotations
 import accord.analytics.models
 import accord.brands.models
 import accord.campaigns.models
+import accord.compliance.models
 import accord.consent.models
 import accord.core.auth_models
 import accord.core.idempotency_models
+import accord.inbox.models
 import accord.mail.models
 import accord.outbox.models
 import accord.people.models
-import accord.relationships.models  # noqa: F401
+import accord.relationships.models
+import accord.terms.models  # noqa: F401
 from accord.core.db import Base
 
 metadata = Base.metadata

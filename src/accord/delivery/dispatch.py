@@ -22,8 +22,8 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from accord.campaigns.gate_facts import load_facts
-from accord.campaigns.gate_rules import Decision, Sending, decide
+from accord.campaigns.gate_facts import check
+from accord.campaigns.gate_rules import Decision, Sending
 from accord.consent.models import LedgerHead
 from accord.core.db import among
 from accord.core.settings import Settings
@@ -36,6 +36,7 @@ from accord.delivery.slots import RateWriter, Slots, in_session
 from accord.outbox.models import OutboxMessage
 from accord.people import contacts
 from accord.people.models import ContactPoint
+from accord.relationships.vocabulary import Channel, Purpose
 
 _outbox = cast(Table, OutboxMessage.__table__)
 
@@ -122,10 +123,10 @@ def process(
     results: list[dict[str, Any]] = []
     sendable: set[int] = set()
     for (brand_id, topic_id, purpose, channel), group in groups.items():
-        sending = Sending(brand_id, purpose, topic_id, channel, now)
-        facts = load_facts(session, sending, [r.person_id for r in group])
+        sending = Sending(brand_id, Purpose(purpose), topic_id, Channel(channel), now)
+        decisions = check(session, sending, [r.person_id for r in group])
         for row in group:
-            settled = _without_sending(row, sources, decide(facts[row.person_id], sending), now)
+            settled = _without_sending(row, sources, decisions[row.person_id], now)
             if settled is None:
                 sendable.add(row.id)
             else:
@@ -204,13 +205,13 @@ def _without_sending(
         return result(row, "cancelled", reason="cancelled")
     if row.expires_at is not None and now >= row.expires_at:
         return result(row, "skipped", reason="expired")
-    if decision.reason == "quiet_hours" and decision.defer_until is not None:
+    if decision.defer_until is not None:  # a deferring rule (quiet hours): it waits
         if row.expires_at is not None and decision.defer_until >= row.expires_at:
             return result(row, "skipped", reason="expired")
         return result(
             row,
             "deferred",
-            reason="quiet_hours",
+            reason=decision.reason,
             not_before=decision.defer_until,
             attempts=row.attempts - 1,
         )
