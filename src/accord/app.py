@@ -98,6 +98,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
     from accord.relationships import settings_pages as relationship_settings_pages
+    from accord.webhooks import api as webhooks_api
 
     app.include_router(home.router)
     app.include_router(keys_api.router)
@@ -114,6 +115,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         campaigns_api,
         push_api,
         inbox_api,
+        webhooks_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
