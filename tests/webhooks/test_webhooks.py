@@ -329,3 +329,26 @@ def test_other_domains_add_event_types_without_editing_webhooks(
     with pytest.raises(ValueError):
         service.emit(session, brand.id, "never.defined", {})
     assert session.scalar(select(func.count()).select_from(WebhookEvent)) == 1
+
+
+def test_decisions_raise_consent_and_relationship_events(
+    session: Session, database: RolledBackDatabase, settings: Settings, receiver: Receiver
+) -> None:
+    from tests.builders import make_person, make_relationship
+
+    brand, person = make_brand(session), make_person(session)
+    endpoint = service.create_endpoint(
+        session, settings, brand.id, url=receiver.url,
+        event_types=["consent.changed", "relationship.changed"],
+    )
+    receiver.secret = endpoint.secret
+    make_relationship(session, person=person, brand=brand, marketing=True, channels=("email",))
+    session.commit()
+    dispatch.drain(database, settings)
+    got = sorted((p["type"], p["data"]["action"]) for p in receiver.verified)
+    assert got == [
+        ("consent.changed", "grant"),
+        ("consent.changed", "grant"),
+        ("relationship.changed", "follow"),
+    ]
+    assert {p["data"]["person_id"] for p in receiver.verified} == {str(person.id)}

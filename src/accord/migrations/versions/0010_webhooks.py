@@ -1,7 +1,7 @@
 """webhooks
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05 14:51:13.165969
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
