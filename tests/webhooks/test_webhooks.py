@@ -338,7 +338,10 @@ def test_decisions_raise_consent_and_relationship_events(
 
     brand, person = make_brand(session), make_person(session)
     endpoint = service.create_endpoint(
-        session, settings, brand.id, url=receiver.url,
+        session,
+        settings,
+        brand.id,
+        url=receiver.url,
         event_types=["consent.changed", "relationship.changed"],
     )
     receiver.secret = endpoint.secret

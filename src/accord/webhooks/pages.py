@@ -16,7 +16,7 @@ from accord.core.permissions import Permission, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page
+from accord.core.web.forms import show_form
 from accord.core.web.templates import flash, render
 from accord.webhooks import registry, service
 
@@ -65,7 +65,7 @@ async def add(
     except AccordError as exc:
         session.rollback()
         errors = {exc.field or "url": exc.detail}
-        return form_page(request, LIST, values, errors, **_context(session, caller))
+        return show_form(request, LIST, values, errors, **_context(session, caller))
     flash(request, "The endpoint is added. Its signing secret is below.", "success")
     return RedirectResponse(f"/console/webhooks/{endpoint.id}", status_code=303)
 
@@ -80,7 +80,7 @@ def _detail(
 ) -> HTMLResponse:
     endpoint = service.get_endpoint(session, caller.brand_id, endpoint_id)
     rows, _ = service.deliveries(session, caller.brand_id, endpoint_id, limit=50)
-    context = {
+    context: dict[str, Any] = {
         "endpoint": endpoint,
         "deliveries": rows,
         "types": registry.known(),
@@ -93,9 +93,7 @@ def _detail(
         "event_types": endpoint.event_types,
         "is_channel": endpoint.is_channel,
     }
-    if errors:
-        return form_page(request, DETAIL, shown, errors, **context)
-    return render(request, DETAIL, {"values": shown, **context})
+    return show_form(request, DETAIL, shown, errors, **context)
 
 
 @router.get("/{endpoint_id}", response_class=HTMLResponse)
