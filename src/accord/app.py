@@ -139,6 +139,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         webhooks_pages,
     ):
         app.include_router(pages.router)
+    _include_terms_and_intents(app)
     _add_panels(app)
     if settings.is_dev:
         from accord.mail import pages as mail_pages
@@ -147,6 +148,19 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.analytics import api as analytics_api
 
     app.include_router(analytics_api.router, prefix="/api/v1")
+
+
+def _include_terms_and_intents(app: FastAPI) -> None:
+    from accord.core.web.panels import Panel, add_panel
+    from accord.terms import api as terms_api
+    from accord.terms import pages as terms_pages
+    from accord.terms import service as terms
+
+    app.include_router(terms_api.well_known)
+    app.include_router(terms_pages.router)
+    for router in (terms_api.public_router, terms_api.person_router, terms_api.brand_router):
+        app.include_router(router, prefix="/api/v1")
+    add_panel(app, "relationship", Panel("terms/relationship_panel.html", terms.panel))
 
 
 def _add_panels(app: FastAPI) -> None:

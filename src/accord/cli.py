@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "accord.serving:serve",
         "Serve the web pages and the REST API (refuses to start on an outdated schema).",
     ),
+    "terms": (
+        "accord.terms.cli:terms_app",
+        "Personal terms: the roster, and checking a signed agreement offline.",
+    ),
     "worker": (
         "accord.delivery.worker_cli:worker",
         "Deliver messages: resolve due campaigns, claim due outbox rows, re-check the gate, send.",

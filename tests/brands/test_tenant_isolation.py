@@ -67,6 +67,16 @@ def _fit(session: Session, brand: Brand) -> uuid.UUID:
     return row.id
 
 
+def _agreement(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.terms import service as terms
+
+    person = make_person(session)
+    make_relationship(session, person=person, brand=brand)
+    terms.proffer(session, person.id, "no-stalking", None, brand.id)
+    [row] = terms.my_terms(session, person.id).proffers[0].agreements
+    return row.id
+
+
 OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "campaign_id": _campaign,
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
@@ -75,8 +85,14 @@ OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "person_id": _related_person,
     "event_id": _consent_event,
     "fit_id": _fit,
+    "agreement_id": _agreement,
 }
 PARAM = re.compile(r"{(\w+)}")
+# A valid body for operations whose body has required fields (the others get {}), so that the
+# answer is about the object, never about the body.
+BODIES: dict[tuple[str, str], dict[str, object]] = {
+    ("POST", "/api/v1/terms/agreements/{agreement_id}/answer"): {"answer": "decline"},
+}
 
 
 def brand_scoped_operations(app: FastAPI) -> list[tuple[str, str]]:
@@ -105,8 +121,9 @@ def test_every_brand_scoped_route_hides_other_brands_objects(
         path = template
         for name in names:
             path = path.replace("{" + name + "}", str(OWNED[name](session, brand_a)))
+        body = BODIES.get((method, template), {})
         response = client.request(
-            method, path, headers={"Authorization": f"Bearer {key_b}"}, json={}
+            method, path, headers={"Authorization": f"Bearer {key_b}"}, json=body
         )
         assert response.status_code == 404, (method, template, response.text)
         assert response.json()["error"] == "NotFound"

@@ -25,6 +25,8 @@ class Permission(StrEnum):
     read_analytics = "read analytics"
     write_analytics = "import transactions and fit models"
     converse = "reply in conversations"
+    manage_terms = "publish accepted terms and answer proffered ones"
+    answer_intents = "see intents and make offers"
 
 
 _ALL = frozenset(Permission)
@@ -40,6 +42,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.write_campaigns,
             Permission.send_campaigns,
             Permission.read_analytics,
+            Permission.answer_intents,
         }
     ),
     Role.analyst: frozenset(

@@ -25,6 +25,7 @@ from accord.people.models import ContactPoint, ErasedAddress, Person
 from accord.relationships import decisions
 from accord.relationships.decisions import Actor
 from accord.relationships.vocabulary import Source
+from accord.terms import service as terms
 
 PERSON_COLUMNS = ("person_id", "subject_id")
 # Every domain's tables: the composition root (`accord.models`) imports them all before any
@@ -92,6 +93,8 @@ def export(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
             ledger.body_of(e) | {"hash": e.hash} for e in ledger.events_for(session, person_id)
         ],
         "tables": tables,
+        # Personal terms as the person reads them: each agreement and the effects in force.
+        "terms": terms.export_for(session, person_id),
     }
 
 

@@ -286,3 +286,12 @@ def well_known_instance(
             for b in relationships.directory(session)
         ],
     }
+
+
+def related_brands(session: Session, person_id: uuid.UUID) -> list[Any]:
+    """The brands the person has entered a relationship with and not ended, by name."""
+    return [
+        brand
+        for rel, brand, _ in relationships.for_person(session, person_id)
+        if rel.state in ("active", "paused")
+    ]
