@@ -12,6 +12,7 @@ import accord.core.auth_models
 import accord.core.idempotency_models
 import accord.gatecheck.models
 import accord.inbox.models
+import accord.intents.models
 import accord.mail.models
 import accord.outbox.models
 import accord.people.models

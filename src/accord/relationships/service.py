@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ from accord.relationships.schemas import (
     PreferenceChange,
     RelationshipOut,
 )
-from accord.relationships.vocabulary import State
+from accord.relationships.vocabulary import Channel, Purpose, Source, State
 
 
 @dataclass
@@ -189,3 +190,25 @@ def state_of(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> str
     """The relationship's state ("invited", "active", "paused", "ended"), or None."""
     rel = decisions.find(session, person_id, brand_id)
     return None if rel is None else effective_state(rel)
+
+
+def start_from_intent(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, channel: str
+) -> str:
+    """The person accepted the brand's offer on one of their intents: the relationship starts
+    (or starts again after it ended; an invitation is accepted), and the brand may reach them
+    on the intent's channel for what they bought (transactional). Every change is a ledger
+    event with source `intent_accept`. Returns the relationship's state."""
+    actor = decisions.Actor(source=Source.intent_accept)
+    rel = decisions.start(session, person_id, brand_id, actor, action="intent_accept")
+    if channel != Channel.email.value:
+        decisions.set_channel(session, rel, Purpose.transactional, Channel(channel), True, actor)
+    return effective_state(rel)
+
+
+def since(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID
+) -> tuple[str | None, datetime | None]:
+    """(state, when the relationship began) or (None, None): a person's history with a brand."""
+    rel = decisions.find(session, person_id, brand_id)
+    return (None, None) if rel is None else (effective_state(rel), rel.created_at)

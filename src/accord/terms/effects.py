@@ -200,7 +200,7 @@ def _no_live_row_for(person: Any, brand: Any, slug: Any) -> ColumnElement[bool]:
     )
 
 
-def _published(brand: Any, slug: Any, version: Any) -> ColumnElement[bool]:
+def published_sql(brand: Any, slug: Any, version: Any) -> ColumnElement[bool]:
     b = BrandAcceptance.__table__.alias("terms_published")
     return exists(
         select(b.c.slug)
@@ -219,7 +219,7 @@ def _standing_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[boo
             p.c.brand_id.is_(None),
             p.c.withdrawn_at.is_(None),
             e.c.effect == effect.value,
-            _published(brand, p.c.slug, p.c.version),
+            published_sql(brand, p.c.slug, p.c.version),
             _no_live_row_for(person, brand, p.c.slug),
         )
         .correlate_except(p, e)
@@ -243,7 +243,7 @@ def _unmet(person: Any, brand: Any) -> ColumnElement[bool]:
     )
     standing = and_(
         p.c.brand_id.is_(None),
-        _published(brand, p.c.slug, p.c.version),
+        published_sql(brand, p.c.slug, p.c.version),
         _no_live_row_for(person, brand, p.c.slug),
     )
     return and_(

@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from accord.brands import service as brands
 from accord.core.errors import NotFound
 from accord.core.pagination import paginate
 from accord.relationships import service as relationships
 from accord.terms import agreements, records, roster
+from accord.terms import effects as effects_module
 from accord.terms.agreements import (
     accept_alternative,
     answer,
@@ -78,12 +80,27 @@ __all__ = [
 ]
 
 
+def publishes(brand: Any, slug: Any, version: Any) -> ColumnElement[bool]:
+    """TRUE where the brand publishes the roster entry (id, version) as accepted: SQL over
+    columns or values, for other domains' set-based statements."""
+    return effects_module.published_sql(brand, slug, version)
+
+
 def roster_entries(session: Session, *, latest_only: bool = False) -> list[Entry]:
     return roster.entries(session, latest_only=latest_only)
 
 
-def roster_entry(session: Session, slug: str, version: int | None = None) -> Entry:
-    return roster.entry(session, slug, version)
+def roster_entry(
+    session: Session,
+    slug: str,
+    version: int | None = None,
+    *,
+    field: str = "terms",
+    version_field: str = "version",
+) -> Entry:
+    """One version of a roster entry (the latest without `version`); a 404 naming `field` (or
+    `version_field`) when there is no such entry."""
+    return roster.entry(session, slug, version, field=field, version_field=version_field)
 
 
 def entry_out(entry: Entry) -> RosterEntryOut:
