@@ -146,6 +146,6 @@ def test_bad_roster_ids_versions_and_brands_write_nothing(session: Session) -> N
     assert row is None or row.status == Status.pending
     with pytest.raises(NotFound) as listed:
         terms.publish(session, brand.id, [("no-stalking", 1), ("nope", 1)])
-    assert listed.value.field == "accepts[1].id"
+    assert listed.value.field == "accepts.1.id"
     assert terms.published(session, brand.id) == []
     assert len(actions(session, person.id)) == before + 1

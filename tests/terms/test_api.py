@@ -121,8 +121,8 @@ def test_bad_input_names_the_field_and_writes_nothing(client: TestClient, sessio
         response = client.post("/api/v1/me/terms/proffers", json=body, headers=headers)
         assert (response.status_code, response.json()["field"]) == (code, field), body
     for body, field in [
-        ({"accepts": [{"id": "nope", "version": 1}]}, "accepts[0].id"),
-        ({"accepts": [{"id": "no-sharing", "version": 3}]}, "accepts[0].version"),
+        ({"accepts": [{"id": "nope", "version": 1}]}, "accepts.0.id"),
+        ({"accepts": [{"id": "no-sharing", "version": 3}]}, "accepts.0.version"),
     ]:
         response = client.put("/api/v1/terms/accepted", json=body, headers=brand_headers)
         assert (response.status_code, response.json()["field"]) == (404, field)

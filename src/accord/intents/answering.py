@@ -121,13 +121,13 @@ def _terms_of_offer(
             session,
             ref.id,
             ref.version,
-            field=f"terms[{i}].id",
-            version_field=f"terms[{i}].version",
+            field=f"terms.{i}.id",
+            version_field=f"terms.{i}.version",
         )
         if entry.key not in accepted:
             raise Conflict(
                 f"Your brand does not publish '{entry.slug}' version {entry.version} as accepted.",
-                field=f"terms[{i}].id",
+                field=f"terms.{i}.id",
             )
         chosen.add(entry.key)
     if given is not None:
@@ -176,7 +176,7 @@ def offer(
     if expired(intent, now):
         raise Conflict("This intent has expired: it takes no more offers.", field="intent")
     if session.get(Block, (intent.person_id, brand_id)) is not None:
-        raise PermissionDenied("This person takes no offers from your brand.")
+        raise PermissionDenied("This person takes no offers from your brand.", field="intent")
     if session.get(Subscription, (brand_id, intent.category)) is None:
         raise Conflict(
             f"Your brand does not subscribe to {taxonomy.name(intent.category)}.", field="intent"

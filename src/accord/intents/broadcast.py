@@ -60,11 +60,11 @@ def publish(
             session,
             ref.id,
             ref.version,
-            field=f"terms[{i}].id",
-            version_field=f"terms[{i}].version",
+            field=f"terms.{i}.id",
+            version_field=f"terms.{i}.version",
         )
         if entry.key in required:
-            raise InvalidInput("The same agreement is listed twice.", field=f"terms[{i}].id")
+            raise InvalidInput("The same agreement is listed twice.", field=f"terms.{i}.id")
         required.append(entry.key)
     if len({slug for slug, _ in required}) != len(required):
         raise InvalidInput("Name each agreement once.", field="terms")

@@ -17,7 +17,8 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 from accord.intents.taxonomy import CATEGORIES
@@ -72,22 +73,21 @@ class Region(BaseModel):
         default=None, max_length=6, description="ISO 3166-2 first level, e.g. DE-BE or US-CA."
     )
 
-    @model_validator(mode="after")
-    def _first_level(self) -> Region:
-        if self.subdivision is None:
-            return self
-        code = self.subdivision.strip().upper()
+    @field_validator("subdivision")
+    @classmethod
+    def _first_level(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        code, country = value.strip().upper(), info.data.get("country")
         # pycountry's subdivision lookup carries no type annotations.
         found: Any = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
-        if found is None or found.country_code != self.country:
-            raise ValueError(f"'{self.subdivision}' is not a subdivision of {self.country}")
+        if found is None or found.country_code != country:
+            raise ValueError(f"'{value}' is not a subdivision of {country or 'the country'}")
         if getattr(found, "parent_code", None) is not None:
             raise ValueError(
-                f"'{self.subdivision}' is too precise: name its first-level subdivision "
-                f"({found.parent_code})"
+                f"'{value}' is too precise: name its first-level subdivision ({found.parent_code})"
             )
-        self.subdivision = code
-        return self
+        return code
 
 
 class IntentIn(BaseModel):
@@ -108,11 +108,13 @@ class IntentIn(BaseModel):
         default_factory=list, max_length=10, description="Terms any offerer must accept."
     )
 
-    @model_validator(mode="after")
-    def _budget(self) -> IntentIn:
-        if self.budget_min > self.budget_max:
-            raise ValueError("The budget's minimum is above its maximum.")
-        return self
+    @field_validator("budget_max")
+    @classmethod
+    def _budget(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        low = info.data.get("budget_min")
+        if low is not None and low > value:
+            raise ValueError("The budget's maximum is below its minimum.")
+        return value
 
 
 class OfferIn(BaseModel):
@@ -150,11 +152,13 @@ class RuleIn(BaseModel):
     link: Link | None = None
     valid_days: int = Field(default=7, ge=1, le=90)
 
-    @model_validator(mode="after")
-    def _band(self) -> RuleIn:
-        if self.budget_min > self.budget_max:
-            raise ValueError("The budget band's minimum is above its maximum.")
-        return self
+    @field_validator("budget_max")
+    @classmethod
+    def _band(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        low = info.data.get("budget_min")
+        if low is not None and low > value:
+            raise ValueError("The budget band's maximum is below its minimum.")
+        return value
 
 
 class BlockIn(BaseModel):

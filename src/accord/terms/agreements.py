@@ -212,8 +212,8 @@ def publish(
                 session,
                 slug,
                 version,
-                field=f"accepts[{i}].id",
-                version_field=f"accepts[{i}].version",
+                field=f"accepts.{i}.id",
+                version_field=f"accepts.{i}.version",
             )
         )
     # What the old list accepted is written down before the list changes.
