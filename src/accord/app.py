@@ -153,12 +153,14 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
 def _include_terms_and_intents(app: FastAPI) -> None:
     from accord.core.web.panels import Panel, add_panel
     from accord.intents import api as intents_api
+    from accord.intents import pages as intents_pages
     from accord.terms import api as terms_api
     from accord.terms import pages as terms_pages
     from accord.terms import service as terms
 
     app.include_router(terms_api.well_known)
     app.include_router(terms_pages.router)
+    app.include_router(intents_pages.router)
     for router in (
         terms_api.public_router,
         terms_api.person_router,
