@@ -77,6 +77,26 @@ def _agreement(session: Session, brand: Brand) -> uuid.UUID:
     return row.id
 
 
+def _intent(session: Session, brand: Brand) -> uuid.UUID:
+    """An intent only `brand` sees (it subscribes to the category; the other brand does not)."""
+    from accord.intents import service as intents
+    from tests.intents.world import make_intent
+
+    intents.subscribe(session, brand.id, ["bicycles"])
+    return make_intent(session, person=make_person(session), terms=[]).id
+
+
+def _rule(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.intents import service as intents
+    from accord.intents.schemas import RuleIn
+
+    data = RuleIn(
+        name="victim", category="books", budget_min=0, budget_max=10, currency="EUR",
+        price=5, description="d",
+    )  # fmt: skip
+    return intents.add_rule(session, brand.id, data)[0].id
+
+
 OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "campaign_id": _campaign,
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
@@ -86,12 +106,20 @@ OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "event_id": _consent_event,
     "fit_id": _fit,
     "agreement_id": _agreement,
+    "intent_id": _intent,
+    "rule_id": _rule,
 }
 PARAM = re.compile(r"{(\w+)}")
 # A valid body for operations whose body has required fields (the others get {}), so that the
 # answer is about the object, never about the body.
 BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/terms/agreements/{agreement_id}/answer"): {"answer": "decline"},
+    ("POST", "/api/v1/intents/{intent_id}/offers"): {
+        "price": "1.00",
+        "currency": "EUR",
+        "description": "An offer",
+        "expires_at": "2999-01-01T00:00:00Z",
+    },
 }
 
 
