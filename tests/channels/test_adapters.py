@@ -46,8 +46,13 @@ def _campaign(client: TestClient, key: str, topic: Any, channel: str) -> str:
     auth = {"authorization": f"Bearer {key}"}
     made = client.post(
         "/api/v1/campaigns",
-        json={"name": f"{channel} news", "topic_id": str(topic.id), "channel": channel,
-              "subject": "Hello {{ person.first_name }}", "text": "New in from {{ brand.name }}"},
+        json={
+            "name": f"{channel} news",
+            "topic_id": str(topic.id),
+            "channel": channel,
+            "subject": "Hello {{ person.first_name }}",
+            "text": "New in from {{ brand.name }}",
+        },
         headers=auth,
     )
     assert made.status_code == 201, made.text
@@ -59,8 +64,11 @@ def _campaign(client: TestClient, key: str, topic: Any, channel: str) -> str:
 
 def _states(session: Session, campaign_id: str) -> list[tuple[str, str | None]]:
     session.expire_all()
-    rows = session.execute(select(OutboxMessage.state, OutboxMessage.reason).where(
-        OutboxMessage.campaign_id == uuid.UUID(campaign_id))).all()
+    rows = session.execute(
+        select(OutboxMessage.state, OutboxMessage.reason).where(
+            OutboxMessage.campaign_id == uuid.UUID(campaign_id)
+        )
+    ).all()
     return sorted((state, reason) for state, reason in rows)
 
 
@@ -71,10 +79,17 @@ def test_an_inapp_campaign_lands_in_inboxes_once(
     _, key = make_api_key(session, brand=brand)
     topic = make_topic(session, brand=brand)
     fan, no_channel = make_person(session, display_name="Ann Lee"), make_person(session)
-    make_relationship(session, person=fan, brand=brand, marketing=True, channels=("inapp",),
-                      topics_on=(topic,))
-    make_relationship(session, person=no_channel, brand=brand, marketing=True,
-                      channels=("email",), topics_on=(topic,))
+    make_relationship(
+        session, person=fan, brand=brand, marketing=True, channels=("inapp",), topics_on=(topic,)
+    )
+    make_relationship(
+        session,
+        person=no_channel,
+        brand=brand,
+        marketing=True,
+        channels=("email",),
+        topics_on=(topic,),
+    )
     campaign_id = _campaign(client, key, topic, "inapp")
     session.commit()
     drain(Worker(database, settings))
@@ -86,7 +101,10 @@ def test_an_inapp_campaign_lands_in_inboxes_once(
 
 
 def test_a_push_campaign_reaches_the_browser_and_a_gone_one_is_suppressed(
-    client: TestClient, session: Session, database: RolledBackDatabase, settings: Settings,
+    client: TestClient,
+    session: Session,
+    database: RolledBackDatabase,
+    settings: Settings,
     push_service: PushService,
 ) -> None:
     from accord.people import contacts
@@ -96,11 +114,23 @@ def test_a_push_campaign_reaches_the_browser_and_a_gone_one_is_suppressed(
     topic = make_topic(session, brand=brand)
     here, gone = make_person(session, display_name="Bo"), make_person(session, display_name="Cy")
     for person, behaviour in ((here, "ok"), (gone, "410")):
-        make_relationship(session, person=person, brand=brand, marketing=True,
-                          channels=("push",), topics_on=(topic,))
+        make_relationship(
+            session,
+            person=person,
+            brand=brand,
+            marketing=True,
+            channels=("push",),
+            topics_on=(topic,),
+        )
         sub = push_service.subscribe(behaviour)
-        contacts.add_push(session, person.id, sub["endpoint"], sub["keys"]["p256dh"],
-                          sub["keys"]["auth"], allow_http=True)
+        contacts.add_push(
+            session,
+            person.id,
+            sub["endpoint"],
+            sub["keys"]["p256dh"],
+            sub["keys"]["auth"],
+            allow_http=True,
+        )
     campaign_id = _campaign(client, key, topic, "push")
     session.commit()
     drain(Worker(database, settings))
@@ -108,23 +138,36 @@ def test_a_push_campaign_reaches_the_browser_and_a_gone_one_is_suppressed(
     assert got.json()["title"] == "Hello Bo"
     states = _states(session, campaign_id)
     assert [s for s, _ in states] == ["failed", "sent"], states
-    point = session.scalars(select(ContactPoint).where(ContactPoint.person_id == gone.id,
-                                                       ContactPoint.channel == "push")).one()
+    point = session.scalars(
+        select(ContactPoint).where(
+            ContactPoint.person_id == gone.id, ContactPoint.channel == "push"
+        )
+    ).one()
     assert point.suppressed_reason is not None
 
 
 def test_a_webhook_campaign_goes_to_the_brands_channel_endpoint(
-    client: TestClient, session: Session, database: RolledBackDatabase, settings: Settings,
+    client: TestClient,
+    session: Session,
+    database: RolledBackDatabase,
+    settings: Settings,
     receiver: Receiver,
 ) -> None:
     brand = make_brand(session)
     _, key = make_api_key(session, brand=brand)
     topic = make_topic(session, brand=brand)
     person = make_person(session, display_name="Di")
-    make_relationship(session, person=person, brand=brand, marketing=True,
-                      channels=("webhook",), topics_on=(topic,))
-    endpoint = service.create_endpoint(session, settings, brand.id, url=receiver.url,
-                                       event_types=[], is_channel=True)
+    make_relationship(
+        session,
+        person=person,
+        brand=brand,
+        marketing=True,
+        channels=("webhook",),
+        topics_on=(topic,),
+    )
+    endpoint = service.create_endpoint(
+        session, settings, brand.id, url=receiver.url, event_types=[], is_channel=True
+    )
     receiver.secret = endpoint.secret
     campaign_id = _campaign(client, key, topic, "webhook")
     session.commit()

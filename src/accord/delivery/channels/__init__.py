@@ -16,7 +16,7 @@ ADAPTERS: dict[str, str] = {
     "email": "accord.delivery.channels.email:EmailChannel",
     "push": "accord.push.channel:PushChannel",
     "inapp": "accord.inbox.channel:InAppChannel",
-    "webhook": "accord.webhooks.channel:WebhookChannel",
+    "webhook": "accord.delivery.channels.webhook:WebhookChannel",
 }
 
 
