@@ -115,8 +115,9 @@ async def add_phone(
     data = parse_form(PhoneForm, values)
     if not isinstance(data, dict):
         try:
+            texter = request.app.state.texter
             point = contacts.add_phone(
-                session, settings, person.person_id, data.number, data.region
+                session, settings, texter, person.person_id, data.number, data.region
             )
         except AccordError as exc:
             session.rollback()
@@ -178,7 +179,7 @@ def resend(
     if point.verified_at is not None:
         return _done(request, f"{point.address} is verified already.")
     if point.channel == "sms":
-        contacts.send_phone_code(session, settings, point)
+        contacts.send_phone_code(session, settings, request.app.state.texter, point)
         return _done(request, f"We sent a new code to {point.address}.")
     contacts.send_email_link(session, settings, request.app.state.mailer, point)
     return _done(request, f"We sent a new link to {point.address}.")

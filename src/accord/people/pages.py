@@ -96,13 +96,18 @@ def home(request: Request, person: PersonDep, session: SessionDep) -> HTMLRespon
 @router.get("/profile", response_class=HTMLResponse)
 def profile_form(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     me = service.get_person(session, person.person_id)
-    values = {"display_name": me.display_name, "time_zone": me.time_zone, "locale": me.locale}
+    values = {
+        "display_name": me.display_name,
+        "time_zone": me.time_zone,
+        "locale": me.locale,
+        "country": me.country or "",
+    }
     return render(request, "people/profile.html", {"me": me, "values": values})
 
 
 @router.post("/profile", response_class=HTMLResponse)
 async def profile(request: Request, person: PersonDep, session: SessionDep) -> Response:
-    values = await read_form(request, ["display_name", "time_zone", "locale"])
+    values = await read_form(request, ["display_name", "time_zone", "locale", "country"])
     data = parse_form(ProfileUpdate, values)
     if isinstance(data, dict):
         me = service.get_person(session, person.person_id)
