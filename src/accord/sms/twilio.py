@@ -83,20 +83,20 @@ def signature(token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _with_and_without_port(url: str) -> list[str]:
-    """The URL as given, and with the default port added or removed (Twilio signs the URL it
-    used, which a proxy in front of Accord may have rewritten either way)."""
+def _candidates(url: str) -> list[str]:
+    """The URL without its port and with the scheme's default port, as Twilio's own libraries
+    check it: Twilio signs the URL it called, which a proxy in front of Accord may rewrite."""
     parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
     host = parts.hostname or ""
-    if parts.port is not None:
-        other = host if parts.port == default else None
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    without = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    if parts.port is not None or default is None:
+        with_port = url
     else:
-        other = f"{host}:{default}" if default else None
-    found = [url]
-    if other is not None:
-        found.append(urlunsplit((parts.scheme, other, parts.path, parts.query, parts.fragment)))
-    return found
+        with_port = urlunsplit(
+            (parts.scheme, f"{host}:{default}", parts.path, parts.query, parts.fragment)
+        )
+    return list(dict.fromkeys([without, with_port]))
 
 
 def valid(token: str, url: str, params: Iterable[tuple[str, str]], given: str | None) -> bool:
@@ -105,5 +105,5 @@ def valid(token: str, url: str, params: Iterable[tuple[str, str]], given: str | 
     pairs = list(params)
     return any(
         hmac.compare_digest(signature(token, candidate, pairs), given)
-        for candidate in _with_and_without_port(url)
+        for candidate in _candidates(url)
     )
