@@ -57,7 +57,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from _common import PG_ADMIN, fresh_postgres
+from _common import BENCH_SECRET, PG_ADMIN, fresh_postgres
 from sqlalchemy import Select, TextClause, Uuid, bindparam, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -76,7 +76,7 @@ from accord.core import migrate
 from accord.core.db import UTCDateTime, make_engine
 from accord.relationships import topics
 from accord.relationships.schemas import TopicCreate
-from accord.relationships.vocabulary import Purpose
+from accord.relationships.vocabulary import Channel, Purpose
 
 GOAL = 1.3
 FULL_PEOPLE = 1_000_000
@@ -300,6 +300,7 @@ def make_refs(engine: Engine, at: datetime) -> World:
                         support_email=f"help@{slug}.example",
                         postal_address="1 Bench Street, Benchville",
                     ),
+                    secret=BENCH_SECRET,
                 )
             )
         brand, other = made
@@ -461,7 +462,8 @@ class Gate:
 
     def _args(self, session: Session, world: World) -> tuple[Sending, Any]:
         campaign = session.get_one(Campaign, world.campaign)
-        sending = Sending(world.brand, "marketing", world.topic, campaign.channel, world.at)
+        channel = Channel(campaign.channel)
+        sending = Sending(world.brand, Purpose.marketing, world.topic, channel, world.at)
         return sending, audience_of(campaign)
 
     def query(self, session: Session, world: World) -> Select[Any]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from accord.core.errors import InvalidInput
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.forms import handle_form, parse_form, show_form
 from accord.core.web.templates import flash, render
 from accord.sms import dev_phone, numbers
 from accord.sms.inbound import Inbound, receive
@@ -65,8 +65,18 @@ def thread(
     number = numbers.e164(number)
     context = _thread_context(session, number, settings.sms_from)
     peers = context["peers"]
-    context["values"] = {"to": peers[0][0] if isinstance(peers, list) and peers else ""}
-    return render(request, THREAD, context)
+    first = peers[0][0] if isinstance(peers, list) and peers else ""
+    return show_form(request, THREAD, {"to": first}, model=TypedText, **context)
+
+
+def _parse(values: dict[str, str]) -> TypedText | dict[str, str]:
+    data = parse_form(TypedText, values)
+    if isinstance(data, dict):
+        return data
+    try:
+        return TypedText(to=numbers.e164(data.to, field="to"), text=data.text)
+    except InvalidInput as exc:
+        return {"to": exc.detail}
 
 
 @router.post("/{number}", response_class=HTMLResponse)
@@ -75,28 +85,28 @@ async def type_text(
 ) -> Response:
     """Send a text as the person whose phone this is."""
     number = numbers.e164(number)
-    values = await read_form(request, ["to", "text"])
-    data = parse_form(TypedText, values)
-    if not isinstance(data, dict):
-        try:
-            to = numbers.e164(data.to, field="to")
-        except InvalidInput as exc:
-            data = {"to": exc.detail}
-    if isinstance(data, dict):
-        context = _thread_context(session, number, settings.sms_from)
-        return form_page(request, THREAD, values, data, **context)
-    provider_id = dev_phone.typed(session, number, to, data.text)
-    state = request.app.state
-    received = receive(
-        session,
-        settings,
-        state.texter,
-        Inbound("dev", provider_id, number, to, data.text),
-        state.sms_reply_handlers,
-    )
-    flash(
+
+    def act(data: TypedText) -> Response:
+        provider_id = dev_phone.typed(session, number, data.to, data.text)
+        state = request.app.state
+        received = receive(
+            session,
+            settings,
+            state.texter,
+            Inbound("dev", provider_id, number, data.to, data.text),
+            state.sms_reply_handlers,
+        )
+        kind, outcome = received.kind.replace("_", " "), received.outcome.replace("_", " ")
+        flash(request, f"Sent. Accord read it as {kind}: {outcome}.")
+        return RedirectResponse(f"/dev/phone/{number}", status_code=303)
+
+    return await handle_form(
         request,
-        f"Sent. Accord read it as {received.kind.replace('_', ' ')}: "
-        f"{received.outcome.replace('_', ' ')}.",
+        session,
+        _parse,
+        act,
+        template=THREAD,
+        fields=["to", "text"],
+        model=TypedText,
+        context=lambda: _thread_context(session, number, settings.sms_from),
     )
-    return RedirectResponse(f"/dev/phone/{number}", status_code=303)

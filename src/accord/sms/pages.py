@@ -12,14 +12,13 @@ from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.brands.deps import BrandDep
-from accord.core.errors import AccordError
 from accord.core.permissions import Permission, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.settings import Settings
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page, parse_form, read_form
-from accord.core.web.templates import flash, render
+from accord.core.web.forms import handle_form, show_form
+from accord.core.web.templates import flash
 from accord.sms import numbers, service
 from accord.sms.schemas import NumberIn, SmsSettingsIn
 
@@ -41,6 +40,8 @@ def _context(session: Session, settings: Settings, caller: BrandCaller) -> dict[
         "sending_number": numbers.sending_number(session, caller.brand_id, settings.sms_from),
         "help_text": numbers.help_text(session, caller.brand_id),
         "replies": service.replies(session, caller.brand_id) if can_read_people else [],
+        # The other form's value (the HELP answer) is kept when one form is sent back.
+        "values": {"help_text": numbers.help_text(session, caller.brand_id)},
     }
 
 
@@ -50,8 +51,7 @@ def sms_page(
 ) -> HTMLResponse:
     caller.require(Permission.read_brand)
     context = _context(session, settings, caller)
-    context["values"] = {"help_text": context["help_text"]}
-    return render(request, PAGE, context)
+    return show_form(request, PAGE, context.pop("values"), model=NumberIn, **context)
 
 
 @router.post("/numbers", response_class=HTMLResponse)
@@ -59,20 +59,21 @@ async def add_number(
     request: Request, caller: BrandDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     caller.require(Permission.manage_brand)
-    values = await read_form(request, ["number", "label"])
-    data = parse_form(NumberIn, values)
-    if not isinstance(data, dict):
-        try:
-            row = numbers.register(session, caller.brand_id, data.number, data.label)
-        except AccordError as exc:
-            session.rollback()
-            data = {exc.field or "number": exc.detail}
-    if isinstance(data, dict):
-        context = _context(session, settings, caller)
-        typed = {**values, "help_text": context["help_text"]}
-        return form_page(request, PAGE, typed, data, **context)
-    flash(request, f"{row.number} is registered: replies to it come to you.")
-    return RedirectResponse("/console/sms", status_code=303)
+
+    def act(data: NumberIn) -> Response:
+        row = numbers.register(session, caller.brand_id, data.number, data.label)
+        flash(request, f"{row.number} is registered: replies to it come to you.")
+        return RedirectResponse("/console/sms", status_code=303)
+
+    return await handle_form(
+        request,
+        session,
+        NumberIn,
+        act,
+        template=PAGE,
+        context=lambda: _context(session, settings, caller),
+        fallback_field="number",
+    )
 
 
 @router.post("/numbers/{number_id}/remove")
@@ -92,10 +93,17 @@ async def help_text(
     request: Request, caller: BrandDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     caller.require(Permission.manage_brand)
-    values = await read_form(request, ["help_text"])
-    data = parse_form(SmsSettingsIn, values)
-    if isinstance(data, dict):
-        return form_page(request, PAGE, values, data, **_context(session, settings, caller))
-    numbers.set_help_text(session, caller.brand_id, data.help_text)
-    flash(request, "Your HELP answer is saved.")
-    return RedirectResponse("/console/sms", status_code=303)
+
+    def act(data: SmsSettingsIn) -> Response:
+        numbers.set_help_text(session, caller.brand_id, data.help_text)
+        flash(request, "Your HELP answer is saved.")
+        return RedirectResponse("/console/sms", status_code=303)
+
+    return await handle_form(
+        request,
+        session,
+        SmsSettingsIn,
+        act,
+        template=PAGE,
+        context=lambda: _context(session, settings, caller),
+    )
