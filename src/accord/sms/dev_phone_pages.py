@@ -5,7 +5,7 @@ without any provider."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -49,7 +49,7 @@ def _peers(session: SessionDep, number: str, own: str) -> list[str]:
     return list(dict.fromkeys([*texted, *brand_numbers, *([own] if own else [])]))
 
 
-def _thread_context(session: SessionDep, number: str, own: str) -> dict[str, object]:
+def _thread_context(session: SessionDep, number: str, own: str) -> dict[str, Any]:
     peers = _peers(session, number, own)
     return {
         "number": number,
