@@ -110,6 +110,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.sms import api as sms_api
     from accord.sms import hooks as sms_hooks
     from accord.sms import pages as sms_pages
+    from accord.webhooks import api as webhooks_api
+    from accord.webhooks import pages as webhooks_pages
 
     app.include_router(home.router)
     app.include_router(keys_api.router)
@@ -128,6 +130,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         push_api,
         inbox_api,
         sms_api,
+        webhooks_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
@@ -146,6 +149,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         push_pages,
         inbox_pages,
         sms_pages,
+        webhooks_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)

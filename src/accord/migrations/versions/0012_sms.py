@@ -1,8 +1,8 @@
 """sms: brands' numbers, texts sent (with delivery status), texts received, HELP answers, the
 dev phone; people's places for the legal rules (profile country, phone state or province)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 14:56:56.500291
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
