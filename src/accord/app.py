@@ -91,6 +91,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.consent import keys_api
     from accord.core.web import home
     from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.gatecheck import api as gatecheck_api
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
@@ -131,6 +132,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         inbox_api,
         sms_api,
         webhooks_api,
+        gatecheck_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
