@@ -1,8 +1,8 @@
 """sms: brands' numbers, texts sent (with delivery status), texts received, HELP answers, the
 dev phone; people's places for the legal rules (profile country, phone state or province)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 14:56:56.500291
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
