@@ -1,8 +1,8 @@
 """analytics: the figures a fit computes once for the console tabs (RFM, channel mix,
 profitability, holdout), stored beside the fit
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 10:00:00.000000
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -47,7 +47,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        op.f("ix_analytics_fit_snapshots_brand_id"), table_name="analytics_fit_snapshots"
-    )
+    op.drop_index(op.f("ix_analytics_fit_snapshots_brand_id"), table_name="analytics_fit_snapshots")
     op.drop_table("analytics_fit_snapshots")
