@@ -1,8 +1,8 @@
 """analytics: the figures a fit computes once for the console tabs (RFM, channel mix,
 profitability, holdout), stored beside the fit
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 10:00:00.000000
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0012"
-down_revision = "0011"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
