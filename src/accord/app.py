@@ -52,6 +52,8 @@ def create_app(
     app.state.templates = build_templates()
     app.state.mailer = build_mailer(settings)
     app.state.panels = {}
+    app.state.texter = _texter(db, settings)
+    app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
 
     # Outermost first: the size limit sees bytes before anything buffers them.
@@ -71,6 +73,13 @@ def create_app(
     return app
 
 
+def _texter(db: Database, settings: Settings) -> object:
+    """The SMS domain's texter (phone codes, STOP confirmations), for every domain to use."""
+    from accord.sms.service import build_texter
+
+    return build_texter(db, settings)
+
+
 def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Imported here so that building the app, not importing this module, pulls in the domains.
     from accord.analytics import pages as analytics_pages
@@ -82,6 +91,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.consent import keys_api
     from accord.core.web import home
     from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.gatecheck import api as gatecheck_api
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
@@ -98,6 +108,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
     from accord.relationships import settings_pages as relationship_settings_pages
+    from accord.sms import api as sms_api
+    from accord.sms import hooks as sms_hooks
+    from accord.sms import pages as sms_pages
     from accord.webhooks import api as webhooks_api
     from accord.webhooks import pages as webhooks_pages
 
@@ -106,6 +119,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
+    app.include_router(sms_hooks.router)
     for api in (
         people_api,
         contacts_api,
@@ -116,7 +130,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         campaigns_api,
         push_api,
         inbox_api,
+        sms_api,
         webhooks_api,
+        gatecheck_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
@@ -134,14 +150,17 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         analytics_transparency_pages,
         push_pages,
         inbox_pages,
+        sms_pages,
         webhooks_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)
     if settings.is_dev:
         from accord.mail import pages as mail_pages
+        from accord.sms import dev_phone_pages
 
         app.include_router(mail_pages.router)
+        app.include_router(dev_phone_pages.router)
     from accord.analytics import api as analytics_api
 
     app.include_router(analytics_api.router, prefix="/api/v1")
