@@ -79,6 +79,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.campaigns import api as campaigns_api
     from accord.campaigns import pages as campaign_pages
     from accord.consent import keys_api
+    from accord.conversations import api as conversations_api
+    from accord.conversations import console_pages as conversation_console_pages
+    from accord.conversations import pages as conversation_pages
     from accord.core.web import home
     from accord.delivery import feedback_api, unsubscribe_pages
     from accord.people import api as people_api
@@ -107,8 +110,10 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         brands_api,
         relationships_api,
         campaigns_api,
+        conversations_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
+    app.include_router(conversations_api.person_router, prefix="/api/v1")
     app.include_router(people_pages.router)
     app.include_router(brands_pages.router)
     for pages in (
@@ -122,6 +127,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         unsubscribe_pages,
         analytics_pages,
         analytics_transparency_pages,
+        conversation_pages,
+        conversation_console_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)
@@ -136,6 +143,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
 
 def _add_panels(app: FastAPI) -> None:
     from accord.analytics import transparency_pages
+    from accord.conversations import pages as conversation_pages
     from accord.core.web.panels import Panel, add_panel
     from accord.delivery import history
     from accord.relationships import service as relationships
@@ -145,3 +153,8 @@ def _add_panels(app: FastAPI) -> None:
         app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
     )
     add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
+    add_panel(
+        app,
+        "relationship",
+        Panel("conversations/relationship_panel.html", conversation_pages.relationship_panel),
+    )

@@ -7,6 +7,7 @@ import accord.analytics.models
 import accord.brands.models
 import accord.campaigns.models
 import accord.consent.models
+import accord.conversations.models
 import accord.core.auth_models
 import accord.core.idempotency_models
 import accord.mail.models

@@ -106,4 +106,5 @@ def email(settings: Settings, secret: str, sources: Sources, row: Any, to: str) 
         topic_name=topic_name,
         marketing=row.purpose == "marketing",
         unsubscribe_token=token,
+        reply_to=(row.payload or {}).get("reply_to") if campaign is None else None,
     )

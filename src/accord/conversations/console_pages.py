@@ -1,0 +1,378 @@
+"""The brand console's inbox: threads by filter with unread counts and previews, one thread
+with its messages and internal notes, replying (saved replies, attachments, close), assigning,
+closing and reopening, starting a conversation, saved replies and the digest setting."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from accord.brands import service as brands
+from accord.brands.deps import BrandDep
+from accord.conversations import digest, inbox, saved, service
+from accord.conversations.inbox import FILTER_TEXT, Filter
+from accord.conversations.models import Thread
+from accord.conversations.web import FIELD, download, form_uploads
+from accord.core.errors import AccordError, InvalidInput
+from accord.core.permissions import Permission
+from accord.core.principals import BrandCaller
+from accord.core.web.csrf import csrf_protect
+from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.forms import form_page, read_form
+from accord.core.web.templates import flash, render
+from accord.people import service as people
+
+router = APIRouter(
+    prefix="/console",
+    tags=["console"],
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protect)],
+)
+
+LIST = "conversations/inbox.html"
+THREAD = "conversations/console_thread.html"
+NEW = "conversations/console_new.html"
+SAVED = "conversations/saved_replies.html"
+FORM_FIELD = {"attachments": FIELD, "person_id": "person"}
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def _field(exc: AccordError) -> str:
+    return FORM_FIELD.get(exc.field or "", exc.field or "form")
+
+
+def person_name(display_name: str | None) -> str:
+    return display_name or "A customer"
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(
+    request: Request,
+    caller: BrandDep,
+    session: SessionDep,
+    filter: str = "open",
+    cursor: str | None = None,
+) -> HTMLResponse:
+    caller.require(Permission.converse)
+    try:
+        kind = Filter(filter)
+    except ValueError:
+        raise InvalidInput("Unknown filter.", field="filter") from None
+    if kind is Filter.mine and caller.member_id is None:
+        kind = Filter.open
+    rows, next_cursor = inbox.page(
+        session, caller.brand_id, kind, member_id=caller.member_id, cursor=cursor
+    )
+    digest_on = (
+        digest.setting(session, caller.member_id, caller.brand_id).enabled
+        if caller.member_id
+        else False
+    )
+    context = {
+        "brand": brands.get_brand(session, caller.brand_id),
+        "rows": rows,
+        "names": {r.id: person_name(r.person_name) for r in rows},
+        "filter": kind.value,
+        "filters": [(f.value, text) for f, text in FILTER_TEXT.items()],
+        "counts": inbox.counts(session, caller.brand_id, caller.member_id),
+        "times": inbox.service_times(session, caller.brand_id),
+        "duration": inbox.duration_text,
+        "next_cursor": next_cursor,
+        "digest_on": digest_on,
+        "is_member": caller.member_id is not None,
+    }
+    return render(request, LIST, context)
+
+
+@router.post("/inbox/digest")
+async def digest_setting(request: Request, caller: BrandDep, session: SessionDep) -> Response:
+    caller.require(Permission.converse)
+    values = await read_form(request, ["enabled"])
+    if caller.member_id is None:
+        raise InvalidInput("Only members get the digest.", field="enabled")
+    on = values["enabled"] == "on"
+    digest.set_enabled(session, caller.member_id, caller.brand_id, on)
+    flash(
+        request,
+        "You will get a digest e-mail of new messages."
+        if on
+        else "The digest e-mail is off: you will not get it.",
+        "success",
+    )
+    return _redirect("/console/inbox")
+
+
+def _new_page(
+    request: Request,
+    session: Session,
+    caller: BrandCaller,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    context = {"brand": brands.get_brand(session, caller.brand_id)}
+    if errors:
+        return form_page(request, NEW, values, errors, **context)
+    return render(request, NEW, {"values": values, **context})
+
+
+@router.get("/inbox/new", response_class=HTMLResponse)
+def new_form(
+    request: Request, caller: BrandDep, session: SessionDep, person: str = ""
+) -> HTMLResponse:
+    caller.require(Permission.converse)
+    return _new_page(request, session, caller, {"person": person})
+
+
+def _find_person(session: Session, typed: str) -> uuid.UUID | None:
+    """A person by id or by e-mail address; None when there is no such person (the caller
+    answers the same as for someone not related, so nothing leaks)."""
+    typed = typed.strip()
+    try:
+        return uuid.UUID(typed)
+    except ValueError:
+        found = people.find_by_email(session, typed) if "@" in typed else None
+        return found.id if found is not None else None
+
+
+@router.post("/inbox/new", response_class=HTMLResponse)
+async def start(
+    request: Request, caller: BrandDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    caller.require(Permission.converse)
+    values = await read_form(request, ["person", "subject", "body"])
+    uploads = await form_uploads(request)
+    brand = brands.get_brand(session, caller.brand_id)
+    person_id = _find_person(session, values["person"])
+    unknown = f"No one with this address or id follows {brand.name}."
+    if person_id is None:
+        return _new_page(request, session, caller, values, {"person": unknown})
+    try:
+        thread, _ = service.start_brand_thread(
+            session,
+            settings,
+            caller,
+            person_id,
+            subject=values["subject"],
+            body=values["body"],
+            uploads=uploads,
+            via="console",
+        )
+    except AccordError as exc:
+        session.rollback()
+        detail = unknown if exc.status == 404 else exc.detail
+        return _new_page(request, session, caller, values, {_field(exc): detail})
+    flash(request, "The conversation is started; the person is told on their channel.", "success")
+    return _redirect(f"/console/inbox/{thread.id}")
+
+
+def _thread_context(
+    session: Session, caller: BrandCaller, thread: Thread, saved_id: str = ""
+) -> dict[str, Any]:
+    messages = service.messages(session, thread)
+    members = brands.list_members(session, caller.brand_id, limit=200)[0]
+    person = people.get_person(session, thread.person_id)
+    replies = saved.listing(session, caller.brand_id)
+    chosen = next((r for r in replies if str(r.id) == saved_id), None)
+    notes = service.notes(session, thread)
+    # Messages and notes in one timeline, oldest first.
+    timeline = sorted(
+        [("message", m.created_at, m) for m in messages]
+        + [("note", n.created_at, n) for n in notes],
+        key=lambda item: item[1],
+    )
+    return {
+        "brand": brands.get_brand(session, caller.brand_id),
+        "thread": thread,
+        "person_name": person_name(person.display_name),
+        "timeline": timeline,
+        "files": service.attachments_of(session, [m.id for m in messages]),
+        "member_names": {m.id: m.display_name or m.email for m in members},
+        "member_options": [("", "Nobody")]
+        + [(str(m.id), m.display_name or m.email) for m in members],
+        "saved_replies": replies,
+        "relationship_open": service.brand_may_answer_now(session, thread),
+        "values": {
+            "body": chosen.body if chosen else "",
+            "member_id": str(thread.assigned_member_id or ""),
+            "saved": saved_id,
+        },
+    }
+
+
+@router.get("/inbox/{thread_id}", response_class=HTMLResponse)
+def thread_page(
+    thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep, saved: str = ""
+) -> HTMLResponse:
+    caller.require(Permission.converse)
+    thread = service.for_brand(session, caller.brand_id, thread_id)
+    context = _thread_context(session, caller, thread, saved)
+    service.read_by_brand(session, thread)
+    return render(request, THREAD, context)
+
+
+def _thread_error(
+    request: Request,
+    session: Session,
+    caller: BrandCaller,
+    thread_id: uuid.UUID,
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> HTMLResponse:
+    session.rollback()
+    thread = service.for_brand(session, caller.brand_id, thread_id)
+    context = _thread_context(session, caller, thread)
+    shown = {**context.pop("values"), **values}
+    return form_page(request, THREAD, shown, errors, **context)
+
+
+@router.post("/inbox/{thread_id}/reply", response_class=HTMLResponse)
+async def reply(
+    thread_id: uuid.UUID,
+    request: Request,
+    caller: BrandDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    caller.require(Permission.converse)
+    values = await read_form(request, ["body", "close"])
+    uploads = await form_uploads(request)
+    try:
+        service.brand_reply(
+            session,
+            settings,
+            caller,
+            thread_id,
+            body=values["body"],
+            uploads=uploads,
+            via="console",
+            close=values["close"] == "on",
+        )
+    except AccordError as exc:
+        return _thread_error(request, session, caller, thread_id, values, {_field(exc): exc.detail})
+    flash(
+        request,
+        "Your reply is sent." + (" The conversation is closed." if values["close"] == "on" else ""),
+        "success",
+    )
+    return _redirect(f"/console/inbox/{thread_id}#latest")
+
+
+@router.post("/inbox/{thread_id}/notes", response_class=HTMLResponse)
+async def add_note(
+    thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.converse)
+    values = await read_form(request, ["note"])
+    thread = service.for_brand(session, caller.brand_id, thread_id)
+    try:
+        service.note(session, thread, values["note"], caller.member_id)
+    except AccordError as exc:
+        return _thread_error(request, session, caller, thread_id, values, {"note": exc.detail})
+    flash(request, "The note is saved. Only members see it.", "success")
+    return _redirect(f"/console/inbox/{thread_id}")
+
+
+@router.post("/inbox/{thread_id}/assign", response_class=HTMLResponse)
+async def assign(
+    thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.converse)
+    values = await read_form(request, ["member_id"])
+    thread = service.for_brand(session, caller.brand_id, thread_id)
+    try:
+        member_id = uuid.UUID(values["member_id"]) if values["member_id"] else None
+        service.assign(session, thread, member_id)
+    except (ValueError, AccordError):
+        return _thread_error(
+            request,
+            session,
+            caller,
+            thread_id,
+            values,
+            {"member_id": "Choose a member of your brand."},
+        )
+    flash(
+        request,
+        "The conversation is assigned." if member_id else "Nobody is assigned now.",
+        "success",
+    )
+    return _redirect(f"/console/inbox/{thread_id}")
+
+
+@router.post("/inbox/{thread_id}/status", response_class=HTMLResponse)
+async def status(
+    thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.converse)
+    values = await read_form(request, ["status"])
+    thread = service.for_brand(session, caller.brand_id, thread_id)
+    try:
+        service.set_status(session, thread, values["status"])
+    except AccordError as exc:
+        return _thread_error(request, session, caller, thread_id, values, {"form": exc.detail})
+    flash(
+        request,
+        "The conversation is closed."
+        if thread.status == "closed"
+        else "The conversation is open again.",
+        "success",
+    )
+    return _redirect(f"/console/inbox/{thread_id}")
+
+
+@router.get("/inbox/attachments/{attachment_id}")
+def attachment(attachment_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> Response:
+    caller.require(Permission.converse)
+    return download(service.attachment_for_brand(session, caller.brand_id, attachment_id))
+
+
+def _saved_page(
+    request: Request,
+    session: Session,
+    caller: BrandCaller,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    context = {
+        "brand": brands.get_brand(session, caller.brand_id),
+        "replies": saved.listing(session, caller.brand_id),
+    }
+    if errors:
+        return form_page(request, SAVED, values or {}, errors, **context)
+    return render(request, SAVED, {"values": values or {}, **context})
+
+
+@router.get("/saved-replies", response_class=HTMLResponse)
+def saved_replies(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
+    caller.require(Permission.converse)
+    return _saved_page(request, session, caller)
+
+
+@router.post("/saved-replies", response_class=HTMLResponse)
+async def create_saved(request: Request, caller: BrandDep, session: SessionDep) -> Response:
+    caller.require(Permission.converse)
+    values = await read_form(request, ["title", "body"])
+    try:
+        saved.create(session, caller.brand_id, values["title"], values["body"])
+    except AccordError as exc:
+        session.rollback()
+        return _saved_page(request, session, caller, values, {exc.field or "form": exc.detail})
+    flash(request, "The saved reply is ready to use.", "success")
+    return _redirect("/console/saved-replies")
+
+
+@router.post("/saved-replies/{reply_id}/delete")
+def delete_saved(
+    reply_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.converse)
+    saved.delete(session, caller.brand_id, reply_id)
+    flash(request, "The saved reply is deleted.", "success")
+    return _redirect("/console/saved-replies")
