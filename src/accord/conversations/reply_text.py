@@ -23,7 +23,7 @@ _HISTORY = [
 # "On <date>, <someone> wrote:" and its translations; may be folded over two lines.
 _WROTE = re.compile(
     r"^(on|le|am|el|op|il|em)\s.{0,300}?"
-    r"(wrote|a écrit|schrieb|escribió|schreef|ha scritto|escreveu)\s*:\s*$",
+    r"(wrote|a écrit|schrieb|escribió|schreef|ha scritto|escreveu)(\s.{0,300})?\s*:\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 # Lines a phone or mail program adds at the end.

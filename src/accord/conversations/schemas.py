@@ -71,7 +71,7 @@ class ThreadPatch(BaseModel):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: Body
+    body: Body = ""
 
 
 class SavedReplyIn(BaseModel):
