@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     digest_minutes: int = Field(
         default=60, ge=5, description="How often members get the digest of new messages."
     )
+    # Web Push, webhooks, tracking (accord.push, accord.webhooks, accord.delivery tracking).
+    vapid_private_key_file: Path | None = Field(
+        default=None, description="PEM P-256 key for Web Push; empty: generated under var/."
+    )
+    vapid_subject: str = Field(default="", description="VAPID `sub`: a mailto: or https: URL.")
+    push_ttl_seconds: int = Field(default=86400, ge=0, le=2419200)
+    push_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=30)
+    webhook_disable_after_days: int = Field(default=5, ge=1, le=60)
 
     @field_validator("base_url")
     @classmethod

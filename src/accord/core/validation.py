@@ -8,6 +8,7 @@ from typing import Annotated
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 _LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 
@@ -19,13 +20,22 @@ def _zones() -> frozenset[str]:
 
 def _time_zone(value: str) -> str:
     if value not in _zones():
-        raise ValueError(f"'{value}' is not an IANA time zone (for example Europe/Berlin)")
+        # A type of our own, so that pages can say "choose from the list" (plain_errors).
+        raise PydanticCustomError(
+            "time_zone",
+            "'{value}' is not an IANA time zone (for example Europe/Berlin)",
+            {"value": value[:64]},
+        )
     return value
 
 
 def _locale(value: str) -> str:
     if not _LOCALE.match(value):
-        raise ValueError(f"'{value}' is not a language tag (for example en or pt-BR)")
+        raise PydanticCustomError(
+            "locale",
+            "'{value}' is not a language tag (for example en or pt-BR)",
+            {"value": value[:64]},
+        )
     return value
 
 
