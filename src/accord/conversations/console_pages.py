@@ -5,6 +5,7 @@ closing and reopening, starting a conversation, saved replies and the digest set
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,14 +16,21 @@ from accord.brands import service as brands
 from accord.brands.deps import BrandDep
 from accord.conversations import digest, inbox, saved, service
 from accord.conversations.inbox import FILTER_TEXT, Filter
-from accord.conversations.models import Thread
+from accord.conversations.page_forms import (
+    AssignForm,
+    BrandReplyForm,
+    BrandStartForm,
+    NoteForm,
+    SavedReplyForm,
+    StatusForm,
+)
 from accord.conversations.web import FIELD, download, form_uploads
-from accord.core.errors import AccordError, InvalidInput
+from accord.core.errors import InvalidInput, NotFound
 from accord.core.permissions import Permission
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page, read_form
+from accord.core.web.forms import FormInvalid, handle_form, limits, read_form, show_form
 from accord.core.web.templates import flash, render
 from accord.people import service as people
 
@@ -37,15 +45,11 @@ LIST = "conversations/inbox.html"
 THREAD = "conversations/console_thread.html"
 NEW = "conversations/console_new.html"
 SAVED = "conversations/saved_replies.html"
-FORM_FIELD = {"attachments": FIELD, "person_id": "person"}
+FIELD_OF = {"attachments": FIELD, "person_id": "person"}
 
 
 def _redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
-
-
-def _field(exc: AccordError) -> str:
-    return FORM_FIELD.get(exc.field or "", exc.field or "form")
 
 
 def person_name(display_name: str | None) -> str:
@@ -109,25 +113,13 @@ async def digest_setting(request: Request, caller: BrandDep, session: SessionDep
     return _redirect("/console/inbox")
 
 
-def _new_page(
-    request: Request,
-    session: Session,
-    caller: BrandCaller,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-) -> HTMLResponse:
-    context = {"brand": brands.get_brand(session, caller.brand_id)}
-    if errors:
-        return form_page(request, NEW, values, errors, **context)
-    return render(request, NEW, {"values": values, **context})
-
-
 @router.get("/inbox/new", response_class=HTMLResponse)
 def new_form(
     request: Request, caller: BrandDep, session: SessionDep, person: str = ""
 ) -> HTMLResponse:
     caller.require(Permission.converse)
-    return _new_page(request, session, caller, {"person": person})
+    brand = brands.get_brand(session, caller.brand_id)
+    return show_form(request, NEW, {"person": person}, model=BrandStartForm, brand=brand)
 
 
 def _find_person(session: Session, typed: str) -> uuid.UUID | None:
@@ -146,35 +138,47 @@ async def start(
     request: Request, caller: BrandDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     caller.require(Permission.converse)
-    values = await read_form(request, ["person", "subject", "body"])
     uploads = await form_uploads(request)
     brand = brands.get_brand(session, caller.brand_id)
-    person_id = _find_person(session, values["person"])
     unknown = f"No one with this address or id follows {brand.name}."
-    if person_id is None:
-        return _new_page(request, session, caller, values, {"person": unknown})
-    try:
-        thread, _ = service.start_brand_thread(
-            session,
-            settings,
-            caller,
-            person_id,
-            subject=values["subject"],
-            body=values["body"],
-            uploads=uploads,
-            via="console",
+
+    def act(data: BrandStartForm) -> Response:
+        person_id = _find_person(session, data.person)
+        if person_id is None:
+            raise FormInvalid({"person": unknown})
+        try:
+            thread, _ = service.start_brand_thread(
+                session,
+                settings,
+                caller,
+                person_id,
+                subject=data.subject,
+                body=data.body,
+                uploads=uploads,
+                via="console",
+            )
+        except NotFound:
+            raise FormInvalid({"person": unknown}) from None
+        flash(
+            request, "The conversation is started; the person is told on their channel.", "success"
         )
-    except AccordError as exc:
-        session.rollback()
-        detail = unknown if exc.status == 404 else exc.detail
-        return _new_page(request, session, caller, values, {_field(exc): detail})
-    flash(request, "The conversation is started; the person is told on their channel.", "success")
-    return _redirect(f"/console/inbox/{thread.id}")
+        return _redirect(f"/console/inbox/{thread.id}")
+
+    return await handle_form(
+        request,
+        session,
+        BrandStartForm,
+        act,
+        template=NEW,
+        context=lambda: {"brand": brand},
+        field_of=FIELD_OF,
+    )
 
 
 def _thread_context(
-    session: Session, caller: BrandCaller, thread: Thread, saved_id: str = ""
+    session: Session, caller: BrandCaller, thread_id: uuid.UUID, saved_id: str = ""
 ) -> dict[str, Any]:
+    thread = service.for_brand(session, caller.brand_id, thread_id)
     messages = service.messages(session, thread)
     members = brands.list_members(session, caller.brand_id, limit=200)[0]
     person = people.get_person(session, thread.person_id)
@@ -198,6 +202,7 @@ def _thread_context(
         + [(str(m.id), m.display_name or m.email) for m in members],
         "saved_replies": replies,
         "relationship_open": service.brand_may_answer_now(session, thread),
+        "limits": limits(BrandReplyForm),
         "values": {
             "body": chosen.body if chosen else "",
             "member_id": str(thread.assigned_member_id or ""),
@@ -211,25 +216,32 @@ def thread_page(
     thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep, saved: str = ""
 ) -> HTMLResponse:
     caller.require(Permission.converse)
-    thread = service.for_brand(session, caller.brand_id, thread_id)
-    context = _thread_context(session, caller, thread, saved)
-    service.read_by_brand(session, thread)
-    return render(request, THREAD, context)
+    context = _thread_context(session, caller, thread_id, saved)
+    service.read_by_brand(session, context["thread"])
+    return show_form(request, THREAD, context.pop("values"), **context)
 
 
-def _thread_error(
+async def _thread_form(
     request: Request,
     session: Session,
     caller: BrandCaller,
     thread_id: uuid.UUID,
-    values: dict[str, str],
-    errors: dict[str, str],
-) -> HTMLResponse:
-    session.rollback()
-    thread = service.for_brand(session, caller.brand_id, thread_id)
-    context = _thread_context(session, caller, thread)
-    shown = {**context.pop("values"), **values}
-    return form_page(request, THREAD, shown, errors, **context)
+    parse: Any,
+    act: Callable[[Any], Response],
+    field_of: dict[str, str] | None = None,
+) -> Response:
+    """A form of the thread page: acted on, or the page again with the error beside it."""
+    caller.require(Permission.converse)
+    service.for_brand(session, caller.brand_id, thread_id)  # another brand's: a 404 page
+    return await handle_form(
+        request,
+        session,
+        parse,
+        act,
+        template=THREAD,
+        context=lambda: _thread_context(session, caller, thread_id),
+        field_of=field_of or FIELD_OF,
+    )
 
 
 @router.post("/inbox/{thread_id}/reply", response_class=HTMLResponse)
@@ -240,91 +252,82 @@ async def reply(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    caller.require(Permission.converse)
-    values = await read_form(request, ["body", "close"])
     uploads = await form_uploads(request)
-    try:
+
+    def act(data: BrandReplyForm) -> Response:
+        close = data.close == "on"
         service.brand_reply(
             session,
             settings,
             caller,
             thread_id,
-            body=values["body"],
+            body=data.body,
             uploads=uploads,
             via="console",
-            close=values["close"] == "on",
+            close=close,
         )
-    except AccordError as exc:
-        return _thread_error(request, session, caller, thread_id, values, {_field(exc): exc.detail})
-    flash(
-        request,
-        "Your reply is sent." + (" The conversation is closed." if values["close"] == "on" else ""),
-        "success",
-    )
-    return _redirect(f"/console/inbox/{thread_id}#latest")
+        flash(
+            request,
+            "Your reply is sent." + (" The conversation is closed." if close else ""),
+            "success",
+        )
+        return _redirect(f"/console/inbox/{thread_id}#latest")
+
+    return await _thread_form(request, session, caller, thread_id, BrandReplyForm, act)
 
 
 @router.post("/inbox/{thread_id}/notes", response_class=HTMLResponse)
 async def add_note(
     thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
-    caller.require(Permission.converse)
-    values = await read_form(request, ["note"])
-    thread = service.for_brand(session, caller.brand_id, thread_id)
-    try:
-        service.note(session, thread, values["note"], caller.member_id)
-    except AccordError as exc:
-        return _thread_error(request, session, caller, thread_id, values, {"note": exc.detail})
-    flash(request, "The note is saved. Only members see it.", "success")
-    return _redirect(f"/console/inbox/{thread_id}")
+    def act(data: NoteForm) -> Response:
+        thread = service.for_brand(session, caller.brand_id, thread_id)
+        service.note(session, thread, data.note, caller.member_id)
+        flash(request, "The note is saved. Only members see it.", "success")
+        return _redirect(f"/console/inbox/{thread_id}")
+
+    return await _thread_form(request, session, caller, thread_id, NoteForm, act, {"body": "note"})
 
 
 @router.post("/inbox/{thread_id}/assign", response_class=HTMLResponse)
 async def assign(
     thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
-    caller.require(Permission.converse)
-    values = await read_form(request, ["member_id"])
-    thread = service.for_brand(session, caller.brand_id, thread_id)
-    try:
-        member_id = uuid.UUID(values["member_id"]) if values["member_id"] else None
-        service.assign(session, thread, member_id)
-    except (ValueError, AccordError):
-        return _thread_error(
+    def act(data: AssignForm) -> Response:
+        thread = service.for_brand(session, caller.brand_id, thread_id)
+        try:
+            member_id = uuid.UUID(data.member_id) if data.member_id else None
+            service.assign(session, thread, member_id)
+        except (ValueError, NotFound):
+            raise FormInvalid({"member_id": "Choose a member of your brand."}) from None
+        flash(
             request,
-            session,
-            caller,
-            thread_id,
-            values,
-            {"member_id": "Choose a member of your brand."},
+            "The conversation is assigned." if member_id else "Nobody is assigned now.",
+            "success",
         )
-    flash(
-        request,
-        "The conversation is assigned." if member_id else "Nobody is assigned now.",
-        "success",
-    )
-    return _redirect(f"/console/inbox/{thread_id}")
+        return _redirect(f"/console/inbox/{thread_id}")
+
+    return await _thread_form(request, session, caller, thread_id, AssignForm, act)
 
 
 @router.post("/inbox/{thread_id}/status", response_class=HTMLResponse)
 async def status(
     thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
-    caller.require(Permission.converse)
-    values = await read_form(request, ["status"])
-    thread = service.for_brand(session, caller.brand_id, thread_id)
-    try:
-        service.set_status(session, thread, values["status"])
-    except AccordError as exc:
-        return _thread_error(request, session, caller, thread_id, values, {"form": exc.detail})
-    flash(
-        request,
-        "The conversation is closed."
-        if thread.status == "closed"
-        else "The conversation is open again.",
-        "success",
+    def act(data: StatusForm) -> Response:
+        thread = service.for_brand(session, caller.brand_id, thread_id)
+        service.set_status(session, thread, data.status)
+        closed = thread.status == "closed"
+        flash(
+            request,
+            "The conversation is closed." if closed else "The conversation is open again.",
+            "success",
+        )
+        return _redirect(f"/console/inbox/{thread_id}")
+
+    return await _thread_form(
+        request, session, caller, thread_id, StatusForm, act, {"status": "form"}
     )
-    return _redirect(f"/console/inbox/{thread_id}")
 
 
 @router.get("/inbox/attachments/{attachment_id}")
@@ -333,39 +336,36 @@ def attachment(attachment_id: uuid.UUID, caller: BrandDep, session: SessionDep) 
     return download(service.attachment_for_brand(session, caller.brand_id, attachment_id))
 
 
-def _saved_page(
-    request: Request,
-    session: Session,
-    caller: BrandCaller,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-) -> HTMLResponse:
-    context = {
+def _saved_context(session: Session, caller: BrandCaller) -> dict[str, Any]:
+    return {
         "brand": brands.get_brand(session, caller.brand_id),
         "replies": saved.listing(session, caller.brand_id),
     }
-    if errors:
-        return form_page(request, SAVED, values or {}, errors, **context)
-    return render(request, SAVED, {"values": values or {}, **context})
 
 
 @router.get("/saved-replies", response_class=HTMLResponse)
 def saved_replies(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     caller.require(Permission.converse)
-    return _saved_page(request, session, caller)
+    return show_form(request, SAVED, {}, model=SavedReplyForm, **_saved_context(session, caller))
 
 
 @router.post("/saved-replies", response_class=HTMLResponse)
 async def create_saved(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.converse)
-    values = await read_form(request, ["title", "body"])
-    try:
-        saved.create(session, caller.brand_id, values["title"], values["body"])
-    except AccordError as exc:
-        session.rollback()
-        return _saved_page(request, session, caller, values, {exc.field or "form": exc.detail})
-    flash(request, "The saved reply is ready to use.", "success")
-    return _redirect("/console/saved-replies")
+
+    def act(data: SavedReplyForm) -> Response:
+        saved.create(session, caller.brand_id, data.title, data.body)
+        flash(request, "The saved reply is ready to use.", "success")
+        return _redirect("/console/saved-replies")
+
+    return await handle_form(
+        request,
+        session,
+        SavedReplyForm,
+        act,
+        template=SAVED,
+        context=lambda: _saved_context(session, caller),
+    )
 
 
 @router.post("/saved-replies/{reply_id}/delete")

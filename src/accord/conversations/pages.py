@@ -11,12 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
-from accord.conversations import inbox, service, threads
+from accord.conversations import inbox, service
+from accord.conversations.page_forms import ReplyForm, StartForm
 from accord.conversations.web import FIELD, download, form_uploads
-from accord.core.errors import AccordError
+from accord.core.errors import InvalidInput
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page, read_form
+from accord.core.web.forms import handle_form, show_form
 from accord.core.web.templates import flash, render
 from accord.people.deps import PersonDep
 from accord.relationships import service as relationships
@@ -28,12 +29,10 @@ router = APIRouter(
 LIST = "conversations/person_list.html"
 THREAD = "conversations/person_thread.html"
 NEW = "conversations/person_new.html"
-# Service errors name API fields; the forms call some of them otherwise.
-FORM_FIELD = {"brand_id": "form", "attachments": FIELD}
-
-
-def _field(exc: AccordError) -> str:
-    return FORM_FIELD.get(exc.field or "", exc.field or "form")
+# Where a service error shows: the file input has no typed value; in a thread, an error about
+# the relationship belongs at the top of the form.
+START_FIELDS = {"attachments": FIELD}
+REPLY_FIELDS = {"attachments": FIELD, "brand_id": "form"}
 
 
 def _writable(session: Session, person_id: uuid.UUID) -> list[tuple[str, str]]:
@@ -48,63 +47,54 @@ def _writable(session: Session, person_id: uuid.UUID) -> list[tuple[str, str]]:
 @router.get("/conversations", response_class=HTMLResponse)
 def conversation_list(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     rows = inbox.person_threads(session, person.person_id)
-    return render(
-        request, LIST, {"rows": rows, "can_start": bool(_writable(session, person.person_id))}
-    )
-
-
-def _new_page(
-    request: Request,
-    session: Session,
-    person_id: uuid.UUID,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-) -> HTMLResponse:
-    context = {"brand_options": _writable(session, person_id)}
-    if errors:
-        return form_page(request, NEW, values, errors, **context)
-    return render(request, NEW, {"values": values, **context})
+    can_start = bool(_writable(session, person.person_id))
+    return render(request, LIST, {"rows": rows, "can_start": can_start})
 
 
 @router.get("/conversations/new", response_class=HTMLResponse)
 def new_form(
     request: Request, person: PersonDep, session: SessionDep, brand_id: str = ""
 ) -> HTMLResponse:
-    return _new_page(request, session, person.person_id, {"brand_id": brand_id})
+    options = _writable(session, person.person_id)
+    return show_form(request, NEW, {"brand_id": brand_id}, model=StartForm, brand_options=options)
 
 
 @router.post("/conversations", response_class=HTMLResponse)
 async def start(
     request: Request, person: PersonDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    values = await read_form(request, ["brand_id", "subject", "body"])
     uploads = await form_uploads(request)
-    try:
-        brand_id = uuid.UUID(values["brand_id"])
-    except ValueError:
-        return _new_page(
-            request, session, person.person_id, values, {"brand_id": "Choose a brand."}
-        )
-    try:
+
+    def act(data: StartForm) -> Response:
+        brand_id = data.brand()
+        if brand_id is None:
+            raise InvalidInput("Choose a brand.", field="brand_id")
         thread, _ = service.start_person_thread(
             session,
             settings,
             person.person_id,
             brand_id,
-            subject=values["subject"],
-            body=values["body"],
+            subject=data.subject,
+            body=data.body,
             uploads=uploads,
         )
-    except AccordError as exc:
-        session.rollback()
-        field = "brand_id" if exc.field == "brand_id" else _field(exc)
-        return _new_page(request, session, person.person_id, values, {field: exc.detail})
-    brand = brands.get_brand(session, brand_id)
-    flash(request, f"Your message is on its way to {brand.name}.", "success")
-    return RedirectResponse(f"/conversations/{thread.id}", status_code=303)
+        brand = brands.get_brand(session, brand_id)
+        flash(request, f"Your message is on its way to {brand.name}.", "success")
+        return RedirectResponse(f"/conversations/{thread.id}", status_code=303)
+
+    return await handle_form(
+        request,
+        session,
+        StartForm,
+        act,
+        template=NEW,
+        context=lambda: {"brand_options": _writable(session, person.person_id)},
+        field_of=START_FIELDS,
+    )
 
 
-def _thread_context(session: Session, person_id: uuid.UUID, thread: Any) -> dict[str, Any]:
+def _thread_context(session: Session, person_id: uuid.UUID, thread_id: uuid.UUID) -> dict[str, Any]:
+    thread = service.for_person(session, person_id, thread_id)
     messages = service.messages(session, thread)
     return {
         "thread": thread,
@@ -113,7 +103,6 @@ def _thread_context(session: Session, person_id: uuid.UUID, thread: Any) -> dict
         "files": service.attachments_of(session, [m.id for m in messages]),
         "can_write": relationships.state_of(session, person_id, thread.brand_id)
         in ("active", "paused"),
-        "max_bytes": threads.MAX_BODY_CHARS,
     }
 
 
@@ -121,10 +110,9 @@ def _thread_context(session: Session, person_id: uuid.UUID, thread: Any) -> dict
 def thread_page(
     thread_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> HTMLResponse:
-    thread = service.for_person(session, person.person_id, thread_id)
-    context = _thread_context(session, person.person_id, thread)
-    service.read_by_person(session, thread)
-    return render(request, THREAD, context)
+    context = _thread_context(session, person.person_id, thread_id)
+    service.read_by_person(session, context["thread"])
+    return show_form(request, THREAD, {}, model=ReplyForm, **context)
 
 
 @router.post("/conversations/{thread_id}", response_class=HTMLResponse)
@@ -135,20 +123,25 @@ async def reply(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    thread = service.for_person(session, person.person_id, thread_id)
-    values = await read_form(request, ["body"])
+    service.for_person(session, person.person_id, thread_id)  # someone else's: a 404 page
     uploads = await form_uploads(request)
-    try:
+
+    def act(data: ReplyForm) -> Response:
         service.person_reply(
-            session, settings, person.person_id, thread.id, body=values["body"], uploads=uploads
+            session, settings, person.person_id, thread_id, body=data.body, uploads=uploads
         )
-    except AccordError as exc:
-        session.rollback()
-        thread = service.for_person(session, person.person_id, thread_id)
-        context = _thread_context(session, person.person_id, thread)
-        return form_page(request, THREAD, values, {_field(exc): exc.detail}, **context)
-    flash(request, "Your reply is sent.", "success")
-    return RedirectResponse(f"/conversations/{thread_id}#latest", status_code=303)
+        flash(request, "Your reply is sent.", "success")
+        return RedirectResponse(f"/conversations/{thread_id}#latest", status_code=303)
+
+    return await handle_form(
+        request,
+        session,
+        ReplyForm,
+        act,
+        template=THREAD,
+        context=lambda: _thread_context(session, person.person_id, thread_id),
+        field_of=REPLY_FIELDS,
+    )
 
 
 @router.get("/conversations/attachments/{attachment_id}")

@@ -3,8 +3,8 @@
 A thread's row carries what the inbox lists (status, whose turn, unread counts, the last
 message's time and preview); the inbox reads one index range of it per page.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-05 14:47:13.637662
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
