@@ -101,6 +101,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
     from accord.relationships import settings_pages as relationship_settings_pages
+    from accord.webhooks import api as webhooks_api
+    from accord.webhooks import pages as webhooks_pages
 
     app.include_router(home.router)
     app.include_router(keys_api.router)
@@ -118,6 +120,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         conversations_api,
         push_api,
         inbox_api,
+        webhooks_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")
@@ -138,6 +141,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         conversation_console_pages,
         push_pages,
         inbox_pages,
+        webhooks_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)

@@ -16,7 +16,8 @@ import accord.mail.models
 import accord.outbox.models
 import accord.people.models
 import accord.relationships.models
-import accord.terms.models  # noqa: F401
+import accord.terms.models
+import accord.webhooks.models  # noqa: F401
 from accord.core.db import Base
 
 metadata = Base.metadata
