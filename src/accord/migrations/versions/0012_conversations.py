@@ -3,8 +3,8 @@
 A thread's row carries what the inbox lists (status, whose turn, unread counts, the last
 message's time and preview); the inbox reads one index range of it per page.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 14:47:13.637662
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
