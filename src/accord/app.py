@@ -85,6 +85,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import pages as conversation_pages
     from accord.core.web import home
     from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.gatecheck import api as gatecheck_api
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
@@ -121,6 +122,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         push_api,
         inbox_api,
         webhooks_api,
+        gatecheck_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")

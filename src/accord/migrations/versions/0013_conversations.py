@@ -3,8 +3,8 @@
 A thread's row carries what the inbox lists (status, whose turn, unread counts, the last
 message's time and preview); the inbox reads one index range of it per page.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 14:47:13.637662
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
