@@ -186,3 +186,42 @@ def test_sms_text_lands_in_the_open_thread_or_a_new_one(
     service.set_status(session, thread, "closed")
     third = service.receive_sms(session, settings, p.person.id, p.brand.id, "Thanks")
     assert third.thread_id != first.thread_id
+
+
+def test_every_person_message_raises_the_webhook_event_never_a_note(
+    session: Session, settings: Settings
+) -> None:
+    from accord.webhooks import service as webhooks
+    from accord.webhooks.models import WebhookEvent
+
+    p = pair(session)
+    webhooks.create_endpoint(
+        session,
+        settings,
+        p.brand.id,
+        url="http://127.0.0.1:9/hook",
+        event_types=["conversation.message_received"],
+    )
+    thread, first = service.start_person_thread(
+        session, settings, p.person.id, p.brand.id, subject="Hi", body="First"
+    )
+    service.brand_reply(session, settings, caller(p), thread.id, body="Answer", via="api")
+    service.note(session, thread, "internal", p.member.id)
+    service.person_reply(session, settings, p.person.id, thread.id, body="Second")
+    service.receive_sms(session, settings, p.person.id, p.brand.id, "Third")
+    payloads = [
+        e.payload["data"]
+        for e in session.scalars(select(WebhookEvent).order_by(WebhookEvent.created_at))
+    ]
+    assert [d["body"] for d in payloads] == ["First", "Second", "Third"]
+    assert payloads[0] | {"at": None} == {
+        "thread_id": str(thread.id),
+        "message_id": str(first.id),
+        "person_id": str(p.person.id),
+        "subject": "Hi",
+        "via": "portal",
+        "body": "First",
+        "attachments": 0,
+        "thread_status": "open",
+        "at": None,
+    }

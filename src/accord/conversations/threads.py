@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
-from accord.conversations import files
+from accord.conversations import events, files
 from accord.conversations.models import PREVIEW_CHARS, Attachment, Message, Note, Thread
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
@@ -233,6 +233,7 @@ def add_person_message(
     thread.person_unread = 0
     session.flush()
     session.refresh(thread)
+    events.message_received(session, thread, message, len(written.files))
     return message
 
 
