@@ -5,16 +5,16 @@ Channel adapters answer each hand-over with a verdict that may carry the channel
 message, which delivery receipts later name. Receipts find the row by (channel, provider_ref):
 a partial index, since e-mail and most rows carry none.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-05 09:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
