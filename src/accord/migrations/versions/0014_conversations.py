@@ -3,8 +3,8 @@
 A thread's row carries what the inbox lists (status, whose turn, unread counts, the last
 message's time and preview); the inbox reads one index range of it per page.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 14:47:13.637662
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
