@@ -52,6 +52,8 @@ def create_app(
     app.state.templates = build_templates()
     app.state.mailer = build_mailer(settings)
     app.state.panels = {}
+    app.state.texter = _texter(db, settings)
+    app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
 
     # Outermost first: the size limit sees bytes before anything buffers them.
@@ -69,6 +71,13 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app, settings)
     return app
+
+
+def _texter(db: Database, settings: Settings) -> object:
+    """The SMS domain's texter (phone codes, STOP confirmations), for every domain to use."""
+    from accord.sms.service import build_texter
+
+    return build_texter(db, settings)
 
 
 def _include_routers(app: FastAPI, settings: Settings) -> None:
@@ -102,6 +111,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
     from accord.relationships import settings_pages as relationship_settings_pages
+    from accord.sms import api as sms_api
+    from accord.sms import hooks as sms_hooks
+    from accord.sms import pages as sms_pages
     from accord.webhooks import api as webhooks_api
     from accord.webhooks import pages as webhooks_pages
 
@@ -110,6 +122,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
+    app.include_router(sms_hooks.router)
     for api in (
         people_api,
         contacts_api,
@@ -121,6 +134,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         conversations_api,
         push_api,
         inbox_api,
+        sms_api,
         webhooks_api,
         gatecheck_api,
     ):
@@ -143,14 +157,17 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         conversation_console_pages,
         push_pages,
         inbox_pages,
+        sms_pages,
         webhooks_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)
     if settings.is_dev:
         from accord.mail import pages as mail_pages
+        from accord.sms import dev_phone_pages
 
         app.include_router(mail_pages.router)
+        app.include_router(dev_phone_pages.router)
     from accord.analytics import api as analytics_api
 
     app.include_router(analytics_api.router, prefix="/api/v1")

@@ -17,6 +17,7 @@ import accord.mail.models
 import accord.outbox.models
 import accord.people.models
 import accord.relationships.models
+import accord.sms.models
 import accord.terms.models
 import accord.webhooks.models  # noqa: F401
 from accord.core.db import Base

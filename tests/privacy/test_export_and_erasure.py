@@ -28,6 +28,10 @@ from accord.relationships import brand_records, decisions, global_prefs
 from accord.relationships.decisions import PORTAL
 from accord.relationships.schemas import ConsentRecord, Evidence, Invite
 from accord.relationships.vocabulary import Purpose
+from accord.sms import numbers
+from accord.sms.dev_phone import DevPhoneGateway
+from accord.sms.inbound import Inbound, receive
+from accord.sms.texts import Texter
 from tests.builders import make_brand, make_person, make_relationship, make_topic
 
 EMAIL = "erase.me@example.com"
@@ -47,7 +51,15 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
     decisions.share(session, rel, {"size": "M", "note": NAME}, PORTAL)
     global_prefs.set_quiet_hours(session, person.id, "22:00", "07:00", PORTAL)
     global_prefs.pause_all(session, person.id, utcnow() + timedelta(days=2), PORTAL)
-    contacts.add_phone(session, settings, person.id, PHONE_LOCAL, "DE")
+    texter = Texter(None, settings, DevPhoneGateway())
+    phone = contacts.add_phone(session, settings, texter, person.id, PHONE_LOCAL, "DE")
+    brand_number = numbers.register(session, brand.id, "+12025550147")
+    receive(
+        session,
+        settings,
+        texter,
+        Inbound("dev", "in-1", phone.address, brand_number.number, f"Hi, {NAME} here"),
+    )
     evidence = Evidence(
         collected_at=utcnow(),
         method="form",

@@ -26,6 +26,7 @@ from accord.people.models import ContactPoint, ErasedAddress, Person
 from accord.relationships import decisions
 from accord.relationships.decisions import Actor
 from accord.relationships.vocabulary import Source
+from accord.sms import service as sms
 
 PERSON_COLUMNS = ("person_id", "subject_id")
 # Every domain's tables: the composition root (`accord.models`) imports them all before any
@@ -161,6 +162,7 @@ def erase_account(session: Session, settings: Settings, person_id: uuid.UUID) ->
     session.execute(delete(MagicLink).where(MagicLink.subject_id == person_id))
     for address in [*every_address, person.email]:
         session.execute(delete(DevMailMessage).where(DevMailMessage.recipients == address))
+    sms.forget_numbers(session, every_address)
     session.delete(person)
     session.flush()
 
