@@ -70,7 +70,17 @@ def create_app(
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app, settings)
+    _wire_inbound(app)
     return app
+
+
+def _wire_inbound(app: FastAPI) -> None:
+    """Inbound texts that are not keywords become conversation messages (sms never imports
+    conversations)."""
+    from accord.conversations import service as conversations
+    from accord.sms import service as sms
+
+    sms.add_reply_handler(app, conversations.sms_reply)
 
 
 def _texter(db: Database, settings: Settings) -> object:

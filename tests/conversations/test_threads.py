@@ -3,6 +3,8 @@ notification of a brand's reply (a transactional outbox row with the signed repl
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 from accord.conversations import reply_address, service
 from accord.conversations.files import Upload
 from accord.conversations.models import Attachment, Message, Thread
+from accord.core.db import Database, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from accord.core.principals import BrandCaller
 from accord.core.settings import Settings
@@ -179,12 +182,12 @@ def test_sms_text_lands_in_the_open_thread_or_a_new_one(
     session: Session, settings: Settings
 ) -> None:
     p = pair(session)
-    first = service.receive_sms(session, settings, p.person.id, p.brand.id, "Hi, is the shop open?")
-    second = service.receive_sms(session, settings, p.person.id, p.brand.id, "On Sunday?")
+    first = service.receive_sms(session, p.person.id, p.brand.id, "Hi, is the shop open?")
+    second = service.receive_sms(session, p.person.id, p.brand.id, "On Sunday?")
     assert first.thread_id == second.thread_id and second.via == "sms"
     thread = session.get_one(Thread, first.thread_id)
     service.set_status(session, thread, "closed")
-    third = service.receive_sms(session, settings, p.person.id, p.brand.id, "Thanks")
+    third = service.receive_sms(session, p.person.id, p.brand.id, "Thanks")
     assert third.thread_id != first.thread_id
 
 
@@ -208,7 +211,7 @@ def test_every_person_message_raises_the_webhook_event_never_a_note(
     service.brand_reply(session, settings, caller(p), thread.id, body="Answer", via="api")
     service.note(session, thread, "internal", p.member.id)
     service.person_reply(session, settings, p.person.id, thread.id, body="Second")
-    service.receive_sms(session, settings, p.person.id, p.brand.id, "Third")
+    service.receive_sms(session, p.person.id, p.brand.id, "Third")
     payloads = [
         e.payload["data"]
         for e in session.scalars(select(WebhookEvent).order_by(WebhookEvent.created_at))
@@ -225,3 +228,35 @@ def test_every_person_message_raises_the_webhook_event_never_a_note(
         "thread_status": "open",
         "at": None,
     }
+
+
+def test_the_reply_goes_on_each_chosen_channel_and_sms_waits_for_quiet_hours(
+    session: Session, database: Database, settings: Settings
+) -> None:
+    from accord.delivery.worker import Worker, drain
+    from accord.relationships import global_prefs
+    from accord.relationships.vocabulary import Channel, Purpose
+    from tests.sms.world import add_phone
+
+    p = pair(session)
+    add_phone(session, p.person, "+13055550181")
+    rel = decisions.get(session, p.person.id, p.brand.id)
+    decisions.set_channel(session, rel, Purpose.transactional, Channel.sms, True, decisions.PORTAL)
+    global_prefs.set_quiet_hours(session, p.person.id, "22:00", "07:00", decisions.PORTAL)
+    thread, _ = service.start_person_thread(
+        session, settings, p.person.id, p.brand.id, subject="", body="Hello"
+    )
+    service.brand_reply(session, settings, caller(p), thread.id, body="Good night!", via="api")
+    session.commit()
+    rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.channel)).all()
+    assert [r.channel for r in rows] == ["email", "sms"]
+    assert rows[1].payload is not None and "reply_to" not in rows[1].payload
+    assert rows[1].payload["text"].startswith(f"{p.brand.name}: Good night! Read and reply:")
+
+    night = (utcnow() + timedelta(days=1)).replace(hour=3, minute=0, second=0, microsecond=0)
+    drain(Worker(database, settings), now=night)
+    session.expire_all()
+    email, sms = session.scalars(select(OutboxMessage).order_by(OutboxMessage.channel)).all()
+    assert email.state == "sent"
+    assert (sms.state, sms.reason) == ("deferred", "quiet_hours")
+    assert sms.not_before == night.replace(hour=8)  # SMS waits for 08:00 local (UTC here)

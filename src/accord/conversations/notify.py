@@ -20,9 +20,9 @@ from accord.outbox.models import OutboxMessage
 from accord.relationships import service as relationships
 
 TOPIC_SLUG = "conversations"
-# Channels the outbox delivers for conversations today; others the person chose are added as
-# their channels arrive.
-DELIVERED = ("email",)
+# Channels a reply is announced on, when the person chose them for transactional messages.
+NOTIFY_ON = ("email", "sms", "push", "inapp")
+SHORT_CHARS = 300
 
 
 def literal(text: str) -> str:
@@ -42,10 +42,18 @@ def conversation_topic(session: Session, brand_id: uuid.UUID) -> uuid.UUID:
 
 
 def channels_for(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> list[str]:
-    """The person's transactional channels that conversations deliver on; e-mail when none of
-    them is (the gate then records why it was not sent)."""
+    """The channels the person chose for the brand's transactional messages; e-mail when none
+    of them can carry a reply (the gate then records why it was not sent)."""
     chosen = relationships.transactional_channels(session, person_id, brand_id)
-    return [c for c in DELIVERED if c in chosen] or ["email"]
+    return [c for c in NOTIFY_ON if c in chosen] or ["email"]
+
+
+def short_text(settings: Settings, brand_name: str, thread: Thread, message: Message) -> str:
+    """For SMS, push and in-app: the start of the message and where to read it all."""
+    body = " ".join(message.body.split()) or "(an attachment)"
+    if len(body) > SHORT_CHARS:
+        body = body[: SHORT_CHARS - 1] + "…"
+    return f"{brand_name}: {body} Read and reply: {settings.base_url}/conversations/{thread.id}"
 
 
 def text_of(
@@ -72,7 +80,19 @@ def brand_message(
     brand = brands.get_brand(session, thread.brand_id)
     topic_id = conversation_topic(session, thread.brand_id)
     now = utcnow()
+    long_text = text_of(settings, brand.name, thread, message, files)
     for channel in channels_for(session, thread.person_id, thread.brand_id):
+        text = (
+            long_text if channel == "email" else short_text(settings, brand.name, thread, message)
+        )
+        payload = {
+            "subject": literal(f"{brand.name}: {thread.subject}"),
+            "text": literal(text),
+            "html": None,
+            "thread_id": str(thread.id),
+        }
+        if channel == "email":
+            payload["reply_to"] = reply_address.address_for(settings, thread.id)
         insert_or_ignore(
             session,
             OutboxMessage,
@@ -86,13 +106,7 @@ def brand_message(
                 "state": "queued",
                 "not_before": now,
                 "attempts": 0,
-                "payload": {
-                    "subject": literal(f"{brand.name}: {thread.subject}"),
-                    "text": literal(text_of(settings, brand.name, thread, message, files)),
-                    "html": None,
-                    "reply_to": reply_address.address_for(settings, thread.id),
-                    "thread_id": str(thread.id),
-                },
+                "payload": payload,
                 "created_at": now,
             },
         )

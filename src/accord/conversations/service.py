@@ -3,8 +3,10 @@ other domains call. Every function works in the caller's transaction and never c
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +21,8 @@ from accord.core.pagination import paginate
 from accord.core.principals import BrandCaller
 from accord.core.settings import Settings
 
+log = logging.getLogger("accord.conversations")
+
 __all__ = [
     "Filter",
     "Row",
@@ -29,6 +33,7 @@ __all__ = [
     "person_reply",
     "receive_sms",
     "service_times",
+    "sms_reply",
     "start_brand_thread",
     "start_person_thread",
 ]
@@ -114,9 +119,7 @@ def brand_reply(
     return message
 
 
-def receive_sms(
-    session: Session, settings: Settings, person_id: uuid.UUID, brand_id: uuid.UUID, text: str
-) -> Message:
+def receive_sms(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, text: str) -> Message:
     """An SMS from the person that is not a keyword: a message in their open thread with the
     brand, or in a new one."""
     written = Written(body=threads.clean_body(text, has_files=False))
@@ -127,6 +130,28 @@ def receive_sms(
         )
         return message
     return threads.add_person_message(session, thread, written, via="sms")
+
+
+class TextReply(Protocol):
+    """What the SMS inbound endpoint hands its reply handlers (`accord.sms.service.Reply`)."""
+
+    @property
+    def person_id(self) -> uuid.UUID: ...
+    @property
+    def brand_id(self) -> uuid.UUID: ...
+    @property
+    def text(self) -> str: ...
+
+
+def sms_reply(session: Session, reply: TextReply) -> None:
+    """The SMS endpoint's reply handler (wired by the composition root). A text that cannot
+    become a message (an empty one; a relationship that has ended) stays only in the brand's
+    record of inbound texts: the endpoint's work (and a STOP's withdrawal) is never undone."""
+    try:
+        with session.begin_nested():
+            receive_sms(session, reply.person_id, reply.brand_id, reply.text)
+    except AccordError as exc:
+        log.info("SMS reply not added to a conversation: %s", exc.detail)
 
 
 # Reading, for pages and the API.
