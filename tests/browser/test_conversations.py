@@ -45,7 +45,7 @@ def test_person_writes_member_answers_person_reads(
     console.get_by_label("E-mail address").first.fill(member)
     console.get_by_label("Password", exact=True).fill(PASSWORD)
     console.get_by_role("button", name="Sign in", exact=True).click()
-    console.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
+    console.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
     expect(console.get_by_role("heading", name="Inbox of Talk Records")).to_be_visible()
     row = console.get_by_role("row").filter(has_text="Signed copy?")
     expect(row).to_contain_text("Tess Talker")
@@ -55,7 +55,7 @@ def test_person_writes_member_answers_person_reads(
     console.get_by_label("Your reply").fill("Yes, three left. Shall we keep one?")
     console.get_by_role("button", name="Send reply").click()
     expect(console.get_by_text("Your reply is sent.")).to_be_visible()
-    console.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
+    console.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
     expect(console.get_by_role("row").filter(has_text="Signed copy?")).to_contain_text(
         "Talk Records: Yes, three left."
     )

@@ -106,11 +106,11 @@ def test_inbox_reply_note_assign_close_and_digest(client: TestClient, session: S
     session.commit()
     sign_in_member(client, p.member.email, PASSWORD)
 
-    inbox = client.get("/console/inbox?filter=waiting", headers=HTML).text
+    inbox = client.get("/console/conversations?filter=waiting", headers=HTML).text
     assert "Broken sleeve" in inbox and "The sleeve is torn." in inbox and "Ada Lovelace" in inbox
     assert re.search(r'class="badge warn">1<span class="visually-hidden"> unread', inbox)
 
-    path = f"/console/inbox/{thread.id}"
+    path = f"/console/conversations/{thread.id}"
     saved = session.scalars(select(SavedReply)).one()
     with_saved = client.get(f"{path}?saved={saved.id}", headers=HTML).text
     assert "We are sorry: a new copy is on its way.</textarea>" in with_saved
@@ -132,7 +132,7 @@ def test_inbox_reply_note_assign_close_and_digest(client: TestClient, session: S
     assert "Customer since 2019" in page and "Internal note" in page
     assert "Reopen conversation" in page
 
-    off = post(client, "/console/inbox/digest", {}, "/console/inbox")
+    off = post(client, "/console/conversations/digest", {}, "/console/conversations")
     assert off.status_code == 303
     assert session.get_one(MemberDigest, p.member.id).enabled is False
 
@@ -153,9 +153,9 @@ def test_console_new_conversation_refuses_strangers_alike(
     for person in ("nobody@nowhere.example", "not an address", str(p.member.id)):
         r = post(
             client,
-            "/console/inbox/new",
+            "/console/conversations/new",
             {"person": person, "subject": "Hi", "body": "Hello"},
-            "/console/inbox/new",
+            "/console/conversations/new",
         )
         assert r.status_code == 422
         assert (
@@ -163,9 +163,9 @@ def test_console_new_conversation_refuses_strangers_alike(
         )
     ok = post(
         client,
-        "/console/inbox/new",
+        "/console/conversations/new",
         {"person": p.person.email, "subject": "Hi", "body": "Hello"},
-        "/console/inbox/new",
+        "/console/conversations/new",
     )
     assert ok.status_code == 303
     assert count(session, Thread) == 1
@@ -176,4 +176,4 @@ def test_a_member_without_the_right_is_refused(client: TestClient, session: Sess
     analyst = make_member(session, brand=p.brand, role=Role.analyst)
     session.commit()
     sign_in_member(client, analyst.email, PASSWORD)
-    assert client.get("/console/inbox", headers=HTML).status_code == 403
+    assert client.get("/console/conversations", headers=HTML).status_code == 403

@@ -97,7 +97,11 @@ def create(
     _check_content(data.subject, data.text, data.html)
     _check_schedule(data, utcnow())
     campaign = Campaign(
-        brand_id=brand_id, topic_id=data.topic_id, created_by_id=member_id, state="draft"
+        brand_id=brand_id,
+        topic_id=data.topic_id,
+        channel=data.channel,
+        created_by_id=member_id,
+        state="draft",
     )
     _apply(campaign, data)
     session.add(campaign)

@@ -56,7 +56,7 @@ def person_name(display_name: str | None) -> str:
     return display_name or "A customer"
 
 
-@router.get("/inbox", response_class=HTMLResponse)
+@router.get("/conversations", response_class=HTMLResponse)
 def inbox_page(
     request: Request,
     caller: BrandDep,
@@ -95,7 +95,7 @@ def inbox_page(
     return render(request, LIST, context)
 
 
-@router.post("/inbox/digest")
+@router.post("/conversations/digest")
 async def digest_setting(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.converse)
     values = await read_form(request, ["enabled"])
@@ -110,10 +110,10 @@ async def digest_setting(request: Request, caller: BrandDep, session: SessionDep
         else "The digest e-mail is off: you will not get it.",
         "success",
     )
-    return _redirect("/console/inbox")
+    return _redirect("/console/conversations")
 
 
-@router.get("/inbox/new", response_class=HTMLResponse)
+@router.get("/conversations/new", response_class=HTMLResponse)
 def new_form(
     request: Request, caller: BrandDep, session: SessionDep, person: str = ""
 ) -> HTMLResponse:
@@ -133,7 +133,7 @@ def _find_person(session: Session, typed: str) -> uuid.UUID | None:
         return found.id if found is not None else None
 
 
-@router.post("/inbox/new", response_class=HTMLResponse)
+@router.post("/conversations/new", response_class=HTMLResponse)
 async def start(
     request: Request, caller: BrandDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -162,7 +162,7 @@ async def start(
         flash(
             request, "The conversation is started; the person is told on their channel.", "success"
         )
-        return _redirect(f"/console/inbox/{thread.id}")
+        return _redirect(f"/console/conversations/{thread.id}")
 
     return await handle_form(
         request,
@@ -211,7 +211,7 @@ def _thread_context(
     }
 
 
-@router.get("/inbox/{thread_id}", response_class=HTMLResponse)
+@router.get("/conversations/{thread_id}", response_class=HTMLResponse)
 def thread_page(
     thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep, saved: str = ""
 ) -> HTMLResponse:
@@ -244,7 +244,7 @@ async def _thread_form(
     )
 
 
-@router.post("/inbox/{thread_id}/reply", response_class=HTMLResponse)
+@router.post("/conversations/{thread_id}/reply", response_class=HTMLResponse)
 async def reply(
     thread_id: uuid.UUID,
     request: Request,
@@ -271,12 +271,12 @@ async def reply(
             "Your reply is sent." + (" The conversation is closed." if close else ""),
             "success",
         )
-        return _redirect(f"/console/inbox/{thread_id}#latest")
+        return _redirect(f"/console/conversations/{thread_id}#latest")
 
     return await _thread_form(request, session, caller, thread_id, BrandReplyForm, act)
 
 
-@router.post("/inbox/{thread_id}/notes", response_class=HTMLResponse)
+@router.post("/conversations/{thread_id}/notes", response_class=HTMLResponse)
 async def add_note(
     thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
@@ -284,12 +284,12 @@ async def add_note(
         thread = service.for_brand(session, caller.brand_id, thread_id)
         service.note(session, thread, data.note, caller.member_id)
         flash(request, "The note is saved. Only members see it.", "success")
-        return _redirect(f"/console/inbox/{thread_id}")
+        return _redirect(f"/console/conversations/{thread_id}")
 
     return await _thread_form(request, session, caller, thread_id, NoteForm, act, {"body": "note"})
 
 
-@router.post("/inbox/{thread_id}/assign", response_class=HTMLResponse)
+@router.post("/conversations/{thread_id}/assign", response_class=HTMLResponse)
 async def assign(
     thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
@@ -305,12 +305,12 @@ async def assign(
             "The conversation is assigned." if member_id else "Nobody is assigned now.",
             "success",
         )
-        return _redirect(f"/console/inbox/{thread_id}")
+        return _redirect(f"/console/conversations/{thread_id}")
 
     return await _thread_form(request, session, caller, thread_id, AssignForm, act)
 
 
-@router.post("/inbox/{thread_id}/status", response_class=HTMLResponse)
+@router.post("/conversations/{thread_id}/status", response_class=HTMLResponse)
 async def status(
     thread_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
@@ -323,14 +323,14 @@ async def status(
             "The conversation is closed." if closed else "The conversation is open again.",
             "success",
         )
-        return _redirect(f"/console/inbox/{thread_id}")
+        return _redirect(f"/console/conversations/{thread_id}")
 
     return await _thread_form(
         request, session, caller, thread_id, StatusForm, act, {"status": "form"}
     )
 
 
-@router.get("/inbox/attachments/{attachment_id}")
+@router.get("/conversations/attachments/{attachment_id}")
 def attachment(attachment_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.converse)
     return download(service.attachment_for_brand(session, caller.brand_id, attachment_id))

@@ -108,12 +108,12 @@ def _email(settings: Settings, member: Member, brand: Brand, waiting: Sequence[A
     lines = [f"People wrote to {brand.name} and are waiting for an answer:", ""]
     for thread_id, subject, unread, preview in waiting[:MAX_LISTED]:
         lines.append(f"- {subject} ({unread} new): {preview}")
-        lines.append(f"  {settings.base_url}/console/inbox/{thread_id}")
+        lines.append(f"  {settings.base_url}/console/conversations/{thread_id}")
     if len(waiting) > MAX_LISTED:
-        lines.append(f"… and more: {settings.base_url}/console/inbox?filter=waiting")
+        lines.append(f"… and more: {settings.base_url}/console/conversations?filter=waiting")
     lines += [
         "",
-        f"Turn this digest off in the inbox: {settings.base_url}/console/inbox",
+        f"Turn this digest off in the inbox: {settings.base_url}/console/conversations",
     ]
     count = min(len(waiting), MAX_LISTED)
     return Email(

@@ -3,8 +3,8 @@
 A thread's row carries what the inbox lists (status, whose turn, unread counts, the last
 message's time and preview); the inbox reads one index range of it per page.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 14:47:13.637662
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
