@@ -107,7 +107,8 @@ def test_a_forged_or_altered_reply_address_is_refused_and_nothing_stored(
 def _refused(port: int, raw: bytes | EmailMessage, *, sender: str, to: str) -> tuple[int, bytes]:
     with pytest.raises(smtplib.SMTPDataError) as refused:
         send(port, raw, sender=sender, to=to)
-    return refused.value.smtp_code, refused.value.smtp_error
+    error = refused.value.smtp_error
+    return refused.value.smtp_code, error if isinstance(error, bytes) else error.encode()
 
 
 def test_what_cannot_be_taken_bounces_with_the_reason(
