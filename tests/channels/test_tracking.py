@@ -15,6 +15,7 @@ from accord.delivery import tracking
 from accord.delivery.worker import Worker, drain
 from accord.outbox.models import DeliveryEvent
 from accord.relationships import decisions
+from accord.relationships.models import Topic
 from accord.relationships.vocabulary import Purpose
 from accord.terms import service as terms
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
@@ -24,14 +25,14 @@ from tests.helpers import last_mail_to
 TARGET = "https://shop.example/sale?id=7"
 
 
-def _send(client: TestClient, key: str, topic: object) -> str:
+def _send(client: TestClient, key: str, topic: Topic) -> str:
     auth = {"authorization": f"Bearer {key}"}
     made = client.post(
         "/api/v1/campaigns",
         json={
             "name": "Sale",
             "topic_id": str(topic.id),
-            "subject": "Sale",  # type: ignore[attr-defined]
+            "subject": "Sale",
             "text": f"See {TARGET} now.",
             "html": f'<p><a href="{TARGET}">Sale</a></p>',
         },
