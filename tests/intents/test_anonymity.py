@@ -76,7 +76,7 @@ def every_route(routes: list[Any], prefix: str = "") -> list[tuple[str, str]]:
         if included is not None:
             found += every_route(included.routes, prefix + route.include_context.prefix)
         elif isinstance(route, APIRoute):
-            found += [(method, prefix + route.path) for method in route.methods]
+            found += [(method, prefix + route.path) for method in route.methods or ()]
     return found
 
 

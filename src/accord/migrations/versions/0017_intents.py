@@ -1,8 +1,8 @@
 """intents: people's intents and the terms they require, brands' category subscriptions and
 auto-offer rules, offers (one per brand and intent), blocks, and which brands saw which intent
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05 15:44:06.464430
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0014"
-down_revision = "0013"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
