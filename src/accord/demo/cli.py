@@ -27,6 +27,12 @@ def prepare(settings: Settings) -> None:
         f"{report.campaigns_seeded} campaigns (0 means they were there already); "
         f"{delivered.sent} messages delivered, {delivered.skipped} kept back by the gate."
     )
+    if report.agreements_seeded:
+        console.print(
+            f"Terms and intents: {report.agreements_seeded} personal agreements signed (one "
+            "declined, one answered with an alternative); an open intent with three offers and "
+            "a closed one (see /terms and /intents as a person, Terms and Intents in the console)."
+        )
     analytics = report.analytics
     if analytics is not None and not analytics.note:
         console.print(

@@ -61,6 +61,24 @@ def _brand_sentence(
     }
     if action in ("grant", "withdraw"):
         return _choice(action == "grant", brand, scope, topics)
+    return sentences.get(action) or _terms_sentence(action, brand, value)
+
+
+def _terms_sentence(action: str, brand: str, value: Mapping[str, Any]) -> str | None:
+    """Personal terms (the values are the terms domain's ledger values: ids, never text)."""
+    terms = f"'{value.get('terms')}' (version {value.get('version')})"
+    agreed = value.get("agreed") or value.get("terms")
+    sentences = {
+        "terms_proffer": f"You proffered {terms} to {brand}",
+        "terms_agreed": f"{brand} accepted {terms}"
+        + (f" as '{agreed}'" if agreed != value.get("terms") else "")
+        + "; both signed the agreement"
+        if value.get("by") != "person"
+        else f"You took {brand}'s alternative '{agreed}'; both signed the agreement",
+        "terms_alternative": f"{brand} offered '{value.get('alternative')}' instead of {terms}",
+        "terms_declined": f"{brand} declined {terms}",
+        "terms_withdraw": f"You withdrew {terms} from {brand}",
+    }
     return sentences.get(action)
 
 
@@ -79,6 +97,12 @@ def _global_sentence(action: str, value: Mapping[str, Any], until: str) -> str |
         "pause_all": f"You paused every brand until {until}",
         "resume_all": "You resumed every brand",
         "erase": "You deleted your Accord account",
+        "terms_withdraw": f"You withdrew '{value.get('terms')}' from every brand",
+        "terms_proffer": f"You proffered '{value.get('terms')}' (version {value.get('version')}) "
+        "to every brand you deal with",
+        "terms_only_mine": "You chose relationships only on your terms"
+        if value.get("on")
+        else "You allowed relationships without your terms",
     }
     return sentences.get(action)
 
