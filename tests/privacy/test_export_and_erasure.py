@@ -10,6 +10,7 @@ from sqlalchemy import JSON, String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from accord.analytics.models import Customer, CustomerScore, ModelFit, Transaction
+from accord.brands.models import Brand
 from accord.campaigns import messages
 from accord.campaigns.schemas import MessageCreate
 from accord.consent import ledger, verification
@@ -148,7 +149,31 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
         uploads=[Upload("note.txt", NAME.encode())],
     )
     conversations.note(session, thread, f"{NAME} called about it", None)
+    _terms_and_intents(session, person, brand, other)
     return person
+
+
+def _terms_and_intents(session: Session, person: Person, brand: Brand, other: Brand) -> None:
+    """An agreement, a stance, an intent the brand saw and answered, a blocked brand."""
+    from accord.intents import service as intents
+    from accord.intents.schemas import IntentIn, OfferIn
+    from accord.terms import service as terms
+    from tests.intents.world import intent_body
+
+    # No-sharing, not a term that forbids profiling: that would delete the score above.
+    terms.publish(session, brand.id, [("no-sharing", 1), ("no-stalking", 1)])
+    terms.proffer(session, person.id, "no-sharing", None, brand.id)
+    terms.set_only_my_terms(session, person.id, True)
+    intents.subscribe(session, brand.id, ["bicycles"])
+    body = intent_body(description=f"{NAME} wants a bike")
+    intent = intents.publish(session, person.id, IntentIn.model_validate(body))
+    intents.visible_intent(session, brand.id, intent.id)
+    offer = OfferIn(
+        price=Decimal("10"), currency="EUR", description="A bike",
+        expires_at=utcnow() + timedelta(days=1),
+    )  # fmt: skip
+    intents.offer(session, brand.id, intent.id, offer)
+    intents.block(session, person.id, other.slug)
 
 
 def test_every_table_with_person_data_is_in_the_export(
