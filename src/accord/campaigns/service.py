@@ -262,7 +262,7 @@ def eligible_batches(
     *,
     batch: int = BATCH,
     size: int | None = None,
-) -> Iterator[Select[tuple[uuid.UUID]]]:
+) -> Iterator[Select[uuid.UUID]]:
     """The audience in batches of about `batch` people, each as the SELECT of those the gate
     lets through or defers to the end of their quiet hours: what `resolve` writes. A batch is a
     range of person ids (random UUIDs, so equal ranges hold about as many people), and reads
