@@ -224,7 +224,7 @@ def _add_console_home(app: FastAPI) -> None:
     ):
         add_setup_step(app, step)
     for template, context in (
-        ("campaigns/dashboard_panel.html", campaigns_dashboard.panel),
+        ("campaigns/dashboard_panel.html", campaigns_dashboard.Panel()),
         ("analytics/dashboard_panel.html", analytics_dashboard.panel),
     ):
         add_brand_panel(app, "console_home", BrandPanel(template, context))
