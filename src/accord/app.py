@@ -105,7 +105,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web import home
-    from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.delivery import feedback_api, tracking_pages, unsubscribe_pages
     from accord.gatecheck import api as gatecheck_api
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
@@ -134,6 +134,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
+    app.include_router(tracking_pages.router)
     app.include_router(sms_hooks.router)
     for api in (
         people_api,
@@ -189,7 +190,7 @@ def _add_panels(app: FastAPI) -> None:
     from accord.analytics import transparency_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web.panels import Panel, add_nav_count, add_panel
-    from accord.delivery import history
+    from accord.delivery import history, tracking
     from accord.inbox import service as inbox
     from accord.relationships import service as relationships
 
@@ -198,6 +199,7 @@ def _add_panels(app: FastAPI) -> None:
         app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
     )
     add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
+    add_panel(app, "relationship", Panel("delivery/tracking_panel.html", tracking.panel))
     add_panel(
         app,
         "relationship",
