@@ -108,6 +108,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
+    from accord.postal import api as postal_api
     from accord.people import contact_pages as people_contact_pages
     from accord.people import contacts_api
     from accord.people import pages as people_pages
@@ -148,6 +149,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         sms_api,
         webhooks_api,
         gatecheck_api,
+        postal_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")
