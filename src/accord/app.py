@@ -108,10 +108,10 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
-    from accord.postal import api as postal_api
     from accord.people import contact_pages as people_contact_pages
     from accord.people import contacts_api
     from accord.people import pages as people_pages
+    from accord.postal import api as postal_api
     from accord.privacy import api as privacy_api
     from accord.privacy import pages as privacy_pages
     from accord.push import api as push_api
