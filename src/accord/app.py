@@ -52,6 +52,8 @@ def create_app(
     app.state.templates = build_templates()
     app.state.mailer = build_mailer(settings)
     app.state.panels = {}
+    app.state.brand_panels = {}
+    app.state.setup_steps = []
     app.state.texter = _texter(db, settings)
     app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
@@ -206,3 +208,50 @@ def _add_panels(app: FastAPI) -> None:
         Panel("conversations/relationship_panel.html", conversation_pages.relationship_panel),
     )
     add_nav_count(app, "inbox", inbox.unread_count)
+    _add_console_home(app)
+
+
+def _add_console_home(app: FastAPI) -> None:
+    """The console's home: a new brand's checklist and each domain's section."""
+    from accord.analytics import dashboard as analytics_dashboard
+    from accord.brands import service as brands
+    from accord.campaigns import dashboard as campaigns_dashboard
+    from accord.core.web.panels import BrandPanel, SetupStep, add_brand_panel, add_setup_step
+    from accord.relationships import service as relationships
+
+    for step in (
+        SetupStep(
+            1,
+            "Sender and postal address",
+            "Who your e-mails come from, and the postal address every marketing e-mail must carry.",
+            "/console/settings",
+            brands.has_sender,
+        ),
+        SetupStep(
+            2,
+            "Topics",
+            "What people can choose to hear about, each with its purpose.",
+            "/console/topics",
+            relationships.has_topics,
+        ),
+        SetupStep(
+            3,
+            "API key",
+            "A key for your shop or CRM to record consent and send messages.",
+            "/console/api-keys",
+            brands.has_api_key,
+        ),
+        SetupStep(
+            4,
+            "First campaign",
+            "Write one, see who it reaches and why the others are left out, and send it.",
+            "/console/campaigns/new",
+            campaigns_dashboard.has_sent,
+        ),
+    ):
+        add_setup_step(app, step)
+    for template, context in (
+        ("campaigns/dashboard_panel.html", campaigns_dashboard.Panel()),
+        ("analytics/dashboard_panel.html", analytics_dashboard.panel),
+    ):
+        add_brand_panel(app, "console_home", BrandPanel(template, context))
