@@ -103,6 +103,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web import home
+    from accord.ideas import api as ideas_api
+    from accord.ideas import console_pages as idea_console_pages
+    from accord.ideas import pages as idea_pages
     from accord.delivery import feedback_api, unsubscribe_pages
     from accord.gatecheck import api as gatecheck_api
     from accord.inbox import api as inbox_api
@@ -142,6 +145,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         relationships_api,
         campaigns_api,
         conversations_api,
+        ideas_api,
         push_api,
         inbox_api,
         sms_api,
@@ -150,6 +154,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")
+    app.include_router(ideas_api.person_router, prefix="/api/v1")
     app.include_router(people_pages.router)
     app.include_router(brands_pages.router)
     for pages in (
@@ -165,6 +170,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         analytics_transparency_pages,
         conversation_pages,
         conversation_console_pages,
+        idea_pages,
+        idea_console_pages,
         push_pages,
         inbox_pages,
         sms_pages,
@@ -188,6 +195,7 @@ def _add_panels(app: FastAPI) -> None:
     from accord.conversations import pages as conversation_pages
     from accord.core.web.panels import Panel, add_nav_count, add_panel
     from accord.delivery import history
+    from accord.ideas import pages as idea_pages
     from accord.inbox import service as inbox
     from accord.relationships import service as relationships
 
@@ -200,5 +208,8 @@ def _add_panels(app: FastAPI) -> None:
         app,
         "relationship",
         Panel("conversations/relationship_panel.html", conversation_pages.relationship_panel),
+    )
+    add_panel(
+        app, "relationship", Panel("ideas/relationship_panel.html", idea_pages.relationship_panel)
     )
     add_nav_count(app, "inbox", inbox.unread_count)

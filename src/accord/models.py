@@ -11,6 +11,7 @@ import accord.consent.models
 import accord.conversations.models
 import accord.core.auth_models
 import accord.core.idempotency_models
+import accord.ideas.models
 import accord.gatecheck.models
 import accord.inbox.models
 import accord.mail.models
