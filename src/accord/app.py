@@ -103,11 +103,11 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web import home
+    from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.gatecheck import api as gatecheck_api
     from accord.ideas import api as ideas_api
     from accord.ideas import console_pages as idea_console_pages
     from accord.ideas import pages as idea_pages
-    from accord.delivery import feedback_api, unsubscribe_pages
-    from accord.gatecheck import api as gatecheck_api
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
