@@ -152,6 +152,14 @@ def brand_topics(session: Session, brand_id: uuid.UUID) -> list[Topic]:
     )
 
 
+def has_topics(session: Session, brand_id: uuid.UUID) -> bool:
+    """A new brand's checklist step: at least one topic people can choose."""
+    found = session.scalar(
+        select(Topic.id).where(Topic.brand_id == brand_id, Topic.retired_at.is_(None)).limit(1)
+    )
+    return found is not None
+
+
 def history(session: Session, person_id: uuid.UUID) -> list[dict[str, object]]:
     """The person's decisions, newest first, each with its hash (for the receipt link)."""
     events = ledger.events_for(session, person_id)
