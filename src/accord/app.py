@@ -116,6 +116,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.people import contact_pages as people_contact_pages
     from accord.people import contacts_api
     from accord.people import pages as people_pages
+    from accord.postal import api as postal_api
     from accord.privacy import api as privacy_api
     from accord.privacy import pages as privacy_pages
     from accord.push import api as push_api
@@ -154,6 +155,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         sms_api,
         webhooks_api,
         gatecheck_api,
+        postal_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")

@@ -17,6 +17,7 @@ import accord.inbox.models
 import accord.mail.models
 import accord.outbox.models
 import accord.people.models
+import accord.postal.models
 import accord.relationships.models
 import accord.sms.models
 import accord.terms.models
