@@ -1,7 +1,7 @@
 """ideas: boards, ideas, votes (one per person and idea), comments, status changes
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-05 15:50:58.499651
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
