@@ -27,6 +27,7 @@ class Permission(StrEnum):
     converse = "reply in conversations"
     manage_terms = "publish accepted terms and answer proffered ones"
     answer_intents = "see intents and make offers"
+    manage_ideas = "open ideas boards and answer ideas"
 
 
 _ALL = frozenset(Permission)
@@ -43,6 +44,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.send_campaigns,
             Permission.read_analytics,
             Permission.answer_intents,
+            Permission.manage_ideas,
         }
     ),
     Role.analyst: frozenset(
@@ -58,6 +60,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.read_brand,
             Permission.read_people,
             Permission.converse,
+            Permission.manage_ideas,
         }
     ),
 }
