@@ -14,6 +14,7 @@ from accord.brands.deps import BrandDep
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.signing import instance_key
 from accord.intents import service as intents
 from accord.intents.schemas import (
     BlockIn,
@@ -29,7 +30,7 @@ from accord.intents.schemas import (
     SubscriptionsIn,
 )
 from accord.people.deps import PersonDep
-from accord.terms.api import signer
+from accord.terms import service as terms
 
 public_router = APIRouter(tags=["intents"])
 person_router = APIRouter(prefix="/me", tags=["my intents"])
@@ -106,7 +107,12 @@ def accept(
 ) -> IntentOut:
     """Accept one offer: that brand alone learns who you are, your relationship with it
     starts on the intent's channel, and the other offerers learn only that the intent closed."""
-    chosen = intents.accept(session, person.person_id, offer_id, signer=signer(request))
+    chosen = intents.accept(
+        session,
+        person.person_id,
+        offer_id,
+        signer=terms.request_signer(request.app.state.settings, instance_key(request)),
+    )
     return intents.for_person(
         session, intents.own_intent(session, person.person_id, chosen.intent_id)
     )

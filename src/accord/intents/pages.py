@@ -20,13 +20,13 @@ from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import handle_form, read_form
+from accord.core.web.signing import instance_key
 from accord.core.web.templates import flash, render
 from accord.intents import service as intents
 from accord.intents.schemas import IntentIn, OfferIn, RuleIn
 from accord.intents.vocabulary import HearBy
 from accord.people.deps import PersonDep
 from accord.terms import service as terms
-from accord.terms.api import signer
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
@@ -162,7 +162,12 @@ def withdraw(
 def accept(
     offer_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
-    chosen = intents.accept(session, person.person_id, offer_id, signer=signer(request))
+    chosen = intents.accept(
+        session,
+        person.person_id,
+        offer_id,
+        signer=terms.request_signer(request.app.state.settings, instance_key(request)),
+    )
     name = brands.get_brand(session, chosen.brand_id).name
     flash(
         request,

@@ -23,7 +23,7 @@ from pydantic import (
 
 from accord.intents.taxonomy import CATEGORIES
 from accord.intents.vocabulary import HearBy
-from accord.terms.schemas import PinnedTermsRef, TermsRef
+from accord.terms.service import PinnedTermsRef, TermsRef
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ from accord.intents.vocabulary import IntentStatus, OfferStatus
 from accord.people import service as people
 from accord.relationships import service as relationships
 from accord.terms import service as terms
-from accord.terms.schemas import PinnedTermsRef
+from accord.terms.service import PinnedTermsRef
 
 
 def required_terms(session: Session, intent_id: uuid.UUID) -> list[PinnedTermsRef]:

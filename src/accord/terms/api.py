@@ -13,8 +13,9 @@ from accord.brands.api import BRAND_SCOPED
 from accord.brands.deps import BrandDep
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
-from accord.core.signing import load_signing_key, public_key_jwk
+from accord.core.signing import public_key_jwk
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.signing import instance_key
 from accord.people.deps import PersonDep
 from accord.terms import service as terms
 from accord.terms.schemas import (
@@ -41,13 +42,7 @@ BRAND_DOCUMENT = "/.well-known/accord-terms/{slug}.json"
 
 
 def signer(request: Request) -> Signer:
-    """The instance key is read once per app (shared with the receipts' key on app.state)."""
-    state = request.app.state
-    key = getattr(state, "signing_key", None)
-    if key is None:
-        key = load_signing_key(state.settings)
-        state.signing_key = key
-    return Signer.from_settings(state.settings, key)
+    return terms.request_signer(request.app.state.settings, instance_key(request))
 
 
 # The roster, for anyone.

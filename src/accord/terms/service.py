@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -16,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from accord.brands import service as brands
 from accord.core.errors import NotFound
 from accord.core.pagination import paginate
+from accord.core.settings import Settings
 from accord.relationships import service as relationships
 from accord.terms import agreements, records, roster
 from accord.terms import effects as effects_module
@@ -49,6 +51,7 @@ from accord.terms.schemas import (
     PinnedTermsRef,
     ProfferOut,
     RosterEntryOut,
+    TermsRef,
 )
 from accord.terms.signer import Signer
 from accord.terms.vocabulary import EFFECT_TEXT, Answer, Effect, Status
@@ -60,8 +63,10 @@ __all__ = [
     "Effect",
     "Effects",
     "Entry",
+    "PinnedTermsRef",
     "Signer",
     "Status",
+    "TermsRef",
     "Verdict",
     "accept_alternative",
     "answer",
@@ -78,6 +83,12 @@ __all__ = [
     "settle",
     "withdraw",
 ]
+
+
+def request_signer(settings: Settings, instance_key: Ed25519PrivateKey) -> Signer:
+    """What signs agreement records in a request: the instance's key (kept by the app) and,
+    through the instance secret, each brand's."""
+    return Signer.from_settings(settings, instance_key)
 
 
 def publishes(brand: Any, slug: Any, version: Any) -> ColumnElement[bool]:
