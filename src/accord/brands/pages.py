@@ -17,6 +17,7 @@ from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import handle_form, parse_form, read_form, show_form
+from accord.core.web.next_page import FIELD, safe_next
 from accord.core.web.panels import brand_panels_for, setup_checklist
 from accord.core.web.templates import flash, render
 
@@ -41,14 +42,20 @@ def _console(request: Request, caller: BrandCaller, session: Any) -> dict[str, A
 
 
 def _sign_in(request: Request, member_id: uuid.UUID) -> Response:
+    target = safe_next(request.session.get(FIELD), "/console")
+    if not target.startswith("/console"):
+        target = "/console"
     request.session.clear()
     request.session["member_id"] = str(member_id)
     flash(request, "You are signed in to the brand console.")
-    return RedirectResponse("/console", status_code=303)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_form(request: Request) -> HTMLResponse:
+def signin_form(request: Request, next: str = "") -> HTMLResponse:
+    # Kept in the session, so that a password and an e-mailed link both come back to it.
+    if next:
+        request.session[FIELD] = safe_next(next, "")
     return show_form(request, SIGNIN, {}, model=MemberSignIn)
 
 
