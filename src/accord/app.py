@@ -107,6 +107,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.core.web import home
     from accord.delivery import feedback_api, tracking_pages, unsubscribe_pages
     from accord.gatecheck import api as gatecheck_api
+    from accord.ideas import api as ideas_api
+    from accord.ideas import console_pages as idea_console_pages
+    from accord.ideas import pages as idea_pages
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
@@ -146,6 +149,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         relationships_api,
         campaigns_api,
         conversations_api,
+        ideas_api,
         push_api,
         inbox_api,
         sms_api,
@@ -155,6 +159,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")
+    app.include_router(ideas_api.person_router, prefix="/api/v1")
     app.include_router(people_pages.router)
     app.include_router(brands_pages.router)
     for pages in (
@@ -170,6 +175,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         analytics_transparency_pages,
         conversation_pages,
         conversation_console_pages,
+        idea_pages,
+        idea_console_pages,
         push_pages,
         inbox_pages,
         sms_pages,
@@ -193,6 +200,7 @@ def _add_panels(app: FastAPI) -> None:
     from accord.conversations import pages as conversation_pages
     from accord.core.web.panels import Panel, add_nav_count, add_panel
     from accord.delivery import history, tracking
+    from accord.ideas import pages as idea_pages
     from accord.inbox import service as inbox
     from accord.relationships import service as relationships
 
@@ -206,6 +214,9 @@ def _add_panels(app: FastAPI) -> None:
         app,
         "relationship",
         Panel("conversations/relationship_panel.html", conversation_pages.relationship_panel),
+    )
+    add_panel(
+        app, "relationship", Panel("ideas/relationship_panel.html", idea_pages.relationship_panel)
     )
     add_nav_count(app, "inbox", inbox.unread_count)
     _add_console_home(app)

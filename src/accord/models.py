@@ -12,6 +12,7 @@ import accord.conversations.models
 import accord.core.auth_models
 import accord.core.idempotency_models
 import accord.gatecheck.models
+import accord.ideas.models
 import accord.inbox.models
 import accord.mail.models
 import accord.outbox.models

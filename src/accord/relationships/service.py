@@ -249,3 +249,20 @@ def system_topic(
     return session.scalars(
         select(Topic.id).where(Topic.brand_id == brand_id, Topic.slug == slug)
     ).one()
+
+
+def transactional_choices(brand_id: uuid.UUID) -> Select[uuid.UUID, str]:
+    """(person_id, channel) of every channel people chose for the brand's transactional
+    messages: a statement other domains join to (set-based notifications)."""
+    return select(ChannelChoice.person_id, ChannelChoice.channel).where(
+        ChannelChoice.brand_id == brand_id, ChannelChoice.purpose == "transactional"
+    )
+
+
+def granted(brand_id: uuid.UUID, purpose: str) -> Select[uuid.UUID]:
+    """The people who granted `purpose` (confirmed, not pending) to the brand."""
+    return select(PurposeGrant.person_id).where(
+        PurposeGrant.brand_id == brand_id,
+        PurposeGrant.purpose == purpose,
+        PurposeGrant.status == "granted",
+    )
