@@ -38,6 +38,8 @@ class Report:
     skipped_by_reason: dict[str, int]
     events: dict[str, int]
     rates: dict[str, float] = field(default_factory=dict)
+    # Per channel (a column each in the console): its messages by state.
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def build(session: Session, campaign: Campaign) -> Report:
@@ -65,7 +67,14 @@ def build(session: Session, campaign: Campaign) -> Report:
         events[kind] = count
     sent = sum(states[state] for state in HANDED)
     rates = {f"{kind}_rate": (events[kind] / sent if sent else 0.0) for kind in EVENTS}
-    return Report(dict(campaign.audience_counts), states, skipped, events, rates)
+    by_channel: dict[str, dict[str, int]] = {}
+    for channel, state, count in session.execute(
+        select(OutboxMessage.channel, OutboxMessage.state, func.count())
+        .where(OutboxMessage.campaign_id == campaign.id)
+        .group_by(OutboxMessage.channel, OutboxMessage.state)
+    ):
+        by_channel.setdefault(channel, dict.fromkeys(STATES, 0))[state] = count
+    return Report(dict(campaign.audience_counts), states, skipped, events, rates, by_channel)
 
 
 def untracked(session: Session, campaign: Campaign) -> dict[str, int]:
