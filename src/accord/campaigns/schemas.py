@@ -113,11 +113,17 @@ class CampaignOut(BaseModel):
 
 
 class Preview(BaseModel):
-    """How the audience splits at send time: sent now, deferred (quiet hours), kept out."""
+    """How the audience splits at send time: sent now, deferred (legal or quiet hours), kept
+    out."""
 
     at: datetime
     eligible: int
     deferred: int
+    deferred_by: dict[str, int] = Field(
+        default_factory=dict,
+        description="The deferred, by reason: legal_window (the law's hours where the person "
+        "is), quiet_hours (the person's own).",
+    )
     excluded: dict[str, int] = Field(description="People kept out, by reason code.")
     total: int
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.campaigns import templating
 from accord.campaigns.audience import audience_of, audience_select, local_instants
-from accord.campaigns.gate_rules import Sending
+from accord.campaigns.gate_rules import DEFERRING, Sending
 from accord.campaigns.gate_sql import eligible_select, gate_select, reason_counts
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
@@ -189,12 +189,14 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
     """The audience counted by reason, at the send time (or now, if that has passed)."""
     moment = max(at or start_time(session, campaign), utcnow())
     counts = reason_counts(session, _gate(session, campaign, moment))
-    deferred = counts.pop("quiet_hours", 0)
+    deferred_by = {reason.value: counts.pop(reason) for reason in DEFERRING if reason in counts}
+    deferred = sum(deferred_by.values())
     eligible = counts.pop("eligible", 0)
     return Preview(
         at=moment,
         eligible=eligible,
         deferred=deferred,
+        deferred_by=deferred_by,
         excluded=counts,
         total=eligible + deferred + sum(counts.values()),
     )
