@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.campaigns.gate_facts import load_facts
-from accord.compliance import service as compliance
 from accord.campaigns.gate_rules import Sending, decide
 from accord.campaigns.gate_sql import Related, eligible_select, gate_select
+from accord.compliance import service as compliance
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
