@@ -157,7 +157,7 @@ def expect(session: Session, who: Recipient, channel: str, at: str, reason: str 
     assert (from_sql, decision.reason) == (reason, reason)
 
 
-# --- the SMS window (compliance rules: everywhere and US federal): 08:00 to 21:00 local ------------------------------------
+# --- the SMS window (compliance rules: everywhere, US federal): 08:00 to 21:00 local -----------
 
 SMS_WINDOW = [
     # (zone, UTC moment, expected reason)   local time
