@@ -70,7 +70,17 @@ def create_app(
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app, settings)
+    _wire_inbound(app)
     return app
+
+
+def _wire_inbound(app: FastAPI) -> None:
+    """Inbound texts that are not keywords become conversation messages (sms never imports
+    conversations)."""
+    from accord.conversations import service as conversations
+    from accord.sms import service as sms
+
+    sms.add_reply_handler(app, conversations.sms_reply)
 
 
 def _texter(db: Database, settings: Settings) -> object:
@@ -89,6 +99,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.campaigns import api as campaigns_api
     from accord.campaigns import pages as campaign_pages
     from accord.consent import keys_api
+    from accord.conversations import api as conversations_api
+    from accord.conversations import console_pages as conversation_console_pages
+    from accord.conversations import pages as conversation_pages
     from accord.core.web import home
     from accord.delivery import feedback_api, unsubscribe_pages
     from accord.gatecheck import api as gatecheck_api
@@ -128,6 +141,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         brands_api,
         relationships_api,
         campaigns_api,
+        conversations_api,
         push_api,
         inbox_api,
         sms_api,
@@ -135,6 +149,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         gatecheck_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
+    app.include_router(conversations_api.person_router, prefix="/api/v1")
     app.include_router(people_pages.router)
     app.include_router(brands_pages.router)
     for pages in (
@@ -148,6 +163,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         unsubscribe_pages,
         analytics_pages,
         analytics_transparency_pages,
+        conversation_pages,
+        conversation_console_pages,
         push_pages,
         inbox_pages,
         sms_pages,
@@ -168,6 +185,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
 
 def _add_panels(app: FastAPI) -> None:
     from accord.analytics import transparency_pages
+    from accord.conversations import pages as conversation_pages
     from accord.core.web.panels import Panel, add_nav_count, add_panel
     from accord.delivery import history
     from accord.inbox import service as inbox
@@ -178,4 +196,9 @@ def _add_panels(app: FastAPI) -> None:
         app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
     )
     add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
+    add_panel(
+        app,
+        "relationship",
+        Panel("conversations/relationship_panel.html", conversation_pages.relationship_panel),
+    )
     add_nav_count(app, "inbox", inbox.unread_count)

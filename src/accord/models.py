@@ -8,6 +8,7 @@ import accord.brands.models
 import accord.campaigns.models
 import accord.compliance.models
 import accord.consent.models
+import accord.conversations.models
 import accord.core.auth_models
 import accord.core.idempotency_models
 import accord.gatecheck.models

@@ -31,7 +31,7 @@ from accord.relationships.vocabulary import Channel, Purpose
 from tests.builders import make_brand, make_topic
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
-CHANNELS = ["email", "sms", "push"]
+CHANNELS = ["email", "sms", "push", "inapp"]
 BASE = datetime(2026, 3, 28, 0, 0, tzinfo=UTC)  # near a DST change in Europe
 counter = itertools.count()
 PLACES = [
@@ -256,7 +256,21 @@ def build(
                     sent_at=BASE - timedelta(days=days, hours=1),
                 )
             )
-    for hours, on_topic, purpose in spec["texts"]:
+    add_texts(session, spec["texts"], pid, brand, topic, second_topic)
+    session.flush()
+    return pid
+
+
+def add_texts(
+    session: Session,
+    texts: list[tuple[int, bool, str]],
+    pid: uuid.UUID,
+    brand: Any,
+    topic: Any,
+    second_topic: Any,
+) -> None:
+    """Texts the brand sent: (hours before BASE, on the topic or the other one, purpose)."""
+    for hours, on_topic, purpose in texts:
         session.add(
             OutboxMessage(
                 brand_id=brand.id,
@@ -269,8 +283,6 @@ def build(
                 sent_at=BASE - timedelta(hours=hours, minutes=30),
             )
         )
-    session.flush()
-    return pid
 
 
 @settings(

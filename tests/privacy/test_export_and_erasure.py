@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,6 +13,8 @@ from accord.analytics.models import Customer, CustomerScore, ModelFit, Transacti
 from accord.campaigns import messages
 from accord.campaigns.schemas import MessageCreate
 from accord.consent import ledger, verification
+from accord.conversations import service as conversations
+from accord.conversations.files import Upload
 from accord.core.db import utcnow
 from accord.core.settings import Settings
 from accord.mail.backends import DevMailer
@@ -135,6 +138,16 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
         )
     )
     session.flush()
+    thread, _ = conversations.start_person_thread(
+        session,
+        settings,
+        person.id,
+        brand.id,
+        subject=f"From {NAME}",
+        body=f"Hello, I am {NAME}",
+        uploads=[Upload("note.txt", NAME.encode())],
+    )
+    conversations.note(session, thread, f"{NAME} called about it", None)
     return person
 
 
@@ -155,8 +168,13 @@ def test_every_table_with_person_data_is_in_the_export(
     document = privacy.export(session, person.id)
     covered |= {table.name for table, *_ in privacy.dependent_tables()}
     assert "analytics_transactions" in covered
-    for name in covered - {"ledger_events"}:
+    private = {name for name in covered if metadata.tables[name].info.get("export") is False}
+    assert private == {"conversation_notes"}  # a brand's internal notes: erased, not exported
+    assert not private & set(document["tables"])
+    for name in covered - {"ledger_events"} - private:
         assert document["tables"].get(name), f"{name}: no rows exported; extend lived_in_person()"
+    [attachment] = document["tables"]["conversation_attachments"]
+    assert base64.b64decode(attachment["data"]) == NAME.encode()
     assert document["tables"]["people"][0]["email"] == EMAIL
     assert len(document["ledger_events"]) == len(ledger.events_for(session, person.id)) > 5
     flat = str(document)

@@ -48,7 +48,7 @@ class Provider:
     def url(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def answer(self, to: str, *answers: Answer) -> None:
         """The next answers for texts to `to`, in order; then 201 again."""
@@ -79,72 +79,76 @@ class Provider:
         return provider_id
 
 
+class ProviderHandler(BaseHTTPRequestHandler):
+    """The provider's HTTP API; `provider` is set by a subclass per provider (`_handler`)."""
+
+    provider: Provider
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.provider.kind == "twilio":
+            self._twilio(raw)
+        else:
+            self._generic(raw)
+
+    def _twilio(self, raw: bytes) -> None:
+        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401}, {})
+            return
+        if self.path != f"/2010-04-01/Accounts/{SID}/Messages.json":
+            self._reply(404, {"code": 20404, "message": "Not found", "status": 404}, {})
+            return
+        form = dict(parse_qsl(raw.decode()))
+        text = {
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "status_callback": form.get("StatusCallback"),
+        }
+        self._answer(text, lambda pid: {"sid": pid, "status": "queued", "to": text["to"]})
+
+    def _generic(self, raw: bytes) -> None:
+        if self.headers.get("Authorization") != f"Bearer {BEARER}":
+            self._reply(401, {"code": "unauthorised", "message": "bad token"}, {})
+            return
+        body = json.loads(raw)
+        text = {
+            "to": body.get("to"),
+            "from": body.get("from"),
+            "body": body.get("text"),
+            "reference": body.get("reference"),
+            "status_callback": body.get("status_url"),
+        }
+        self._answer(text, lambda pid: {"id": pid, "status": "queued"})
+
+    def _answer(self, text: dict[str, Any], success: Any) -> None:
+        with self.provider.lock:
+            self.provider.attempts.append(text)
+        planned = self.provider.next_answer(str(text["to"]))
+        if planned is not None and planned.status >= 300:
+            self._reply(planned.status, planned.body, planned.headers)
+            return
+        provider_id = self.provider.record(text)
+        self._reply(201, success(provider_id), {})
+
+
 def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-        def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if provider.kind == "twilio":
-                self._twilio(raw)
-            else:
-                self._generic(raw)
-
-        def _twilio(self, raw: bytes) -> None:
-            expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
-            if self.headers.get("Authorization") != expected:
-                self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401}, {})
-                return
-            if self.path != f"/2010-04-01/Accounts/{SID}/Messages.json":
-                self._reply(404, {"code": 20404, "message": "Not found", "status": 404}, {})
-                return
-            form = dict(parse_qsl(raw.decode()))
-            text = {
-                "to": form.get("To"),
-                "from": form.get("From"),
-                "body": form.get("Body"),
-                "status_callback": form.get("StatusCallback"),
-            }
-            self._answer(text, lambda pid: {"sid": pid, "status": "queued", "to": text["to"]})
-
-        def _generic(self, raw: bytes) -> None:
-            if self.headers.get("Authorization") != f"Bearer {BEARER}":
-                self._reply(401, {"code": "unauthorised", "message": "bad token"}, {})
-                return
-            body = json.loads(raw)
-            text = {
-                "to": body.get("to"),
-                "from": body.get("from"),
-                "body": body.get("text"),
-                "reference": body.get("reference"),
-                "status_callback": body.get("status_url"),
-            }
-            self._answer(text, lambda pid: {"id": pid, "status": "queued"})
-
-        def _answer(self, text: dict[str, Any], success: Any) -> None:
-            with provider.lock:
-                provider.attempts.append(text)
-            planned = provider.next_answer(str(text["to"]))
-            if planned is not None and planned.status >= 300:
-                self._reply(planned.status, planned.body, planned.headers)
-                return
-            provider_id = provider.record(text)
-            self._reply(201, success(provider_id), {})
-
-    return Handler
+    return type("Handler", (ProviderHandler,), {"provider": provider})
 
 
 @contextmanager

@@ -68,6 +68,9 @@ class CampaignCreate(BaseModel):
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     topic_id: uuid.UUID
+    channel: Literal["email", "sms", "push", "inapp", "webhook"] = Field(
+        default="email", description="The channel the campaign goes out on."
+    )
     subject: Subject
     text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
     html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None

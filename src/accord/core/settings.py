@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     magic_link_per_address_per_hour: int = Field(default=5, ge=1)
     session_days: int = Field(default=14, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    reply_domain: str = Field(
+        default="", description="Domain of thread reply addresses; empty: base_url's host."
+    )
+    attachment_max_bytes: int = Field(
+        default=512 * 1024, ge=1024, description="Largest attachment on a conversation message."
+    )
+    digest_minutes: int = Field(
+        default=60, ge=5, description="How often members get the digest of new messages."
+    )
     # Web Push, webhooks, tracking (accord.push, accord.webhooks, accord.delivery tracking).
     vapid_private_key_file: Path | None = Field(
         default=None, description="PEM P-256 key for Web Push; empty: generated under var/."

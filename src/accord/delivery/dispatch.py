@@ -87,6 +87,48 @@ def renew_leases(session: Session, ids: list[int], owner: str, until: datetime) 
     return sorted(rows, key=lambda r: r.id)
 
 
+def _checked(
+    session: Session,
+    rows: list[OutboxRow],
+    sources: compose.Sources,
+    now: datetime,
+    outcome: Outcome,
+    results: list[dict[str, Any]],
+) -> set[int]:
+    """The gate re-checked for every row (one query per brand, topic and channel): the ids of
+    the rows that may go; the others' outcomes added to `results`."""
+    groups: dict[tuple[uuid.UUID, uuid.UUID, str, str], list[OutboxRow]] = {}
+    for row in rows:
+        groups.setdefault((row.brand_id, row.topic_id, row.purpose, row.channel), []).append(row)
+    sendable: set[int] = set()
+    for (brand_id, topic_id, purpose, channel), group in groups.items():
+        sending = Sending(brand_id, Purpose(purpose), topic_id, Channel(channel), now)
+        decisions = check(session, sending, [r.person_id for r in group])
+        for row in group:
+            settled = _without_sending(row, sources, decisions[row.person_id], now)
+            if settled is None:
+                sendable.add(row.id)
+            else:
+                results.append(settled)
+                _count(settled, outcome)
+    return sendable
+
+
+def _hand_over(
+    session: Session, channels: Channels, name: str, rows: list[OutboxRow], hand: HandOver
+) -> None:
+    """One channel's sendable rows to its adapter; with none configured they fail."""
+    try:
+        adapter = channels.get(name)
+    except LookupError as exc:  # no adapter configured: these fail, the others go
+        for row in rows:
+            hand.outcome.failed += 1
+            hand.results.append(failed(row, "no_channel", str(exc)))
+        return
+    to = adapter.addresses(session, [r.person_id for r in rows])
+    hand.run(adapter, rows, to)
+
+
 def process(
     session: Session,
     settings: Settings,
@@ -117,21 +159,8 @@ def process(
     order = {row_id: i for i, (row_id, _) in enumerate(claimed)}
     rows.sort(key=lambda r: order[r.id])  # the claim's order: brands take turns
     sources = compose.load(session, rows)
-    groups: dict[tuple[uuid.UUID, uuid.UUID, str, str], list[OutboxRow]] = {}
-    for row in rows:
-        groups.setdefault((row.brand_id, row.topic_id, row.purpose, row.channel), []).append(row)
     results: list[dict[str, Any]] = []
-    sendable: set[int] = set()
-    for (brand_id, topic_id, purpose, channel), group in groups.items():
-        sending = Sending(brand_id, Purpose(purpose), topic_id, Channel(channel), now)
-        decisions = check(session, sending, [r.person_id for r in group])
-        for row in group:
-            settled = _without_sending(row, sources, decisions[row.person_id], now)
-            if settled is None:
-                sendable.add(row.id)
-            else:
-                results.append(settled)
-                _count(settled, outcome)
+    sendable = _checked(session, rows, sources, now, outcome, results)
     by_channel: dict[str, list[OutboxRow]] = {}
     for row in rows:
         if row.id in sendable:
@@ -157,16 +186,8 @@ def process(
     for name, channel_rows in by_channel.items():
         if hand.left:  # interrupted: the other channels wait for the next transaction
             hand.left.extend(channel_rows)
-            continue
-        try:
-            adapter = channels.get(name)
-        except LookupError as exc:  # no adapter configured: these fail, the others go
-            for row in channel_rows:
-                outcome.failed += 1
-                results.append(failed(row, "no_channel", str(exc)))
-            continue
-        to = adapter.addresses(session, [r.person_id for r in channel_rows])
-        hand.run(adapter, channel_rows, to)
+        else:
+            _hand_over(session, channels, name, channel_rows, hand)
     for brand_slots in slots.values():
         brand_slots.release()
     record_outcomes(session, results)

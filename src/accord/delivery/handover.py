@@ -91,12 +91,14 @@ class HandOver:
             batch.close()
         if in_flight:
             raise RuntimeError(f"{channel.name}: {len(in_flight)} message(s) without a verdict")
-        rest = rows[reached:]
         if interrupted:
-            self.left.extend(rest)
-            return
-        # The adapter stopped asking (its channel is unreachable, or throttles us): the rest
-        # wait, as long as it said, without counting an attempt.
+            self.left.extend(rows[reached:])
+        else:
+            self._requeue(rows[reached:], last)
+
+    def _requeue(self, rest: list[OutboxRow], last: Verdict | None) -> None:
+        """The adapter stopped asking (its channel is unreachable, or throttles us): the rest
+        wait, as long as it said, without counting an attempt."""
         pause = timedelta(seconds=last.retry_after) if last and last.retry_after else backoff(1)
         for row in rest:
             self.remaining[row.brand_id] -= 1

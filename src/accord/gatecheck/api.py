@@ -31,7 +31,7 @@ def check(data: CheckRequest, caller: BrandDep, session: SessionDep) -> CheckRes
         results=[
             CheckAnswer(
                 allowed=d.allowed,
-                reason=d.reason.value if d.reason is not None else None,
+                reason=d.reason,
                 defer_until=d.defer_until,
             )
             for d in decisions

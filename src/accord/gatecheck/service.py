@@ -1,28 +1,35 @@
 """The gate as a service, for brands that keep their own e-mail or SMS provider: ask the gate
 about many (person, channel, topic) at once, and read every address the brand must not message.
 
-The answers come from the gate itself (`campaigns.gate_facts.check`, the per-message form the
-worker runs before every hand-over): there is no second implementation to drift."""
+The answers come from the gate itself: its rules (`campaigns.gate_rules.RULES`) in their SQL
+form over the people asked about (`gate_sql.gate_select`, one statement per topic and channel,
+what campaign previews count), and the per-message form for when a deferred message may go.
+There is no second implementation to drift; the differential tests keep the two forms equal."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from accord.campaigns.gate_facts import check as gate_check
-from accord.campaigns.gate_rules import Decision, Sending
-from accord.core.db import insert_or_ignore, utcnow
+from accord.campaigns.gate_rules import RULES, Decision, Reason, Sending
+from accord.campaigns.gate_sql import gate_select
+from accord.core.db import among, insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput
 from accord.core.security import normalise_email
 from accord.gatecheck.models import GateCheckUsage
 from accord.gatecheck.schemas import CheckItem
-from accord.people.models import ContactPoint
+from accord.people.models import ContactPoint, Person
 from accord.relationships.models import Relationship, Topic
 from accord.relationships.vocabulary import Channel, Purpose
+
+NO_RELATIONSHIP = Decision(Reason.no_relationship)
+ALLOWED = Decision(None)
 
 
 def _uuid(text: str) -> uuid.UUID | None:
@@ -46,9 +53,10 @@ def _topics(
     by_ref: dict[str, tuple[uuid.UUID, Purpose]] = {}
     for topic_id, slug, purpose in rows:
         by_ref[slug] = by_ref[str(topic_id)] = (topic_id, Purpose(purpose))
+    canonical = {r: str(_uuid(r) or r) for r in refs}  # each distinct reference parsed once
     found = []
     for n, item in enumerate(items):
-        ref = str(_uuid(item.topic) or item.topic)
+        ref = canonical[item.topic]
         if ref not in by_ref:
             raise InvalidInput(f"Your brand has no topic '{item.topic}'.", field=f"items.{n}.topic")
         topic_id, purpose = by_ref[ref]
@@ -99,14 +107,38 @@ def check(
     groups: dict[tuple[uuid.UUID, Purpose, Channel], list[int]] = {}
     for n, ((topic_id, purpose), item) in enumerate(zip(topics, items, strict=True)):
         groups.setdefault((topic_id, purpose, item.channel), []).append(n)
-    answers: list[Decision | None] = [None] * len(items)
+    answers: list[Decision] = [NO_RELATIONSHIP] * len(items)
     for (topic_id, purpose, channel), positions in groups.items():
         sending = Sending(brand_id, purpose, topic_id, channel, moment)
-        decided = gate_check(session, sending, [people[n] for n in positions])
+        decided = _decide(session, sending, list({people[n] for n in positions}))
         for n in positions:
-            answers[n] = decided[people[n]]
+            answers[n] = decided.get(people[n], NO_RELATIONSHIP)
     count_usage(session, brand_id, len(items))
-    return [a for a in answers if a is not None]
+    return answers
+
+
+def _decide(
+    session: Session, sending: Sending, people: list[uuid.UUID]
+) -> dict[uuid.UUID, Decision]:
+    """The gate's answer per person, by its set-based form (`gate_sql.gate_select`, one
+    statement, the rules' SQL side); the moment a deferred message may go comes from the
+    per-message form, for the deferred people only. People not found are left out."""
+    audience: Any = select(Person.id).where(among(session, Person.id, "check_people", people))
+    result: Any = session.execute(gate_select(session, sending, audience))
+    rows: list[tuple[uuid.UUID, str | None]] = [(row[0], row[1]) for row in result]
+    decisions: dict[str | None, Decision] = {
+        None: ALLOWED,
+        **{r.value: Decision(r) for r in Reason},
+    }
+    found = {pid: decisions[reason] for pid, reason in rows}
+    deferred = [pid for pid, d in found.items() if d.reason is not None and _defers(d.reason)]
+    if deferred:
+        found.update(gate_check(session, sending, deferred))
+    return found
+
+
+def _defers(reason: Reason) -> bool:
+    return any(rule.reason == reason and rule.defers for rule in RULES)
 
 
 def count_usage(session: Session, brand_id: uuid.UUID, items: int) -> None:

@@ -6,6 +6,7 @@ found from the metadata; nothing here lists tables by hand except the secrets le
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -33,6 +34,12 @@ PERSON_COLUMNS = ("person_id", "subject_id")
 metadata = Base.metadata
 # Secrets that prove nothing to the person and must not leave Accord, even to them.
 SECRET_COLUMNS = frozenset({"token_hash", "code_hash", "password_hash", "key_hash"})
+
+
+def _exported(table: Table) -> bool:
+    """A domain may keep a table out of the self-service export (`info={"export": False}`):
+    a brand's internal notes on a conversation, say. Erasure still takes it."""
+    return bool(table.info.get("export", True))
 
 
 def person_tables() -> Iterator[tuple[Table, str]]:
@@ -64,8 +71,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
+    if isinstance(value, bytes):  # a file (an attachment): its bytes, base64-encoded
+        return base64.b64encode(value).decode("ascii")
     return value
 
 
@@ -78,8 +85,11 @@ def export(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
         "people": [_row(metadata.tables["people"], person_id, "id", session)[0]]
     }
     for table, column in person_tables():
-        tables[table.name] = _row(table, person_id, column, session)
+        if _exported(table):
+            tables[table.name] = _row(table, person_id, column, session)
     for table, column, parent, parent_column in dependent_tables():
+        if not _exported(table):
+            continue
         owned = select(parent.c.id).where(parent.c[parent_column] == person_id)
         rows = session.execute(select(table).where(table.c[column].in_(owned))).mappings().all()
         tables[table.name] = [

@@ -57,6 +57,8 @@ class EmailChannel(Channel):
                 marketing=draft.marketing,
                 unsubscribe_token=draft.unsubscribe_token() if draft.marketing else None,
                 digest=draft.message_id,
+                # A conversation's signed reply address (transactional payloads only).
+                reply_to=draft.templates.get("reply_to") if draft.campaign_id is None else None,
             )
         except HeaderError as exc:
             raise ComposeError(str(exc), reason="bad_header") from None
