@@ -103,7 +103,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web import home
-    from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.delivery import feedback_api, sms_receipts, unsubscribe_pages
     from accord.gatecheck import api as gatecheck_api
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
@@ -133,6 +133,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
     app.include_router(sms_hooks.router)
+    app.include_router(sms_receipts.router)
     for api in (
         people_api,
         contacts_api,

@@ -71,8 +71,13 @@ class CampaignCreate(BaseModel):
     channel: Literal["email", "sms", "push", "inapp", "webhook"] = Field(
         default="email", description="The channel the campaign goes out on."
     )
-    subject: Subject
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+    subject: Subject | None = Field(
+        default=None, description="Needed on every channel but sms (a text has no subject)."
+    )
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)] = Field(
+        description="For sms: at most 10 segments as sent, with the brand's name and (on "
+        "marketing) 'Reply STOP to opt out' the channel adds."
+    )
     html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
     audience: Audience = Field(default_factory=Audience)
     schedule: Schedule = Field(default_factory=Schedule)
@@ -113,6 +118,22 @@ class CampaignOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    sms: SmsSegments | None = Field(
+        default=None, description="For an sms campaign: its text as sent, counted."
+    )
+
+
+class SmsSegments(BaseModel):
+    """An SMS campaign's text as it goes out to a sample person, counted."""
+
+    encoding: str = Field(description="GSM-7, or UCS-2 when a character is outside GSM 03.38.")
+    segments: int
+    max_segments: int
+    units: int = Field(description="Septets (GSM-7) or UTF-16 units (UCS-2).")
+    characters: int
+    remaining: int = Field(description="Units left in the last segment.")
+    unicode_characters: list[str] = Field(description="The characters that forced UCS-2.")
+    body: str = Field(description="The text as sent to a sample person (Ada Lovelace).")
 
 
 class Preview(BaseModel):
