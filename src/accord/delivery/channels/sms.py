@@ -72,7 +72,10 @@ class SmsChannel(Channel):
                 continue
             body: Body = composed.body
             text = sms.Text(to=draft.address, sender=sender, body=body.text, reference=draft.key)
-            yield composed, verdict_of(self.gateway.send(session, text))
+            verdict = verdict_of(self.gateway.send(session, text))
+            yield composed, verdict
+            if verdict.status == "throttled":
+                return  # asked to slow down: the rest wait as long as it said, not an attempt
 
     def close(self) -> None:
         self.gateway.close()
