@@ -134,7 +134,7 @@ def test_provider_answers_become_verdicts(
     sms_settings: Settings,
     provider: Provider,
 ) -> None:
-    brand, key, topic, _ = texting_world(session, phones=["+12025550191", "+12025550192"])
+    _brand, key, topic, _ = texting_world(session, phones=["+12025550191", "+12025550192"])
     provider.answer("+12025550191", Answer(503, {"message": "busy"}))
     provider.answer("+12025550192", Answer(400, {"code": 21211, "message": "not a number"}))
     sms_campaign(sms_client, key, topic)

@@ -24,7 +24,8 @@ STATES = (
 )
 # Handed to the channel: what a receipt may have moved on from `sent`.
 HANDED = ("sent", "delivered", "undelivered")
-EVENTS = ("bounced", "complained", "unsubscribed", "opted_out", "replied")
+# Opened and clicked: counted only for people who allowed tracking (delivery.tracking).
+EVENTS = ("bounced", "complained", "unsubscribed", "opted_out", "replied", "opened", "clicked")
 
 
 @dataclass

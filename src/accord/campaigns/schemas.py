@@ -68,8 +68,9 @@ class CampaignCreate(BaseModel):
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     topic_id: uuid.UUID
-    channel: Literal["email", "sms", "push", "inapp", "webhook"] = Field(
-        default="email", description="The channel the campaign goes out on."
+    channel: Literal["email", "sms", "push", "inapp", "webhook", "postal"] = Field(
+        default="email",
+        description="The channel the campaign goes out on (postal: exported, not sent).",
     )
     subject: Subject | None = Field(
         default=None, description="Needed on every channel but sms (a text has no subject)."

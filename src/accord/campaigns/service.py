@@ -242,6 +242,10 @@ def send(session: Session, campaign: Campaign) -> Campaign:
     """Schedule the campaign. Asking again (double click, retried request) changes nothing."""
     if campaign.state != "draft":
         return campaign
+    if campaign.channel == Channel.postal.value:
+        raise Conflict(
+            "A postal mailing is exported (POST …/postal-export), not sent.", field="channel"
+        )
     topic = session.get_one(Topic, campaign.topic_id)
     brand = session.get_one(Brand, campaign.brand_id)
     if topic.purpose == "marketing" and campaign.channel == "email" and not brand.postal_address:
