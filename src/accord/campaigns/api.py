@@ -33,7 +33,7 @@ router = APIRouter(tags=["campaigns", BRAND_SCOPED])
 def _out(session: Session, campaign: Campaign) -> CampaignOut:
     """The campaign, with an sms campaign's text counted as it goes out."""
     out = CampaignOut.model_validate(campaign)
-    if campaign.channel == "sms":
+    if "sms" in service.channels_of(campaign):
         out.sms = service.sms_segments(session, campaign)
     return out
 
