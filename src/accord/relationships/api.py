@@ -20,6 +20,7 @@ from accord.core.errors import InvalidInput, NotFound
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam
 from accord.relationships import brand_records, service, topics
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import (
@@ -42,7 +43,7 @@ MAX_CSV_ROWS = 5000
 def list_topics(
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> Page[TopicOut]:
     caller.require(Permission.read_brand)
@@ -155,7 +156,7 @@ async def invite_csv(
 def consent_events(
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = Query(default=None, description="next_cursor of the previous page"),
+    cursor: CursorParam = None,
     limit: int = Query(default=100, ge=1, le=500),
 ) -> Page[LedgerEventOut]:
     """Your brand's consent decisions, oldest first, so your systems can follow along: keep

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from accord.brands import service as brands
 from accord.consent.models import LedgerEvent
 from accord.core.errors import NotFound
+from accord.core.validation import Line
 from accord.core.web.deps import SessionDep
 from accord.people.deps import PersonDep
 from accord.relationships import decisions, global_prefs, service
@@ -27,7 +29,9 @@ router = APIRouter(prefix="/me", tags=["my relationships"])
 
 
 class FollowIn(BaseModel):
-    brand: str
+    model_config = ConfigDict(extra="forbid")
+
+    brand: Annotated[Line, Field(min_length=1, max_length=64, description="The brand's slug.")]
 
 
 class GlobalPreferencesOut(BaseModel):

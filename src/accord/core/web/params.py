@@ -1,0 +1,19 @@
+"""Query and header parameters many routes share, checked like every other text input."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Query
+
+from accord.core.validation import Line
+
+# `cursor: CursorParam = None` on every list route.
+CursorParam = Annotated[
+    Line | None, Query(max_length=500, description="The next_cursor of the previous page.")
+]
+# `idempotency_key: IdempotencyKeyParam = None` where a route requires the header (the
+# middleware in `accord.core.web.idempotency` handles it on every POST).
+IdempotencyKeyParam = Annotated[
+    Line | None, Header(max_length=255, description="Replays the stored answer when repeated.")
+]
