@@ -19,6 +19,7 @@ from accord.core.settings import Settings
 from accord.core.web.body_limit import BodySizeLimit
 from accord.core.web.errors import install_error_handlers
 from accord.core.web.idempotency import IdempotencyMiddleware
+from accord.core.web.security_headers import SecurityHeaders
 from accord.core.web.templates import build_templates
 from accord.mail.backends import build_mailer
 
@@ -53,7 +54,8 @@ def create_app(
     app.state.mailer = build_mailer(settings)
     app.state.panels = {}
 
-    # Outermost first: the size limit sees bytes before anything buffers them.
+    # Each add_middleware wraps the ones before: the security headers go on every answer
+    # (the size limit's 413 too), and the size limit sees bytes before anything buffers them.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         SessionMiddleware,
@@ -64,6 +66,7 @@ def create_app(
         https_only=settings.secure_cookies,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app, settings)

@@ -41,7 +41,7 @@ def _figure(chart_id: str, title: str, description: str, height: float, body: li
     label = f"{title}. {description}" if description else title
     svg = (
         f'<svg role="img" aria-label="{escape(label)}" viewBox="0 0 {WIDTH} {height:.0f}" '
-        f'width="100%" style="max-width: {WIDTH}px; height: auto" '
+        f'width="{WIDTH}" height="{height:.0f}" '
         f'xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}">'
         f"<title>{escape(title)}</title><desc>{escape(description)}</desc>"
         + "".join(body)
