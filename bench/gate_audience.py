@@ -76,7 +76,7 @@ from accord.core import migrate
 from accord.core.db import UTCDateTime, make_engine
 from accord.relationships import topics
 from accord.relationships.schemas import TopicCreate
-from accord.relationships.vocabulary import Purpose
+from accord.relationships.vocabulary import Channel, Purpose
 
 GOAL = 1.3
 FULL_PEOPLE = 1_000_000
@@ -461,7 +461,8 @@ class Gate:
 
     def _args(self, session: Session, world: World) -> tuple[Sending, Any]:
         campaign = session.get_one(Campaign, world.campaign)
-        sending = Sending(world.brand, "marketing", world.topic, campaign.channel, world.at)
+        channel = Channel(campaign.channel)
+        sending = Sending(world.brand, Purpose.marketing, world.topic, channel, world.at)
         return sending, audience_of(campaign)
 
     def query(self, session: Session, world: World) -> Select[Any]:

@@ -53,6 +53,7 @@ def create_app(
     app.state.templates = build_templates()
     app.state.mailer = build_mailer(settings)
     app.state.panels = {}
+    app.state.nav_counts = {}
 
     # Each add_middleware wraps the ones before: the security headers go on every answer
     # (the size limit's 413 too), and the size limit sees bytes before anything buffers them.
@@ -84,12 +85,16 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.consent import keys_api
     from accord.core.web import home
     from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.inbox import api as inbox_api
+    from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
     from accord.people import contact_pages as people_contact_pages
     from accord.people import contacts_api
     from accord.people import pages as people_pages
     from accord.privacy import api as privacy_api
     from accord.privacy import pages as privacy_pages
+    from accord.push import api as push_api
+    from accord.push import pages as push_pages
     from accord.relationships import api as relationships_api
     from accord.relationships import console_pages as topic_console_pages
     from accord.relationships import link_pages as relationship_link_pages
@@ -110,6 +115,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         brands_api,
         relationships_api,
         campaigns_api,
+        push_api,
+        inbox_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
@@ -125,6 +132,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         unsubscribe_pages,
         analytics_pages,
         analytics_transparency_pages,
+        push_pages,
+        inbox_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)
@@ -139,8 +148,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
 
 def _add_panels(app: FastAPI) -> None:
     from accord.analytics import transparency_pages
-    from accord.core.web.panels import Panel, add_panel
+    from accord.core.web.panels import Panel, add_nav_count, add_panel
     from accord.delivery import history
+    from accord.inbox import service as inbox
     from accord.relationships import service as relationships
 
     add_panel(app, "home", Panel("relationships/home_panel.html", relationships.home_panel))
@@ -148,3 +158,4 @@ def _add_panels(app: FastAPI) -> None:
         app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
     )
     add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
+    add_nav_count(app, "inbox", inbox.unread_count)

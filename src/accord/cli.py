@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "apikey": ("accord.brands.cli:apikey_app", "API keys for brand systems."),
     "brand": ("accord.brands.cli:brand_app", "Brands (tenants)."),
+    "compliance": (
+        "accord.compliance.cli:compliance_app",
+        "Legal rules as data: sending windows, frequency limits, consent.",
+    ),
     "db": ("accord.core.db_cli:db_app", "Database schema: upgrade, downgrade, current revision."),
     "demo": (
         "accord.serving:demo",

@@ -6,9 +6,11 @@ from __future__ import annotations
 import accord.analytics.models
 import accord.brands.models
 import accord.campaigns.models
+import accord.compliance.models
 import accord.consent.models
 import accord.core.auth_models
 import accord.core.idempotency_models
+import accord.inbox.models
 import accord.mail.models
 import accord.outbox.models
 import accord.people.models

@@ -26,6 +26,7 @@ from accord.relationships.models import (
     Relationship,
     TopicChoice,
 )
+from accord.relationships.vocabulary import Channel, Purpose
 from tests.builders import make_brand, make_topic
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
@@ -167,7 +168,7 @@ def test_sql_gate_and_per_message_check_agree(
         other_topic = make_topic(session, brand=other)
         ids = [build(session, spec, brand, other, topic, other_topic) for spec in people]
         audience = select(Person.id).where(Person.id.in_(ids))
-        sending = Sending(brand.id, purpose, topic.id, channel, at)
+        sending = Sending(brand.id, Purpose(purpose), topic.id, Channel(channel), at)
         query = gate_select(session, sending, audience)
         from_sql = {row.person_id: row.reason for row in session.execute(query)}
         # The same people as an audience of the brand's relationships (campaigns' usual kind).
@@ -248,7 +249,7 @@ def test_each_reason_from_both_gates(session: Session) -> None:
     for expected, change, purpose in CASES:
         topic = topics[purpose]
         pid = build(session, GOOD | change, brand, other, topic, other_topic)
-        sending = Sending(brand.id, purpose, topic.id, "sms", NOON)
+        sending = Sending(brand.id, Purpose(purpose), topic.id, Channel.sms, NOON)
         query = gate_select(session, sending, select(Person.id).where(Person.id == pid))
         [row] = session.execute(query).all()
         decision = decide(load_facts(session, sending, [pid])[pid], sending)

@@ -218,7 +218,7 @@ def test_every_field_error_is_listed_the_first_one_on_top(
     assert payload["field"] == "email"
     assert payload["detail"] == f"email: {payload['errors'][0]['detail']}"
     sentences = {e["field"]: e["detail"] for e in payload["errors"]}
-    assert sentences["email"] == "Give an e-mail address like name@example.com."
+    assert sentences["email"] == "Enter an e-mail address like name@example.com."
     assert sentences["display_name"] == "Use 120 characters or fewer."
     assert "Mars/Base" in sentences["time_zone"]
     for sentence in sentences.values():

@@ -87,6 +87,10 @@ def test_invalid_numbers_name_the_field_and_write_nothing(
     assert session.scalar(select(func.count()).select_from(ContactPoint)) == before
 
 
+# A browser's P-256 public key (uncompressed point, base64url): the curve's generator.
+P256DH = "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU"
+
+
 def test_email_push_and_postal_contact_points(client: TestClient, session: Session) -> None:
     csrf = setup(client, session)
     email = client.post(
@@ -96,7 +100,7 @@ def test_email_push_and_postal_contact_points(client: TestClient, session: Sessi
     assert "/contacts/verify?token=" in last_mail_to(session, "second@example.com").text_body
     push = client.post(
         "/api/v1/me/contacts/push",
-        json={"endpoint": "https://push.example/abc", "p256dh": "B" * 20, "auth": "a" * 16},
+        json={"endpoint": "https://push.example/abc", "p256dh": P256DH, "auth": "a" * 22},
         headers=csrf,
     ).json()
     assert push["verified_at"] is not None

@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 from accord.analytics import pages_fits, pages_view
 from accord.brands import service as brands
 from accord.brands.deps import BrandDep
-from accord.core.errors import AccordError
 from accord.core.permissions import Permission, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
-from accord.core.web.forms import read_form
-from accord.core.web.templates import flash, render
+from accord.core.web.forms import handle_form, show_form
+from accord.core.web.templates import flash
 
 router = APIRouter(
     prefix="/console/analytics",
@@ -32,28 +31,19 @@ router = APIRouter(
 OVERVIEW = "analytics/overview.html"
 
 
-def _overview(
-    request: Request,
-    session: Session,
-    caller: BrandCaller,
-    *,
-    fit_id: uuid.UUID | None = None,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
+def _overview_context(
+    session: Session, caller: BrandCaller, fit_id: uuid.UUID | None = None
+) -> dict[str, Any]:
     brand_id = caller.brand_id
     equity = pages_fits.equity_section(session, brand_id)
-    if values is None:
-        values = pages_fits.blank_form()
-        if equity["latest"] is not None:  # start from the latest fit's cut-off
-            values["cutoff"] = equity["latest"].cutoff.isoformat()
-    context: dict[str, Any] = {
+    values = pages_fits.blank_form()
+    if equity["latest"] is not None:  # start from the latest fit's cut-off
+        values["cutoff"] = equity["latest"].cutoff.isoformat()
+    return {
         "brand": brands.get_brand(session, brand_id),
         "can_fit": role_allows(caller.role, Permission.write_analytics),
         "models": pages_fits.MODELS,
         "values": values,
-        "errors": errors or {},
         "equity": equity,
         "holdout": pages_fits.holdout_section(session, brand_id, fit_id),
         "rfm": pages_view.rfm_section(session, brand_id, None),
@@ -61,7 +51,6 @@ def _overview(
         "rates": pages_view.rates_section(session, brand_id),
         "profit": pages_view.profit_section(session, brand_id),
     }
-    return render(request, OVERVIEW, context, status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -69,28 +58,32 @@ def overview(
     request: Request, caller: BrandDep, session: SessionDep, fit: uuid.UUID | None = None
 ) -> HTMLResponse:
     caller.require(Permission.read_analytics)
-    return _overview(request, session, caller, fit_id=fit)
+    context = _overview_context(session, caller, fit)
+    return show_form(request, OVERVIEW, context.pop("values"), **context)
 
 
 @router.post("/fits", response_class=HTMLResponse)
 async def run_fit(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     """Run a fit from the form; a fit that cannot run says why beside the field concerned."""
     caller.require(Permission.write_analytics)
-    values = await read_form(request, pages_fits.FIT_FIELDS)
-    data = pages_fits.read_fit_form(values)
-    if not isinstance(data, dict):
-        try:
-            result = pages_fits.run_fit(session, caller.brand_id, data)
-        except AccordError as exc:
-            session.rollback()
-            data = {exc.field or "form": exc.detail}
-    if isinstance(data, dict):
-        return _overview(request, session, caller, values=values, errors=data, status_code=422)
-    name = pages_fits.MODEL_NAMES.get(result.model, result.model)
-    flash(
+
+    def act(data: pages_fits.FitForm) -> Response:
+        result = pages_fits.run_fit(session, caller.brand_id, data)
+        name = pages_fits.MODEL_NAMES.get(result.model, result.model)
+        flash(
+            request,
+            f"The {name} fit at {result.cutoff.isoformat()} is stored: {result.customers:,} "
+            f"customers, {result.scored:,} individual scores for people who allow profiling.",
+            "success",
+        )
+        return RedirectResponse("/console/analytics#equity-h", status_code=303)
+
+    return await handle_form(
         request,
-        f"The {name} fit at {result.cutoff.isoformat()} is stored: {result.customers:,} "
-        f"customers, {result.scored:,} individual scores for people who allow profiling.",
-        "success",
+        session,
+        pages_fits.read_fit_form,
+        act,
+        template=OVERVIEW,
+        fields=pages_fits.FIT_FIELDS,
+        context=lambda: _overview_context(session, caller),
     )
-    return RedirectResponse("/console/analytics#equity-h", status_code=303)

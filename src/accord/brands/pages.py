@@ -16,7 +16,7 @@ from accord.core.permissions import Permission, Role, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.forms import handle_form, parse_form, read_form, show_form
 from accord.core.web.templates import flash, render
 
 router = APIRouter(
@@ -27,6 +27,9 @@ router = APIRouter(
 )
 
 ROLE_OPTIONS = [(role.value, role.value.capitalize()) for role in Role]
+SIGNIN = "brands/signin.html"
+API_KEYS = "brands/api_keys.html"
+SETTINGS = "brands/settings.html"
 BRAND_FIELDS = ["name", "kind", "sender_name", "sender_email", "postal_address", "support_email"]
 
 
@@ -45,35 +48,33 @@ def _sign_in(request: Request, member_id: uuid.UUID) -> Response:
 
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request) -> HTMLResponse:
-    return render(request, "brands/signin.html")
+    return show_form(request, SIGNIN, {}, model=MemberSignIn)
 
 
 @router.post("/signin", response_class=HTMLResponse)
 async def signin(request: Request, session: SessionDep) -> Response:
-    values = await read_form(request, ["email", "password"])
-    data = parse_form(MemberSignIn, values)
-    if isinstance(data, dict):
-        return form_page(request, "brands/signin.html", values, data)
-    try:
-        member = service.sign_in_member(session, data.email, data.password)
-    except AccordError as exc:
-        session.rollback()
-        return form_page(request, "brands/signin.html", values, {"password": exc.detail})
-    return _sign_in(request, member.id)
+    def act(data: MemberSignIn) -> Response:
+        return _sign_in(request, service.sign_in_member(session, data.email, data.password).id)
+
+    return await handle_form(request, session, MemberSignIn, act, template=SIGNIN)
 
 
 @router.post("/signin/link", response_class=HTMLResponse)
 async def signin_link(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    values = await read_form(request, ["email"])
-    data = parse_form(MemberSignIn, {**values, "password": "-"})
-    if isinstance(data, dict):
-        return form_page(request, "brands/signin.html", values, data)
-    try:
+    def act(data: MemberSignIn) -> Response:
         service.request_member_link(session, settings, request.app.state.mailer, data.email)
-    except AccordError as exc:
-        session.rollback()
-        return form_page(request, "brands/signin.html", values, {"email": exc.detail})
-    return render(request, "people/check_inbox.html", {"email": data.email})
+        return render(request, "people/check_inbox.html", {"email": data.email})
+
+    values = await read_form(request, ["email"])
+    return await handle_form(
+        request,
+        session,
+        lambda typed: parse_form(MemberSignIn, {**typed, "password": "-"}),
+        act,
+        template=SIGNIN,
+        values=values,
+        model=MemberSignIn,
+    )
 
 
 @router.get("/auth/link", response_class=HTMLResponse)
@@ -114,20 +115,31 @@ def members(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResp
 @router.post("/members", response_class=HTMLResponse)
 async def add_member(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.manage_members)
-    values = await read_form(request, ["email", "display_name", "role", "password"])
-    data = parse_form(MemberCreate, {**values, "password": values["password"] or None})
-    if not isinstance(data, dict):
-        try:
-            service.add_member(session, caller.brand_id, data)
-        except AccordError as exc:
-            session.rollback()
-            data = {exc.field or "form": exc.detail}
-    if isinstance(data, dict):
+
+    def act(data: MemberCreate) -> Response:
+        service.add_member(session, caller.brand_id, data)
+        flash(request, f"{data.email} is now a member.")
+        return RedirectResponse("/console/members", status_code=303)
+
+    def context() -> dict[str, Any]:
         rows, _ = service.list_members(session, caller.brand_id, limit=200)
-        extra = {**_console(request, caller, session), "members": rows, "roles": ROLE_OPTIONS}
-        return form_page(request, "brands/members.html", values, data, **extra)
-    flash(request, f"{values['email']} is now a member.")
-    return RedirectResponse("/console/members", status_code=303)
+        return {
+            **_console(request, caller, session),
+            "members": rows,
+            "roles": ROLE_OPTIONS,
+        }
+
+    values = await read_form(request, ["email", "display_name", "role", "password"])
+    return await handle_form(
+        request,
+        session,
+        lambda typed: parse_form(MemberCreate, {**typed, "password": typed["password"] or None}),
+        act,
+        template="brands/members.html",
+        values=values,
+        context=context,
+        model=MemberCreate,
+    )
 
 
 @router.get("/api-keys", response_class=HTMLResponse)
@@ -136,40 +148,40 @@ def api_keys(request: Request, caller: BrandDep, session: SessionDep) -> HTMLRes
     return _api_keys_page(request, caller, session)
 
 
-def _api_keys_page(
-    request: Request,
-    caller: BrandCaller,
-    session: Any,
-    *,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    secret: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
+def _api_keys_context(request: Request, caller: BrandCaller, session: Any) -> dict[str, Any]:
     rows, _ = service.list_api_keys(session, caller.brand_id, limit=200)
-    context = {
-        **_console(request, caller, session),
-        "keys": rows,
-        "roles": ROLE_OPTIONS,
-        "values": values or {"role": Role.marketer.value},
-        "errors": errors or {},
-        "secret": secret,
-    }
-    return render(request, "brands/api_keys.html", context, status_code=status_code)
+    return {**_console(request, caller, session), "keys": rows, "roles": ROLE_OPTIONS}
+
+
+def _api_keys_page(
+    request: Request, caller: BrandCaller, session: Any, *, secret: str | None = None
+) -> HTMLResponse:
+    context = _api_keys_context(request, caller, session)
+    values = {"role": Role.marketer.value}
+    return show_form(request, API_KEYS, values, model=ApiKeyCreate, secret=secret, **context)
 
 
 @router.post("/api-keys", response_class=HTMLResponse)
 async def create_api_key(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.manage_api_keys)
-    values = await read_form(request, ["name", "role"])
-    data = parse_form(ApiKeyCreate, values)
-    if isinstance(data, dict):
-        return _api_keys_page(request, caller, session, values=values, errors=data, status_code=422)
-    _, secret = service.create_api_key(session, caller.brand_id, data, created_by=caller.member_id)
-    # Shown in this response only (a redirect would have to park the secret somewhere).
-    response = _api_keys_page(request, caller, session, secret=secret)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+
+    def act(data: ApiKeyCreate) -> Response:
+        _, secret = service.create_api_key(
+            session, caller.brand_id, data, created_by=caller.member_id
+        )
+        # Shown in this response only (a redirect would have to park the secret somewhere).
+        response = _api_keys_page(request, caller, session, secret=secret)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return await handle_form(
+        request,
+        session,
+        ApiKeyCreate,
+        act,
+        template=API_KEYS,
+        context=lambda: _api_keys_context(request, caller, session),
+    )
 
 
 @router.post("/api-keys/{api_key_id}/revoke")
@@ -188,17 +200,28 @@ def settings_form(request: Request, caller: BrandDep, session: SessionDep) -> HT
     context = _console(request, caller, session)
     brand = context["brand"]
     values = {name: getattr(brand, name) or "" for name in BRAND_FIELDS}
-    return render(request, "brands/settings.html", {**context, "values": values})
+    return show_form(request, SETTINGS, values, model=BrandUpdate, **context)
 
 
 @router.post("/settings", response_class=HTMLResponse)
 async def save_settings(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.manage_brand)
-    values = await read_form(request, BRAND_FIELDS)
-    data = parse_form(BrandUpdate, {**values, "postal_address": values["postal_address"] or None})
-    if isinstance(data, dict):
-        context = _console(request, caller, session)
-        return form_page(request, "brands/settings.html", values, data, **context)
-    service.update_brand(session, caller.brand_id, data)
-    flash(request, "The brand settings are saved.")
-    return RedirectResponse("/console/settings", status_code=303)
+
+    def act(data: BrandUpdate) -> Response:
+        service.update_brand(session, caller.brand_id, data)
+        flash(request, "The brand settings are saved.")
+        return RedirectResponse("/console/settings", status_code=303)
+
+    def parse(typed: dict[str, str]) -> BrandUpdate | dict[str, str]:
+        return parse_form(BrandUpdate, {**typed, "postal_address": typed["postal_address"] or None})
+
+    return await handle_form(
+        request,
+        session,
+        parse,
+        act,
+        template=SETTINGS,
+        values=await read_form(request, BRAND_FIELDS),
+        context=lambda: _console(request, caller, session),
+        model=BrandUpdate,
+    )

@@ -1,5 +1,7 @@
-"""Loads the gate's facts for a batch of people with one set-based query, so the worker's
-per-message check costs no query per message (and a chunk of a hundred costs one)."""
+"""The gate's facts for a batch of people, loaded with one set-based query, and the batch check
+over them: the per-message form of the gate (`gate_rules.decide`) for every person of a list,
+at the cost of one query for the list (the worker's check before handing a chunk to a channel,
+and any caller asking the gate about a few people)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from sqlalchemy import Select, String, Uuid, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from accord.campaigns.gate_rules import CAP_WINDOW, Facts, Sending
+from accord.campaigns.gate_rules import CAP_WINDOW, Decision, Facts, Sending, decide
 from accord.core.db import UTCDateTime, among, unindexed
-from accord.outbox.models import OutboxMessage
+from accord.outbox.models import MessageState, OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
     DEFAULT_BRAND_CAP,
@@ -25,6 +27,16 @@ from accord.relationships.models import (
     Relationship,
     TopicChoice,
 )
+from accord.relationships.vocabulary import GrantStatus, Purpose, State
+
+
+def check(
+    session: Session, sending: Sending, people: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Decision]:
+    """The gate's decision for each of `people` (a person not found may be sent nothing)."""
+    return {
+        pid: decide(facts, sending) for pid, facts in load_facts(session, sending, people).items()
+    }
 
 
 def load_facts(
@@ -85,8 +97,8 @@ def _statement(dialect: str) -> Select[Any]:
         )
         .where(
             wanted(OutboxMessage.person_id),
-            unindexed(OutboxMessage.state) == "sent",
-            OutboxMessage.purpose == "marketing",
+            unindexed(OutboxMessage.state) == MessageState.sent,
+            OutboxMessage.purpose == Purpose.marketing,
             OutboxMessage.sent_at > since,
         )
         .group_by(OutboxMessage.person_id)
@@ -95,8 +107,8 @@ def _statement(dialect: str) -> Select[Any]:
     granted = select(PurposeGrant.person_id).where(
         wanted(PurposeGrant.person_id),
         PurposeGrant.brand_id == brand_id,
-        PurposeGrant.purpose == "marketing",
-        PurposeGrant.status == "granted",
+        PurposeGrant.purpose == Purpose.marketing,
+        PurposeGrant.status == GrantStatus.granted,
     )
     chosen_channel = select(ChannelChoice.person_id).where(
         wanted(ChannelChoice.person_id),
@@ -146,8 +158,8 @@ def _statement(dialect: str) -> Select[Any]:
 
 # The facts of a person who is not (or no longer) there: nothing may be sent.
 NOBODY = Facts(
-    rel_state=None,
-    rel_paused_until=None,
+    relationship=None,
+    paused_until=None,
     brand_cap=DEFAULT_BRAND_CAP,
     global_paused_until=None,
     do_not_contact=False,
@@ -158,9 +170,9 @@ NOBODY = Facts(
     marketing_granted=False,
     channel_chosen=False,
     topic_chosen=False,
-    contacts_total=0,
-    contacts_verified=0,
-    contacts_usable=0,
+    has_contact_point=False,
+    has_verified_point=False,
+    has_usable_point=False,
     brand_sent=0,
     global_sent=0,
 )
@@ -169,8 +181,8 @@ NOBODY = Facts(
 def _facts(row: Any) -> Facts:
     rel, pref = row.rel_id is not None, row.pref_id is not None
     return Facts(
-        rel_state=row.state if rel else None,
-        rel_paused_until=row.paused_until if rel else None,
+        relationship=State(row.state) if rel else None,
+        paused_until=row.paused_until if rel else None,
         brand_cap=row.brand_cap if rel else DEFAULT_BRAND_CAP,
         global_paused_until=row.global_paused_until if pref else None,
         do_not_contact=bool(pref and row.do_not_contact),
@@ -181,9 +193,9 @@ def _facts(row: Any) -> Facts:
         marketing_granted=bool(row.granted),
         channel_chosen=bool(row.chosen_channel),
         topic_chosen=bool(row.chosen_topic),
-        contacts_total=int(row.total or 0),
-        contacts_verified=int(row.verified or 0),
-        contacts_usable=int(row.usable or 0),
+        has_contact_point=bool(row.total),
+        has_verified_point=bool(row.verified),
+        has_usable_point=bool(row.usable),
         brand_sent=int(row.brand_n or 0),
         global_sent=int(row.global_n or 0),
     )

@@ -1,36 +1,75 @@
-"""The gate's rules over one person's facts: the per-message check a worker runs before sending.
+"""The gate's rules, each written once in its two forms side by side.
 
-`accord.campaigns.gate_sql` states the same rules as one SQL statement for a whole audience;
-a differential property test keeps the two in agreement. Order matters: the first rule that
-fails gives the reason.
+A rule is one small named condition, TRUE when it lets the person through:
+
+- over one person's `Facts` (Python values): the per-message check a worker runs right before
+  handing a message to a channel (`decide`; the facts of a batch come from `gate_facts`);
+- over `FactColumns` (SQL expressions over an audience joined to the same facts, built by
+  `gate_sql`): the set-based gate that resolves a whole audience in one statement.
+
+`RULES` lists them in the order of `Reason`: the first rule that fails gives the reason. A
+differential property test (tests/campaigns/test_gate_differential.py) feeds both forms random
+worlds and asserts identical answers, and tests/campaigns/test_gate_boundaries.py pins each
+edge with literal times and counts.
+
+Fetching the facts is kept apart from the rules: `gate_facts` loads them for a list of people,
+`gate_sql` joins them to an audience (how a fact is fetched may differ by backend or statement,
+never the rule over it). To add a rule:
+
+1. its reason in `Reason`, at its place in the order; a rule that defers (the message waits
+   rather than being refused) comes after every rule that refuses, since a message that may
+   never go is refused, not deferred;
+2. any fact it reads as a field of both `Facts` and `FactColumns` (same name, same meaning),
+   fetched in `gate_facts._statement` (and `NOBODY`) and joined in `gate_sql._facts`;
+3. its two forms below and one `Rule(...)` line in `RULES`; in the differential test's
+   world, the data that makes it fail.
+
+A Python form must treat a missing fact (None) as the SQL form's NULL does: a condition that is
+NULL in SQL fails, so in Python the same case must be False (or be kept out by an earlier rule).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-REASONS = (
-    "no_relationship",
-    "paused",
-    "ended",
-    "no_marketing_consent",
-    "channel_not_chosen",
-    "topic_not_chosen",
-    "global_opt_out",
-    "no_contact_point",
-    "unverified",
-    "suppressed",
-    "brand_cap",
-    "global_cap",
-    "quiet_hours",
-    "terms",
-)
-INTERRUPTIVE = frozenset({"sms", "push"})
-SMS_START, SMS_END = 8 * 60, 21 * 60
+from sqlalchemy import Integer, and_, bindparam, cast, func, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from accord.core.db import UTCDateTime
+from accord.relationships.vocabulary import Channel, Purpose, State
+
+
+class Reason(StrEnum):
+    """Why the gate says no, in the order the rules are checked."""
+
+    no_relationship = "no_relationship"
+    paused = "paused"
+    ended = "ended"
+    no_marketing_consent = "no_marketing_consent"
+    channel_not_chosen = "channel_not_chosen"
+    topic_not_chosen = "topic_not_chosen"
+    global_opt_out = "global_opt_out"
+    no_contact_point = "no_contact_point"
+    unverified = "unverified"
+    suppressed = "suppressed"
+    brand_cap = "brand_cap"
+    global_cap = "global_cap"
+    terms = "terms"
+    # Deferring rules last: the message waits until the rule passes.
+    quiet_hours = "quiet_hours"
+
+
+REASONS = tuple(Reason)
+INTERRUPTIVE = frozenset({Channel.sms, Channel.push})
+SMS_START, SMS_END = 8 * 60, 21 * 60  # local minutes: SMS from 08:00, and before 21:00
 CAP_WINDOW = timedelta(days=7)
+
+Condition = ColumnElement[bool]
 
 
 @dataclass(frozen=True)
@@ -39,9 +78,9 @@ class Sending:
     topic's, never the caller's say-so), about which topic, on which channel, at what moment."""
 
     brand_id: uuid.UUID
-    purpose: str
+    purpose: Purpose
     topic_id: uuid.UUID
-    channel: str
+    channel: Channel
     at: datetime
 
 
@@ -49,28 +88,54 @@ class Sending:
 class Facts:
     """Everything the gate looks at for one person, one brand, one channel, at one moment."""
 
-    rel_state: str | None
-    rel_paused_until: datetime | None
-    brand_cap: int
-    global_paused_until: datetime | None
-    do_not_contact: bool
-    global_cap: int
-    quiet_start: str | None
+    relationship: State | None  # its state; None: no relationship with the brand
+    paused_until: datetime | None  # a paused relationship's end of pause (None: indefinite)
+    brand_cap: int  # marketing messages a week the person accepts from this brand
+    global_paused_until: datetime | None  # the person paused all marketing until then
+    do_not_contact: bool  # the person's global "no marketing"
+    global_cap: int  # marketing messages a week the person accepts from all brands
+    quiet_start: str | None  # "HH:MM" local
     quiet_end: str | None
     time_zone: str
     marketing_granted: bool
-    channel_chosen: bool
+    channel_chosen: bool  # for this purpose, with this brand
     topic_chosen: bool
-    contacts_total: int
-    contacts_verified: int
-    contacts_usable: int
-    brand_sent: int
-    global_sent: int
+    has_contact_point: bool  # on this channel
+    has_verified_point: bool
+    has_usable_point: bool  # verified and not suppressed
+    brand_sent: int  # marketing sent by this brand in the cap window
+    global_sent: int  # marketing sent by any brand in the cap window
+
+
+@dataclass(frozen=True)
+class FactColumns:
+    """The same facts as SQL expressions over an audience joined to them (one row per person),
+    built by `gate_sql`. Where SQLite has no time zones, the local minute of the moment of
+    sending replaces the time zone. Facts that no rule of the sending reads (the marketing
+    ones for a transactional message) are not joined: NULL."""
+
+    relationship: ColumnElement[str]
+    paused_until: ColumnElement[datetime]
+    brand_cap: ColumnElement[int]
+    global_paused_until: ColumnElement[datetime]
+    do_not_contact: ColumnElement[bool]
+    global_cap: ColumnElement[int]
+    quiet_start: ColumnElement[str]
+    quiet_end: ColumnElement[str]
+    local_minute: ColumnElement[int]
+    marketing_granted: Condition
+    channel_chosen: Condition
+    topic_chosen: Condition
+    has_contact_point: Condition
+    has_verified_point: Condition
+    has_usable_point: Condition
+    brand_sent: ColumnElement[int]
+    global_sent: ColumnElement[int]
 
 
 @dataclass(frozen=True)
 class Decision:
-    reason: str | None
+    reason: Reason | None
     defer_until: datetime | None = None
 
     @property
@@ -78,8 +143,17 @@ class Decision:
         return self.reason is None
 
 
+def moment(sending: Sending) -> ColumnElement[datetime]:
+    """The moment of sending as a bound parameter (one name, however many rules read it)."""
+    return bindparam("gate_at", sending.at, type_=UTCDateTime())
+
+
 def minutes(hhmm: str) -> int:
     return int(hhmm[:2]) * 60 + int(hhmm[3:5])
+
+
+def minutes_sql(hhmm: ColumnElement[str]) -> ColumnElement[int]:
+    return cast(func.substr(hhmm, 1, 2), Integer) * 60 + cast(func.substr(hhmm, 4, 2), Integer)
 
 
 def local_minute(at: datetime, time_zone: str) -> int:
@@ -87,64 +161,235 @@ def local_minute(at: datetime, time_zone: str) -> int:
     return local.hour * 60 + local.minute
 
 
-def in_quiet(minute: int, start: str | None, end: str | None) -> bool:
-    if start is None or end is None:
-        return False
-    s, e = minutes(start), minutes(end)
-    return s <= minute < e if s < e else (minute >= s or minute < e)
+# --- which sendings a rule applies to ---------------------------------------------------------
 
 
-def is_quiet(facts: Facts, channel: str, at: datetime) -> bool:
-    if channel not in INTERRUPTIVE:
+def every(sending: Sending) -> bool:
+    return True
+
+
+def marketing(sending: Sending) -> bool:
+    return sending.purpose == Purpose.marketing
+
+
+def interruptive(sending: Sending) -> bool:
+    return sending.channel in INTERRUPTIVE
+
+
+# --- the rules, in the order of Reason; each TRUE when it lets the person through -------------
+
+
+def related(f: Facts, s: Sending) -> bool:
+    """A relationship with the brand, not only an invitation."""
+    return f.relationship is not None and f.relationship != State.invited
+
+
+def related_sql(f: FactColumns, s: Sending) -> Condition:
+    return and_(f.relationship.is_not(None), f.relationship != State.invited)
+
+
+def not_paused(f: Facts, s: Sending) -> bool:
+    """Neither the relationship nor all of the person's marketing is paused at the moment."""
+    relationship_paused = f.relationship == State.paused and (
+        f.paused_until is None or f.paused_until > s.at
+    )
+    all_paused = f.global_paused_until is not None and f.global_paused_until > s.at
+    return not (relationship_paused or all_paused)
+
+
+def not_paused_sql(f: FactColumns, s: Sending) -> Condition:
+    at = moment(s)
+    return and_(
+        or_(
+            f.relationship != State.paused,
+            and_(f.paused_until.is_not(None), f.paused_until <= at),
+        ),
+        or_(f.global_paused_until.is_(None), f.global_paused_until <= at),
+    )
+
+
+def not_ended(f: Facts, s: Sending) -> bool:
+    return f.relationship != State.ended
+
+
+def not_ended_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.relationship != State.ended
+
+
+def marketing_granted(f: Facts, s: Sending) -> bool:
+    return f.marketing_granted
+
+
+def marketing_granted_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.marketing_granted
+
+
+def channel_chosen(f: Facts, s: Sending) -> bool:
+    return f.channel_chosen
+
+
+def channel_chosen_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.channel_chosen
+
+
+def topic_chosen(f: Facts, s: Sending) -> bool:
+    return f.topic_chosen
+
+
+def topic_chosen_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.topic_chosen
+
+
+def contact_allowed(f: Facts, s: Sending) -> bool:
+    return not f.do_not_contact
+
+
+def contact_allowed_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.do_not_contact.is_not(True)
+
+
+def has_contact_point(f: Facts, s: Sending) -> bool:
+    return f.has_contact_point
+
+
+def has_contact_point_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.has_contact_point
+
+
+def has_verified_point(f: Facts, s: Sending) -> bool:
+    return f.has_verified_point
+
+
+def has_verified_point_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.has_verified_point
+
+
+def has_usable_point(f: Facts, s: Sending) -> bool:
+    return f.has_usable_point
+
+
+def has_usable_point_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.has_usable_point
+
+
+def under_brand_cap(f: Facts, s: Sending) -> bool:
+    return f.brand_sent < f.brand_cap
+
+
+def under_brand_cap_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.brand_sent < f.brand_cap
+
+
+def under_global_cap(f: Facts, s: Sending) -> bool:
+    return f.global_sent < f.global_cap
+
+
+def under_global_cap_sql(f: FactColumns, s: Sending) -> Condition:
+    return f.global_sent < f.global_cap
+
+
+def outside_quiet_hours(f: Facts, s: Sending) -> bool:
+    """Not inside the person's quiet hours, and for SMS inside 08:00-21:00, local time."""
+    minute = local_minute(s.at, f.time_zone)
+    if s.channel == Channel.sms and not SMS_START <= minute < SMS_END:
         return False
-    minute = local_minute(at, facts.time_zone)
-    if channel == "sms" and not SMS_START <= minute < SMS_END:
+    if f.quiet_start is None or f.quiet_end is None:
         return True
-    return in_quiet(minute, facts.quiet_start, facts.quiet_end)
+    start, end = minutes(f.quiet_start), minutes(f.quiet_end)
+    quiet = start <= minute < end if start < end else (minute >= start or minute < end)
+    return not quiet
 
 
-def quiet_ends(facts: Facts, channel: str, at: datetime) -> datetime:
-    """The first minute after `at` when the channel may interrupt the person again."""
-    moment = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    for _ in range(2 * 24 * 60):  # quiet periods are shorter than a day; DST shifts are hours
-        if not is_quiet(facts, channel, moment):
-            return moment
-        moment += timedelta(minutes=1)
-    return moment
+def outside_quiet_hours_sql(f: FactColumns, s: Sending) -> Condition:
+    minute, start, end = f.local_minute, minutes_sql(f.quiet_start), minutes_sql(f.quiet_end)
+    quiet = and_(
+        f.quiet_start.is_not(None),
+        or_(
+            and_(start < end, minute >= start, minute < end),
+            and_(start > end, or_(minute >= start, minute < end)),
+        ),
+    )
+    if s.channel == Channel.sms:
+        quiet = or_(minute < SMS_START, minute >= SMS_END, quiet)
+    return quiet.is_not(True)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One of the gate's rules: for the sendings it `applies` to, `passes` over one person's
+    facts and `passes_sql` over an audience's are TRUE exactly when it lets the person through."""
+
+    reason: Reason
+    applies: Callable[[Sending], bool]
+    passes: Callable[[Facts, Sending], bool]
+    passes_sql: Callable[[FactColumns, Sending], Condition]
+    # The next rule passes only if this one does, so the eligible SQL form need not test it.
+    implied_by_next: bool = False
+    # Failing it defers the message to the first minute it passes rather than refusing it.
+    defers: bool = False
+
+
+RULES = (
+    Rule(Reason.no_relationship, every, related, related_sql),
+    Rule(Reason.paused, marketing, not_paused, not_paused_sql),
+    Rule(Reason.ended, every, not_ended, not_ended_sql),
+    Rule(Reason.no_marketing_consent, marketing, marketing_granted, marketing_granted_sql),
+    Rule(Reason.channel_not_chosen, every, channel_chosen, channel_chosen_sql),
+    Rule(Reason.topic_not_chosen, marketing, topic_chosen, topic_chosen_sql),
+    Rule(Reason.global_opt_out, marketing, contact_allowed, contact_allowed_sql),
+    Rule(
+        Reason.no_contact_point,
+        every,
+        has_contact_point,
+        has_contact_point_sql,
+        implied_by_next=True,
+    ),
+    Rule(
+        Reason.unverified, every, has_verified_point, has_verified_point_sql, implied_by_next=True
+    ),
+    Rule(Reason.suppressed, every, has_usable_point, has_usable_point_sql),
+    Rule(Reason.brand_cap, marketing, under_brand_cap, under_brand_cap_sql),
+    Rule(Reason.global_cap, marketing, under_global_cap, under_global_cap_sql),
+    Rule(
+        Reason.quiet_hours, interruptive, outside_quiet_hours, outside_quiet_hours_sql, defers=True
+    ),
+)
+
+
+def rules_for(sending: Sending) -> list[Rule]:
+    """The rules that apply to this sending, in order."""
+    return [rule for rule in RULES if rule.applies(sending)]
 
 
 def decide(facts: Facts, sending: Sending) -> Decision:
-    marketing, channel, at = sending.purpose == "marketing", sending.channel, sending.at
-    if facts.rel_state is None or facts.rel_state == "invited":
-        return Decision("no_relationship")
-    if marketing and (
-        (
-            facts.rel_state == "paused"
-            and (facts.rel_paused_until is None or facts.rel_paused_until > at)
-        )
-        or (facts.global_paused_until is not None and facts.global_paused_until > at)
-    ):
-        return Decision("paused")
-    if facts.rel_state == "ended":
-        return Decision("ended")
-    if marketing and not facts.marketing_granted:
-        return Decision("no_marketing_consent")
-    if not facts.channel_chosen:
-        return Decision("channel_not_chosen")
-    if marketing and not facts.topic_chosen:
-        return Decision("topic_not_chosen")
-    if marketing and facts.do_not_contact:
-        return Decision("global_opt_out")
-    if facts.contacts_total == 0:
-        return Decision("no_contact_point")
-    if facts.contacts_verified == 0:
-        return Decision("unverified")
-    if facts.contacts_usable == 0:
-        return Decision("suppressed")
-    if marketing and facts.brand_sent >= facts.brand_cap:
-        return Decision("brand_cap")
-    if marketing and facts.global_sent >= facts.global_cap:
-        return Decision("global_cap")
-    if is_quiet(facts, channel, at):
-        return Decision("quiet_hours", quiet_ends(facts, channel, at))
+    """The first rule that does not let the person through, or none: the message may go."""
+    for rule in rules_for(sending):
+        if not rule.passes(facts, sending):
+            until = passes_again(rule, facts, sending) if rule.defers else None
+            return Decision(rule.reason, until)
     return Decision(None)
+
+
+# Minutes to look ahead for the end of a deferral: quiet periods are shorter than a day, and a
+# DST shift is an hour or two.
+LOOKAHEAD = 2 * 24 * 60
+
+
+def passes_again(rule: Rule, facts: Facts, sending: Sending) -> datetime:
+    """The first minute after the moment of sending at which a deferring rule passes."""
+    start = sending.at.replace(second=0, microsecond=0)
+    later = (start + timedelta(minutes=n) for n in range(1, LOOKAHEAD + 1))
+    found = (at for at in later if rule.passes(facts, replace(sending, at=at)))
+    return next(found, start + timedelta(minutes=LOOKAHEAD))
+
+
+def check_order(rules: tuple[Rule, ...] = RULES) -> None:
+    """The rules follow `Reason`'s order, one per reason, deferring ones last."""
+    reasons = [rule.reason for rule in rules]
+    if reasons != sorted(reasons, key=list(Reason).index) or len(set(reasons)) != len(reasons):
+        raise ValueError(f"the gate's rules are not in the order of Reason: {reasons}")
+    if [r.defers for r in rules] != sorted(r.defers for r in rules):
+        raise ValueError("a deferring rule comes after every rule that refuses")
+
+
+check_order()

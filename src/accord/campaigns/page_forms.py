@@ -110,7 +110,7 @@ def _zone(name: str, errors: dict[str, str]) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):
-        errors["zone"] = f"'{name}' is not an IANA time zone (for example Europe/Berlin)."
+        errors["zone"] = "Choose a time zone from the list."
         return ZoneInfo("UTC")
 
 

@@ -17,12 +17,13 @@ from accord.campaigns import console_view as view
 from accord.campaigns import page_forms, report, service, templating
 from accord.campaigns.footer import footer_text
 from accord.campaigns.models import Campaign
-from accord.core.errors import AccordError, InvalidInput
+from accord.campaigns.schemas import CampaignCreate, CampaignUpdate
+from accord.core.errors import InvalidInput
 from accord.core.permissions import Permission, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import read_form
+from accord.core.web.forms import handle_form, read_form, show_form
 from accord.core.web.templates import flash, render
 from accord.mail.backends import Email, compose
 from accord.relationships import service as relationships
@@ -69,16 +70,9 @@ def _topics(session: Session, brand_id: uuid.UUID) -> dict[uuid.UUID, Topic]:
     return {t.id: t for t in relationships.brand_topics(session, brand_id)}
 
 
-def _list_page(
-    request: Request,
-    session: Session,
-    caller: BrandCaller,
-    *,
-    cursor: str | None = None,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
+def _list_context(
+    session: Session, caller: BrandCaller, cursor: str | None = None
+) -> dict[str, Any]:
     rows, next_cursor = service.listing(session, caller.brand_id, cursor=cursor, limit=PAGE_SIZE)
     topics = _topics(session, caller.brand_id)
     sent = view.sent_counts(session, [c.id for c in rows])
@@ -87,7 +81,7 @@ def _list_page(
         for t in topics.values()
         if t.retired_at is None and t.purpose in service.MESSAGE_PURPOSES
     ]
-    context = {
+    return {
         **_base(session, caller),
         "campaigns": [
             {
@@ -100,10 +94,7 @@ def _list_page(
         ],
         "next_cursor": next_cursor,
         "topic_options": [("", "Choose a topic"), *options],
-        "values": values or page_forms.blank_values(),
-        "errors": errors or {},
     }
-    return render(request, LIST, context, status_code=status_code)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -111,36 +102,33 @@ def campaign_list(
     request: Request, caller: BrandDep, session: SessionDep, cursor: str | None = None
 ) -> HTMLResponse:
     caller.require(Permission.read_brand)
-    return _list_page(request, session, caller, cursor=cursor)
+    context = _list_context(session, caller, cursor)
+    return show_form(request, LIST, page_forms.blank_values(), model=CampaignCreate, **context)
 
 
 @router.post("", response_class=HTMLResponse)
 async def create(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.write_campaigns)
-    values = await read_form(request, page_forms.FIELDS)
-    data = page_forms.to_create(values)
-    if not isinstance(data, dict):
-        try:
-            campaign = service.create(session, caller.brand_id, data, member_id=caller.member_id)
-        except AccordError as exc:
-            session.rollback()
-            data = {page_forms.form_field(exc.field): exc.detail}
-    if isinstance(data, dict):
-        return _list_page(request, session, caller, values=values, errors=data, status_code=422)
-    flash(request, f"The campaign '{campaign.name}' is saved as a draft.", "success")
-    return _redirect(f"/console/campaigns/{campaign.id}")
+
+    def act(data: CampaignCreate) -> Response:
+        campaign = service.create(session, caller.brand_id, data, member_id=caller.member_id)
+        flash(request, f"The campaign '{campaign.name}' is saved as a draft.", "success")
+        return _redirect(f"/console/campaigns/{campaign.id}")
+
+    return await handle_form(
+        request,
+        session,
+        page_forms.to_create,
+        act,
+        template=LIST,
+        fields=page_forms.FIELDS,
+        context=lambda: _list_context(session, caller),
+        field_of=page_forms.FORM_FIELD,
+        model=CampaignCreate,
+    )
 
 
-def _detail_page(
-    request: Request,
-    session: Session,
-    caller: BrandCaller,
-    campaign: Campaign,
-    *,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
+def _detail_context(session: Session, caller: BrandCaller, campaign: Campaign) -> dict[str, Any]:
     base = _base(session, caller)
     topic = session.get_one(Topic, campaign.topic_id)
     preview = None
@@ -148,7 +136,7 @@ def _detail_page(
     if campaign.state in ("draft", "scheduled"):
         preview = service.preview(session, campaign)
         counts = view.preview_counts(preview)
-    context = {
+    return {
         **base,
         "campaign": campaign,
         "topic": topic,
@@ -161,10 +149,7 @@ def _detail_page(
         "member": brands.get_member(session, caller.brand_id, caller.member_id)
         if caller.member_id
         else None,
-        "values": values or page_forms.values_of(campaign),
-        "errors": errors or {},
     }
-    return render(request, DETAIL, context, status_code=status_code)
 
 
 @router.get("/{campaign_id}", response_class=HTMLResponse)
@@ -173,7 +158,9 @@ def detail(
 ) -> HTMLResponse:
     caller.require(Permission.read_brand)
     campaign = service.get(session, caller.brand_id, campaign_id)
-    return _detail_page(request, session, caller, campaign)
+    context = _detail_context(session, caller, campaign)
+    values = page_forms.values_of(campaign)
+    return show_form(request, DETAIL, values, model=CampaignUpdate, **context)
 
 
 @router.post("/{campaign_id}", response_class=HTMLResponse)
@@ -185,23 +172,27 @@ async def save(
     campaign = service.get(session, caller.brand_id, campaign_id)
     values = await read_form(request, EDIT_FIELDS)
     values["topic_id"] = str(campaign.topic_id)
-    data = page_forms.to_update(values)
-    if not isinstance(data, dict):
-        try:
-            service.update_draft(session, campaign, data)
-        except AccordError as exc:
-            session.rollback()
-            data = {page_forms.form_field(exc.field): exc.detail}
-    if isinstance(data, dict):
-        return _detail_page(
-            request, session, caller, campaign, values=values, errors=data, status_code=422
-        )
-    flash(request, "The draft is saved.", "success")
-    return _redirect(f"/console/campaigns/{campaign.id}")
+
+    def act(data: CampaignUpdate) -> Response:
+        service.update_draft(session, campaign, data)
+        flash(request, "The draft is saved.", "success")
+        return _redirect(f"/console/campaigns/{campaign.id}")
+
+    return await handle_form(
+        request,
+        session,
+        page_forms.to_update,
+        act,
+        template=DETAIL,
+        values=values,
+        context=lambda: _detail_context(session, caller, campaign),
+        field_of=page_forms.FORM_FIELD,
+        model=CampaignUpdate,
+    )
 
 
 @router.post("/{campaign_id}/send", response_class=HTMLResponse)
-def send(
+async def send(
     campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
     """Send (or schedule) once: a second press, or a retried request, changes nothing."""
@@ -210,17 +201,30 @@ def send(
     if campaign.state != "draft":
         flash(request, f"This campaign is already {view.STATE_TEXT.get(campaign.state, '')}.")
         return _redirect(f"/console/campaigns/{campaign.id}")
-    try:
+
+    def act(_: Campaign) -> Response:
         service.send(session, campaign)
-    except AccordError as exc:
-        session.rollback()
-        errors = {"send": exc.detail}
-        return _detail_page(
-            request, session, caller, campaign, errors=errors, status_code=exc.status
-        )
-    when = view.schedule_text(campaign)
-    flash(request, f"The campaign is scheduled: it goes out {when}.", "success")
-    return _redirect(f"/console/campaigns/{campaign.id}")
+        when = view.schedule_text(campaign)
+        flash(request, f"The campaign is scheduled: it goes out {when}.", "success")
+        return _redirect(f"/console/campaigns/{campaign.id}")
+
+    def context() -> dict[str, Any]:
+        return {
+            **_detail_context(session, caller, campaign),
+            "values": page_forms.values_of(campaign),
+        }
+
+    return await handle_form(
+        request,
+        session,
+        lambda _: campaign,
+        act,
+        template=DETAIL,
+        values={},
+        context=context,
+        fallback_field="send",
+        model=CampaignUpdate,
+    )
 
 
 @router.post("/{campaign_id}/cancel")

@@ -40,6 +40,7 @@ from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
 from accord.relationships.decisions import brand_topic
 from accord.relationships.models import Topic
+from accord.relationships.vocabulary import Channel, Purpose
 
 # People per INSERT … SELECT when resolving: each batch reads its own range of every table, so
 # the size only trades the fixed cost of a statement (planning, finding the range) against the
@@ -175,7 +176,9 @@ def start_time(session: Session, campaign: Campaign) -> datetime:
 def _sending(session: Session, campaign: Campaign, at: datetime) -> Sending:
     """A campaign's message as the gate sees it, sent at `at`."""
     topic = session.get_one(Topic, campaign.topic_id)
-    return Sending(campaign.brand_id, topic.purpose, topic.id, campaign.channel, at)
+    return Sending(
+        campaign.brand_id, Purpose(topic.purpose), topic.id, Channel(campaign.channel), at
+    )
 
 
 def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:

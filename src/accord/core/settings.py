@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     magic_link_per_address_per_hour: int = Field(default=5, ge=1)
     session_days: int = Field(default=14, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Web Push, webhooks, tracking (accord.push, accord.webhooks, accord.delivery tracking).
+    vapid_private_key_file: Path | None = Field(
+        default=None, description="PEM P-256 key for Web Push; empty: generated under var/."
+    )
+    vapid_subject: str = Field(default="", description="VAPID `sub`: a mailto: or https: URL.")
+    push_ttl_seconds: int = Field(default=86400, ge=0, le=2419200)
+    push_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=30)
+    webhook_disable_after_days: int = Field(default=5, ge=1, le=60)
 
     @field_validator("base_url")
     @classmethod

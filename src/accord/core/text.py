@@ -18,6 +18,8 @@ _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # One line: every C0 control (tab and line breaks too) and the Unicode line separators.
 _NOT_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085\ud800-\udfff]")
 _BREAKS = frozenset("\n\r\u2028\u2029\u0085\x0b\x0c")
+# The Pydantic error type of a failed check (its message is the sentence from `problem`).
+ERROR_TYPE = "not_text"
 
 
 def problem(value: str, *, one_line: bool) -> str | None:

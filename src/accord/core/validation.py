@@ -29,7 +29,6 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from accord.core import text
-from accord.core.error_text import NOT_TEXT
 
 _LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 # The JSON schema's name for the check, so that the OpenAPI document (and the test that looks
@@ -59,7 +58,7 @@ class TextCheck:
         if isinstance(value, str):
             wrong = text.problem(value, one_line=self.one_line)
             if wrong is not None:
-                raise PydanticCustomError(NOT_TEXT, wrong)
+                raise PydanticCustomError(text.ERROR_TYPE, wrong)
         return value
 
 
@@ -80,13 +79,22 @@ def _zones() -> frozenset[str]:
 
 def _time_zone(value: str) -> str:
     if value not in _zones():
-        raise ValueError(f"'{value}' is not an IANA time zone (for example Europe/Berlin)")
+        # A type of our own, so that pages can say "choose from the list" (plain_errors).
+        raise PydanticCustomError(
+            "time_zone",
+            "'{value}' is not an IANA time zone (for example Europe/Berlin)",
+            {"value": value[:64]},
+        )
     return value
 
 
 def _locale(value: str) -> str:
     if not _LOCALE.match(value):
-        raise ValueError(f"'{value}' is not a language tag (for example en or pt-BR)")
+        raise PydanticCustomError(
+            "locale",
+            "'{value}' is not a language tag (for example en or pt-BR)",
+            {"value": value[:64]},
+        )
     return value
 
 

@@ -21,8 +21,8 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from accord.campaigns.gate_facts import load_facts
-from accord.campaigns.gate_rules import Decision, Sending, decide
+from accord.campaigns.gate_facts import check
+from accord.campaigns.gate_rules import Decision, Sending
 from accord.consent.models import LedgerHead
 from accord.core.db import among, unindexed
 from accord.core.settings import Settings
@@ -31,6 +31,7 @@ from accord.delivery.outcomes import HandOver, OutboxRow, Outcome, record, resul
 from accord.delivery.slots import RateWriter, Slots, in_session
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint
+from accord.relationships.vocabulary import Channel, Purpose
 
 _outbox = cast(Table, OutboxMessage.__table__)
 
@@ -134,12 +135,11 @@ def process(
         if left:  # interrupted: the other groups wait for the next transaction
             left.extend(group)
             continue
-        sending = Sending(brand_id, purpose, topic_id, channel, now)
-        facts = load_facts(session, sending, [r.person_id for r in group])
+        sending = Sending(brand_id, Purpose(purpose), topic_id, Channel(channel), now)
+        decisions = check(session, sending, [r.person_id for r in group])
         sendable = []
         for row in group:
-            decision = decide(facts[row.person_id], sending)
-            settled = _without_sending(row, sources, decision, now, outcome)
+            settled = _without_sending(row, sources, decisions[row.person_id], now, outcome)
             if settled is None:
                 sendable.append(row)
             else:
@@ -174,7 +174,7 @@ def _without_sending(
     if row.expires_at is not None and now >= row.expires_at:
         outcome.skipped += 1
         return result(row, "skipped", reason="expired")
-    if decision.reason == "quiet_hours" and decision.defer_until is not None:
+    if decision.defer_until is not None:  # a deferring rule (quiet hours): it waits
         if row.expires_at is not None and decision.defer_until >= row.expires_at:
             outcome.skipped += 1
             return result(row, "skipped", reason="expired")
@@ -182,7 +182,7 @@ def _without_sending(
         return result(
             row,
             "deferred",
-            reason="quiet_hours",
+            reason=decision.reason,
             not_before=decision.defer_until,
             attempts=row.attempts - 1,
         )

@@ -12,7 +12,7 @@ relationship.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from accord.core.errors import InvalidInput
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import parse_form, read_form
+from accord.core.web.forms import handle_form
 from accord.core.web.templates import render
 from accord.delivery import unsubscribe
 from accord.delivery.tokens import UnsubscribeToken
@@ -73,19 +73,15 @@ def page(token: str, request: Request, session: SessionDep, settings: SettingsDe
         parsed = unsubscribe.read(settings, token)
     except InvalidInput as exc:
         return _invalid(request, exc.detail)
-    return _choices_page(request, session, token, parsed, {})
+    context = _choices_context(request, session, token, parsed)
+    return render(request, "delivery/unsubscribe.html", context)
 
 
-def _choices_page(
-    request: Request,
-    session: SessionDep,
-    raw: str,
-    token: UnsubscribeToken,
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> HTMLResponse:
+def _choices_context(
+    request: Request, session: SessionDep, raw: str, token: UnsubscribeToken
+) -> dict[str, Any]:
     found = unsubscribe.target(session, token)
-    context = {
+    return {
         "token": raw,
         "live": found.live,
         "brand_name": found.brand_name,
@@ -93,9 +89,7 @@ def _choices_page(
         "pause_days": PAUSE_DAYS,
         "fewer_cap": unsubscribe.FEWER_CAP,
         "manage_url": _manage_url(request, token),
-        "errors": errors,
     }
-    return render(request, "delivery/unsubscribe.html", context, status_code=status_code)
 
 
 @router.post("/u/{token}/choice", response_class=HTMLResponse)
@@ -106,15 +100,22 @@ async def choose(
         parsed = unsubscribe.read(settings, token)
     except InvalidInput as exc:
         return _invalid(request, exc.detail)
-    data = parse_form(ChoiceForm, await read_form(request, ["choice"]))
-    if isinstance(data, dict):
-        errors = {"choice": "Choose one of the options below."}
-        return _choices_page(request, session, token, parsed, errors, status_code=422)
-    done = unsubscribe.choose(session, parsed, Choice(data.choice))
-    found = unsubscribe.target(session, parsed)
-    context = {
-        "done": done,
-        "brand_name": found.brand_name,
-        "manage_url": _manage_url(request, parsed),
-    }
-    return render(request, "delivery/unsubscribe_done.html", context)
+
+    def act(data: ChoiceForm) -> Response:
+        done = unsubscribe.choose(session, parsed, Choice(data.choice))
+        found = unsubscribe.target(session, parsed)
+        context = {
+            "done": done,
+            "brand_name": found.brand_name,
+            "manage_url": _manage_url(request, parsed),
+        }
+        return render(request, "delivery/unsubscribe_done.html", context)
+
+    return await handle_form(
+        request,
+        session,
+        ChoiceForm,
+        act,
+        template="delivery/unsubscribe.html",
+        context=lambda: _choices_context(request, session, token, parsed),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
@@ -11,6 +12,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.consent.models import EventId
 from accord.core.db import Base, utcnow
+
+
+class MessageState(StrEnum):
+    """Where an outbox row is: waiting (queued, deferred), claimed (sending), or settled."""
+
+    queued = "queued"
+    deferred = "deferred"
+    sending = "sending"
+    sent = "sent"
+    skipped = "skipped"
+    failed = "failed"
+    cancelled = "cancelled"
 
 
 class OutboxMessage(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,7 +15,7 @@ from accord.core.errors import AccordError
 from accord.core.validation import Email
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.forms import act_or_fail, handle_form, read_form, show_form
 from accord.core.web.templates import flash, render
 from accord.people import contacts, service
 from accord.people.deps import PersonDep
@@ -60,23 +61,18 @@ class CodeForm(BaseModel):
         return value
 
 
-def _page(
-    request: Request,
-    session: Session,
-    person_id: uuid.UUID,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    **extra: Any,
-) -> HTMLResponse:
-    context = {
-        "points": service.contact_points(session, person_id),
-        "channel_text": CHANNEL_TEXT,
-        "code_for": None,
-        **extra,
-    }
-    if errors:
-        return form_page(request, PAGE, values or {}, errors, **context)
-    return render(request, PAGE, {"values": values or {}, **context})
+def _context(session: Session, person_id: uuid.UUID, **extra: Any) -> Callable[[], dict[str, Any]]:
+    """What the contact page shows besides the form (for `handle_form`, after a rollback)."""
+
+    def context() -> dict[str, Any]:
+        return {
+            "points": service.contact_points(session, person_id),
+            "channel_text": CHANNEL_TEXT,
+            "code_for": None,
+            **extra,
+        }
+
+    return context
 
 
 def _done(request: Request, text: str) -> Response:
@@ -86,59 +82,64 @@ def _done(request: Request, text: str) -> Response:
 
 @router.get("/contacts", response_class=HTMLResponse)
 def contact_list(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    return _page(request, session, person.person_id)
+    context = _context(session, person.person_id)()
+    return show_form(request, PAGE, {}, **context)
 
 
 @router.post("/contacts/email", response_class=HTMLResponse)
 async def add_email(
     request: Request, person: PersonDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    values = await read_form(request, ["email"])
-    data = parse_form(EmailForm, values)
-    if not isinstance(data, dict):
+    def act(data: EmailForm) -> Response:
         mailer = request.app.state.mailer
-        try:
-            contacts.add_email(session, settings, mailer, person.person_id, data.email)
-        except AccordError as exc:
-            session.rollback()
-            data = {"email": exc.detail}
-    if isinstance(data, dict):
-        return _page(request, session, person.person_id, values, data)
-    return _done(request, f"We sent a link to {data.email}. Follow it to confirm the address.")
+        contacts.add_email(session, settings, mailer, person.person_id, data.email)
+        return _done(request, f"We sent a link to {data.email}. Follow it to confirm the address.")
+
+    return await handle_form(
+        request,
+        session,
+        EmailForm,
+        act,
+        template=PAGE,
+        context=_context(session, person.person_id),
+        field_of={"address": "email"},
+    )
 
 
 @router.post("/contacts/phone", response_class=HTMLResponse)
 async def add_phone(
     request: Request, person: PersonDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    values = await read_form(request, ["number", "region"])
-    data = parse_form(PhoneForm, values)
-    if not isinstance(data, dict):
-        try:
-            point = contacts.add_phone(
-                session, settings, person.person_id, data.number, data.region
-            )
-        except AccordError as exc:
-            session.rollback()
-            data = {"number" if exc.field == "address" else exc.field or "number": exc.detail}
-    if isinstance(data, dict):
-        return _page(request, session, person.person_id, values, data)
-    return _done(request, f"We sent a six-digit code to {point.address}. Enter it below.")
+    def act(data: PhoneForm) -> Response:
+        point = contacts.add_phone(session, settings, person.person_id, data.number, data.region)
+        return _done(request, f"We sent a six-digit code to {point.address}. Enter it below.")
+
+    return await handle_form(
+        request,
+        session,
+        PhoneForm,
+        act,
+        template=PAGE,
+        context=_context(session, person.person_id),
+        field_of={"address": "number"},
+    )
 
 
 @router.post("/contacts/postal", response_class=HTMLResponse)
 async def add_postal(request: Request, person: PersonDep, session: SessionDep) -> Response:
-    values = await read_form(request, ["postal"])
-    data = parse_form(PostalForm, values)
-    if not isinstance(data, dict):
-        try:
-            contacts.add_postal(session, person.person_id, data.postal)
-        except AccordError as exc:
-            session.rollback()
-            data = {"postal": exc.detail}
-    if isinstance(data, dict):
-        return _page(request, session, person.person_id, values, data)
-    return _done(request, "Your postal address is added.")
+    def act(data: PostalForm) -> Response:
+        contacts.add_postal(session, person.person_id, data.postal)
+        return _done(request, "Your postal address is added.")
+
+    return await handle_form(
+        request,
+        session,
+        PostalForm,
+        act,
+        template=PAGE,
+        context=_context(session, person.person_id),
+        field_of={"address": "postal"},
+    )
 
 
 @router.post("/contacts/{contact_id}/verify", response_class=HTMLResponse)
@@ -149,20 +150,21 @@ async def verify_phone(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    values = await read_form(request, ["code"])
-    data = parse_form(CodeForm, values)
-    if not isinstance(data, dict):
-        try:
-            contacts.verify_phone(session, settings, person.person_id, contact_id, data.code)
-        except contacts.WrongCode as exc:
-            session.commit()  # the failed attempt must count, or guessing would be free
-            data = {"code": exc.detail}
-        except AccordError as exc:
-            session.rollback()
-            data = {"code": exc.detail}
-    if isinstance(data, dict):
-        return _page(request, session, person.person_id, values, data, code_for=contact_id)
-    return _done(request, "Your phone number is verified.")
+    def act(data: CodeForm) -> Response:
+        contacts.verify_phone(session, settings, person.person_id, contact_id, data.code)
+        return _done(request, "Your phone number is verified.")
+
+    return await handle_form(
+        request,
+        session,
+        CodeForm,
+        act,
+        template=PAGE,
+        context=_context(session, person.person_id, code_for=contact_id),
+        field_of={"token": "code", "address": "code"},
+        # The failed attempt must count, or guessing would be free.
+        commit_on=(contacts.WrongCode,),
+    )
 
 
 @router.post("/contacts/{contact_id}/resend")
@@ -185,17 +187,25 @@ def resend(
 
 
 @router.post("/contacts/{contact_id}/remove", response_class=HTMLResponse)
-def remove(
+async def remove(
     contact_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
     point = contacts.get(session, person.person_id, contact_id)
     address = point.address
-    try:
-        contacts.remove(session, person.person_id, contact_id)
-    except AccordError as exc:
-        session.rollback()
-        return _page(request, session, person.person_id, None, {"form": exc.detail})
-    return _done(request, f"{address} is removed.")
+
+    def act(point_id: uuid.UUID) -> Response:
+        contacts.remove(session, person.person_id, point_id)
+        return _done(request, f"{address} is removed.")
+
+    return await handle_form(
+        request,
+        session,
+        lambda _: contact_id,
+        act,
+        values={},
+        template=PAGE,
+        context=_context(session, person.person_id),
+    )
 
 
 @router.get("/contacts/verify", response_class=HTMLResponse)
@@ -207,10 +217,13 @@ def verify_link(request: Request, token: str = "") -> HTMLResponse:
 @router.post("/contacts/verify", response_class=HTMLResponse)
 async def use_verify_link(request: Request, session: SessionDep) -> Response:
     values = await read_form(request, ["token"])
-    try:
+
+    def act() -> Response:
         point = contacts.verify_email(session, values["token"])
-    except AccordError as exc:
-        session.rollback()
+        return render(request, "people/contact_verify.html", {"verified": point.address})
+
+    def failed(exc: AccordError) -> Response:
         context = {"detail": exc.detail}
         return render(request, "people/contact_verify.html", context, status_code=400)
-    return render(request, "people/contact_verify.html", {"verified": point.address})
+
+    return act_or_fail(session, act, failed)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import phonenumbers
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -165,19 +169,60 @@ def verify_phone(
     return point
 
 
+def _b64url(text: str, field: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, binascii.Error):
+        raise InvalidInput("This is not base64url text.", field=field) from None
+
+
+def check_push_subscription(endpoint: str, p256dh: str, auth: str, *, allow_http: bool) -> None:
+    """A browser's subscription (Push API `PushSubscription`), or a 422 naming the field: the
+    endpoint is https (http only in dev, for a local push service), `p256dh` the browser's P-256
+    public key (65 bytes, uncompressed, on the curve) and `auth` its 16-byte secret (RFC 8291)."""
+    url = urlsplit(endpoint)
+    schemes = ("https", "http") if allow_http else ("https",)
+    if url.scheme not in schemes or not url.hostname:
+        raise InvalidInput("A push endpoint is an https:// URL.", field="endpoint")
+    key = _b64url(p256dh, "p256dh")
+    try:
+        if len(key) != 65:
+            raise ValueError
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), key)
+    except ValueError:
+        raise InvalidInput(
+            "p256dh is not an uncompressed P-256 public key (65 bytes).", field="p256dh"
+        ) from None
+    if len(_b64url(auth, "auth")) != 16:
+        raise InvalidInput("auth is not a 16-byte secret.", field="auth")
+
+
 def add_push(
-    session: Session, person_id: uuid.UUID, endpoint: str, p256dh: str, auth: str
+    session: Session,
+    person_id: uuid.UUID,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    *,
+    allow_http: bool = False,
 ) -> ContactPoint:
-    # The browser that subscribed is the person's own: a push endpoint is verified by creation.
-    return _add(
-        session,
-        person_id,
-        "push",
-        endpoint,
-        endpoint,
-        details={"p256dh": p256dh, "auth": auth},
-        verified_at=utcnow(),
-    )
+    """Add (or renew: same browser, new keys) a push subscription. The browser that subscribed is
+    the person's own: a push endpoint is verified by subscribing."""
+    check_push_subscription(endpoint, p256dh, auth, allow_http=allow_http)
+    keys = {"p256dh": p256dh, "auth": auth}
+    mine = session.scalars(
+        select(ContactPoint).where(
+            ContactPoint.channel == "push",
+            ContactPoint.address_normalised == endpoint,
+            ContactPoint.person_id == person_id,
+        )
+    ).one_or_none()
+    if mine is not None:
+        mine.details, mine.verified_at = keys, mine.verified_at or utcnow()
+        mine.suppressed_reason = mine.suppressed_at = None
+        session.flush()
+        return mine
+    return _add(session, person_id, "push", endpoint, endpoint, details=keys, verified_at=utcnow())
 
 
 def add_postal(session: Session, person_id: uuid.UUID, address: str) -> ContactPoint:

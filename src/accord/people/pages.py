@@ -2,60 +2,58 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.core.errors import AccordError
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.forms import handle_form, read_form, show_form
 from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
 from accord.people import service
 from accord.people.deps import PersonDep
 from accord.people.schemas import ProfileUpdate, SignIn, SignUp
 
+PROFILE = "people/profile.html"
+
 router = APIRouter(
     tags=["people pages"], include_in_schema=False, dependencies=[Depends(csrf_protect)]
 )
 
 
+SIGNUP = "people/signup.html"
+SIGNIN = "people/signin.html"
+
+
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(request: Request) -> HTMLResponse:
-    return render(request, "people/signup.html", {"values": {"time_zone": "UTC", "locale": "en"}})
+    return show_form(request, SIGNUP, {"time_zone": "UTC", "locale": "en"}, model=SignUp)
 
 
 @router.post("/signup", response_class=HTMLResponse)
 async def signup(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    values = await read_form(request, ["email", "display_name", "time_zone", "locale"])
-    data = parse_form(SignUp, values)
-    if isinstance(data, dict):
-        return form_page(request, "people/signup.html", values, data)
-    try:
+    def act(data: SignUp) -> Response:
         service.sign_up(session, settings, request.app.state.mailer, data)
-    except AccordError as exc:
-        session.rollback()
-        return form_page(request, "people/signup.html", values, {exc.field or "email": exc.detail})
-    return render(request, "people/check_inbox.html", {"email": data.email})
+        return render(request, "people/check_inbox.html", {"email": data.email})
+
+    return await handle_form(request, session, SignUp, act, template=SIGNUP)
 
 
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request) -> HTMLResponse:
-    return render(request, "people/signin.html")
+    return show_form(request, SIGNIN, {}, model=SignIn)
 
 
 @router.post("/signin", response_class=HTMLResponse)
 async def signin(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    values = await read_form(request, ["email"])
-    data = parse_form(SignIn, values)
-    if isinstance(data, dict):
-        return form_page(request, "people/signin.html", values, data)
-    try:
+    def act(data: SignIn) -> Response:
         service.request_sign_in(session, settings, request.app.state.mailer, data.email)
-    except AccordError as exc:
-        session.rollback()
-        return form_page(request, "people/signin.html", values, {exc.field or "email": exc.detail})
-    return render(request, "people/check_inbox.html", {"email": data.email})
+        return render(request, "people/check_inbox.html", {"email": data.email})
+
+    return await handle_form(request, session, SignIn, act, template=SIGNIN)
 
 
 @router.get("/auth/link", response_class=HTMLResponse)
@@ -97,16 +95,19 @@ def home(request: Request, person: PersonDep, session: SessionDep) -> HTMLRespon
 def profile_form(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     me = service.get_person(session, person.person_id)
     values = {"display_name": me.display_name, "time_zone": me.time_zone, "locale": me.locale}
-    return render(request, "people/profile.html", {"me": me, "values": values})
+    return show_form(request, PROFILE, values, model=ProfileUpdate, me=me)
 
 
 @router.post("/profile", response_class=HTMLResponse)
 async def profile(request: Request, person: PersonDep, session: SessionDep) -> Response:
-    values = await read_form(request, ["display_name", "time_zone", "locale"])
-    data = parse_form(ProfileUpdate, values)
-    if isinstance(data, dict):
-        me = service.get_person(session, person.person_id)
-        return form_page(request, "people/profile.html", values, data, me=me)
-    service.update_profile(session, person.person_id, data)
-    flash(request, "Your profile is saved.")
-    return RedirectResponse("/profile", status_code=303)
+    def act(data: ProfileUpdate) -> Response:
+        service.update_profile(session, person.person_id, data)
+        flash(request, "Your profile is saved.")
+        return RedirectResponse("/profile", status_code=303)
+
+    def context() -> dict[str, Any]:
+        return {"me": service.get_person(session, person.person_id)}
+
+    return await handle_form(
+        request, session, ProfileUpdate, act, template=PROFILE, context=context
+    )

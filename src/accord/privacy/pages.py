@@ -12,7 +12,7 @@ from accord.brands import service as brands
 from accord.core.db import utcnow
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import form_page, read_form
+from accord.core.web.forms import handle_form
 from accord.core.web.templates import flash, render
 from accord.people import service as people
 from accord.people.deps import PersonDep
@@ -67,16 +67,31 @@ def delete_form(request: Request, person: PersonDep, session: SessionDep) -> HTM
     return render(request, DELETE, {"me": me})
 
 
+def _confirmed(values: dict[str, str]) -> bool | dict[str, str]:
+    if not values["confirm"]:
+        return {"confirm": "Tick the box to confirm that you want your account deleted."}
+    return True
+
+
 @router.post("/account/delete", response_class=HTMLResponse)
 async def delete_account(
     request: Request, person: PersonDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    values = await read_form(request, ["confirm"])
-    if not values["confirm"]:
-        me = people.get_person(session, person.person_id)
-        errors = {"confirm": "Tick the box to confirm that you want your account deleted."}
-        return form_page(request, DELETE, values, errors, me=me)
-    service.erase_account(session, settings, person.person_id)
-    request.session.clear()
-    flash(request, "Your account is deleted. The proof of your decisions stays, without your data.")
-    return RedirectResponse("/", status_code=303)
+    def act(_: bool) -> Response:
+        service.erase_account(session, settings, person.person_id)
+        request.session.clear()
+        flash(
+            request,
+            "Your account is deleted. The proof of your decisions stays, without your data.",
+        )
+        return RedirectResponse("/", status_code=303)
+
+    return await handle_form(
+        request,
+        session,
+        _confirmed,
+        act,
+        template=DELETE,
+        fields=["confirm"],
+        context=lambda: {"me": people.get_person(session, person.person_id)},
+    )

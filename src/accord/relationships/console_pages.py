@@ -11,13 +11,12 @@ from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.brands.deps import BrandDep
-from accord.core.errors import AccordError
 from accord.core.permissions import Permission, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
-from accord.core.web.forms import form_page, parse_form, read_form
-from accord.core.web.templates import flash, render
+from accord.core.web.forms import handle_form, show_form
+from accord.core.web.templates import flash
 from accord.relationships import service, topics
 from accord.relationships.decisions import brand_topic
 from accord.relationships.schemas import TopicCreate, TopicUpdate
@@ -32,7 +31,6 @@ router = APIRouter(
 
 LIST = "relationships/console_topics.html"
 EDIT = "relationships/console_topic.html"
-SLUG_HINT = "Lower-case letters, digits and hyphens, for example new-arrivals."
 PURPOSES = [(p.value, f"{p.value.capitalize()}: {PURPOSE_TEXT[p]}") for p in Purpose]
 
 
@@ -48,27 +46,27 @@ def _context(session: Session, caller: BrandCaller) -> dict[str, Any]:
 @router.get("", response_class=HTMLResponse)
 def topic_list(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     caller.require(Permission.read_brand)
-    context = {**_context(session, caller), "values": {"purpose": Purpose.marketing.value}}
-    return render(request, LIST, context)
+    values = {"purpose": Purpose.marketing.value}
+    return show_form(request, LIST, values, model=TopicCreate, **_context(session, caller))
 
 
 @router.post("", response_class=HTMLResponse)
 async def create(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.manage_topics)
-    values = await read_form(request, ["slug", "name", "description", "purpose"])
-    data = parse_form(TopicCreate, values)
-    if isinstance(data, dict) and "pattern" in data.get("slug", ""):
-        data["slug"] = f"Not a valid slug. {SLUG_HINT}"
-    if not isinstance(data, dict):
-        try:
-            topic = topics.create(session, caller.brand_id, data)
-        except AccordError as exc:
-            session.rollback()
-            data = {exc.field or "form": exc.detail}
-    if isinstance(data, dict):
-        return form_page(request, LIST, values, data, **_context(session, caller))
-    flash(request, f"The topic '{topic.name}' is created. It is off for everyone until chosen.")
-    return RedirectResponse("/console/topics", status_code=303)
+
+    def act(data: TopicCreate) -> Response:
+        topic = topics.create(session, caller.brand_id, data)
+        flash(request, f"The topic '{topic.name}' is created. It is off for everyone until chosen.")
+        return RedirectResponse("/console/topics", status_code=303)
+
+    return await handle_form(
+        request,
+        session,
+        TopicCreate,
+        act,
+        template=LIST,
+        context=lambda: _context(session, caller),
+    )
 
 
 @router.get("/{topic_id}", response_class=HTMLResponse)
@@ -77,12 +75,9 @@ def edit_form(
 ) -> HTMLResponse:
     caller.require(Permission.read_brand)
     topic = brand_topic(session, caller.brand_id, topic_id)
-    context = {
-        **_context(session, caller),
-        "topic": topic,
-        "values": {"name": topic.name, "description": topic.description},
-    }
-    return render(request, EDIT, context)
+    values = {"name": topic.name, "description": topic.description}
+    context = {**_context(session, caller), "topic": topic}
+    return show_form(request, EDIT, values, model=TopicUpdate, **context)
 
 
 @router.post("/{topic_id}", response_class=HTMLResponse)
@@ -91,14 +86,18 @@ async def save(
 ) -> Response:
     caller.require(Permission.manage_topics)
     topic = brand_topic(session, caller.brand_id, topic_id)
-    values = await read_form(request, ["name", "description"])
-    data = parse_form(TopicUpdate, values)
-    if isinstance(data, dict):
-        context = {**_context(session, caller), "topic": topic}
-        return form_page(request, EDIT, values, data, **context)
-    topics.update(session, caller.brand_id, topic_id, data)
-    flash(request, f"The topic '{topic.name}' is saved.")
-    return RedirectResponse("/console/topics", status_code=303)
+    name = topic.name
+
+    def act(data: TopicUpdate) -> Response:
+        topics.update(session, caller.brand_id, topic_id, data)
+        flash(request, f"The topic '{name}' is saved.")
+        return RedirectResponse("/console/topics", status_code=303)
+
+    def context() -> dict[str, Any]:
+        topic = brand_topic(session, caller.brand_id, topic_id)
+        return {**_context(session, caller), "topic": topic}
+
+    return await handle_form(request, session, TopicUpdate, act, template=EDIT, context=context)
 
 
 @router.post("/{topic_id}/retire")

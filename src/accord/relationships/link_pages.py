@@ -12,7 +12,7 @@ from accord.brands import service as brands
 from accord.core.errors import AccordError
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
-from accord.core.web.forms import read_form
+from accord.core.web.forms import act_or_fail, read_form
 from accord.core.web.templates import flash, render
 from accord.relationships import brand_records
 
@@ -43,24 +43,24 @@ async def answer_invitation(token: str, request: Request, session: SessionDep) -
     if values["answer"] not in ("accept", "decline"):
         return _failed(request, "Choose to accept or to decline the invitation.")
     accept = values["answer"] == "accept"
-    try:
+
+    def act() -> Response:
         brand = brands.get_brand(session, brand_records.open_invitation(session, token).brand_id)
         person = brand_records.answer_invitation(session, token, accept)
-    except AccordError as exc:
-        session.rollback()
-        return _failed(request, exc.detail)
-    if not accept:
-        return render(request, "relationships/invitation_declined.html", {"brand": brand})
-    # Following the mailed link proves the address: the person is signed in.
-    request.session.clear()
-    request.session["person_id"] = str(person.id)
-    flash(
-        request,
-        f"You accepted {brand.name}'s invitation. Nothing is sent to you for marketing "
-        "until you turn it on below.",
-        "success",
-    )
-    return RedirectResponse(f"/relationships/{brand.id}", status_code=303)
+        if not accept:
+            return render(request, "relationships/invitation_declined.html", {"brand": brand})
+        # Following the mailed link proves the address: the person is signed in.
+        request.session.clear()
+        request.session["person_id"] = str(person.id)
+        flash(
+            request,
+            f"You accepted {brand.name}'s invitation. Nothing is sent to you for marketing "
+            "until you turn it on below.",
+            "success",
+        )
+        return RedirectResponse(f"/relationships/{brand.id}", status_code=303)
+
+    return act_or_fail(session, act, lambda exc: _failed(request, exc.detail))
 
 
 @router.get("/consent/confirm", response_class=HTMLResponse)
@@ -71,10 +71,10 @@ def confirm_form(request: Request, token: str = "") -> HTMLResponse:
 @router.post("/consent/confirm", response_class=HTMLResponse)
 async def confirm(request: Request, session: SessionDep) -> Response:
     values = await read_form(request, ["token"])
-    try:
+
+    def act() -> Response:
         _, brand_id = brand_records.confirm_consent(session, values["token"])
         brand = brands.get_brand(session, brand_id)
-    except AccordError as exc:
-        session.rollback()
-        return _failed(request, exc.detail)
-    return render(request, "relationships/consent_confirmed.html", {"brand": brand})
+        return render(request, "relationships/consent_confirmed.html", {"brand": brand})
+
+    return act_or_fail(session, act, lambda exc: _failed(request, exc.detail))

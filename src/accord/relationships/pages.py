@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,10 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
-from accord.core.errors import AccordError
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
-from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.forms import handle_form, read_form
 from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
 from accord.people import service as people
@@ -50,6 +51,7 @@ STATE_TEXT = {
 }
 # Service errors about a field the form calls by another name.
 FIELD_OF = {"topic": "topics", "purpose": "purposes", "until": "until", "brand_cap": "brand_cap"}
+PAGE = "relationships/relationship.html"
 
 
 def _page(path: str) -> RedirectResponse:
@@ -165,7 +167,22 @@ def relationship(
 ) -> HTMLResponse:
     context = _context(session, person.person_id, brand_id)
     context["panels"] = panels_for(request, "relationship", session, person.person_id, brand_id)
-    return render(request, "relationships/relationship.html", context)
+    return render(request, PAGE, context)
+
+
+def _page_context(
+    request: Request,
+    session: Session,
+    person_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    checked: set[str] | None = None,
+) -> Callable[[], dict[str, Any]]:
+    def context() -> dict[str, Any]:
+        found = _context(session, person_id, brand_id, checked=checked)
+        found["panels"] = panels_for(request, "relationship", session, person_id, brand_id)
+        return found
+
+    return context
 
 
 @router.post("/relationships/{brand_id}", response_class=HTMLResponse)
@@ -183,49 +200,55 @@ async def save(
         if values[SHOWN_ON]
         else boxes_on(chosen.purposes, chosen.channels, chosen.topics)
     )
+
+    def act(data: PreferencesForm) -> Response:
+        made = service.apply_change(session, rel, change_from(keys, was, now, data), PORTAL)
+        flash(request, "Your choices are saved." if made else "Nothing changed.", "success")
+        return _page(f"/relationships/{brand_id}")
+
     typed = {"brand_cap": values["brand_cap"], "shared": values["shared"]}
-    data = parse_form(PreferencesForm, typed)
-    if not isinstance(data, dict):
-        try:
-            made = service.apply_change(session, rel, change_from(keys, was, now, data), PORTAL)
-        except AccordError as exc:
-            session.rollback()
-            data = {FIELD_OF.get(exc.field or "", "form"): exc.detail}
-    if isinstance(data, dict):
-        context = _context(session, person.person_id, brand_id, values=typed, checked=now)
-        context["panels"] = panels_for(request, "relationship", session, person.person_id, brand_id)
-        return form_page(
-            request, "relationships/relationship.html", context.pop("values"), data, **context
-        )
-    flash(request, "Your choices are saved." if made else "Nothing changed.", "success")
-    return _page(f"/relationships/{brand_id}")
+    return await handle_form(
+        request,
+        session,
+        PreferencesForm,
+        act,
+        template=PAGE,
+        values=typed,
+        context=_page_context(request, session, person.person_id, brand_id, checked=now),
+        field_of=FIELD_OF,
+    )
 
 
 @router.post("/relationships/{brand_id}/pause", response_class=HTMLResponse)
 async def pause(
     brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
-    values = await read_form(request, ["until"])
     rel = decisions.get(session, person.person_id, brand_id)
     zone = people.get_person(session, person.person_id).time_zone
-    errors: dict[str, str] = {}
-    try:
-        decisions.pause(session, rel, parse_local(values["until"], zone), PORTAL)
-    except ValueError as exc:
-        errors = {"until": str(exc)}
-    except AccordError as exc:
-        session.rollback()
-        errors = {FIELD_OF.get(exc.field or "", "form"): exc.detail}
-    if errors:
-        context = _context(session, person.person_id, brand_id, values=values)
-        context["panels"] = panels_for(request, "relationship", session, person.person_id, brand_id)
-        return form_page(
-            request, "relationships/relationship.html", context.pop("values"), errors, **context
-        )
-    brand = brands.get_brand(session, brand_id)
-    until = local_text(rel.paused_until, zone)
-    flash(request, f"{brand.name} is paused {'until ' + until if until else 'until you resume'}.")
-    return _page(f"/relationships/{brand_id}")
+
+    def parse(values: dict[str, str]) -> datetime | dict[str, str] | None:
+        try:
+            return parse_local(values["until"], zone)
+        except ValueError as exc:
+            return {"until": str(exc)}
+
+    def act(until: datetime | None) -> Response:
+        decisions.pause(session, rel, until, PORTAL)
+        brand = brands.get_brand(session, brand_id)
+        text = local_text(rel.paused_until, zone)
+        flash(request, f"{brand.name} is paused {'until ' + text if text else 'until you resume'}.")
+        return _page(f"/relationships/{brand_id}")
+
+    return await handle_form(
+        request,
+        session,
+        parse,
+        act,
+        template=PAGE,
+        fields=["until"],
+        context=_page_context(request, session, person.person_id, brand_id),
+        field_of=FIELD_OF,
+    )
 
 
 @router.post("/relationships/{brand_id}/resume")

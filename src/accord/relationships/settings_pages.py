@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -13,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from accord.consent import ledger, verification
 from accord.core.db import utcnow
-from accord.core.errors import AccordError, NotFound
+from accord.core.errors import NotFound
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
-from accord.core.web.forms import form_page, parse_form, read_form
+from accord.core.web.forms import handle_form, parse_form, show_form
 from accord.core.web.templates import flash, render
 from accord.people import service as people
 from accord.people.deps import PersonDep
@@ -54,56 +55,55 @@ def _shown(session: Session, person_id: uuid.UUID) -> tuple[dict[str, str], dict
 @router.get("/settings", response_class=HTMLResponse)
 def settings_form(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     values, extra = _shown(session, person.person_id)
-    return render(request, TEMPLATE, {"values": values, **extra})
+    return show_form(request, TEMPLATE, values, **extra)
 
 
-def _payload(
-    values: dict[str, str], shown: dict[str, str], zone: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """What to hand to `GlobalPreferencesIn`, and the errors found on the way, by field."""
-    errors: dict[str, str] = {}
-    payload: dict[str, Any] = {
-        "quiet_start": values["quiet_start"].strip() or None,
-        "quiet_end": values["quiet_end"].strip() or None,
-        "do_not_contact": bool(values["do_not_contact"]),
-    }
-    for name in ("quiet_start", "quiet_end"):
-        if payload[name] is not None and not HHMM.match(payload[name]):
-            errors[name] = "Use the 24-hour HH:MM form, for example 22:00."
-    try:
-        payload["global_cap"] = whole_number(values["global_cap"], 0, 500)
-    except ValueError as exc:
-        errors["global_cap"] = str(exc)
-    # Sent only when changed: an untouched "pause until" must not re-pause or resume anything.
-    if values["paused_until"].strip() != shown["paused_until"]:
+def _parser(shown: dict[str, str], zone: str) -> Callable[[dict[str, str]], Any]:
+    """The form's values as `GlobalPreferencesIn`, or the errors found on the way, by field."""
+
+    def parse(values: dict[str, str]) -> GlobalPreferencesIn | dict[str, str]:
+        errors: dict[str, str] = {}
+        payload: dict[str, Any] = {
+            "quiet_start": values["quiet_start"].strip() or None,
+            "quiet_end": values["quiet_end"].strip() or None,
+            "do_not_contact": bool(values["do_not_contact"]),
+        }
+        for name in ("quiet_start", "quiet_end"):
+            if payload[name] is not None and not HHMM.match(payload[name]):
+                errors[name] = "Use the 24-hour HH:MM form, for example 22:00."
         try:
-            payload["paused_until"] = parse_local(values["paused_until"], zone)
+            payload["global_cap"] = whole_number(values["global_cap"], 0, 500)
         except ValueError as exc:
-            errors["paused_until"] = str(exc)
-    return payload, errors
+            errors["global_cap"] = str(exc)
+        # Sent only when changed: an untouched "pause until" must not re-pause or resume anything.
+        if values["paused_until"].strip() != shown["paused_until"]:
+            try:
+                payload["paused_until"] = parse_local(values["paused_until"], zone)
+            except ValueError as exc:
+                errors["paused_until"] = str(exc)
+        return errors or parse_form(GlobalPreferencesIn, payload)
+
+    return parse
 
 
 @router.post("/settings", response_class=HTMLResponse)
 async def save_settings(request: Request, person: PersonDep, session: SessionDep) -> Response:
-    values = await read_form(request, FIELDS)
     shown, extra = _shown(session, person.person_id)
-    payload, errors = _payload(values, shown, extra["zone"])
-    made = 0
-    if not errors:
-        data = parse_form(GlobalPreferencesIn, payload)
-        if isinstance(data, dict):
-            errors = data
-        else:
-            try:
-                made = service.apply_global(session, person.person_id, data, PORTAL)
-            except AccordError as exc:
-                session.rollback()
-                errors = {exc.field or "form": exc.detail}
-    if errors:
-        _, extra = _shown(session, person.person_id)
-        return form_page(request, TEMPLATE, values, errors, **extra)
-    flash(request, "Your settings are saved." if made else "Nothing changed.", "success")
-    return RedirectResponse("/settings", status_code=303)
+
+    def act(data: GlobalPreferencesIn) -> Response:
+        made = service.apply_global(session, person.person_id, data, PORTAL)
+        flash(request, "Your settings are saved." if made else "Nothing changed.", "success")
+        return RedirectResponse("/settings", status_code=303)
+
+    return await handle_form(
+        request,
+        session,
+        _parser(shown, extra["zone"]),
+        act,
+        template=TEMPLATE,
+        fields=FIELDS,
+        context=lambda: _shown(session, person.person_id)[1],
+    )
 
 
 @router.post("/settings/resume")

@@ -32,6 +32,13 @@ class State(StrEnum):
     ended = "ended"
 
 
+class GrantStatus(StrEnum):
+    """A purpose grant: granted, or pending until the person confirms it (double opt-in)."""
+
+    granted = "granted"
+    pending = "pending"
+
+
 class Source(StrEnum):
     portal = "portal"
     api = "api"

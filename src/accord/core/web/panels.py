@@ -34,3 +34,26 @@ def panels_for(
     """(template, context) of every panel on `page`; templates include each with `panel`."""
     registered: list[Panel] = request.app.state.panels.get(page, [])
     return [(p.template, p.context(session, person_id, brand_id)) for p in registered]
+
+
+# A count beside a link in the person's navigation (the inbox's unread messages): registered by
+# the composition root, asked for by the layout, so the layout names no domain.
+NavCount = Callable[[Session, uuid.UUID], int]
+
+
+def add_nav_count(app: FastAPI, name: str, count: NavCount) -> None:
+    app.state.nav_counts[name] = count
+
+
+def nav_count(request: Request, name: str) -> int:
+    """The signed-in person's count for `name`, or 0 (no one signed in, nothing registered)."""
+    counts: dict[str, NavCount] = getattr(request.app.state, "nav_counts", {})
+    raw = request.session.get("person_id")
+    if name not in counts or not raw:
+        return 0
+    try:
+        person_id = uuid.UUID(str(raw))
+    except ValueError:
+        return 0
+    with request.app.state.db.session() as session:
+        return counts[name](session, person_id)

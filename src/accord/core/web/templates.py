@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from markupsafe import Markup, escape
-from pydantic import ValidationError
 
 from accord.core.web.csrf import csrf_token
+from accord.core.web.panels import nav_count
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 
@@ -30,6 +30,7 @@ def build_templates() -> Jinja2Templates:
     )
     env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]))
     env.globals["csrf_token"] = csrf_token
+    env.globals["nav_count"] = nav_count
     env.filters["when"] = _when
     env.filters["linkify"] = linkify
     return Jinja2Templates(env=env)
@@ -65,16 +66,7 @@ def render(
         "is_dev": request.app.state.settings.is_dev,
         "errors": {},
         "values": {},
+        "limits": {},
         **(context or {}),
     }
     return templates.TemplateResponse(request, name, values, status_code=status_code)
-
-
-def form_errors(exc: ValidationError) -> dict[str, str]:
-    """Pydantic errors keyed by form field, with messages a person can read."""
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "form"
-        message = error["msg"].removeprefix("Value error, ")
-        errors.setdefault(field, message)
-    return errors

@@ -1,0 +1,1 @@
+"""Legal rules as data: jurisdictions, sending windows, frequency limits, consent types."""

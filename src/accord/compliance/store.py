@@ -1,0 +1,93 @@
+"""A rule set into the tables (replacing what was there) and back out."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from accord.compliance.models import Jurisdiction as JurisdictionRow
+from accord.compliance.models import JurisdictionPlace, LegalRule
+from accord.compliance.rules import Jurisdiction, Rule, RuleSet
+from accord.core.db import utcnow
+
+
+def write(session: Session, ruleset: RuleSet) -> None:
+    """Replace the loaded rules with `ruleset` in the caller's transaction: readers see the old
+    set or the new one, never a mix."""
+    for model in (LegalRule, JurisdictionPlace, JurisdictionRow):
+        session.execute(delete(model))
+    now = utcnow()
+    if ruleset.jurisdictions:
+        session.execute(
+            insert(JurisdictionRow),
+            [{"code": j.code, "name": j.name} for j in ruleset.jurisdictions],
+        )
+        session.execute(
+            insert(JurisdictionPlace),
+            [
+                {"jurisdiction": j.code, "country": country, "subdivision": subdivision}
+                for j in ruleset.jurisdictions
+                for country, subdivision in j.places
+            ],
+        )
+    if ruleset.rules:
+        session.execute(
+            insert(LegalRule),
+            [
+                {
+                    "id": r.id,
+                    "jurisdiction": r.jurisdiction,
+                    "channel": r.channel,
+                    "purpose": r.purpose,
+                    "kind": r.kind,
+                    "window_start": r.window_start,
+                    "window_end": r.window_end,
+                    "max_messages": r.max_messages,
+                    "hours": r.hours,
+                    "per": r.per,
+                    "consent": r.consent,
+                    "source": r.source,
+                    "url": r.url,
+                    "loaded_at": now,
+                }
+                for r in ruleset.rules
+            ],
+        )
+    session.flush()
+
+
+def read(session: Session) -> RuleSet:
+    places: dict[str, list[tuple[str, str]]] = {}
+    for row in session.execute(
+        select(
+            JurisdictionPlace.jurisdiction, JurisdictionPlace.country, JurisdictionPlace.subdivision
+        ).order_by(
+            JurisdictionPlace.jurisdiction, JurisdictionPlace.country, JurisdictionPlace.subdivision
+        )
+    ):
+        places.setdefault(row.jurisdiction, []).append((row.country, row.subdivision))
+    jurisdictions = tuple(
+        Jurisdiction(code, name, tuple(places.get(code, ())))
+        for code, name in session.execute(
+            select(JurisdictionRow.code, JurisdictionRow.name).order_by(JurisdictionRow.code)
+        )
+    )
+    rules = tuple(
+        Rule(
+            id=r.id,
+            jurisdiction=r.jurisdiction,
+            channel=r.channel,
+            purpose=r.purpose,
+            kind=r.kind,
+            source=r.source,
+            url=r.url,
+            window_start=r.window_start,
+            window_end=r.window_end,
+            max_messages=r.max_messages,
+            hours=r.hours,
+            per=r.per,
+            consent=r.consent,
+        )
+        for r in session.scalars(select(LegalRule).order_by(LegalRule.jurisdiction, LegalRule.id))
+    )
+    return RuleSet(jurisdictions, rules)

@@ -1,0 +1,35 @@
+"""The Push API's subscription JSON, as `PushSubscription.toJSON()` gives it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Keys(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    p256dh: Text
+    auth: Text
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # expirationTime and whatever browsers add
+    endpoint: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+    keys: Keys
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    endpoint: str
+    created_at: datetime
+    suppressed_reason: str | None
+
+
+class PublicKey(BaseModel):
+    public_key: str
