@@ -12,13 +12,15 @@ from accord.brands.deps import BrandDep
 from accord.core.errors import NotAuthenticated
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
+from accord.core.validation import Line
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam
 from accord.inbox import service
 from accord.inbox.schemas import ItemChange, ItemOut, ReadRateOut, TokenIn, TokenOut, UnreadOut
 from accord.people.deps import PersonDep
 
 router = APIRouter(tags=["in-app inbox"])
-Show = Annotated[str, Query(pattern="^(unread|all|archived)$")]
+Show = Annotated[Line, Query(pattern="^(unread|all|archived)$")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -30,7 +32,7 @@ def my_inbox(
     person: PersonDep,
     session: SessionDep,
     show: Show = "all",
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> Page[ItemOut]:
     rows, next_cursor = service.items(
@@ -84,7 +86,7 @@ def app_inbox(
     holder: Holder,
     session: SessionDep,
     show: Show = "all",
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> Page[ItemOut]:
     brand_id, person_id = holder
