@@ -103,6 +103,15 @@ class ApiKeyCreated(ApiKeyOut):
     secret: str = Field(description="The key itself. Shown this once; Accord keeps only a hash.")
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, LINE, Field(max_length=200)] = Field(
+        default="", description="Empty only for a member who has no password yet."
+    )
+    password: Password
+
+
 class MemberSignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -50,6 +50,13 @@ class PermissionDenied(AccordError):
 class RateLimited(AccordError):
     status = 429
 
+    def __init__(
+        self, detail: str, *, field: str | None = None, retry_after: int | None = None
+    ) -> None:
+        """`retry_after`: seconds until a new try can work (the Retry-After header)."""
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after
+
 
 class PayloadTooLarge(AccordError):
     status = 413

@@ -24,6 +24,12 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def client_ip(request: Request) -> str | None:
+    """The caller's IP as the ASGI server gives it (behind a proxy, run uvicorn with
+    --proxy-headers and --forwarded-allow-ips so that this is the client's, not the proxy's)."""
+    return request.client.host if request.client else None
+
+
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accord.core.error_text import field_errors
-from accord.core.errors import AccordError
+from accord.core.errors import AccordError, RateLimited
 from accord.core.web.error_body import error_body
 from accord.core.web.templates import render
 
@@ -54,7 +54,10 @@ def _respond(
 
 async def _accord_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AccordError)
-    return _respond(request, exc.status, exc.name, exc.detail, exc.field, exc.errors)
+    response = _respond(request, exc.status, exc.name, exc.detail, exc.field, exc.errors)
+    if isinstance(exc, RateLimited) and exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
