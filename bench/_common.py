@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# The instance secret the benchmarks give Accord (brands' signing keys are wrapped under it).
+BENCH_SECRET = "bench-secret-not-for-production"
 PG_ADMIN = os.environ.get("ACCORD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

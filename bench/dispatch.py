@@ -68,7 +68,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, cast
 
-from _common import PG_ADMIN, free_port, fresh_postgres
+from _common import BENCH_SECRET, PG_ADMIN, free_port, fresh_postgres
 from pydantic import SecretStr
 from sqlalchemy import Uuid, bindparam, func, select, text
 from sqlalchemy.engine import Engine
@@ -627,6 +627,7 @@ def build_world(engine: Engine, people: int, small: int = 0) -> World:
                 support_email="help@bench.example",
                 postal_address="1 Bench Street, 1000 Benchville",
             ),
+            secret=BENCH_SECRET,
         )
         brand.send_rate_per_second = 100_000
         topic = topics.create(

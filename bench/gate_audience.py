@@ -57,7 +57,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from _common import PG_ADMIN, fresh_postgres
+from _common import BENCH_SECRET, PG_ADMIN, fresh_postgres
 from sqlalchemy import Select, TextClause, Uuid, bindparam, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -300,6 +300,7 @@ def make_refs(engine: Engine, at: datetime) -> World:
                         support_email=f"help@{slug}.example",
                         postal_address="1 Bench Street, Benchville",
                     ),
+                    secret=BENCH_SECRET,
                 )
             )
         brand, other = made

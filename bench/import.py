@@ -39,7 +39,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _common import fresh_postgres
+from _common import BENCH_SECRET, fresh_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -153,6 +153,7 @@ def accord_import(url: str, path: Path, tmp: Path, profile: bool) -> tuple[float
                 sender_email="news@bench.example",
                 support_email="help@bench.example",
             ),
+            secret=BENCH_SECRET,
         )
     timings: list[float] = []
     imported = 0

@@ -21,6 +21,9 @@ from accord.relationships.vocabulary import Channel, Purpose
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery staple"
+# The instance secret of the test settings (tests/conftest.py): brands' signing keys are
+# wrapped under it, so the app under test can unwrap them.
+TEST_SECRET = "test-secret-key-not-for-production"
 
 
 def make_brand(session: Session, *, slug: str | None = None, name: str | None = None) -> Brand:
@@ -36,6 +39,7 @@ def make_brand(session: Session, *, slug: str | None = None, name: str | None = 
             support_email=f"help@{slug}.example",
             postal_address="1 Test Street, Testville",
         ),
+        secret=TEST_SECRET,
     )
 
 

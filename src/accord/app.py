@@ -101,6 +101,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
     from accord.relationships import settings_pages as relationship_settings_pages
+    from accord.webhooks import api as webhooks_api
+    from accord.webhooks import pages as webhooks_pages
 
     app.include_router(home.router)
     app.include_router(keys_api.router)
@@ -117,6 +119,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         campaigns_api,
         push_api,
         inbox_api,
+        webhooks_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(people_pages.router)
@@ -134,6 +137,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         analytics_transparency_pages,
         push_pages,
         inbox_pages,
+        webhooks_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)

@@ -14,7 +14,9 @@ import accord.inbox.models
 import accord.mail.models
 import accord.outbox.models
 import accord.people.models
-import accord.relationships.models  # noqa: F401
+import accord.relationships.models
+import accord.terms.models
+import accord.webhooks.models  # noqa: F401
 from accord.core.db import Base
 
 metadata = Base.metadata

@@ -29,11 +29,11 @@ def counts(session: Session) -> tuple[int, ...]:
     )
 
 
-def test_seeding_twice_changes_nothing(session: Session) -> None:
-    first = seed(session)
+def test_seeding_twice_changes_nothing(session: Session, settings: Settings) -> None:
+    first = seed(session, settings, analytics=False)
     assert (first.brands_created, first.members_created, first.people_created) == (3, 9, 36)
     after_first = counts(session)
-    second = seed(session)
+    second = seed(session, settings, analytics=False)
     assert (second.brands_created, second.members_created, second.people_created) == (0, 0, 0)
     assert counts(session) == after_first
     zones = set(session.scalars(select(Person.time_zone)))
@@ -43,8 +43,8 @@ def test_seeding_twice_changes_nothing(session: Session) -> None:
     assert second.relationships_seeded == 0
 
 
-def test_the_demo_portal_is_lived_in_and_provable(session: Session) -> None:
-    seed(session)
+def test_the_demo_portal_is_lived_in_and_provable(session: Session, settings: Settings) -> None:
+    seed(session, settings, analytics=False)
     states = set(session.scalars(select(Relationship.state)))
     assert states == {"invited", "active", "paused", "ended"}
     indefinite = session.scalar(
@@ -61,8 +61,10 @@ def test_the_demo_portal_is_lived_in_and_provable(session: Session) -> None:
         assert replay.replay(session, person_id) == replay.stored(session, person_id)
 
 
-def test_the_printed_hints_sign_in(client: TestClient, session: Session) -> None:
-    seed(session)
+def test_the_printed_hints_sign_in(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    seed(session, settings, analytics=False)
     sign_in_person(client, session, "ada@people.example")
     assert client.get("/api/v1/me").json()["display_name"] == "Ada"
     other = TestClient(client.app)
@@ -73,7 +75,7 @@ def test_the_printed_hints_sign_in(client: TestClient, session: Session) -> None
 def test_the_demo_campaigns_are_sent_scheduled_and_drafted_once(
     session: Session, database: RolledBackDatabase, settings: Settings
 ) -> None:
-    first = seed(session)
+    first = seed(session, settings, analytics=False)
     assert first.campaigns_seeded == 9
     session.commit()
     delivered = drain(Worker(database, settings))
@@ -100,7 +102,7 @@ def test_the_demo_campaigns_are_sent_scheduled_and_drafted_once(
     assert transactional == 2
     outbox = session.scalar(select(func.count()).select_from(OutboxMessage))
     campaigns = session.scalar(select(func.count()).select_from(Campaign))
-    second = seed(session)
+    second = seed(session, settings, analytics=False)
     assert second.campaigns_seeded == 0
     assert session.scalar(select(func.count()).select_from(Campaign)) == campaigns == 9
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == outbox

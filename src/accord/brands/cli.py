@@ -38,8 +38,9 @@ def brand_create(
             support_email=support_email,
             postal_address=postal_address or None,
         )
-        with Database.from_settings(load_settings()).transaction() as session:
-            brand = service.create_brand(session, data)
+        settings = load_settings()
+        with Database.from_settings(settings).transaction() as session:
+            brand = service.create_brand(session, data, secret=settings.resolved_secret_key())
             console.print(f"Created brand [bold]{brand.name}[/] ({brand.slug}), id {brand.id}.")
 
 
@@ -81,3 +82,16 @@ def apikey_create(
             console.print(f"API key [bold]{key.name}[/] for {found.slug} ({key.role}):")
             print(secret)
             console.print("[dim]Store it now; Accord cannot show it again.[/]")
+
+
+@brand_app.command("rotate-key")
+def brand_rotate_key(
+    brand: Annotated[str, typer.Option(help="The brand's slug.")],
+) -> None:
+    """Give the brand a new signing key; the old one stays published for old agreements."""
+    with cli_errors():
+        settings = load_settings()
+        with Database.from_settings(settings).transaction() as session:
+            found = service.get_brand_by_slug(session, brand)
+            kid = service.rotate_signing_key(session, found.id, settings.resolved_secret_key())
+            console.print(f"{found.name} signs with key {kid} from now on.")

@@ -58,3 +58,21 @@ class ApiKey(IdMixin, CreatedMixin, Base):
     )
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class BrandKey(IdMixin, CreatedMixin, Base):
+    """A brand's Ed25519 signing key (it signs the agreements the brand accepts).
+
+    The private half is kept only wrapped (AES-GCM under a key derived from the instance
+    secret), so a copy of the database alone cannot sign in the brand's name. Retired keys stay
+    published: records signed with them must still verify."""
+
+    __tablename__ = "brand_keys"
+
+    brand_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("brands.id", ondelete="CASCADE"), index=True
+    )
+    kid: Mapped[str] = mapped_column(String(16), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    wrapped_private_key: Mapped[str] = mapped_column(Text)
+    retired_at: Mapped[datetime | None]

@@ -7,9 +7,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from accord.brands import keys
 from accord.brands.models import ApiKey, Brand, Member
 from accord.brands.schemas import ApiKeyCreate, BrandCreate, BrandUpdate, MemberCreate
 from accord.core import throttle
@@ -29,13 +31,33 @@ MEMBER = "member"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def create_brand(session: Session, data: BrandCreate) -> Brand:
+def create_brand(session: Session, data: BrandCreate, *, secret: str) -> Brand:
+    """A new brand with its own signing key (wrapped under `secret`, the instance's
+    `Settings.resolved_secret_key()`)."""
     if session.scalar(select(Brand.id).where(Brand.slug == data.slug)) is not None:
         raise Conflict(f"The slug '{data.slug}' is taken.", field="slug")
     brand = Brand(**data.model_dump())
     session.add(brand)
     session.flush()
+    keys.new_key(session, brand.id, secret)
     return brand
+
+
+def rotate_signing_key(session: Session, brand_id: uuid.UUID, secret: str) -> str:
+    """A new signing key for the brand; the old one is retired but stays published. Returns
+    the new key's id."""
+    get_brand(session, brand_id)
+    return keys.new_key(session, brand_id, secret).kid
+
+
+def signing_key(session: Session, brand_id: uuid.UUID, secret: str) -> Ed25519PrivateKey:
+    """The brand's current private signing key."""
+    return keys.private_key(session, brand_id, secret)[1]
+
+
+def public_keys(session: Session, brand_id: uuid.UUID) -> list[dict[str, str]]:
+    """The brand's public keys as JWKs, current first, retired ones after."""
+    return keys.public_jwks(session, brand_id)
 
 
 def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:

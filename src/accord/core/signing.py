@@ -136,7 +136,7 @@ def sign_document(doc: Mapping[str, Any], key: Ed25519PrivateKey) -> dict[str, A
     return {**body, SIGNATURE: {"alg": ALG, "kid": key_id(key), "value": b64url(value)}}
 
 
-def _jwk_public_key(jwk: Any) -> Ed25519PublicKey | None:
+def jwk_public_key(jwk: Any) -> Ed25519PublicKey | None:
     if not isinstance(jwk, Mapping) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
         return None
     x = jwk.get("x")
@@ -174,7 +174,7 @@ def verify_document(doc: Any, jwks: Any) -> bool:
             continue
         if jwk.get("alg", ALG) != ALG or jwk.get("use", "sig") != "sig":
             continue
-        public = _jwk_public_key(jwk)
+        public = jwk_public_key(jwk)
         if public is None:
             continue
         try:

@@ -26,6 +26,7 @@ from accord.core.db import Database, utcnow
 from accord.core.settings import Settings
 from accord.delivery import claims, dispatch, rate, senders
 from accord.delivery.outcomes import Outcome
+from accord.webhooks import dispatch as webhooks
 
 log = logging.getLogger("accord.worker")
 # One transaction per chunk: a crash re-sends at most this many messages (same Message-ID), and
@@ -128,7 +129,12 @@ class Worker:
             except Exception:  # a bad batch must not kill the loop; it is retried after its lease
                 log.exception("worker %s: batch failed", self.name)
                 outcome = Outcome()
-            if not outcome.total:
+            try:
+                hooks = webhooks.run_once(self.db, self.settings, self.name)
+            except Exception:  # the same for a batch of webhook deliveries
+                log.exception("worker %s: webhook batch failed", self.name)
+                hooks = 0
+            if not outcome.total and not hooks:
                 self.stop.wait(idle_seconds)
         self.sender.close()
 

@@ -32,15 +32,18 @@ class SeedReport:
     analytics: AnalyticsReport | None = None
 
 
-def seed(session: Session, settings: Settings | None = None) -> SeedReport:
-    """With `settings` (the import needs them), Groove Records also gets the CDNOW purchase
-    history and a CLV fit (see analytics_seed)."""
+def seed(session: Session, settings: Settings, *, analytics: bool = True) -> SeedReport:
+    """`settings` give the instance secret (brands' signing keys) and the keys that sign the
+    demo agreements. With `analytics`, Groove Records also gets the CDNOW purchase history and
+    a CLV fit (see analytics_seed)."""
     report = SeedReport()
     by_slug: dict[str, Brand] = {}
     for spec in data.BRANDS:
         brand = session.scalars(select(Brand).where(Brand.slug == spec["slug"])).one_or_none()
         if brand is None:
-            brand = brands.create_brand(session, BrandCreate.model_validate(spec))
+            brand = brands.create_brand(
+                session, BrandCreate.model_validate(spec), secret=settings.resolved_secret_key()
+            )
             report.brands_created += 1
         by_slug[brand.slug] = brand
     for slug, local, role in data.MEMBERS:
@@ -71,7 +74,7 @@ def seed(session: Session, settings: Settings | None = None) -> SeedReport:
     )
     session.flush()
     report.campaigns_seeded = seed_campaigns(session, by_slug)
-    if settings is not None:
+    if analytics:
         known = [p for p in demo_people if p is not None]
         report.analytics = seed_analytics(session, settings, by_slug["groove"], known)
     return report

@@ -21,6 +21,8 @@ from accord.core.pagination import paginate
 from accord.core.settings import Settings
 from accord.inbox.models import InboxItem
 from accord.relationships.models import Relationship
+from accord.webhooks import service as webhooks
+from accord.webhooks.registry import MESSAGE_READ
 
 TOKEN_SALT = "accord.inbox.person-token"
 MAX_TOKEN_MINUTES = 24 * 60
@@ -165,14 +167,34 @@ def mark(
     """Mark read or unread, archive or bring back. Reading keeps the first moment it was read."""
     item = get(session, person_id, item_id, brand_id)
     now = utcnow()
+    was_read = item.read_at is not None
     if read is not None:
         item.read_at = (item.read_at or now) if read else None
     if archived is not None:
         item.archived_at = (item.archived_at or now) if archived else None
         if archived:
             item.read_at = item.read_at or now
+    if item.read_at is not None and not was_read:
+        _tell_read(session, item)
     session.flush()
     return item
+
+
+def _tell_read(session: Session, item: InboxItem) -> None:
+    """The brand's systems hear of the first read (webhook `message.read`), once per item."""
+    webhooks.emit(
+        session,
+        item.brand_id,
+        MESSAGE_READ.name,
+        {
+            "channel": "inapp",
+            "person_id": str(item.person_id),
+            "inbox_item_id": str(item.id),
+            "outbox_id": item.message_id,
+            "campaign_id": str(item.campaign_id) if item.campaign_id else None,
+        },
+        event_id=f"msg_read_{item.id.hex}",
+    )
 
 
 def mark_all_read(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None = None) -> int:

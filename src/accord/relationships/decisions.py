@@ -31,6 +31,10 @@ from accord.relationships.models import (
     TopicChoice,
 )
 from accord.relationships.vocabulary import GRANTABLE, Channel, Purpose, Source, State
+from accord.webhooks import service as webhooks
+from accord.webhooks.registry import CONSENT_CHANGED, RELATIONSHIP_CHANGED
+
+RELATIONSHIP_ACTIONS = frozenset({"follow", "invite", "accept", "pause", "resume", "end"})
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ def record(
     scope: Scope | None = None,
     value: dict[str, Any] | None = None,
 ) -> LedgerEvent:
-    return ledger.append(
+    event = ledger.append(
         session,
         subject=rel.person_id,
         brand=rel.brand_id,
@@ -65,6 +69,25 @@ def record(
         evidence=actor.evidence,
         value=value,
     )
+    # The brand's systems hear of it (webhooks), in this transaction: only if it commits.
+    kind = RELATIONSHIP_CHANGED if action in RELATIONSHIP_ACTIONS else CONSENT_CHANGED
+    webhooks.emit(
+        session,
+        rel.brand_id,
+        kind.name,
+        {
+            "person_id": str(rel.person_id),
+            "action": action,
+            "state": rel.state,
+            "scope": (scope or Scope()).as_json(),
+            "source": actor.source.value,
+            "value": dict(value or {}),
+            "ledger_seq": event.seq,
+            "at": ledger.timestamp(event.occurred_at),
+        },
+        event_id=f"msg_ledger_{event.subject_id.hex}_{event.seq}",
+    )
+    return event
 
 
 def find(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relationship | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
@@ -27,6 +27,7 @@ from accord.relationships.schemas import (
     PreferenceChange,
     RelationshipOut,
 )
+from accord.relationships.vocabulary import State
 
 
 @dataclass
@@ -166,3 +167,25 @@ def home_panel(
     return {
         "relationships": [{"brand": brand, "state": effective_state(rel)} for rel, brand, _ in rows]
     }
+
+
+def related(
+    *, person_id: uuid.UUID | None = None, brand_id: uuid.UUID | None = None
+) -> Select[uuid.UUID, uuid.UUID]:
+    """(person_id, brand_id) of every relationship the person has entered and not ended
+    (active or paused), optionally for one person or one brand: a statement other domains join
+    to, so that they need not know this domain's tables."""
+    query = select(Relationship.person_id, Relationship.brand_id).where(
+        Relationship.state.in_([State.active.value, State.paused.value])
+    )
+    if person_id is not None:
+        query = query.where(Relationship.person_id == person_id)
+    if brand_id is not None:
+        query = query.where(Relationship.brand_id == brand_id)
+    return query
+
+
+def state_of(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> str | None:
+    """The relationship's state ("invited", "active", "paused", "ended"), or None."""
+    rel = decisions.find(session, person_id, brand_id)
+    return None if rel is None else effective_state(rel)

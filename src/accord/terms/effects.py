@@ -1,0 +1,237 @@
+"""The effects in force between a person and a brand, in two forms that must always agree.
+
+- `effects_for`: the effects for one (person, brand), read row by row (the per-message gate
+  check, tracking, pages and the API);
+- `holds` / `forbids`: the same rule as SQL conditions over a person column and a brand column
+  (the gate's audience statement and analytics), with no Python loop per person.
+
+The rule, stated once here and tested as a differential property over random worlds:
+
+An agreement is *in force* between P and B when
+  (a) a live agreement row for (P, B) is accepted: its agreed entry counts; or
+  (b) P proffers an entry to every brand, B publishes that entry (and version) as accepted, and
+      no live row for (P, B) and that roster id exists yet: the brand's published list accepts
+      it at once (the signed record is written when either side next looks, see `settle`).
+The effects in force are those of every entry in force. Besides, when P wants relationships
+"only on my terms" and some entry P proffers to B (to B alone or to every brand) is not in
+force, `no_marketing` holds. A live row is one not withdrawn.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from accord.terms.models import (
+    Agreement,
+    BrandAcceptance,
+    PersonTerms,
+    Proffer,
+    RosterEffect,
+)
+from accord.terms.vocabulary import Effect, Status
+
+# Which effects forbid a message of each purpose (the gate's `terms` reason). Transactional
+# messages are what the person asked for: no personal agreement forbids them.
+FORBIDDEN_BY: dict[str, tuple[Effect, ...]] = {
+    "marketing": (Effect.intent_only, Effect.no_marketing),
+    "sharing": (Effect.no_sharing,),
+    "profiling": (Effect.no_profiling,),
+    "transactional": (),
+}
+
+
+@dataclass(frozen=True)
+class Effects:
+    """The effects in force for one person and one brand, and the entries they come from."""
+
+    effects: frozenset[Effect] = frozenset()
+    in_force: frozenset[tuple[str, int]] = frozenset()
+    unmet: frozenset[tuple[str, int]] = field(default_factory=frozenset)
+
+    def holds(self, effect: Effect) -> bool:
+        return effect in self.effects
+
+    def forbids(self, purpose: str) -> bool:
+        return any(effect in self.effects for effect in FORBIDDEN_BY.get(purpose, ()))
+
+
+def effects_for(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Effects:
+    """The effects in force between the person and the brand, now."""
+    rows = session.execute(
+        select(
+            Agreement.slug, Agreement.status, Agreement.agreed_slug, Agreement.agreed_version
+        ).where(
+            Agreement.subject_id == person_id,
+            Agreement.brand_id == brand_id,
+            Agreement.withdrawn_at.is_(None),
+        )
+    ).all()
+    live = {row.slug: row for row in rows}
+    accepted = {
+        (row.agreed_slug, row.agreed_version)
+        for row in rows
+        if row.status == Status.accepted and row.agreed_slug is not None
+    }
+    proffers = session.execute(
+        select(Proffer.slug, Proffer.version, Proffer.brand_id).where(
+            Proffer.person_id == person_id,
+            Proffer.withdrawn_at.is_(None),
+            or_(Proffer.brand_id.is_(None), Proffer.brand_id == brand_id),
+        )
+    ).all()
+    published = {
+        (row.slug, row.version)
+        for row in session.execute(
+            select(BrandAcceptance.slug, BrandAcceptance.version).where(
+                BrandAcceptance.brand_id == brand_id
+            )
+        )
+    }
+    standing = {
+        (p.slug, p.version)
+        for p in proffers
+        if p.brand_id is None and (p.slug, p.version) in published and p.slug not in live
+    }
+    in_force: set[tuple[str, Any]] = accepted | standing
+    effects: set[Effect] = set()
+    if in_force:
+        for row in session.execute(
+            select(RosterEffect.slug, RosterEffect.version, RosterEffect.effect)
+        ):
+            if (row.slug, row.version) in in_force:
+                effects.add(Effect(row.effect))
+
+    def met(p: Any) -> bool:
+        row = live.get(p.slug)
+        if row is not None:
+            return bool(row.status == Status.accepted)
+        return (p.slug, p.version) in standing
+
+    unmet = {(p.slug, p.version) for p in proffers if not met(p)}
+    only_mine = session.scalar(
+        select(PersonTerms.only_my_terms).where(PersonTerms.person_id == person_id)
+    )
+    if only_mine and unmet:
+        effects.add(Effect.no_marketing)
+    return Effects(frozenset(effects), frozenset(in_force), frozenset(unmet))
+
+
+# The SQL form. `person` and `brand` are column expressions (or bound values) of the enclosing
+# statement; every condition is correlated to them and uses the live-row index.
+
+
+def _accepted_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[bool]:
+    a = Agreement.__table__.alias("terms_agreed")
+    e = RosterEffect.__table__.alias("terms_agreed_fx")
+    return exists(
+        select(a.c.id)
+        .join(e, and_(e.c.slug == a.c.agreed_slug, e.c.version == a.c.agreed_version))
+        .where(
+            a.c.subject_id == person,
+            a.c.brand_id == brand,
+            a.c.withdrawn_at.is_(None),
+            a.c.status == Status.accepted.value,
+            e.c.effect == effect.value,
+        )
+        .correlate_except(a, e)
+    )
+
+
+def _no_live_row_for(person: Any, brand: Any, slug: Any) -> ColumnElement[bool]:
+    a = Agreement.__table__.alias("terms_any")
+    return ~exists(
+        select(a.c.id)
+        .where(
+            a.c.subject_id == person,
+            a.c.brand_id == brand,
+            a.c.slug == slug,
+            a.c.withdrawn_at.is_(None),
+        )
+        .correlate_except(a)
+    )
+
+
+def _published(brand: Any, slug: Any, version: Any) -> ColumnElement[bool]:
+    b = BrandAcceptance.__table__.alias("terms_published")
+    return exists(
+        select(b.c.slug)
+        .where(b.c.brand_id == brand, b.c.slug == slug, b.c.version == version)
+        .correlate_except(b)
+    )
+
+
+def _standing_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[bool]:
+    p, e = Proffer.__table__.alias("terms_global"), RosterEffect.__table__.alias("terms_fx")
+    return exists(
+        select(p.c.id)
+        .join(e, and_(e.c.slug == p.c.slug, e.c.version == p.c.version))
+        .where(
+            p.c.person_id == person,
+            p.c.brand_id.is_(None),
+            p.c.withdrawn_at.is_(None),
+            e.c.effect == effect.value,
+            _published(brand, p.c.slug, p.c.version),
+            _no_live_row_for(person, brand, p.c.slug),
+        )
+        .correlate_except(p, e)
+    )
+
+
+def _unmet(person: Any, brand: Any) -> ColumnElement[bool]:
+    t = PersonTerms.__table__.alias("terms_stance")
+    p = Proffer.__table__.alias("terms_asked")
+    a = Agreement.__table__.alias("terms_met")
+    accepted_row = exists(
+        select(a.c.id)
+        .where(
+            a.c.subject_id == person,
+            a.c.brand_id == brand,
+            a.c.slug == p.c.slug,
+            a.c.withdrawn_at.is_(None),
+            a.c.status == Status.accepted.value,
+        )
+        .correlate_except(a)
+    )
+    standing = and_(
+        p.c.brand_id.is_(None),
+        _published(brand, p.c.slug, p.c.version),
+        _no_live_row_for(person, brand, p.c.slug),
+    )
+    return and_(
+        exists(
+            select(t.c.person_id)
+            .where(t.c.person_id == person, t.c.only_my_terms == true())
+            .correlate_except(t)
+        ),
+        exists(
+            select(p.c.id)
+            .where(
+                p.c.person_id == person,
+                p.c.withdrawn_at.is_(None),
+                or_(p.c.brand_id.is_(None), p.c.brand_id == brand),
+                ~or_(accepted_row, standing),
+            )
+            .correlate_except(p)
+        ),
+    )
+
+
+def holds(effect: Effect, person: Any, brand: Any) -> ColumnElement[bool]:
+    """TRUE where `effect` is in force between the person and the brand (never NULL)."""
+    if effect is Effect.no_marketing:
+        return _unmet(person, brand)
+    return or_(_accepted_with(person, brand, effect), _standing_with(person, brand, effect))
+
+
+def forbids(purpose: str, person: Any, brand: Any) -> ColumnElement[bool]:
+    """TRUE where the terms in force forbid a message of `purpose` (the gate's `terms`)."""
+    effects = FORBIDDEN_BY.get(purpose, ())
+    if not effects:
+        return false()
+    return or_(*(holds(effect, person, brand) for effect in effects))

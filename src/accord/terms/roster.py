@@ -1,0 +1,93 @@
+"""Reading the roster: every version of every personal agreement, and their effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.core.errors import NotFound
+from accord.terms.models import RosterEffect, RosterEntry
+from accord.terms.vocabulary import Effect
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A roster entry with its effects, detached from the session."""
+
+    slug: str
+    version: int
+    title: str
+    text: str
+    machine: dict[str, object]
+    follows: str | None
+    follows_url: str | None
+    effects: tuple[Effect, ...]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.slug, self.version)
+
+
+def _effects(session: Session) -> dict[tuple[str, int], list[Effect]]:
+    found: dict[tuple[str, int], list[Effect]] = {}
+    for row in session.execute(
+        select(RosterEffect.slug, RosterEffect.version, RosterEffect.effect).order_by(
+            RosterEffect.effect
+        )
+    ):
+        found.setdefault((row.slug, row.version), []).append(Effect(row.effect))
+    return found
+
+
+def entries(session: Session, *, latest_only: bool = False) -> list[Entry]:
+    """Every roster entry in a stable order (by id, newest version first)."""
+    effects = _effects(session)
+    rows = session.scalars(
+        select(RosterEntry).order_by(RosterEntry.slug, RosterEntry.version.desc())
+    )
+    found: list[Entry] = []
+    seen: set[str] = set()
+    for row in rows:
+        if latest_only and row.slug in seen:
+            continue
+        seen.add(row.slug)
+        found.append(
+            Entry(
+                slug=row.slug,
+                version=row.version,
+                title=row.title,
+                text=row.text,
+                machine=dict(row.machine),
+                follows=row.follows,
+                follows_url=row.follows_url,
+                effects=tuple(effects.get((row.slug, row.version), ())),
+            )
+        )
+    return found
+
+
+def entry(
+    session: Session,
+    slug: str,
+    version: int | None = None,
+    *,
+    field: str = "terms",
+    version_field: str = "version",
+) -> Entry:
+    """One version of an entry (the latest without `version`); a 404 naming `field` when the
+    roster has no such id or version."""
+    candidates = [e for e in entries(session) if e.slug == slug]
+    if not candidates:
+        raise NotFound(f"The roster has no agreement with the id '{slug}'.", field=field)
+    if version is None:
+        return candidates[0]
+    for candidate in candidates:
+        if candidate.version == version:
+            return candidate
+    known = ", ".join(str(c.version) for c in candidates)
+    raise NotFound(
+        f"The agreement '{slug}' has no version {version} (versions: {known}).",
+        field=version_field,
+    )

@@ -1,0 +1,280 @@
+"""The terms domain's public face: other domains and the routes come in through here.
+
+Other domains read personal terms only as effects: `effects_for` for one (person, brand), and
+`holds` / `forbids` for the same rule as SQL over a whole set (the gate's audience, analytics).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.brands import service as brands
+from accord.core.errors import NotFound
+from accord.core.pagination import paginate
+from accord.relationships import service as relationships
+from accord.terms import agreements, records, roster
+from accord.terms.agreements import (
+    accept_alternative,
+    answer,
+    only_my_terms,
+    proffer,
+    publish,
+    published,
+    record_of,
+    set_only_my_terms,
+    settle,
+    withdraw,
+)
+from accord.terms.effects import FORBIDDEN_BY, Effects, effects_for, forbids, holds
+from accord.terms.models import Agreement
+from accord.terms.records import Verdict
+from accord.terms.roster import Entry
+from accord.terms.schemas import (
+    AgreementOut,
+    EffectsOut,
+    MyTermsOut,
+    PinnedTermsRef,
+    ProfferOut,
+    RosterEntryOut,
+)
+from accord.terms.signer import Signer
+from accord.terms.vocabulary import EFFECT_TEXT, Answer, Effect, Status
+
+__all__ = [
+    "EFFECT_TEXT",
+    "FORBIDDEN_BY",
+    "Answer",
+    "Effect",
+    "Effects",
+    "Entry",
+    "Signer",
+    "Status",
+    "Verdict",
+    "accept_alternative",
+    "answer",
+    "effects_for",
+    "forbids",
+    "holds",
+    "only_my_terms",
+    "proffer",
+    "publish",
+    "published",
+    "record_of",
+    "set_only_my_terms",
+    "settle",
+    "withdraw",
+]
+
+
+def roster_entries(session: Session, *, latest_only: bool = False) -> list[Entry]:
+    return roster.entries(session, latest_only=latest_only)
+
+
+def roster_entry(session: Session, slug: str, version: int | None = None) -> Entry:
+    return roster.entry(session, slug, version)
+
+
+def entry_out(entry: Entry) -> RosterEntryOut:
+    return RosterEntryOut(
+        id=entry.slug,
+        version=entry.version,
+        title=entry.title,
+        text=entry.text,
+        machine=entry.machine,
+        follows=entry.follows,
+        follows_url=entry.follows_url,
+        effects=[e.value for e in entry.effects],
+    )
+
+
+def verify_record(document: Any, trusted: list[Any] | None = None) -> Verdict:
+    return records.verify(document, trusted)
+
+
+def _ref(slug: str | None, version: int | None) -> PinnedTermsRef | None:
+    if slug is None or version is None:
+        return None
+    return PinnedTermsRef(id=slug, version=version)
+
+
+def agreement_out(session: Session, row: Agreement, names: dict[uuid.UUID, str]) -> AgreementOut:
+    if row.brand_id not in names:
+        names[row.brand_id] = brands.get_brand(session, row.brand_id).name
+    effects: list[str] = []
+    if row.status == Status.accepted and row.agreed_slug and row.agreed_version:
+        effects = [
+            e.value for e in roster.entry(session, row.agreed_slug, row.agreed_version).effects
+        ]
+    return AgreementOut(
+        id=row.id,
+        person_id=row.subject_id,
+        brand_id=row.brand_id,
+        brand_name=names[row.brand_id],
+        terms=PinnedTermsRef(id=row.slug, version=row.version),
+        status=row.status,
+        alternative=_ref(row.alt_slug, row.alt_version),
+        agreed=_ref(row.agreed_slug, row.agreed_version),
+        answered_by=row.answered_by,
+        proffered_at=row.proffered_at,
+        answered_at=row.answered_at,
+        accepted_at=row.accepted_at,
+        withdrawn_at=row.withdrawn_at,
+        effects=effects,
+        signed=row.record is not None,
+    )
+
+
+def my_terms(session: Session, person_id: uuid.UUID) -> MyTermsOut:
+    """The person's stance, proffers and every agreement that came from them (settled first,
+    so a brand they followed since a proffer to every brand is there)."""
+    settle(session, person_id=person_id)
+    rows = agreements.rows_for_person(session, person_id)
+    by_proffer: dict[uuid.UUID | None, list[Agreement]] = {}
+    for row in rows:
+        by_proffer.setdefault(row.proffer_id, []).append(row)
+    titles = {e.key: e.title for e in roster.entries(session)}
+    names: dict[uuid.UUID, str] = {}
+    proffers = [
+        ProfferOut(
+            id=p.id,
+            terms=PinnedTermsRef(id=p.slug, version=p.version),
+            title=titles.get((p.slug, p.version), p.slug),
+            brand_id=p.brand_id,
+            created_at=p.created_at,
+            withdrawn_at=p.withdrawn_at,
+            agreements=[agreement_out(session, r, names) for r in by_proffer.get(p.id, [])],
+        )
+        for p in agreements.proffers_of(session, person_id)
+    ]
+    return MyTermsOut(only_my_terms=only_my_terms(session, person_id), proffers=proffers)
+
+
+def own_proffer(session: Session, person_id: uuid.UUID, proffer_id: uuid.UUID) -> ProfferOut:
+    for found in my_terms(session, person_id).proffers:
+        if found.id == proffer_id:
+            return found
+    raise NotFound("You have no such proffer.", field="proffer")
+
+
+def own_agreement(session: Session, person_id: uuid.UUID, agreement_id: uuid.UUID) -> Agreement:
+    row = session.scalars(
+        select(Agreement).where(Agreement.id == agreement_id, Agreement.subject_id == person_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("You have no such agreement.", field="agreement")
+    return row
+
+
+def brand_agreement(session: Session, brand_id: uuid.UUID, agreement_id: uuid.UUID) -> Agreement:
+    return agreements.brand_row(session, brand_id, agreement_id)
+
+
+def brand_agreements(
+    session: Session,
+    brand_id: uuid.UUID,
+    *,
+    status: Status | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[AgreementOut], str | None]:
+    """The agreements people proffered to the brand, newest first (settled first)."""
+    settle(session, brand_id=brand_id)
+    query = select(Agreement).where(Agreement.brand_id == brand_id)
+    if status is not None:
+        query = query.where(Agreement.status == status.value)
+    rows, next_cursor = paginate(
+        session,
+        query,
+        created_at=Agreement.created_at,
+        row_id=Agreement.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    names: dict[uuid.UUID, str] = {}
+    return [agreement_out(session, r, names) for r in rows], next_cursor
+
+
+def effects_out(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> EffectsOut:
+    found = effects_for(session, person_id, brand_id)
+    return EffectsOut(
+        person_id=person_id,
+        brand_id=brand_id,
+        effects=sorted(e.value for e in found.effects),
+        in_force=[PinnedTermsRef(id=s, version=v) for s, v in sorted(found.in_force)],
+        unmet=[PinnedTermsRef(id=s, version=v) for s, v in sorted(found.unmet)],
+    )
+
+
+def effects_for_brand(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> EffectsOut:
+    """What a related person's terms allow the brand; anyone else is a 404."""
+    if relationships.state_of(session, person_id, brand_id) is None:
+        raise NotFound("No such person.")
+    return effects_out(session, person_id, brand_id)
+
+
+def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) -> dict[str, Any]:
+    """The relationship page's section: agreements with this brand and the effects in force."""
+    if brand_id is None:
+        return {"terms_rows": [], "terms_effects": []}
+    rows = [
+        r
+        for r in agreements.rows_for_person(session, person_id)
+        if r.brand_id == brand_id and r.withdrawn_at is None
+    ]
+    names: dict[uuid.UUID, str] = {}
+    found = effects_for(session, person_id, brand_id)
+    return {
+        "terms_rows": [agreement_out(session, r, names) for r in rows],
+        "terms_effects": [(e.value, EFFECT_TEXT[e]) for e in sorted(found.effects)],
+    }
+
+
+def export_for(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
+    """For the person's export: their stance, every agreement and the effects in force with
+    each brand they have an agreement with."""
+    mine = my_terms(session, person_id)
+    brand_ids = sorted(
+        {a.brand_id for p in mine.proffers for a in p.agreements}, key=lambda b: str(b)
+    )
+    return {
+        "only_my_terms": mine.only_my_terms,
+        "proffers": [p.model_dump(mode="json") for p in mine.proffers],
+        "effects": [effects_out(session, person_id, b).model_dump(mode="json") for b in brand_ids],
+    }
+
+
+def well_known_brand(session: Session, slug: str, base_url: str) -> dict[str, Any]:
+    """`/.well-known/accord-terms/<slug>.json`: what the brand accepts and its public keys."""
+    brand = brands.get_brand_by_slug(session, slug)
+    return {
+        "brand": {"id": str(brand.id), "slug": brand.slug, "name": brand.name},
+        "instance": base_url,
+        "accepts": [
+            {"id": e.slug, "version": e.version, "title": e.title}
+            for e in published(session, brand.id)
+        ],
+        "keys": brands.public_keys(session, brand.id),
+    }
+
+
+def well_known_instance(
+    session: Session, base_url: str, instance_jwk: dict[str, str]
+) -> dict[str, Any]:
+    """`/.well-known/accord-terms.json`: the roster, the instance key, each brand's document."""
+    return {
+        "instance": base_url,
+        "roster": [entry_out(e).model_dump() for e in roster.entries(session)],
+        "keys": [instance_jwk],
+        "brands": [
+            {
+                "slug": b.slug,
+                "name": b.name,
+                "terms_url": f"{base_url}/.well-known/accord-terms/{b.slug}.json",
+            }
+            for b in relationships.directory(session)
+        ],
+    }

@@ -1,0 +1,321 @@
+"""Webhooks for brands: endpoints (registered with an SSRF check), events raised by any domain
+(`emit`, in the caller's transaction: a transactional outbox), deliveries, replay.
+
+Other domains raise events through `emit` / `emit_many` with a type from `registry` (theirs
+defined in their own module with `registry.define`)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from accord.core.db import utcnow
+from accord.core.errors import Conflict, InvalidInput, NotFound
+from accord.core.settings import Settings
+from accord.webhooks import registry, ssrf
+from accord.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+MAX_ENDPOINTS_PER_BRAND = 20
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes, base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def new_event_id() -> str:
+    return "msg_" + uuid.uuid4().hex
+
+
+def check_event_types(types: Sequence[str], *, field: str = "event_types") -> list[str]:
+    unknown = [t for t in types if not registry.is_known(t)]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown event type(s): {', '.join(sorted(unknown))}. "
+            f"Known: {', '.join(registry.known())}.",
+            field=field,
+        )
+    return sorted(set(types))
+
+
+def check_url(settings: Settings, url: str) -> ssrf.Target:
+    return ssrf.check(url, allow_private=settings.is_dev)
+
+
+def create_endpoint(
+    session: Session,
+    settings: Settings,
+    brand_id: uuid.UUID,
+    *,
+    url: str,
+    event_types: Sequence[str],
+    description: str = "",
+    is_channel: bool = False,
+) -> WebhookEndpoint:
+    types = check_event_types(event_types)
+    if not types and not is_channel:
+        raise InvalidInput("Pick at least one event type.", field="event_types")
+    check_url(settings, url)
+    count = session.scalar(select(func.count()).where(WebhookEndpoint.brand_id == brand_id))
+    if (count or 0) >= MAX_ENDPOINTS_PER_BRAND:
+        raise InvalidInput(
+            f"A brand has at most {MAX_ENDPOINTS_PER_BRAND} webhook endpoints.", field="url"
+        )
+    endpoint = WebhookEndpoint(
+        brand_id=brand_id,
+        url=url,
+        description=description,
+        event_types=types,
+        secret=new_secret(),
+        is_channel=is_channel,
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def get_endpoint(session: Session, brand_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    endpoint = session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.brand_id == brand_id
+        )
+    ).one_or_none()
+    if endpoint is None:
+        raise NotFound("No such webhook endpoint.", field="endpoint_id")
+    return endpoint
+
+
+def endpoints(session: Session, brand_id: uuid.UUID) -> list[WebhookEndpoint]:
+    return list(
+        session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.brand_id == brand_id)
+            .order_by(WebhookEndpoint.created_at)
+        )
+    )
+
+
+def update_endpoint(
+    session: Session,
+    settings: Settings,
+    brand_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    changes: Mapping[str, Any],
+) -> WebhookEndpoint:
+    """Change url, event types, description, channel use or enabled (enabling again clears the
+    failure clock). Every change is checked before any is written."""
+    endpoint = get_endpoint(session, brand_id, endpoint_id)
+    if "url" in changes:
+        check_url(settings, changes["url"])
+    types = check_event_types(changes["event_types"]) if "event_types" in changes else None
+    if "url" in changes:
+        endpoint.url = changes["url"]
+    if types is not None:
+        endpoint.event_types = types
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "is_channel" in changes:
+        endpoint.is_channel = bool(changes["is_channel"])
+    if "enabled" in changes:
+        set_enabled(endpoint, bool(changes["enabled"]), reason="disabled by the brand")
+    if not endpoint.event_types and not endpoint.is_channel:
+        raise InvalidInput("Pick at least one event type.", field="event_types")
+    session.flush()
+    return endpoint
+
+
+def set_enabled(endpoint: WebhookEndpoint, enabled: bool, *, reason: str) -> None:
+    if enabled:
+        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = True, None, None
+        endpoint.failing_since = None
+    elif endpoint.enabled:
+        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = (
+            False,
+            utcnow(),
+            reason[:300],
+        )
+
+
+def rotate_secret(session: Session, brand_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    endpoint = get_endpoint(session, brand_id, endpoint_id)
+    endpoint.secret = new_secret()
+    session.flush()
+    return endpoint
+
+
+def delete_endpoint(session: Session, brand_id: uuid.UUID, endpoint_id: uuid.UUID) -> None:
+    session.delete(get_endpoint(session, brand_id, endpoint_id))
+    session.flush()
+
+
+# Raising events.
+
+
+def emit(
+    session: Session,
+    brand_id: uuid.UUID,
+    type_: str,
+    data: Mapping[str, Any],
+    *,
+    event_id: str | None = None,
+) -> str | None:
+    """Raise one event for the brand; see `emit_many`."""
+    ids = emit_many(session, brand_id, type_, [(event_id or new_event_id(), data)])
+    return ids[0] if ids else None
+
+
+def emit_many(
+    session: Session,
+    brand_id: uuid.UUID,
+    type_: str,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    at: datetime | None = None,
+) -> list[str]:
+    """Raise events (id, data) of one type for the brand, in the caller's transaction: each is
+    delivered, after commit, to every enabled endpoint subscribed to the type (`message.deliver`:
+    to the endpoints that are a message channel). Nothing is written when no endpoint wants
+    them. An id raised before (a retried hand-over) adds nothing: idempotent by event id."""
+    if not registry.is_known(type_):
+        raise ValueError(f"event type {type_!r} is not defined in accord.webhooks.registry")
+    wanted = [
+        e.id
+        for e in session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.brand_id == brand_id, WebhookEndpoint.enabled.is_(True)
+            )
+        )
+        if (e.is_channel if type_ == registry.MESSAGE_DELIVER.name else type_ in e.event_types)
+    ]
+    if not wanted or not events:
+        return []
+    ids = [event_id for event_id, _ in events]
+    seen = set(session.scalars(select(WebhookEvent.id).where(WebhookEvent.id.in_(ids))))
+    fresh = [(i, d) for i, d in events if i not in seen]
+    if not fresh:
+        return []
+    moment = at or utcnow()
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    session.execute(
+        insert(WebhookEvent),
+        [
+            {
+                "id": event_id,
+                "brand_id": brand_id,
+                "type": type_,
+                "payload": {"type": type_, "timestamp": stamp, "data": dict(data)},
+                "created_at": moment,
+            }
+            for event_id, data in fresh
+        ],
+    )
+    session.execute(
+        insert(WebhookDelivery),
+        [
+            {
+                "brand_id": brand_id,
+                "endpoint_id": endpoint_id,
+                "event_id": event_id,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": moment,
+                "created_at": moment,
+            }
+            for event_id, _ in fresh
+            for endpoint_id in wanted
+        ],
+    )
+    return [event_id for event_id, _ in fresh]
+
+
+# Deliveries: the console's view, replay.
+
+
+def deliveries(
+    session: Session,
+    brand_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    *,
+    before: int | None = None,
+    limit: int = 50,
+) -> tuple[list[tuple[WebhookDelivery, WebhookEvent]], int | None]:
+    """An endpoint's deliveries, newest first, with their events; `before`: the next page
+    starts below this delivery id (the previous page's `next`)."""
+    get_endpoint(session, brand_id, endpoint_id)
+    query = (
+        select(WebhookDelivery, WebhookEvent)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.brand_id == brand_id)
+    )
+    if before is not None:
+        query = query.where(WebhookDelivery.id < before)
+    found = session.execute(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1)).all()
+    rows = [(d, e) for d, e in found]
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, rows[-1][0].id
+    return rows, None
+
+
+def get_delivery(session: Session, brand_id: uuid.UUID, delivery_id: int) -> WebhookDelivery:
+    delivery = session.scalars(
+        select(WebhookDelivery).where(
+            WebhookDelivery.id == delivery_id, WebhookDelivery.brand_id == brand_id
+        )
+    ).one_or_none()
+    if delivery is None:
+        raise NotFound("No such webhook delivery.", field="delivery_id")
+    return delivery
+
+
+def replay(session: Session, brand_id: uuid.UUID, delivery_id: int) -> WebhookDelivery:
+    """Send the same event again (same `webhook-id`, so a receiver that saw it can tell), now,
+    with a fresh set of retries."""
+    delivery = get_delivery(session, brand_id, delivery_id)
+    endpoint = get_endpoint(session, brand_id, delivery.endpoint_id)
+    if not endpoint.enabled:
+        raise Conflict("Enable the endpoint before replaying its deliveries.", field="endpoint")
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery.id)
+        .values(
+            state="pending",
+            attempts=0,
+            next_attempt_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    session.refresh(delivery)
+    return delivery
+
+
+def send_test(session: Session, brand_id: uuid.UUID, endpoint_id: uuid.UUID) -> str:
+    """A `webhook.test` event to this endpoint alone (whatever types it is subscribed to)."""
+    endpoint = get_endpoint(session, brand_id, endpoint_id)
+    event_id, moment = new_event_id(), utcnow()
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    session.add(
+        WebhookEvent(
+            id=event_id,
+            brand_id=brand_id,
+            type=registry.TEST.name,
+            payload={"type": registry.TEST.name, "timestamp": stamp, "data": {"test": True}},
+            created_at=moment,
+        )
+    )
+    session.flush()
+    session.add(
+        WebhookDelivery(
+            brand_id=brand_id, endpoint_id=endpoint.id, event_id=event_id, next_attempt_at=moment
+        )
+    )
+    session.flush()
+    return event_id
