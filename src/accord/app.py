@@ -16,6 +16,7 @@ import accord.models
 from accord.core.db import Database
 from accord.core.migrate import ensure_current
 from accord.core.settings import Settings
+from accord.core.web import openapi
 from accord.core.web.body_limit import BodySizeLimit
 from accord.core.web.errors import install_error_handlers
 from accord.core.web.idempotency import IdempotencyMiddleware
@@ -69,6 +70,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     install_error_handlers(app)
+    openapi.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app, settings)
     return app

@@ -12,10 +12,12 @@ from accord.core.principals import BrandCaller
 from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
-from accord.core.web.deps import SessionDep
+from accord.core.web.deps import ApiKeyScheme, SessionDep, SessionScheme
 
 
-def brand_caller(request: Request, session: SessionDep) -> BrandCaller:
+def brand_caller(
+    request: Request, session: SessionDep, _key: ApiKeyScheme, _cookie: SessionScheme
+) -> BrandCaller:
     """An API key opens the API only; the console's pages need a signed-in member."""
     api = request.url.path.startswith("/api/")
     auth = request.headers.get("authorization")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from accord.core.errors import NotAuthenticated
 from accord.core.security import constant_time_equal, normalise_email
-from accord.core.validation import LINE, Email, Line
+from accord.core.validation import Email, Line
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.delivery import feedback
 
@@ -39,16 +40,20 @@ class FeedbackResult(BaseModel):
     result: str
 
 
+WEBHOOK_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="WebhookToken",
+    description="`Authorization: Bearer <ACCORD_BOUNCE_WEBHOOK_TOKEN>`.",
+)
+
+
 def require_token(
-    settings: SettingsDep, authorization: Annotated[str, LINE, Header(max_length=1000)] = ""
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(WEBHOOK_TOKEN)],
 ) -> None:
     expected = settings.bounce_webhook_token.get_secret_value()
-    scheme, _, supplied = authorization.partition(" ")
-    if (
-        not expected
-        or scheme.lower() != "bearer"
-        or not constant_time_equal(expected, supplied.strip())
-    ):
+    supplied = credentials.credentials.strip() if credentials is not None else ""
+    if not expected or not supplied or not constant_time_equal(expected, supplied):
         raise NotAuthenticated("A valid webhook token is required.", field="Authorization")
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi.security import HTTPBearer
 
 from accord.brands.deps import BrandDep
 from accord.core.errors import NotAuthenticated
@@ -71,7 +72,18 @@ def issue_token(
     return TokenOut(token=token, expires_at=expires)
 
 
-def inbox_holder(request: Request, settings: SettingsDep) -> tuple[uuid.UUID, uuid.UUID]:
+INBOX_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="InboxToken",
+    description="A person-scoped inbox token: `Authorization: Bearer <token>`.",
+)
+
+
+def inbox_holder(
+    request: Request,
+    settings: SettingsDep,
+    _token: Annotated[object, Security(INBOX_TOKEN)],
+) -> tuple[uuid.UUID, uuid.UUID]:
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("Send the inbox token as Authorization: Bearer <token>.")
