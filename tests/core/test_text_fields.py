@@ -3,6 +3,7 @@ be), with a 422 naming the field, and the same answer on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from accord.analytics import validation as analytics_rules
 from accord.brands.models import Brand
 from accord.core import text
 from accord.core.validation import JSON_MARK
+from accord.core.web.params import BIGINT
 from accord.people.models import Person
 from accord.relationships.models import Topic
 from tests.builders import make_api_key, make_brand
@@ -23,8 +25,9 @@ from tests.builders import make_api_key, make_brand
 PARSED_FORMATS = {"uuid", "date-time", "date", "time", "duration", "binary", "uri"}
 
 
-def _unchecked(spec: dict[str, Any]) -> list[str]:
-    """Every string in a request (parameter, body, dict key) that is not checked as text."""
+def _unchecked(spec: dict[str, Any], *, integers: bool = False) -> list[str]:
+    """Every string in a request (parameter, body, dict key) that is not checked as text; with
+    `integers`, every integer instead that is not bounded to what the databases store."""
     components = spec.get("components", {}).get("schemas", {})
     found: list[str] = []
 
@@ -38,7 +41,13 @@ def _unchecked(spec: dict[str, Any]) -> list[str]:
             for sub in schema.get(key, []):
                 walk(sub, where, seen)
         kind = schema.get("type")
-        if kind == "string" and not (
+        if integers:
+            if kind == "integer" and not (
+                schema.get("minimum", -math.inf) >= -BIGINT - 1
+                and schema.get("maximum", math.inf) <= BIGINT
+            ):
+                found.append(where)
+        elif kind == "string" and not (
             JSON_MARK in schema
             or "enum" in schema
             or "const" in schema
@@ -70,6 +79,12 @@ def test_every_text_input_of_the_api_is_checked_as_text(app: FastAPI) -> None:
     """New routes are covered as they are added: use accord.core.validation's Line, Text,
     TrimmedText (or LINE/TEXT) for every string that is stored or echoed."""
     assert _unchecked(app.openapi()) == []
+
+
+def test_every_integer_input_fits_the_databases(app: FastAPI) -> None:
+    """An id of 2**63 is a 422 naming it, not an overflow in the database driver (a 500):
+    use accord.core.web.params.RowId for integer ids in the path, bounds on every integer."""
+    assert _unchecked(app.openapi(), integers=True) == []
 
 
 def test_the_check_itself_finds_plain_strings() -> None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from accord.analytics import validation as v
 from accord.core.validation import LINE
@@ -132,6 +132,21 @@ class FitRequest(BaseModel):
     currency: Annotated[str, LINE] | None = Field(
         default=None, max_length=3, description="Needed with several currencies."
     )
+
+    @field_validator("cutoff", "calibration_start")
+    @classmethod
+    def _in_range(cls, value: date | None) -> date | None:
+        if value is not None and not v.EARLIEST_YEAR <= value.year <= v.LATEST_YEAR:
+            raise ValueError(
+                f"Give a date between {v.EARLIEST_YEAR} and {v.LATEST_YEAR}, like 2024-12-31"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _start_before_cutoff(self) -> FitRequest:
+        if self.calibration_start is not None and self.calibration_start > self.cutoff:
+            raise ValueError("The calibration start must be on or before the cut-off")
+        return self
 
 
 class SegmentOut(BaseModel):

@@ -20,7 +20,7 @@ from accord.core.errors import InvalidInput, NotFound
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.params import CursorParam
+from accord.core.web.params import CursorParam, RowId
 from accord.relationships import brand_records, service, topics
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import (
@@ -176,7 +176,7 @@ def consent_events(
 
 @router.get("/consent/events/{event_id}/receipt")
 def brand_receipt(
-    event_id: int, caller: BrandDep, session: SessionDep, request: Request
+    event_id: RowId, caller: BrandDep, session: SessionDep, request: Request
 ) -> dict[str, object]:
     """The signed receipt of one of your brand's consent events."""
     caller.require(Permission.read_people)

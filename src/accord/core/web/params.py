@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, Query
+from fastapi import Header, Path, Query
 
 from accord.core.validation import Line
 
@@ -17,3 +17,8 @@ CursorParam = Annotated[
 IdempotencyKeyParam = Annotated[
     Line | None, Header(max_length=255, description="Replays the stored answer when repeated.")
 ]
+
+# The largest integer both databases store (BIGINT): a bigger id is a 422, not a 500.
+BIGINT = 2**63 - 1
+# `event_id: RowId` for an integer id in the path.
+RowId = Annotated[int, Path(ge=1, le=BIGINT)]
