@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from _common import free_port, fresh_postgres, stop, wait_up
+from _common import free_port, fresh_postgres, stop
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -125,6 +125,21 @@ def cli(env: dict[str, str], *args: str) -> str:
             f"accord {' '.join(args)}: {done.returncode}\n{done.stdout}{done.stderr}"
         )
     return done.stdout
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until GET `url` answers 200 (start-up imports every domain: slow on a busy machine)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
 
 
 def _expect(response: httpx.Response, status: int) -> httpx.Response:

@@ -18,6 +18,7 @@ from accord.core.migrate import ensure_current
 from accord.core.settings import Settings
 from accord.core.web import openapi
 from accord.core.web.body_limit import BodySizeLimit
+from accord.core.web.busy_retry import RetryWhenBusy
 from accord.core.web.errors import install_error_handlers
 from accord.core.web.idempotency import IdempotencyMiddleware
 from accord.core.web.security_headers import SecurityHeaders
@@ -58,6 +59,8 @@ def create_app(
 
     # Each add_middleware wraps the ones before: the security headers go on every answer
     # (the size limit's 413 too), and the size limit sees bytes before anything buffers them.
+    # Innermost: a request SQLite found busy runs again before idempotency records its answer.
+    app.add_middleware(RetryWhenBusy, sqlite=db.engine.dialect.name == "sqlite")
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         SessionMiddleware,
