@@ -160,6 +160,7 @@ class LeanSMTP(asyncio.Protocol):
     def __init__(self, handler: SinkHandler) -> None:
         self.handler, self.buffer, self.in_data = handler, b"", False
         self.mail_from, self.rcpt_tos = "", cast(list[str], [])
+        self.quitting = False
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -168,49 +169,54 @@ class LeanSMTP(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         out: list[bytes] = []
-        while True:
-            if self.in_data:
-                if self.buffer.startswith(b".\r\n"):
-                    end, content = 0, b""
-                else:
-                    end = self.buffer.find(b"\r\n.\r\n")
-                    if end < 0:
-                        break
-                    end += 2
-                    content = unstuffed(self.buffer[:end])
-                self.buffer, self.in_data = self.buffer[end + 3 :], False
-                out.append(self.handler.record(self.mail_from, self.rcpt_tos, content).encode())
-                self.rcpt_tos = []
-                continue
-            end = self.buffer.find(b"\r\n")
-            if end < 0:
+        while not self.quitting:
+            reply = self._end_of_data() if self.in_data else self._command()
+            if reply is None:  # the rest has not arrived yet
                 break
-            line, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                out.append(b"250-bench-sink\r\n250-PIPELINING\r\n250-SIZE 33554432\r\n250 8BITMIME")
-            elif verb == b"MAIL":
-                self.mail_from = line[line.index(b"<") + 1 : line.index(b">")].decode()
-                self.rcpt_tos = []
-                out.append(b"250 OK")
-            elif verb == b"RCPT":
-                self.rcpt_tos.append(line[line.index(b"<") + 1 : line.index(b">")].decode())
-                out.append(b"250 OK")
-            elif verb == b"DATA":
-                self.in_data = bool(self.rcpt_tos)
-                out.append(
-                    b"354 End data with <CR><LF>.<CR><LF>" if self.in_data else b"503 no RCPT"
-                )
-            elif verb == b"QUIT":
-                self.transport.write(b"".join(o + b"\r\n" for o in out) + b"221 Bye\r\n")
-                self.transport.close()
-                return
-            elif verb in (b"HELO", b"RSET", b"NOOP"):
-                out.append(b"250 OK")
-            else:
-                out.append(b"500 unknown command")
+            out.append(reply)
         if out:
             self.transport.write(b"".join(o + b"\r\n" for o in out))
+        if self.quitting:
+            self.transport.close()
+
+    def _end_of_data(self) -> bytes | None:
+        """Once a message's terminating CRLF.CRLF is in: the message recorded, its reply."""
+        if self.buffer.startswith(b".\r\n"):
+            end, content = 0, b""
+        else:
+            end = self.buffer.find(b"\r\n.\r\n")
+            if end < 0:
+                return None
+            end += 2
+            content = unstuffed(self.buffer[:end])
+        self.buffer, self.in_data = self.buffer[end + 3 :], False
+        reply = self.handler.record(self.mail_from, self.rcpt_tos, content).encode()
+        self.rcpt_tos = []
+        return reply
+
+    def _command(self) -> bytes | None:
+        """Once a command's line is in: the command done, its reply."""
+        end = self.buffer.find(b"\r\n")
+        if end < 0:
+            return None
+        line, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
+        verb = line[:4].upper()
+        address = line[line.find(b"<") + 1 : line.find(b">")].decode()
+        if verb == b"EHLO":
+            return b"250-bench-sink\r\n250-PIPELINING\r\n250-SIZE 33554432\r\n250 8BITMIME"
+        if verb == b"MAIL":
+            self.mail_from, self.rcpt_tos = address, []
+            return b"250 OK"
+        if verb == b"RCPT":
+            self.rcpt_tos.append(address)
+            return b"250 OK"
+        if verb == b"DATA":
+            self.in_data = bool(self.rcpt_tos)
+            return b"354 End data with <CR><LF>.<CR><LF>" if self.in_data else b"503 no RCPT"
+        if verb == b"QUIT":
+            self.quitting = True
+            return b"221 Bye"
+        return b"250 OK" if verb in (b"HELO", b"RSET", b"NOOP") else b"500 unknown command"
 
 
 def lean_server(handler: SinkHandler, port: int) -> Any:
@@ -228,6 +234,15 @@ def lean_server(handler: SinkHandler, port: int) -> Any:
         thread.join(10)
 
     return stop
+
+
+async def read_message(reader: asyncio.StreamReader) -> bytes:
+    """A message's data, up to the line that is a lone dot, dot-unstuffed."""
+    data = b""
+    while True:
+        data += await reader.readuntil(b".\r\n")
+        if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
+            return unstuffed(data[:-3])
 
 
 def sink_server_class(bulk: bool) -> type:
@@ -256,13 +271,15 @@ def sink_server_class(bulk: bool) -> type:
             if isinstance(status, str):
                 status = status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii")
             self.replies.append(status + b"\r\n")
-            if b"\n" not in self._reader._buffer or status.startswith(b"221"):
+            waiting = self._reader._buffer  # type: ignore[attr-defined]  # what is read, not used
+            if b"\n" not in waiting or status.startswith(b"221"):
                 self._writer.write(b"".join(self.replies))
                 self.replies.clear()
 
         async def bulk_DATA(self, arg: str) -> None:
             if await self.check_helo_needed():
                 return
+            assert self.envelope is not None
             if not self.envelope.rcpt_tos:
                 await self.push("503 Error: need RCPT command")
                 return
@@ -270,19 +287,14 @@ def sink_server_class(bulk: bool) -> type:
                 await self.push("501 Syntax: DATA")
                 return
             await self.push("354 End data with <CR><LF>.<CR><LF>")
-            data = b""
-            while True:  # up to a line that is a lone dot
-                data += await self._reader.readuntil(b".\r\n")
-                if data == b".\r\n" or data.endswith(b"\r\n.\r\n"):
-                    break
-            content = unstuffed(data[:-3])
+            content = await read_message(self._reader)
             self.envelope.content = self.envelope.original_content = content
             status = await self._call_handler_hook("DATA")
             self._set_post_data_state()
             await self.push(status)
 
     if bulk:
-        SinkSMTP.smtp_DATA = SinkSMTP.bulk_DATA
+        SinkSMTP.smtp_DATA = SinkSMTP.bulk_DATA  # type: ignore[method-assign]
     return SinkSMTP
 
 
@@ -387,12 +399,17 @@ SINK = ["aiosmtpd-bulk"]  # --sink
 SHARED_SINK = [False]  # --shared-sink
 
 
+def _never(*args: object, **kwargs: object) -> bool:
+    return False
+
+
 def apply_what_if(names: list[str]) -> None:
+    from accord.core import write_turns
     from accord.delivery import worker as worker_module
 
     if "no-write-turns" in names:
-        worker_module.write_turns.let_waiters_in = lambda engine, timeout=1.0: False
-        worker_module.write_turns.someone_waits = lambda engine: False
+        write_turns.let_waiters_in = _never
+        write_turns.someone_waits = _never
     if "chunk-20" in names:
         worker_module.CHUNK = 20
 
@@ -505,6 +522,40 @@ class Run:
         return sum(int(w["sent"]) for w in self.workers)
 
 
+def _await_ready(ready: Any, procs: list[Any]) -> None:
+    """Each worker imports, connects and says so before the clock starts."""
+    waiting = len(procs)
+    while waiting:
+        try:
+            ready.get(timeout=1)
+            waiting -= 1
+        except queue.Empty:
+            if not all(p.is_alive() for p in procs):
+                raise RuntimeError("a worker died while starting") from None
+
+
+def _collect(results: Any, procs: list[Any]) -> list[dict[str, Any]]:
+    """Every worker's report; a worker that died reports nothing: do not wait 30 minutes."""
+    reports: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 1800
+    while len(reports) < len(procs):
+        try:
+            reports.append(results.get(timeout=1))
+        except queue.Empty:
+            dead = [p.name for p in procs if p.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                raise RuntimeError(f"worker(s) failed: {dead or 'timeout'}") from None
+    return reports
+
+
+def _join(procs: list[Any]) -> None:
+    for proc in procs:
+        proc.join(30)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(10)
+
+
 def run_workers(
     ctx: multiprocessing.context.SpawnContext,
     count: int,
@@ -534,37 +585,18 @@ def run_workers(
     ]
     for proc in procs:
         proc.start()
-    waiting = count
-    while waiting:  # each worker imports, connects and says so before the clock starts
-        try:
-            ready.get(timeout=1)
-            waiting -= 1
-        except queue.Empty:
-            if not all(p.is_alive() for p in procs):
-                raise RuntimeError("a worker died while starting") from None
+    _await_ready(ready, procs)
     busy0, total0 = cpu_jiffies()
     sink0, pg0 = _sink_ticks(sinks), process_ticks(name="postgres")
     began = time.perf_counter()
     start.set()
-    reports: list[dict[str, Any]] = []
     try:
-        deadline = time.monotonic() + 1800
-        while len(reports) < count:
-            try:
-                reports.append(results.get(timeout=1))
-            except queue.Empty:  # a worker that died reports nothing: do not wait 30 minutes
-                dead = [p.name for p in procs if p.exitcode not in (None, 0)]
-                if dead or time.monotonic() > deadline:
-                    raise RuntimeError(f"worker(s) failed: {dead or 'timeout'}") from None
+        reports = _collect(results, procs)
         ended = time.perf_counter()
         busy1, total1 = cpu_jiffies()
         sink1, pg1 = _sink_ticks(sinks), process_ticks(name="postgres")
     finally:
-        for proc in procs:
-            proc.join(30)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(10)
+        _join(procs)
     for proc in procs:
         if proc.exitcode != 0:
             raise RuntimeError(f"{proc.name} exited with {proc.exitcode}")
@@ -867,6 +899,12 @@ def throughput_vs_smtplib(
         engine.dispose()
 
 
+def print_profiles(workdir: Path, count: int) -> None:
+    for path in sorted(workdir.glob(f"worker-{count}-*.prof")):
+        print(f"  --- {count} worker(s): {path.name} ---")
+        print_profile(str(path), limit=25)
+
+
 def two_workers_vs_one(
     ctx: multiprocessing.context.SpawnContext,
     url: str,
@@ -911,9 +949,7 @@ def two_workers_vs_one(
                     messages = first.call("take")
                 sys.stdout.flush()
                 if prof is not None:
-                    for path in sorted(workdir.glob(f"worker-{count}-*.prof")):
-                        print(f"  --- {count} worker(s): {path.name} ---")
-                        print_profile(str(path), limit=25)
+                    print_profiles(workdir, count)
             # Reference, not a goal: how the floor itself scales from one connection to two
             # against one single-process sink on this machine.
             for connections in (1, 2):
@@ -1053,7 +1089,7 @@ def main() -> None:
         print(f"what-if (NOT Accord as shipped): {', '.join(WHAT_IFS[k] for k in WHAT_IF)}")
     n = args.messages or (2_000 if args.quick else 20_000)
     rounds = args.rounds or (1 if args.quick else 3)
-    args.backend = args.backend or ("sqlite" if args.quick else "both")
+    backend = args.backend or ("sqlite" if args.quick else "both")
     sizes = (10_000, 50_000) if args.quick else (100_000, 1_000_000)
     if args.rss_sizes:
         a, b = (int(x) for x in args.rss_sizes.split(","))
@@ -1063,48 +1099,68 @@ def main() -> None:
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        a_sqlite = "a" in parts and args.backend in ("sqlite", "both")
-        a_postgres = "a" in parts and args.backend in ("postgres", "both")
-        if a_sqlite:
+        a_postgres = "a" in parts and backend in ("postgres", "both")
+        if "a" in parts and backend in ("sqlite", "both"):
             url = f"sqlite:///{workdir / 'dispatch.db'}"
             ratio = throughput_vs_smtplib(ctx, "sqlite", url, n, rounds, workdir, args.profile)
             result("dispatch_vs_smtplib", f"{ratio:.3f}")
             print(f"goal >= {GOAL_VS_SMTPLIB}: {'met' if ratio >= GOAL_VS_SMTPLIB else 'NOT met'}")
             sys.stdout.flush()
-        pg_wanted = a_postgres or "b" in parts
-        pg_url = fresh_postgres(PG_THROUGHPUT) if pg_wanted else None
-        if pg_wanted and pg_url is None:
-            print("postgres: not reachable, skipped")
-        if pg_url is not None:
-            try:
-                if a_postgres:
-                    ratio = throughput_vs_smtplib(
-                        ctx, "postgres", pg_url, n, rounds, workdir, args.profile
-                    )
-                    result("dispatch_vs_smtplib_postgres", f"{ratio:.3f}")
-                    sys.stdout.flush()
-                if a_postgres and "b" in parts:
-                    drop_postgres(PG_THROUGHPUT)
-                    pg_url = fresh_postgres(PG_THROUGHPUT)
-                    assert pg_url is not None
-                if "b" in parts:
-                    ratio = two_workers_vs_one(ctx, pg_url, n, rounds, workdir, args.profile)
-                    result("dispatch_two_workers_vs_one_postgres", f"{ratio:.3f}")
-                    met = ratio >= GOAL_TWO_WORKERS
-                    print(f"goal >= {GOAL_TWO_WORKERS}: {'met' if met else 'NOT met'}")
-                    sys.stdout.flush()
-            finally:
-                drop_postgres(PG_THROUGHPUT)
+        if a_postgres or "b" in parts:
+            on_postgres(ctx, n, rounds, workdir, args.profile, a_postgres, "b" in parts)
         if "c" in parts:
-            found = fresh_postgres(PG_RSS)
-            if found is None:
-                print("rss: postgres not reachable, measured on SQLite")
-            rss_url = found or f"sqlite:///{workdir / 'rss.db'}"
-            try:
-                rss_by_queue(ctx, rss_url, sizes, seconds, workdir)
-            finally:
-                if found is not None:
-                    drop_postgres(PG_RSS)
+            rss_on_postgres_or_sqlite(ctx, sizes, seconds, workdir)
+
+
+def on_postgres(
+    ctx: multiprocessing.context.SpawnContext,
+    n: int,
+    rounds: int,
+    workdir: Path,
+    profile: bool,
+    part_a: bool,
+    part_b: bool,
+) -> None:
+    """(a) on PostgreSQL and (b), each on a fresh database."""
+    pg_url = fresh_postgres(PG_THROUGHPUT)
+    if pg_url is None:
+        print("postgres: not reachable, skipped")
+        return
+    try:
+        if part_a:
+            ratio = throughput_vs_smtplib(ctx, "postgres", pg_url, n, rounds, workdir, profile)
+            result("dispatch_vs_smtplib_postgres", f"{ratio:.3f}")
+            sys.stdout.flush()
+        if part_a and part_b:
+            drop_postgres(PG_THROUGHPUT)
+            pg_url = fresh_postgres(PG_THROUGHPUT)
+            assert pg_url is not None
+        if part_b:
+            ratio = two_workers_vs_one(ctx, pg_url, n, rounds, workdir, profile)
+            result("dispatch_two_workers_vs_one_postgres", f"{ratio:.3f}")
+            met = ratio >= GOAL_TWO_WORKERS
+            print(f"goal >= {GOAL_TWO_WORKERS}: {'met' if met else 'NOT met'}")
+            sys.stdout.flush()
+    finally:
+        drop_postgres(PG_THROUGHPUT)
+
+
+def rss_on_postgres_or_sqlite(
+    ctx: multiprocessing.context.SpawnContext,
+    sizes: tuple[int, int],
+    seconds: float,
+    workdir: Path,
+) -> None:
+    """(c) on PostgreSQL, or on SQLite where PostgreSQL is not reachable."""
+    found = fresh_postgres(PG_RSS)
+    if found is None:
+        print("rss: postgres not reachable, measured on SQLite")
+    rss_url = found or f"sqlite:///{workdir / 'rss.db'}"
+    try:
+        rss_by_queue(ctx, rss_url, sizes, seconds, workdir)
+    finally:
+        if found is not None:
+            drop_postgres(PG_RSS)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import BENCH_SECRET, PG_ADMIN, fresh_postgres
-from sqlalchemy import Select, TextClause, Uuid, bindparam, text
+from sqlalchemy import BindParameter, Select, TextClause, Uuid, bindparam, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
@@ -271,7 +271,7 @@ WORLD = [
 def bound(sql: str, params: dict[str, Any]) -> TextClause:
     """text() with each parameter it uses bound with Accord's column type (UUID, UTC time)."""
     clause = text(sql)
-    binds = []
+    binds: list[BindParameter[Any]] = []
     for name, value in params.items():
         if not re.search(rf":{name}\b", sql):
             continue
@@ -449,7 +449,7 @@ def floor_query(engine: Engine, world: World, sql: str) -> TextualSelect:
     return bound(sql.format(false=false), params).columns(person_id=Uuid())
 
 
-GateSelect = Callable[..., Select[Any]]
+GateSelect = Callable[..., Any]  # a Select of the audience's columns
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.mail.models import DevMailMessage
+from accord.sms.models import DevPhoneText
 
 LINK = re.compile(r"https?://\S+/auth/link\?token=([\w-]+)")
 
@@ -22,6 +23,18 @@ def last_mail_to(session: Session, address: str) -> DevMailMessage:
     ).first()
     assert message is not None, f"no mail to {address} in the dev mailbox"
     return message
+
+
+def last_text_to(session: Session, number: str) -> DevPhoneText:
+    """The latest text the dev phone received at `number` (E.164)."""
+    text = session.scalars(
+        select(DevPhoneText)
+        .where(DevPhoneText.number == number, DevPhoneText.direction == "in")
+        .order_by(DevPhoneText.id.desc())
+        .limit(1)
+    ).first()
+    assert text is not None, f"no text to {number} on the dev phone"
+    return text
 
 
 def link_token(text: str) -> str:

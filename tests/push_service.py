@@ -71,7 +71,7 @@ class PushService:
     @property
     def origin(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def subscribe(self, behaviour: str = "ok") -> dict[str, Any]:
         """A new browser subscription, as `PushSubscription.toJSON()` gives it."""
@@ -133,6 +133,19 @@ def check_vapid(authorization: str, origin: str) -> dict[str, Any]:
     return claims
 
 
+def open_message(headers: Any, body: bytes, browser: Any, origin: str) -> tuple[Any, bytes]:
+    """What a push service checks of a message (TTL, encoding, VAPID), and its plaintext."""
+    if "TTL" not in headers:
+        raise ValueError("no TTL header")
+    if headers.get("Content-Encoding") != "aes128gcm":
+        raise ValueError("not aes128gcm")
+    claims = check_vapid(headers.get("Authorization", ""), origin)
+    plaintext = http_ece.decrypt(
+        body, private_key=browser.private_key, auth_secret=browser.auth, version="aes128gcm"
+    )
+    return claims, plaintext
+
+
 def start_push_service() -> PushService:
     service: PushService
 
@@ -160,17 +173,7 @@ def start_push_service() -> PushService:
             if browser.behaviour != "ok":
                 return self._answer(int(browser.behaviour), b"gone", Retry_After="7")
             try:
-                if "TTL" not in self.headers:
-                    raise ValueError("no TTL header")
-                if self.headers.get("Content-Encoding") != "aes128gcm":
-                    raise ValueError("not aes128gcm")
-                claims = check_vapid(self.headers.get("Authorization", ""), service.origin)
-                plaintext = http_ece.decrypt(
-                    body,
-                    private_key=browser.private_key,
-                    auth_secret=browser.auth,
-                    version="aes128gcm",
-                )
+                claims, plaintext = open_message(self.headers, body, browser, service.origin)
             except Exception as exc:  # each refusal is recorded for the test to read
                 service.refused.append(f"{type(exc).__name__}: {exc}")
                 return self._answer(403, b"bad request")

@@ -42,6 +42,14 @@ class Sink:
             return [m for m in self.messages if address in str(m["To"])]
 
 
+def text_of(message: Message) -> str:
+    """The message's text/plain part, decoded."""
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

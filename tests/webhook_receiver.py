@@ -28,7 +28,7 @@ class Receiver:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/hooks"
+        return f"http://{host!s}:{port}/hooks"
 
     @property
     def unique(self) -> list[dict[str, Any]]:

@@ -55,6 +55,8 @@ def create_app(
     app.state.templates = build_templates()
     app.state.mailer = build_mailer(settings)
     app.state.panels = {}
+    app.state.texter = _texter(db, settings)
+    app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
 
     # Each add_middleware wraps the ones before: the security headers go on every answer
@@ -76,7 +78,24 @@ def create_app(
     openapi.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app, settings)
+    _wire_inbound(app)
     return app
+
+
+def _wire_inbound(app: FastAPI) -> None:
+    """Inbound texts that are not keywords become conversation messages (sms never imports
+    conversations)."""
+    from accord.conversations import service as conversations
+    from accord.sms import service as sms
+
+    sms.add_reply_handler(app, conversations.sms_reply)
+
+
+def _texter(db: Database, settings: Settings) -> object:
+    """The SMS domain's texter (phone codes, STOP confirmations), for every domain to use."""
+    from accord.sms.service import build_texter
+
+    return build_texter(db, settings)
 
 
 def _include_routers(app: FastAPI, settings: Settings) -> None:
@@ -88,8 +107,12 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.campaigns import api as campaigns_api
     from accord.campaigns import pages as campaign_pages
     from accord.consent import keys_api
+    from accord.conversations import api as conversations_api
+    from accord.conversations import console_pages as conversation_console_pages
+    from accord.conversations import pages as conversation_pages
     from accord.core.web import home
     from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.gatecheck import api as gatecheck_api
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
@@ -106,6 +129,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
     from accord.relationships import settings_pages as relationship_settings_pages
+    from accord.sms import api as sms_api
+    from accord.sms import hooks as sms_hooks
+    from accord.sms import pages as sms_pages
     from accord.webhooks import api as webhooks_api
     from accord.webhooks import pages as webhooks_pages
 
@@ -114,6 +140,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
+    app.include_router(sms_hooks.router)
     for api in (
         people_api,
         contacts_api,
@@ -122,11 +149,15 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         brands_api,
         relationships_api,
         campaigns_api,
+        conversations_api,
         push_api,
         inbox_api,
+        sms_api,
         webhooks_api,
+        gatecheck_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
+    app.include_router(conversations_api.person_router, prefix="/api/v1")
     app.include_router(people_pages.router)
     app.include_router(brands_pages.router)
     for pages in (
@@ -140,16 +171,21 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         unsubscribe_pages,
         analytics_pages,
         analytics_transparency_pages,
+        conversation_pages,
+        conversation_console_pages,
         push_pages,
         inbox_pages,
+        sms_pages,
         webhooks_pages,
     ):
         app.include_router(pages.router)
     _add_panels(app)
     if settings.is_dev:
         from accord.mail import pages as mail_pages
+        from accord.sms import dev_phone_pages
 
         app.include_router(mail_pages.router)
+        app.include_router(dev_phone_pages.router)
     from accord.analytics import api as analytics_api
 
     app.include_router(analytics_api.router, prefix="/api/v1")
@@ -157,6 +193,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
 
 def _add_panels(app: FastAPI) -> None:
     from accord.analytics import transparency_pages
+    from accord.conversations import pages as conversation_pages
     from accord.core.web.panels import Panel, add_nav_count, add_panel
     from accord.delivery import history
     from accord.inbox import service as inbox
@@ -167,4 +204,9 @@ def _add_panels(app: FastAPI) -> None:
         app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
     )
     add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
+    add_panel(
+        app,
+        "relationship",
+        Panel("conversations/relationship_panel.html", conversation_pages.relationship_panel),
+    )
     add_nav_count(app, "inbox", inbox.unread_count)

@@ -33,9 +33,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "accord.serving:demo",
         "Migrate the database, load the demo data (safe to run again) and serve Accord.",
     ),
+    "conversations": (
+        "accord.conversations.cli:conversations_app",
+        "Conversations: the members' digest e-mails.",
+    ),
     "inbound-smtp": (
-        "accord.delivery.cli:inbound_smtp",
-        "Receive DSN bounces, ARF complaints and mailto unsubscribes over SMTP.",
+        "accord.inbound:inbound_smtp",
+        "Receive bounces, complaints, mailto unsubscribes and replies to conversations by SMTP.",
     ),
     "ledger": ("accord.consent.cli:ledger_app", "The hash-chained consent ledger."),
     "member": ("accord.brands.cli:member_app", "Brand members (staff users)."),

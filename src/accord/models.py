@@ -8,13 +8,16 @@ import accord.brands.models
 import accord.campaigns.models
 import accord.compliance.models
 import accord.consent.models
+import accord.conversations.models
 import accord.core.auth_models
 import accord.core.idempotency_models
+import accord.gatecheck.models
 import accord.inbox.models
 import accord.mail.models
 import accord.outbox.models
 import accord.people.models
 import accord.relationships.models
+import accord.sms.models
 import accord.terms.models
 import accord.webhooks.models  # noqa: F401
 from accord.core.db import Base

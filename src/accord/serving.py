@@ -22,18 +22,24 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
         web_app = create_app(settings)
     except SchemaBehind as exc:
         raise fail(str(exc)) from None
-    worker = None
+    worker = digests = None
     if settings.worker_in_process:
+        from accord.conversations.digest import DigestLoop
         from accord.delivery.worker import Worker
 
-        # The embedded default needs no second process: one worker runs beside the web app.
+        # The embedded default needs no second process: one worker runs beside the web app,
+        # and the members' digest e-mails go from a thread of their own.
         worker = Worker(web_app.state.db, settings)
         worker.start_thread()
+        digests = DigestLoop(web_app.state.db, settings, web_app.state.mailer)
+        digests.start_thread()
     try:
         uvicorn.run(web_app, host=host, port=port, log_level="info")
     finally:
         if worker is not None:
             worker.stop.set()
+        if digests is not None:
+            digests.stop.set()
 
 
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:

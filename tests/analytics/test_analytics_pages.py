@@ -16,9 +16,10 @@ from unittest.mock import patch
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from accord.analytics import snapshot
 from accord.analytics.models import Customer, CustomerScore, ModelFit, Transaction
 from accord.brands.models import Brand
 from accord.core.permissions import Role
@@ -191,7 +192,7 @@ def console(client: TestClient, session: Session, role: Role = Role.analyst) -> 
 
 def run_fit(client: TestClient, **fields: str) -> Any:
     data = {
-        "csrf_token": csrf_of(client, "/console/analytics"),
+        "csrf_token": csrf_of(client, "/console/analytics/fits"),
         "cutoff": "1997-09-30",
         "model": "bgnbd",
         "spend": "on",
@@ -207,50 +208,122 @@ def after(page: str, marker: str) -> str:
     return page.split(marker, 1)[1]
 
 
-def test_the_overview_draws_every_chart_followed_by_its_table(
+TABS = {
+    "/equity": [],
+    "/clv": [("clv-chart", "clv-table")],
+    "/rfm": [("rfm-grid-chart", "rfm-grid-table"), ("segments-chart", "segments-table")],
+    "/channels": [("channel-mix-chart", "channel-mix-table")],
+    "/profitability": [
+        ("profit-bands-chart", "profit-bands-table"),
+        ("products-chart", "products-table"),
+    ],
+    "/fits": [("holdout-chart", "holdout-table")],
+}
+
+
+def test_every_tab_draws_its_charts_each_followed_by_its_table(
     client: TestClient, session: Session
 ) -> None:
     brand = console(client, session)
     shop(session, brand)
     done = run_fit(client)
     assert done.status_code == 303, done.text
-    assert done.headers["location"] == "/console/analytics#equity-h"
-    page = client.get("/console/analytics", headers=HTML)
-    assert page.status_code == 200
-    text = page.text
-    assert 'href="/console/analytics">Analytics</a>' in text
-    for chart, table in [
-        ("equity-chart", "equity-table"),
-        ("clv-chart", "clv-table"),
-        ("holdout-chart", "holdout-table"),
-        ("rfm-grid-chart", "rfm-grid-table"),
-        ("segments-chart", "segments-table"),
-        ("channel-mix-chart", "channel-mix-table"),
-        ("profit-bands-chart", "profit-bands-table"),
-        ("products-chart", "products-table"),
-    ]:
-        svg = re.search(rf'<svg role="img" aria-label="[^"]+"[^>]*id="{chart}"><title>', text)
-        assert svg is not None, chart
-        rest = text[svg.end() :]
-        assert rest.index("</figure>") < rest.index(f'<table id="{table}">'), chart
-        body = after(rest, f'<table id="{table}">').split("</table>", 1)[0]
-        assert "<caption>" in body and '<th scope="col">' in body, table
-    assert "Total customer equity" in text and "did not converge" not in text
+    assert done.headers["location"] == "/console/analytics"
+    overview = client.get("/console/analytics", headers=HTML)
+    assert overview.status_code == 200
+    text = overview.text
+    assert 'href="/console/analytics" aria-current="page">Analytics</a>' in text
+    assert 'href="/console/analytics" aria-current="page">Overview</a>' in text
     assert "The BG/NBD fit at 1997-09-30 is stored: 150 customers" in text
-    assert re.search(r'id="channel-ratio">[^<]*<strong>\d+\.\d\d times</strong>', text)
-    assert "<script" not in text
+    tile = after(text, 'id="tile-equity"').split("</li>", 1)[0]
+    assert re.search(r"[\d,]+\.\d\d USD", tile) and "at a 30% margin" in tile
+    assert "<script>" not in text and "style=" not in text
+    for tab, pairs in TABS.items():
+        page = client.get(f"/console/analytics{tab}", headers=HTML)
+        assert page.status_code == 200, tab
+        text = page.text
+        assert f'href="/console/analytics{tab}" aria-current="page">' in text, tab
+        for chart, table in pairs:
+            svg = re.search(rf'<svg role="img" aria-label="[^"]+"[^>]*id="{chart}"><title>', text)
+            assert svg is not None, chart
+            rest = text[svg.end() :]
+            assert rest.index("</figure>") < rest.index(f'<table id="{table}">'), chart
+            body = after(rest, f'<table id="{table}">').split("</table>", 1)[0]
+            assert "<caption" in body and '<th scope="col">' in body, table
+    equity = client.get("/console/analytics/equity", headers=HTML).text
+    assert "Total customer equity" in equity and "did not converge" not in equity
+    # One fit is one point: no line, but a sentence saying what a line needs.
+    assert 'id="equity-one-fit"' in equity and 'id="equity-chart"' not in equity
+    channels = client.get("/console/analytics/channels", headers=HTML).text
+    assert re.search(r'id="channel-ratio">[^<]*<strong>\d+\.\d\d times</strong>', channels)
+    assert "Spend (USD)" in channels
+
+
+def test_tabs_read_what_the_fit_stored(client: TestClient, session: Session) -> None:
+    brand = console(client, session)
+    shop(session, brand)
+    assert run_fit(client).status_code == 303
+    client.get("/console/analytics", headers=HTML)  # the flash is shown once
+    before = client.get("/console/analytics/rfm", headers=HTML).text
+    # New purchases change nothing until the next fit: the figures are the fit's.
+    customer = session.scalars(select(Customer).where(Customer.brand_id == brand.id)).first()
+    assert customer is not None
+    session.add(
+        Transaction(
+            brand_id=brand.id,
+            customer_id=customer.id,
+            occurred_at=datetime(1998, 7, 1, tzinfo=UTC),
+            amount=Decimal("10.00"),
+            currency="USD",
+            order_id="late-1",
+        )
+    )
+    session.flush()
+    assert client.get("/console/analytics/rfm", headers=HTML).text == before
+
+
+def test_missing_data_gets_an_empty_state_that_says_how_to_import_it(
+    client: TestClient, session: Session
+) -> None:
+    brand = console(client, session)
+    shop(session, brand)
+    session.execute(
+        update(Transaction)
+        .where(Transaction.brand_id == brand.id)
+        .values(channel=None, product=None, cost=None)
+    )
+    session.flush()
+    assert run_fit(client).status_code == 303
+    channels = client.get("/console/analytics/channels", headers=HTML).text
+    assert 'id="channels-empty"' in channels and "<code>channel</code> column" in channels
+    assert 'id="channel-mix-chart"' not in channels
+    profit = client.get("/console/analytics/profitability", headers=HTML).text
+    assert 'id="products-empty"' in profit and "<code>product</code> column" in profit
+    assert 'id="costs-empty"' in profit and "(no product given)" not in profit
+
+
+def test_before_any_fit_each_tab_says_so(client: TestClient, session: Session) -> None:
+    console(client, session, Role.marketer)
+    for tab in ["", *TABS]:
+        text = client.get(f"/console/analytics{tab}", headers=HTML).text
+        if tab != "/fits":
+            assert "No fit yet" in text, tab
+        assert 'action="/console/analytics/fits"' not in text, tab
+    rates = client.get("/console/analytics/rates", headers=HTML).text
+    assert 'id="rates-empty"' in rates
 
 
 def test_groups_under_five_are_suppressed(client: TestClient, session: Session) -> None:
     brand = console(client, session, Role.marketer)
     shop(session, brand, customers=12)
-    text = client.get("/console/analytics", headers=HTML).text
+    snapshot.store(session, brand.id, fit_row(session, brand).id)
+    text = client.get("/console/analytics/rfm", headers=HTML).text
     grid = after(text, '<table id="rfm-grid-table">').split("</table>", 1)[0]
     assert "fewer than 5" in grid
     assert not re.search(r"<td>[1-4]</td>", grid)
+    text = client.get("/console/analytics/profitability", headers=HTML).text
     bands = after(text, '<table id="profit-bands-table">').split("</table>", 1)[0]
     assert "Needs at least 50 customers" in bands
-    assert "No fit yet" in text and 'action="/console/analytics/fits"' not in text
 
 
 def test_the_fit_form_puts_each_error_beside_its_field(
@@ -261,6 +334,7 @@ def test_the_fit_form_puts_each_error_beside_its_field(
     bad_date = run_fit(client, cutoff="30/09/1997")
     assert bad_date.status_code == 422
     assert re.search(r'id="f-cutoff-error" role="alert">Enter a date as YYYY-MM-DD', bad_date.text)
+    assert 'aria-current="page">Fits</a>' in bad_date.text
     assert 'value="30/09/1997"' in bad_date.text
     too_early = run_fit(client, cutoff="1990-01-01")
     assert too_early.status_code == 422

@@ -7,6 +7,7 @@ import itertools
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -234,7 +235,8 @@ def test_a_segment_audience_is_profiled_people_and_passes_through_the_gate(
     brand = make_brand(session)
     made = diagonal(session, brand)
     topic = make_topic(session, brand=brand)
-    consenting, others = [], []
+    consenting: list[Any] = []
+    others: list[Any] = []
     for i, customer in enumerate(made[20:]):  # the five champions
         person = make_person(session)
         rel = make_relationship(

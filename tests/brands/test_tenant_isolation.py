@@ -67,6 +67,45 @@ def _fit(session: Session, brand: Brand) -> uuid.UUID:
     return row.id
 
 
+def _thread(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.conversations import service as conversations
+    from accord.core.settings import Settings
+
+    person = make_person(session)
+    make_relationship(session, person=person, brand=brand)
+    settings = Settings(secret_key="isolation")  # type: ignore[arg-type]
+    thread, _ = conversations.start_person_thread(
+        session, settings, person.id, brand.id, subject="victim", body="private"
+    )
+    return thread.id
+
+
+def _attachment(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.conversations import service as conversations
+    from accord.conversations.files import Upload
+    from accord.core.settings import Settings
+
+    person = make_person(session)
+    make_relationship(session, person=person, brand=brand)
+    settings = Settings(secret_key="isolation")  # type: ignore[arg-type]
+    _, message = conversations.start_person_thread(
+        session,
+        settings,
+        person.id,
+        brand.id,
+        subject="victim",
+        body="",
+        uploads=[Upload("a.txt", b"secret")],
+    )
+    return conversations.attachments_of(session, [message.id])[message.id][0].id
+
+
+def _saved_reply(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.conversations import service as conversations
+
+    return conversations.create_saved_reply(session, brand.id, "victim", "private text").id
+
+
 OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "campaign_id": _campaign,
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
@@ -75,6 +114,9 @@ OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "person_id": _related_person,
     "event_id": _consent_event,
     "fit_id": _fit,
+    "thread_id": _thread,
+    "attachment_id": _attachment,
+    "saved_reply_id": _saved_reply,
 }
 PARAM = re.compile(r"{(\w+)}")
 

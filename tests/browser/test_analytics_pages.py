@@ -49,22 +49,39 @@ def test_analyst_reads_the_overview_and_a_person_withdraws_profiling(
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Analytics").click()
     expect(page.get_by_role("heading", name="Analytics", level=1)).to_be_visible()
+    tabs = page.get_by_role("navigation", name="Analytics sections")
+    expect(tabs.get_by_role("link", name="Overview")).to_have_attribute("aria-current", "page")
+    expect(page.locator("#tile-equity")).to_contain_text("USD")
 
-    for chart, table in [
-        ("Customer equity per stored fit", "Customer equity per stored fit: the data"),
-        ("Average customer lifetime value per CLV band", "CLV distribution by band: the data"),
-        ("Customers by recency (R) and frequency (F) score", "Customers by R and F score"),
+    for tab, chart, table in [
+        ("Equity", None, "Customer equity per stored fit: the data"),
+        (
+            "Lifetime value",
+            "Average customer lifetime value per CLV band",
+            "CLV distribution by band: the data",
+        ),
+        (
+            "RFM and segments",
+            "Customers by recency (R) and frequency (F) score",
+            "Customers by R and F score",
+        ),
+        ("Fits", "Cumulative repeat purchases", "Fits of Browser Records"),
     ]:
-        expect(page.get_by_role("img", name=re.compile(re.escape(chart)))).to_be_visible()
+        tabs.get_by_role("link", name=tab).click()
+        expect(tabs.get_by_role("link", name=tab)).to_have_attribute("aria-current", "page")
+        if chart:
+            expect(page.get_by_role("img", name=re.compile(re.escape(chart)))).to_be_visible()
         expect(page.get_by_role("table", name=re.compile(re.escape(table)))).to_be_visible()
-    expect(page.get_by_role("img", name=re.compile("Cumulative repeat purchases"))).to_be_visible()
-    expect(page.locator("#equity-figures")).to_contain_text("Total customer equity")
 
     page.get_by_role("textbox", name=re.compile("^Cut-off date")).fill("1997-12-31")
     page.get_by_label("Purchase model").select_option("paretonbd")
     page.get_by_role("button", name="Run the fit").click()
     expect(
         page.get_by_text(re.compile(r"The Pareto/NBD fit at 1997-12-31 is stored"))
+    ).to_be_visible()
+    tabs.get_by_role("link", name="Equity").click()
+    expect(
+        page.get_by_role("img", name=re.compile("Customer equity per stored fit"))
     ).to_be_visible()
     equity = page.get_by_role("table", name=re.compile("Customer equity per stored fit"))
     expect(equity.get_by_role("row")).to_have_count(3)  # the header and two fits

@@ -11,15 +11,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accord.brands.models import Brand
 from accord.core.db import utcnow
 from accord.core.settings import EmailBackend, Settings
 from accord.delivery.worker import Worker, drain
 from accord.outbox.models import OutboxMessage
+from accord.people.models import Person
 from accord.relationships import decisions
 from accord.relationships.decisions import PORTAL
+from accord.relationships.models import Topic
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
 from tests.conftest import RolledBackDatabase
-from tests.smtp_sink import Sink, smtp_sink
+from tests.smtp_sink import Sink, smtp_sink, text_of
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def world(session: Session) -> tuple[object, str, object, list[object]]:
+def world(session: Session) -> tuple[Brand, str, Topic, list[Person]]:
     brand = make_brand(session)
     _, key = make_api_key(session, brand=brand)
     topic = make_topic(session, brand=brand, name="Jazz news")
@@ -60,11 +63,11 @@ def world(session: Session) -> tuple[object, str, object, list[object]]:
     return brand, key, topic, people
 
 
-def campaign_body(topic: object, **over: object) -> dict[str, object]:
+def campaign_body(topic: Topic, **over: object) -> dict[str, object]:
     return {
         "name": "Spring",
         "topic_id": str(topic.id),
-        "subject": "Hello {{ person.first_name }}",  # type: ignore[attr-defined]
+        "subject": "Hello {{ person.first_name }}",
         "text": "New {{ topic.name }} from {{ brand.name }}.",
         "html": "<p>Hi {{ person.name }}</p>",
     } | over
@@ -98,11 +101,7 @@ def test_preview_send_once_and_deliver(
     message = sink.messages[0]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/u/" in message["List-Unsubscribe"] and "mailto:" in message["List-Unsubscribe"]
-    text = (
-        next(p for p in message.walk() if p.get_content_type() == "text/plain")
-        .get_payload(decode=True)
-        .decode()
-    )
+    text = text_of(message)
     assert "1 Test Street" in text and "New Jazz news from" in text
     assert message["Subject"].startswith("Hello Person")
     report = client.get(f"/api/v1/campaigns/{cid}/report", headers=bearer(key)).json()
@@ -112,7 +111,7 @@ def test_preview_send_once_and_deliver(
 
 
 def resolved_campaign(
-    client: TestClient, key: str, topic: object, database: RolledBackDatabase, settings: Settings
+    client: TestClient, key: str, topic: Topic, database: RolledBackDatabase, settings: Settings
 ) -> tuple[str, Worker]:
     """A campaign created and sent through the API and resolved into the outbox; nothing sent."""
     cid = client.post("/api/v1/campaigns", json=campaign_body(topic), headers=bearer(key)).json()

@@ -100,12 +100,12 @@ def add_recipient(
             paused_until=who.global_paused_until,
         )
     )
-    for i, (channel, verified, suppressed) in enumerate(who.points):
-        address = f"{channel}-{i}-{pid.hex}"
+    for i, (on, verified, suppressed) in enumerate(who.points):
+        address = f"{on}-{i}-{pid.hex}"
         session.add(
             ContactPoint(
                 person_id=pid,
-                channel=channel,
+                channel=on,
                 address=address,
                 address_normalised=address,
                 verified_at=utc("2026-01-01T00:00") if verified else None,

@@ -30,7 +30,7 @@ from accord.relationships.vocabulary import Channel, Purpose
 from tests.builders import make_brand, make_topic
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
-CHANNELS = ["email", "sms", "push"]
+CHANNELS = ["email", "sms", "push", "inapp"]
 BASE = datetime(2026, 3, 28, 0, 0, tzinfo=UTC)  # near a DST change in Europe
 counter = itertools.count()
 

@@ -49,7 +49,8 @@ ops = st.one_of(
 )
 
 
-def apply(
+# One branch per kind of operation the strategy draws, in its order: read side by side.
+def apply(  # noqa: C901
     session: Session,
     person_id: Any,
     brands: list[Any],

@@ -89,22 +89,24 @@ def rewritten(row: Any, **changes: Any) -> tuple[str, str]:
     return raw.decode(), ledger.digest(raw)
 
 
-def apply_tamper(session: Session, people: list[uuid.UUID], how: tuple[str, int, int, int]) -> None:
+# One branch per kind of tamper in EVENT_TAMPERS and HEAD_TAMPERS: read side by side.
+def apply_tamper(  # noqa: C901
+    session: Session, people: list[uuid.UUID], how: tuple[str, int, int, int]
+) -> None:
     kind, who, which, choice = how
     person = people[who % len(people)]
     execute = partial(session.execute, execution_options={"synchronize_session": False})
     head = LedgerHead.subject_id == person
+    if kind == "head_delete":
+        execute(delete(LedgerHead).where(head))
+        return
     if kind in HEAD_TAMPERS:
-        values: dict[str, Any] = {
+        changes: dict[str, dict[str, Any]] = {
             "head_hash": {"hash": ledger.GENESIS},
             "head_seq": {"seq": LedgerHead.seq + 1},
             "head_zero": {"seq": 0},
-        }.get(kind, {})
-        execute(
-            update(LedgerHead).where(head).values(values)
-            if values
-            else delete(LedgerHead).where(head)
-        )
+        }
+        execute(update(LedgerHead).where(head).values(changes[kind]))
         return
     chain = chain_of(session, person)
     if not chain:

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.delivery import slots as slots_module
 from accord.delivery.slots import Slots, in_session
 from accord.outbox.models import BrandSendWindow
 from tests.builders import make_brand
@@ -28,7 +27,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(slots_module.time, "monotonic", fake)
+    monkeypatch.setattr("accord.delivery.slots.time.monotonic", fake)
     return fake
 
 

@@ -1,6 +1,6 @@
 """What the worker records per message over a real SMTP server: the shared per-brand rate is
 never overshot (two workers, one second), a 4xx is retried with backoff until MAX_ATTEMPTS
-and then fails, a 5xx fails at once; every outcome of a chunk is recorded."""
+and then is dead, a 5xx fails at once; every outcome of a chunk is recorded."""
 
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def test_soft_refusal_is_retried_with_backoff_then_fails_and_hard_fails_at_once(
         if attempt < MAX_ATTEMPTS:
             assert soft.state == "queued" and soft.not_before == moment + backoff(attempt)
             moment = soft.not_before
-    assert soft.state == "failed" and soft.lease_owner is None
+    assert soft.state == "dead" and soft.reason == "attempts" and soft.lease_owner is None
     assert [m["To"] for m in sink.messages] == ["ok@people.example"]
 
 

@@ -13,7 +13,7 @@ from accord.core.settings import EmailBackend, Settings
 from accord.mail.backends import Email, SmtpMailer, compose
 from tests.conftest import RolledBackDatabase
 from tests.helpers import LINK, csrf_of
-from tests.smtp_sink import Sink, smtp_sink
+from tests.smtp_sink import Sink, smtp_sink, text_of
 
 
 @pytest.fixture
@@ -42,8 +42,7 @@ def test_magic_link_arrives_over_smtp_and_signs_in(
     assert message["Subject"] == "Your Accord sign-in link"
     assert message["Message-ID"]
     assert message.is_multipart()
-    text = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-    match = LINK.search(text.get_payload(decode=True).decode())
+    match = LINK.search(text_of(message))
     assert match is not None
     used = smtp_client.post(
         "/auth/link",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from accord.people.models import ContactPoint
 from tests.builders import make_person
-from tests.helpers import csrf_of, last_mail_to, sign_in_person
+from tests.helpers import csrf_of, last_mail_to, last_text_to, sign_in_person
 
 
 def setup(client: TestClient, session: Session) -> dict[str, str]:
@@ -27,8 +27,8 @@ def test_phone_is_verified_by_the_code_it_receives(client: TestClient, session: 
     assert added.status_code == 201
     point = added.json()
     assert point["address"] == "+49301234567" and point["verified_at"] is None
-    sms = last_mail_to(session, "+49301234567")
-    code = re.search(r"\b(\d{6})\b", sms.text_body).group(1)  # type: ignore[union-attr]
+    sms = last_text_to(session, "+49301234567")
+    code = re.search(r"\b(\d{6})\b", sms.body).group(1)  # type: ignore[union-attr]
     wrong = "000000" if code != "000000" else "111111"
     bad = client.post(
         f"/api/v1/me/contacts/{point['id']}/verify", json={"code": wrong}, headers=csrf
@@ -51,7 +51,7 @@ def test_wrong_codes_are_limited(client: TestClient, session: Session) -> None:
         json={"number": "+44 20 7946 0018", "region": "GB"},
         headers=csrf,
     ).json()
-    code = re.search(r"\b(\d{6})\b", last_mail_to(session, point["address"]).text_body).group(1)  # type: ignore[union-attr]
+    code = re.search(r"\b(\d{6})\b", last_text_to(session, point["address"]).body).group(1)  # type: ignore[union-attr]
     wrong = "000000" if code != "000000" else "111111"
     statuses = [
         client.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,6 +13,8 @@ from accord.analytics.models import Customer, CustomerScore, ModelFit, Transacti
 from accord.campaigns import messages
 from accord.campaigns.schemas import MessageCreate
 from accord.consent import ledger, verification
+from accord.conversations import service as conversations
+from accord.conversations.files import Upload
 from accord.core.db import utcnow
 from accord.core.settings import Settings
 from accord.mail.backends import DevMailer
@@ -25,6 +28,10 @@ from accord.relationships import brand_records, decisions, global_prefs
 from accord.relationships.decisions import PORTAL
 from accord.relationships.schemas import ConsentRecord, Evidence, Invite
 from accord.relationships.vocabulary import Purpose
+from accord.sms import numbers
+from accord.sms.dev_phone import DevPhoneGateway
+from accord.sms.inbound import Inbound, receive
+from accord.sms.texts import Texter
 from tests.builders import make_brand, make_person, make_relationship, make_topic
 
 EMAIL = "erase.me@example.com"
@@ -44,7 +51,15 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
     decisions.share(session, rel, {"size": "M", "note": NAME}, PORTAL)
     global_prefs.set_quiet_hours(session, person.id, "22:00", "07:00", PORTAL)
     global_prefs.pause_all(session, person.id, utcnow() + timedelta(days=2), PORTAL)
-    contacts.add_phone(session, settings, person.id, PHONE_LOCAL, "DE")
+    texter = Texter(None, settings, DevPhoneGateway())
+    phone = contacts.add_phone(session, settings, texter, person.id, PHONE_LOCAL, "DE")
+    brand_number = numbers.register(session, brand.id, "+12025550147")
+    receive(
+        session,
+        settings,
+        texter,
+        Inbound("dev", "in-1", phone.address, brand_number.number, f"Hi, {NAME} here"),
+    )
     evidence = Evidence(
         collected_at=utcnow(),
         method="form",
@@ -123,6 +138,16 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
         )
     )
     session.flush()
+    thread, _ = conversations.start_person_thread(
+        session,
+        settings,
+        person.id,
+        brand.id,
+        subject=f"From {NAME}",
+        body=f"Hello, I am {NAME}",
+        uploads=[Upload("note.txt", NAME.encode())],
+    )
+    conversations.note(session, thread, f"{NAME} called about it", None)
     return person
 
 
@@ -143,8 +168,13 @@ def test_every_table_with_person_data_is_in_the_export(
     document = privacy.export(session, person.id)
     covered |= {table.name for table, *_ in privacy.dependent_tables()}
     assert "analytics_transactions" in covered
-    for name in covered - {"ledger_events"}:
+    private = {name for name in covered if metadata.tables[name].info.get("export") is False}
+    assert private == {"conversation_notes"}  # a brand's internal notes: erased, not exported
+    assert not private & set(document["tables"])
+    for name in covered - {"ledger_events"} - private:
         assert document["tables"].get(name), f"{name}: no rows exported; extend lived_in_person()"
+    [attachment] = document["tables"]["conversation_attachments"]
+    assert base64.b64decode(attachment["data"]) == NAME.encode()
     assert document["tables"]["people"][0]["email"] == EMAIL
     assert len(document["ledger_events"]) == len(ledger.events_for(session, person.id)) > 5
     flat = str(document)

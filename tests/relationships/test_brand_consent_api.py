@@ -21,7 +21,7 @@ from accord.relationships.models import PurposeGrant, Relationship, Topic
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
 from tests.conftest import RolledBackDatabase
 from tests.helpers import csrf_of, last_mail_to
-from tests.smtp_sink import Sink, smtp_sink
+from tests.smtp_sink import Sink, smtp_sink, text_of
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -125,11 +125,7 @@ def test_recorded_marketing_takes_effect_only_after_the_confirmation_link(
     assert "marketing" not in prefs["channels"] and prefs["topics"] == []
 
     [mail] = sink.to("doi@example.com")
-    text = (
-        next(p for p in mail.walk() if p.get_content_type() == "text/plain")
-        .get_payload(decode=True)
-        .decode()
-    )
+    text = text_of(mail)
     token = text.split("/consent/confirm?token=", 1)[1].split()[0]
     # The evidence is in the ledger as keyed hashes, never in clear.
     bodies = " ".join(session.scalars(select(LedgerEvent.body)))

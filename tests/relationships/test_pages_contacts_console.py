@@ -12,7 +12,7 @@ from accord.core.permissions import Role
 from accord.people.models import ContactPoint
 from accord.relationships.models import Topic
 from tests.builders import PASSWORD, make_brand, make_member, make_topic
-from tests.helpers import last_mail_to, sign_in_member
+from tests.helpers import last_mail_to, last_text_to, sign_in_member
 from tests.relationships.page_helpers import HTML, post, signed_in
 
 
@@ -26,7 +26,7 @@ def test_contact_points_phone_code_attempts_count(client: TestClient, session: S
     assert phone.address == "+49301234567" and phone.verified_at is None
     listing = client.get("/contacts", headers=HTML).text
     assert "+49301234567" in listing and "not verified" in listing
-    code = re.search(r"\b(\d{6})\b", last_mail_to(session, "+49301234567").text_body)
+    code = re.search(r"\b(\d{6})\b", last_text_to(session, "+49301234567").body)
     assert code is not None
     wrong = "000000" if code.group(1) != "000000" else "111111"
     refused = post(client, f"/contacts/{phone.id}/verify", {"code": wrong}, "/contacts")

@@ -50,7 +50,10 @@ operation = st.one_of(
 )
 
 
-def apply(session: Session, op: tuple[Any, ...], people: list[Person], brands: list[Brand]) -> None:
+# One branch per kind of operation the strategy draws, in its order: read side by side.
+def apply(  # noqa: C901
+    session: Session, op: tuple[Any, ...], people: list[Person], brands: list[Brand]
+) -> None:
     kind = op[0]
     if kind == "follow":
         decisions.start(session, people[op[1]].id, brands[op[2]].id, decisions.PORTAL)

@@ -41,7 +41,7 @@ def _figure(chart_id: str, title: str, description: str, height: float, body: li
     label = f"{title}. {description}" if description else title
     svg = (
         f'<svg role="img" aria-label="{escape(label)}" viewBox="0 0 {WIDTH} {height:.0f}" '
-        f'width="{WIDTH}" height="{height:.0f}" '
+        'class="chart-svg" '
         f'xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}">'
         f"<title>{escape(title)}</title><desc>{escape(description)}</desc>"
         + "".join(body)
@@ -103,6 +103,29 @@ def _nice_max(value: float) -> float:
     return float(10 * magnitude)
 
 
+def _line_marks(
+    points: Sequence[tuple[float, float] | None], colour: str, dash_attr: str
+) -> list[str]:
+    """A series' line: a polyline per run of points between gaps, a dot for a lone point."""
+    runs: list[list[str]] = [[]]
+    for point in points:
+        if point is None:
+            runs.append([])
+        else:
+            runs[-1].append(f"{point[0]:.1f},{point[1]:.1f}")
+    marks = []
+    for run in runs:
+        if len(run) == 1:
+            cx, cy = run[0].split(",")
+            marks.append(f'<circle cx="{cx}" cy="{cy}" r="3.5" fill="{colour}"/>')
+        elif run:
+            marks.append(
+                f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
+                f'stroke-width="2.5"{dash_attr}/>'
+            )
+    return marks
+
+
 def line_chart(
     chart_id: str,
     title: str,
@@ -140,22 +163,8 @@ def line_chart(
     for k, s in enumerate(series):
         colour, dash = SERIES_STYLES[k % len(SERIES_STYLES)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        runs: list[list[str]] = [[]]
-        for i, v in enumerate(s.values):
-            if v is None:
-                runs.append([])
-                continue
-            x, y = xy(i, v)
-            runs[-1].append(f"{x:.1f},{y:.1f}")
-        for run in runs:
-            if len(run) == 1:
-                cx, cy = run[0].split(",")
-                body.append(f'<circle cx="{cx}" cy="{cy}" r="3.5" fill="{colour}"/>')
-            elif run:
-                body.append(
-                    f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
-                    f'stroke-width="2.5"{dash_attr}/>'
-                )
+        points = [None if v is None else xy(i, v) for i, v in enumerate(s.values)]
+        body += _line_marks(points, colour, dash_attr)
         lx = left + k * 200
         body.append(
             f'<line x1="{lx}" y1="14" x2="{lx + 28}" y2="14" stroke="{colour}" '

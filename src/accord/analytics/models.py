@@ -149,3 +149,18 @@ class SegmentAggregate(IdMixin, CreatedMixin, Base):
     consented_customers: Mapped[int]
     consented_equity: Mapped[float]
     lost_equity: Mapped[float] = mapped_column(default=0.0)
+
+
+class FitSnapshot(Base):
+    """The figures a fit computed once for the console (see analytics.snapshot), as JSON."""
+
+    __tablename__ = "analytics_fit_snapshots"
+
+    fit_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("analytics_fits.id", ondelete="CASCADE"), primary_key=True
+    )
+    brand_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("brands.id", ondelete="CASCADE"), index=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from accord.analytics import charts, predict, service
 from accord.analytics.charts import Series
 from accord.analytics.models import ModelFit, SegmentAggregate
-from accord.analytics.pages_view import FEWER, Table, money, percent
+from accord.analytics.pages_view import FEWER, Table, in_currency, money, percent
 from accord.analytics.segments import CLV_BAND_LABELS
+from accord.analytics.snapshot import Snapshot
 from accord.core.errors import InvalidInput
 from accord.core.web.forms import parse_form
 
@@ -110,9 +111,16 @@ def run_fit(session: Session, brand_id: uuid.UUID, form: FitForm) -> service.Fit
         raise InvalidInput(exc.detail, field=field if field in FIT_FIELDS else "form") from None
 
 
-def _money_in(value: float | None, currency: str | None) -> str:
-    text = money(value)
-    return f"{text} {currency}" if value is not None and currency else text
+def _in(currency: str | None) -> str:
+    return f", in {currency}" if currency else ""
+
+
+def terms_text(latest: service.FitResult) -> str:
+    """What the equity figure assumes, said next to it."""
+    return (
+        f"at a {latest.margin * 100:.0f}% margin on spend, over the next "
+        f"{latest.horizon_months} months, discounted {latest.discount_monthly * 100:g}% a month"
+    )
 
 
 def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
@@ -127,15 +135,23 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
         )
         .order_by(ModelFit.cutoff, ModelFit.fitted_at)
     ).all()
+    currency = latest.currency if latest is not None else None
     labels = [fit.cutoff.date().isoformat() for fit, _ in history]
-    over_time = charts.line_chart(
-        "equity-chart",
-        "Customer equity per stored fit, by cut-off date",
-        labels,
-        [
-            Series("All customers", [agg.equity for _, agg in history]),
-            Series("Customers who allow profiling", [agg.consented_equity for _, agg in history]),
-        ],
+    # One fit is one point: the page says so instead of drawing a line that is not one.
+    over_time = (
+        charts.line_chart(
+            "equity-chart",
+            "Customer equity per stored fit, by cut-off date" + _in(currency),
+            labels,
+            [
+                Series("All customers", [agg.equity for _, agg in history]),
+                Series(
+                    "Customers who allow profiling", [agg.consented_equity for _, agg in history]
+                ),
+            ],
+        )
+        if len(history) > 1
+        else None
     )
     table = Table(
         "equity-table",
@@ -145,9 +161,10 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
             "Model",
             "Fitted",
             "Customers",
-            "Equity",
-            "Of people allowing profiling",
-            "Lost",
+            in_currency("Equity", currency),
+            in_currency("Of people allowing profiling", currency),
+            in_currency("Lost", currency),
+            "Margin",
         ],
         [
             [
@@ -160,19 +177,25 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
                 FEWER
                 if predict.ALL in fit.options.get("lost_withheld", [])
                 else money(agg.lost_equity),
+                f"{float(fit.options.get('margin', 0.3)) * 100:.0f}%",
             ]
             for i, (fit, agg) in enumerate(history)
         ],
     )
-    context: dict[str, Any] = {"latest": latest, "chart": over_time, "table": table}
+    context: dict[str, Any] = {
+        "latest": latest,
+        "chart": over_time,
+        "table": table,
+        "fits": len(history),
+    }
     if latest is not None:
         total = latest.total
-        currency = latest.currency
+        context["terms"] = terms_text(latest)
         context["figures"] = {
-            "total": _money_in(total.equity, currency) if total else FEWER,
-            "consented": _money_in(total.consented_equity, currency) if total else FEWER,
+            "total": money(total.equity, currency) if total else FEWER,
+            "consented": money(total.consented_equity, currency) if total else FEWER,
             "consented_customers": f"{total.consented_customers:,}" if total else FEWER,
-            "lost": _money_in(total.lost_equity, currency) if total else FEWER,
+            "lost": money(total.lost_equity, currency) if total else FEWER,
             "customers": f"{latest.customers:,}",
             "model": MODEL_NAMES.get(latest.model, latest.model),
         }
@@ -183,10 +206,11 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
 def _clv_distribution(latest: service.FitResult) -> dict[str, Any]:
     bands = [s for s in latest.segments if s.segment != predict.ALL]
     total = latest.total.equity if latest.total else sum(b.equity for b in bands)
+    currency = latest.currency
     rows = [(CLV_BAND_LABELS.get(b.segment, b.segment), b) for b in bands]
     chart = charts.bar_chart(
         "clv-chart",
-        "Average customer lifetime value per CLV band",
+        "Average customer lifetime value per CLV band" + _in(currency),
         [(label, b.equity / b.customers if b.customers else 0.0) for label, b in rows],
         fmt=lambda v: f"{v:,.2f}",
     )
@@ -196,11 +220,11 @@ def _clv_distribution(latest: service.FitResult) -> dict[str, Any]:
         [
             "Band",
             "Customers",
-            "Equity",
-            "Average CLV",
+            in_currency("Equity", currency),
+            in_currency("Average CLV", currency),
             "Share of equity",
             "Allowing profiling",
-            "Their equity",
+            in_currency("Their equity", currency),
         ],
         [
             [
@@ -216,19 +240,24 @@ def _clv_distribution(latest: service.FitResult) -> dict[str, Any]:
         ],
     )
     withheld = [CLV_BAND_LABELS.get(w, w) for w in latest.withheld if w != predict.ALL]
-    return {"chart": chart, "table": table, "withheld": withheld}
+    top = next((b for b in bands if b.segment == "clv_top_10"), None)
+    return {
+        "chart": chart if rows else None,
+        "table": table,
+        "withheld": withheld,
+        "top_average": money(top.equity / top.customers, currency)
+        if top and top.customers
+        else None,
+    }
 
 
-def holdout_section(
-    session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID | None
-) -> dict[str, Any] | None:
-    fit_id = fit_id or service.latest_fit_id(session, brand_id)
-    if fit_id is None:
+def holdout_section(snap: Snapshot | None) -> dict[str, Any] | None:
+    """The holdout check stored with the fit: expected against actual repeat purchases."""
+    if snap is None:
         return None
-    try:
-        result = service.holdout(session, brand_id, fit_id)
-    except InvalidInput as exc:
-        return {"message": exc.detail}
+    if snap.holdout is None:
+        return {"message": snap.holdout_message or "No holdout check for this fit."}
+    result = snap.holdout
     labels = [w.ends.isoformat() for w in result.weeks]
     chart = charts.line_chart(
         "holdout-chart",
@@ -254,4 +283,16 @@ def holdout_section(
             for w in result.weeks
         ],
     )
-    return {"result": result, "chart": chart, "table": table}
+    return {"result": result, "chart": chart if len(result.weeks) > 1 else None, "table": table}
+
+
+def fit_rows(session: Session, brand_id: uuid.UUID) -> list[ModelFit]:
+    """The brand's purchase-model fits, newest first (the Fits tab lists them)."""
+    return list(
+        session.scalars(
+            select(ModelFit)
+            .where(ModelFit.brand_id == brand_id, ModelFit.model.in_(predict.PURCHASE_MODELS))
+            .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
+            .limit(50)
+        )
+    )

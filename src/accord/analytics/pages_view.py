@@ -1,27 +1,36 @@
-"""What the analytics overview shows about customers and campaigns: RFM, channel mix, rates,
+"""What the analytics tabs show about customers and campaigns: RFM, channel mix, rates,
 profitability. Each section is a chart (SVG, from `charts`) plus the rows of its data table.
 
-Everything here is an aggregate over at least 5 customers (or 5 messages); smaller groups are
-shown as "fewer than 5".
+RFM, channel mix and profitability come from the figures stored with the fit (`snapshot`);
+campaign rates are read live (they change with every message). Everything is an aggregate over
+at least 5 customers (or 5 messages); smaller groups are shown as "fewer than 5". Money is
+always shown with its currency.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from accord.analytics import charts, profitability, rates, segments
 from accord.analytics.charts import Series
+from accord.analytics.snapshot import Snapshot
 
 FEWER = "fewer than 5"
 
 
-def money(value: float | None) -> str:
-    return FEWER if value is None else f"{value:,.2f}"
+def money(value: float | None, currency: str | None = None) -> str:
+    if value is None:
+        return FEWER
+    return f"{value:,.2f} {currency}" if currency else f"{value:,.2f}"
+
+
+def in_currency(heading: str, currency: str | None) -> str:
+    """A column heading for money, with the currency it is in."""
+    return f"{heading} ({currency})" if currency else heading
 
 
 def count(value: int | None) -> str:
@@ -42,8 +51,8 @@ class Table:
     rows: list[list[str]]
 
 
-def rfm_section(session: Session, brand_id: uuid.UUID, as_of: date | None) -> dict[str, Any]:
-    grid = segments.rfm_grid(session, brand_id, as_of)
+def rfm_section(snap: Snapshot) -> dict[str, Any]:
+    grid, cur = snap.grid, snap.currency
     ranks = [5, 4, 3, 2, 1]
     grid_chart = charts.heat_grid(
         "rfm-grid-chart",
@@ -58,7 +67,7 @@ def rfm_section(session: Session, brand_id: uuid.UUID, as_of: date | None) -> di
         ["R score", *[f"F {f}" for f in range(1, 6)]],
         [[f"R {r}", *[count(grid.cells[(r, f)]) for f in range(1, 6)]] for r in ranks],
     )
-    counted = segments.segment_counts(session, brand_id, as_of)
+    counted = snap.segments
     segment_chart = charts.bar_chart(
         "segments-chart",
         "Customers per RFM segment",
@@ -70,8 +79,8 @@ def rfm_section(session: Session, brand_id: uuid.UUID, as_of: date | None) -> di
         [
             "Segment",
             "Customers",
-            "Spend",
-            "Average spend",
+            in_currency("Spend", cur),
+            in_currency("Average spend", cur),
             "Average days since last purchase",
             "Who they are",
         ],
@@ -87,26 +96,34 @@ def rfm_section(session: Session, brand_id: uuid.UUID, as_of: date | None) -> di
             for c in counted
         ],
     )
-    thin = segments.thin_segments(session, brand_id, as_of)[:40]
     thin_table = Table(
         "thin-segments-table",
         "Thin segments: RFM segment by channels used, CLV band and chosen topic "
         "(groups of 5 or more, largest first)",
-        ["Segment", "Purchase channels", "CLV band", "Topic", "Customers", "Spend"],
+        [
+            "Segment",
+            "Purchase channels",
+            "CLV band",
+            "Topic",
+            "Customers",
+            in_currency("Spend", cur),
+        ],
         [
             [
                 segments.SEGMENTS[t.segment].label if t.segment in segments.SEGMENTS else "",
-                str(t.channels) if t.channels else "unknown",
-                t.clv_band,
+                str(t.channels) if t.channels else "not recorded",
+                segments.CLV_BAND_LABELS.get(t.clv_band, t.clv_band),
                 t.topic,
                 f"{t.customers:,}",
                 money(t.spend),
             ]
-            for t in thin
+            for t in snap.thin[:40]
         ],
     )
+    champions = next((c for c in counted if c.segment.key == "champions"), None)
     return {
         "total": grid.total,
+        "champions": champions,
         "grid_chart": grid_chart,
         "grid_table": grid_table,
         "segment_chart": segment_chart,
@@ -115,32 +132,45 @@ def rfm_section(session: Session, brand_id: uuid.UUID, as_of: date | None) -> di
     }
 
 
-def channel_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
-    mix = profitability.channel_mix(session, brand_id)
-    label = {0: "Channel unknown", 1: "1 channel"}
+def channel_section(snap: Snapshot) -> dict[str, Any]:
+    mix, cur = snap.channel_mix, snap.currency
+    label = {0: "Channel not recorded", 1: "1 channel"}
     rows = [(label.get(r.channels, f"{r.channels} channels"), r.average_spend) for r in mix.rows]
+    known = [r for r in mix.rows if r.channels > 0]
     return {
         "ratio": None if mix.ratio is None else f"{mix.ratio:.2f}",
+        # One bar for "not recorded" is not a mix: the page says what data is missing instead.
+        "has_data": bool(known) and snap.gaps.with_channel > 0,
+        "missing": snap.gaps.transactions - snap.gaps.with_channel,
         "chart": charts.bar_chart(
             "channel-mix-chart",
-            "Average spend per customer by purchase channels used",
+            f"Average spend per customer by purchase channels used{_in(cur)}",
             rows,
             fmt=lambda v: f"{v:,.2f}",
         ),
         "table": Table(
             "channel-mix-table",
             "Spend per customer by number of purchase channels: the data",
-            ["Channels used", "Customers", "Spend", "Average spend per customer"],
+            [
+                "Channels used",
+                "Customers",
+                in_currency("Spend", cur),
+                in_currency("Average spend per customer", cur),
+            ],
             [
                 [name, count(r.customers), money(r.spend), money(r.average_spend)]
                 for (name, _), r in zip(rows, mix.rows, strict=True)
             ],
         ),
-        "has_data": bool(mix.rows),
     }
 
 
+def _in(currency: str | None) -> str:
+    return f", in {currency}" if currency else ""
+
+
 def rates_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    """Live: the only section that changes between fits."""
     weekly = rates.rates_by_week(session, brand_id, by_channel_and_topic=False)
     detail = rates.rates_by_week(session, brand_id)
     shown_kinds = ["replied", "unsubscribed", "opted_out"]
@@ -170,10 +200,13 @@ def rates_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
             for r in detail
         ],
     )
+    total = rates.totals(weekly) if weekly else None
     return {
-        "chart": chart,
+        "chart": chart if len(weekly) > 1 else None,
         "table": table,
         "has_data": bool(weekly),
+        "weeks": len(weekly),
+        "total": total,
         "meanings": [(v[0], v[1]) for v in rates.KINDS.values()],
     }
 
@@ -188,10 +221,9 @@ def _tenth(rank: int) -> str:
     )
 
 
-def profit_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
-    summary = profitability.customer_profitability(session, brand_id)
-    bands = profitability.profit_deciles(session, brand_id)
-    products = profitability.product_profitability(session, brand_id)[:15]
+def profit_section(snap: Snapshot) -> dict[str, Any]:
+    summary, bands, cur = snap.profit, snap.deciles, snap.currency
+    products = snap.products[:15]
     band_rows = [(_tenth(11 - b.band), b.profit) for b in bands]
     named = [
         p
@@ -199,11 +231,21 @@ def profit_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
         if p.product not in (profitability.UNKNOWN_PRODUCT, profitability.OTHER_PRODUCTS)
     ]
     return {
+        "currency": cur,
         "summary": summary if summary.customers >= segments.MIN_GROUP else None,
+        "figures": {
+            "revenue": money(summary.revenue, cur),
+            "cost": money(summary.cost, cur),
+            "message_cost": money(summary.message_cost, cur),
+            "profit": money(summary.profit, cur),
+        },
         "costs": ", ".join(f"{ch} {v:g}" for ch, v in profitability.MESSAGE_COSTS.items()),
+        "has_costs": snap.gaps.with_cost > 0,
+        "has_products": snap.gaps.with_product > 0,
+        "missing_products": snap.gaps.transactions - snap.gaps.with_product,
         "bands_chart": charts.bar_chart(
             "profit-bands-chart",
-            "Profit by tenth of customers, most profitable first",
+            f"Profit by tenth of customers, most profitable first{_in(cur)}",
             band_rows,
             fmt=lambda v: f"{v:,.2f}",
         )
@@ -212,7 +254,13 @@ def profit_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
         "bands_table": Table(
             "profit-bands-table",
             "Customer profit by tenth of customers: the data",
-            ["Tenth", "Customers", "Revenue", "Profit", "Share of all profit, cumulative"],
+            [
+                "Tenth",
+                "Customers",
+                in_currency("Revenue", cur),
+                in_currency("Profit", cur),
+                "Share of all profit, cumulative",
+            ],
             [
                 [
                     name,
@@ -225,19 +273,27 @@ def profit_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
             ],
         ),
         "best_product": named[0] if named else None,
-        "has_costs": summary.cost != 0,
+        "best_profit": money(named[0].profit, cur) if named else "",
         "products_chart": charts.bar_chart(
             "products-chart",
-            "Profit per product",
-            [(p.product, p.profit) for p in products],
+            f"Profit per product{_in(cur)}",
+            [(p.product, p.profit) for p in named],
             fmt=lambda v: f"{v:,.2f}",
         )
-        if products
+        if named
         else None,
         "products_table": Table(
             "products-table",
             "Product profitability: the data",
-            ["Product", "Buyers", "Orders", "Revenue", "Cost", "Profit", "Margin"],
+            [
+                "Product",
+                "Buyers",
+                "Orders",
+                in_currency("Revenue", cur),
+                in_currency("Cost", cur),
+                in_currency("Profit", cur),
+                "Margin",
+            ],
             [
                 [
                     p.product,
@@ -248,7 +304,7 @@ def profit_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
                     money(p.profit),
                     percent(p.margin),
                 ]
-                for p in products
+                for p in (products if named else [])
             ],
         ),
     }

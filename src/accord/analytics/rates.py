@@ -18,6 +18,7 @@ from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from accord.analytics.segments import MIN_GROUP, utc_week
+from accord.core.db import utcnow
 from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.relationships.models import Topic
 
@@ -95,7 +96,7 @@ def rates_by_week(
 def totals(rows: list[RateRow]) -> RateRow:
     """All rows added up (for a summary line)."""
     events = {kind: sum(r.events.get(kind, 0) for r in rows) for kind in KINDS}
-    first = min((r.week for r in rows), default=date.today())
+    first = min((r.week for r in rows), default=utcnow().date())
     return RateRow(
         week=first, channel="all", topic="all", sent=sum(r.sent for r in rows), events=events
     )

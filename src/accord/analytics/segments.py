@@ -448,7 +448,7 @@ def thin_segments(
 
 def segment_people(
     brand_id: uuid.UUID, segment: str, as_of: date | None = None
-) -> Select[tuple[uuid.UUID]]:
+) -> Select[uuid.UUID]:
     """A SELECT of the person ids of the brand's customers in `segment`.
 
     Only customers linked to a person who grants `profiling` to the brand are members: being

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.analytics import predict as pr
+from accord.analytics import snapshot
 from accord.analytics.clv import FitError, NotConverged
 from accord.analytics.clv.gammagamma import GammaGammaParams
 from accord.analytics.fits import FitResult, equity, get_fit, latest_fit_id
@@ -145,6 +146,7 @@ def fit(
         for s in shown
     )
     session.flush()
+    snapshot.store(session, brand_id, row.id, summary)
     return get_fit(session, brand_id, row.id)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from accord.analytics import predict as pr
 from accord.analytics.clv import compress
 from accord.analytics.models import ModelFit, Transaction
-from accord.analytics.summary import as_date, customer_summary, holdout_counts
+from accord.analytics.summary import Summary, as_date, customer_summary, holdout_counts
 from accord.core.errors import InvalidInput, NotFound
 
 
@@ -65,13 +65,18 @@ def last_purchase_day(session: Session, brand_id: uuid.UUID) -> date | None:
 
 
 def holdout(
-    session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID, holdout_end: date | None = None
+    session: Session,
+    brand_id: uuid.UUID,
+    fit_id: uuid.UUID,
+    holdout_end: date | None = None,
+    *,
+    summary: Summary | None = None,
 ) -> HoldoutResult:
     """Weekly cumulative expected vs actual repeat purchase-days in (cutoff, holdout_end].
 
     `holdout_end` defaults to the brand's last transaction day. The summary is recomputed
     from the stored transactions, so imports into the calibration period after the fit
-    change the expectation too.
+    change the expectation too. A fit that has just computed the summary passes it.
     """
     row = fit_row(session, brand_id, fit_id)
     cutoff, start = as_date(row.cutoff), as_date(row.calibration_start)
@@ -85,9 +90,10 @@ def holdout(
             field="holdout_end",
         )
     currency = row.options.get("currency")
-    summary = customer_summary(
-        session, brand_id, cutoff=cutoff, calibration_start=start, currency=currency
-    )
+    if summary is None:
+        summary = customer_summary(
+            session, brand_id, cutoff=cutoff, calibration_start=start, currency=currency
+        )
     held = holdout_counts(
         session,
         brand_id,

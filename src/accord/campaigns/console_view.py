@@ -54,10 +54,13 @@ EXCLUDED = [r for r in REASONS if r != "quiet_hours"]
 NOT_REASONS = frozenset({"eligible", "quiet_hours"})
 OUTCOMES = [
     ("sent", "Sent", "good"),
+    ("delivered", "Delivered (receipt)", "good"),
+    ("undelivered", "Not delivered (receipt)", "bad"),
     ("queued", "Queued", "wait"),
     ("deferred", "Deferred (quiet hours)", "wait"),
     ("skipped", "Skipped at sending", "out"),
     ("failed", "Failed", "bad"),
+    ("dead", "Given up after every attempt", "bad"),
     ("cancelled", "Cancelled", "out"),
 ]
 EVENT_TEXT = {

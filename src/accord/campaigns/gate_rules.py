@@ -66,6 +66,7 @@ class Reason(StrEnum):
 
 REASONS = tuple(Reason)
 INTERRUPTIVE = frozenset({Channel.sms, Channel.push})
+ACCOUNT_CHANNELS = frozenset({Channel.inapp, Channel.webhook})
 SMS_START, SMS_END = 8 * 60, 21 * 60  # local minutes: SMS from 08:00, and before 21:00
 CAP_WINDOW = timedelta(days=7)
 
@@ -174,6 +175,12 @@ def marketing(sending: Sending) -> bool:
 
 def interruptive(sending: Sending) -> bool:
     return sending.channel in INTERRUPTIVE
+
+
+def addressed(sending: Sending) -> bool:
+    """The channel needs an address of the person's (not the in-app inbox, nor the brand's own
+    systems through a webhook: those reach the person through their Accord account)."""
+    return sending.channel not in ACCOUNT_CHANNELS
 
 
 # --- the rules, in the order of Reason; each TRUE when it lets the person through -------------
@@ -339,15 +346,19 @@ RULES = (
     Rule(Reason.global_opt_out, marketing, contact_allowed, contact_allowed_sql),
     Rule(
         Reason.no_contact_point,
-        every,
+        addressed,
         has_contact_point,
         has_contact_point_sql,
         implied_by_next=True,
     ),
     Rule(
-        Reason.unverified, every, has_verified_point, has_verified_point_sql, implied_by_next=True
+        Reason.unverified,
+        addressed,
+        has_verified_point,
+        has_verified_point_sql,
+        implied_by_next=True,
     ),
-    Rule(Reason.suppressed, every, has_usable_point, has_usable_point_sql),
+    Rule(Reason.suppressed, addressed, has_usable_point, has_usable_point_sql),
     Rule(Reason.brand_cap, marketing, under_brand_cap, under_brand_cap_sql),
     Rule(Reason.global_cap, marketing, under_global_cap, under_global_cap_sql),
     Rule(

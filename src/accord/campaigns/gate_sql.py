@@ -79,7 +79,7 @@ class Related:
     where: Callable[[Any], list[ColumnElement[bool]]]
 
 
-Audience = Select[tuple[uuid.UUID]] | Related
+Audience = Select[uuid.UUID] | Related
 People = tuple[uuid.UUID | None, uuid.UUID | None]
 
 # Core tables, not ORM entities: the statement runs (and its rows come back) without the ORM's
@@ -97,7 +97,7 @@ def zone_minutes(session: Session, at: datetime) -> list[tuple[str, int]]:
 
 def _facts(
     session: Session, sending: Sending, audience: Audience, people: People, reasons: bool
-) -> tuple[Select[tuple[uuid.UUID]], FactColumns]:
+) -> tuple[Select[uuid.UUID], FactColumns]:
     """The audience joined to every fact the rules of `sending` read (one row per member), and
     those facts as columns. `reasons`: for every member's reason (a CASE over the rules), not
     only the eligible (the rules in WHERE). `people` (after, up to) narrows the audience to a
@@ -235,13 +235,13 @@ Span = Callable[[Any], list[ColumnElement[bool]]]
 
 
 def _sent(
-    query: Select[tuple[uuid.UUID]],
+    query: Select[uuid.UUID],
     sending: Sending,
     person: Any,
     chosen: Any,
     span: Span,
     sqlite: bool,
-) -> tuple[Select[tuple[uuid.UUID]], ColumnElement[int], ColumnElement[int]]:
+) -> tuple[Select[uuid.UUID], ColumnElement[int], ColumnElement[int]]:
     """Marketing sent to each person in the cap window: by this brand, and by any."""
     since = bindparam("gate_since", sending.at - CAP_WINDOW, type_=UTCDateTime())
     window = (
@@ -277,13 +277,13 @@ def _sent(
 
 
 def _contact_points(
-    query: Select[tuple[uuid.UUID]],
+    query: Select[uuid.UUID],
     sending: Sending,
     person: Any,
     chosen: Any,
     span: Span,
     aggregated: bool,
-) -> tuple[Condition, Condition, Condition, Select[tuple[uuid.UUID]]]:
+) -> tuple[Condition, Condition, Condition, Select[uuid.UUID]]:
     """Whether the person has a contact point on the channel, a verified one, a usable one."""
     points = CONTACT_POINTS
     verified = points.verified_at.is_not(None)
@@ -319,7 +319,7 @@ def _contact_points(
 
 def _gate(
     session: Session, sending: Sending, audience: Audience, people: People, reasons: bool
-) -> tuple[Select[tuple[uuid.UUID]], list[tuple[Rule, Condition]]]:
+) -> tuple[Select[uuid.UUID], list[tuple[Rule, Condition]]]:
     """The audience joined to the facts, and each rule of the sending with its condition."""
     query, facts = _facts(session, sending, audience, people, reasons)
     return query, [(rule, rule.passes_sql(facts, sending)) for rule in rules_for(sending)]
@@ -327,7 +327,7 @@ def _gate(
 
 def gate_select(
     session: Session, sending: Sending, audience: Audience
-) -> Select[tuple[uuid.UUID, str | None]]:
+) -> Select[uuid.UUID, str | None]:
     """SELECT person_id, reason FROM the audience; reason is NULL for an allowed message."""
     query, rules = _gate(session, sending, audience, (None, None), reasons=True)
     # IS NOT TRUE: a rule whose condition is NULL keeps the person out, as in WHERE.
@@ -345,7 +345,7 @@ def eligible_select(
     *,
     deferred: bool = False,
     people: People = (None, None),
-) -> Select[tuple[uuid.UUID]]:
+) -> Select[uuid.UUID]:
     """SELECT person_id FROM the audience for the people the gate lets through: the rows of
     `gate_select` whose reason is NULL (or, with `deferred`, NULL or a deferring reason such as
     quiet_hours). `people` (after, up to): only the audience members whose id is in that range
@@ -361,7 +361,7 @@ def eligible_select(
     return query.where(*needed)
 
 
-def reason_counts(session: Session, gate: Select[tuple[uuid.UUID, str | None]]) -> dict[str, int]:
+def reason_counts(session: Session, gate: Select[uuid.UUID, str | None]) -> dict[str, int]:
     """How many audience members each reason keeps out; 'eligible' for those let through."""
     sub = gate.subquery()
     rows = session.execute(select(sub.c.reason, func.count()).group_by(sub.c.reason)).all()

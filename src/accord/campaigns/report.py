@@ -10,7 +10,20 @@ from sqlalchemy.orm import Session
 from accord.campaigns.models import Campaign
 from accord.outbox.models import DeliveryEvent, OutboxMessage
 
-STATES = ("queued", "sending", "sent", "deferred", "skipped", "failed", "cancelled")
+STATES = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "deferred",
+    "skipped",
+    "failed",
+    "dead",
+    "cancelled",
+)
+# Handed to the channel: what a receipt may have moved on from `sent`.
+HANDED = ("sent", "delivered", "undelivered")
 EVENTS = ("bounced", "complained", "unsubscribed", "opted_out", "replied")
 
 
@@ -46,6 +59,6 @@ def build(session: Session, campaign: Campaign) -> Report:
         .group_by(DeliveryEvent.kind)
     ):
         events[kind] = count
-    sent = states["sent"]
+    sent = sum(states[state] for state in HANDED)
     rates = {f"{kind}_rate": (events[kind] / sent if sent else 0.0) for kind in EVENTS}
     return Report(dict(campaign.audience_counts), states, skipped, events, rates)

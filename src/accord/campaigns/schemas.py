@@ -69,6 +69,9 @@ class CampaignCreate(BaseModel):
 
     name: Name
     topic_id: uuid.UUID
+    channel: Literal["email", "sms", "push", "inapp", "webhook"] = Field(
+        default="email", description="The channel the campaign goes out on."
+    )
     subject: Subject
     text: Body
     html: Html | None = None

@@ -97,7 +97,11 @@ def create(
     _check_content(data.subject, data.text, data.html)
     _check_schedule(data, utcnow())
     campaign = Campaign(
-        brand_id=brand_id, topic_id=data.topic_id, created_by_id=member_id, state="draft"
+        brand_id=brand_id,
+        topic_id=data.topic_id,
+        channel=data.channel,
+        created_by_id=member_id,
+        state="draft",
     )
     _apply(campaign, data)
     session.add(campaign)
@@ -258,7 +262,7 @@ def eligible_batches(
     *,
     batch: int = BATCH,
     size: int | None = None,
-) -> Iterator[Select[tuple[uuid.UUID]]]:
+) -> Iterator[Select[uuid.UUID]]:
     """The audience in batches of about `batch` people, each as the SELECT of those the gate
     lets through or defers to the end of their quiet hours: what `resolve` writes. A batch is a
     range of person ids (random UUIDs, so equal ranges hold about as many people), and reads

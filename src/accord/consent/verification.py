@@ -146,6 +146,14 @@ def _problem(
     return "subject column differs from the body"
 
 
+def _head_walk(stack: ExitStack, session: Session, params: dict[str, Any], batch: int) -> _HeadWalk:
+    """SQLite: the heads read beside the events, in the same order."""
+    sql = "SELECT subject_id, seq, hash FROM ledger_heads"
+    sql += " WHERE subject_id = :subject" if params else ""
+    sql += " ORDER BY subject_id"
+    return _HeadWalk(stack.enter_context(_rows(session, sql, params, batch)))
+
+
 def _head_break(raw: str, expected_seq: int) -> Break:
     return Break(_uuid_text(raw), expected_seq - 1, "chain head does not match")
 
@@ -170,12 +178,7 @@ def verify(
     head: str | None = None  # the head's hash, if the head points at the last event read
     seq_parts = _SeqParts()
     with ExitStack() as stack:
-        walk = None
-        if dialect == "sqlite":
-            heads_sql = "SELECT subject_id, seq, hash FROM ledger_heads"
-            heads_sql += " WHERE subject_id = :subject" if params else ""
-            heads_sql += " ORDER BY subject_id"
-            walk = _HeadWalk(stack.enter_context(_rows(session, heads_sql, params, batch)))
+        walk = _head_walk(stack, session, params, batch) if dialect == "sqlite" else None
         events_sql = _events_sql(dialect, subject is not None)
         rows = stack.enter_context(_rows(session, events_sql, params, batch))
         for checked, row in enumerate(rows, 1):  # noqa: B007 -- the count is the result

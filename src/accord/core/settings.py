@@ -22,6 +22,12 @@ class EmailBackend(StrEnum):
     smtp = "smtp"
 
 
+class SmsGatewayKind(StrEnum):
+    dev = "dev"
+    twilio = "twilio"
+    generic = "generic"
+
+
 class Settings(BaseSettings):
     """Every knob Accord has. Build one, hand it to `create_app` or a CLI command."""
 
@@ -42,8 +48,20 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_user: str = ""
     smtp_password: SecretStr = SecretStr("")
-    sms_gateway_url: str = Field(default="", description="HTTP SMS gateway; empty: dev mailbox.")
+    # Texts (accord.sms): the dev phone, a Twilio-compatible API, or a generic JSON gateway.
+    sms_gateway: SmsGatewayKind = SmsGatewayKind.dev
+    sms_from: str = Field(
+        default="", description="Accord's own number (E.164): codes, brands without a number."
+    )
+    sms_gateway_url: str = Field(default="", description="Generic gateway: where texts are POSTed.")
     sms_gateway_token: SecretStr = SecretStr("")
+    sms_gateway_secret: SecretStr = Field(
+        default=SecretStr(""), description="Generic gateway: whsec_ key its callbacks sign with."
+    )
+    sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_api_url: str = Field(default="https://api.twilio.com", description="Twilio's API root.")
     dkim_domain: str = Field(default="", description="Sign brand mail with DKIM for this domain.")
     dkim_selector: str = "accord"
     dkim_key_file: Path | None = None
@@ -73,6 +91,15 @@ class Settings(BaseSettings):
     )
     session_days: int = Field(default=14, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    reply_domain: str = Field(
+        default="", description="Domain of thread reply addresses; empty: base_url's host."
+    )
+    attachment_max_bytes: int = Field(
+        default=512 * 1024, ge=1024, description="Largest attachment on a conversation message."
+    )
+    digest_minutes: int = Field(
+        default=60, ge=5, description="How often members get the digest of new messages."
+    )
     # Web Push, webhooks, tracking (accord.push, accord.webhooks, accord.delivery tracking).
     vapid_private_key_file: Path | None = Field(
         default=None, description="PEM P-256 key for Web Push; empty: generated under var/."

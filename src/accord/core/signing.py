@@ -169,17 +169,20 @@ def verify_document(doc: Any, jwks: Any) -> bool:
         payload = rfc8785.dumps(unsigned(doc))
     except Exception:  # rfc8785 rejects NaN, huge integers, non-JSON types: all mean "invalid"
         return False
-    for jwk in jwks:
-        if not isinstance(jwk, Mapping) or jwk.get("kid") != kid:
-            continue
-        if jwk.get("alg", ALG) != ALG or jwk.get("use", "sig") != "sig":
-            continue
-        public = jwk_public_key(jwk)
-        if public is None:
-            continue
-        try:
-            public.verify(sig, payload)
-        except InvalidSignature:
-            continue
-        return True
-    return False
+    return any(_signed_by(jwk, kid, sig, payload) for jwk in jwks)
+
+
+def _signed_by(jwk: Any, kid: str, sig: bytes, payload: bytes) -> bool:
+    """True if `jwk` is the signing key `kid` and `sig` is its signature of `payload`."""
+    if not isinstance(jwk, Mapping) or jwk.get("kid") != kid:
+        return False
+    if jwk.get("alg", ALG) != ALG or jwk.get("use", "sig") != "sig":
+        return False
+    public = jwk_public_key(jwk)
+    if public is None:
+        return False
+    try:
+        public.verify(sig, payload)
+    except InvalidSignature:
+        return False
+    return True

@@ -98,6 +98,17 @@ def _locale(value: str) -> str:
     return value
 
 
+def _country(value: str) -> str | None:
+    import phonenumbers
+
+    value = value.strip().upper()
+    if not value:
+        return None
+    if len(value) != 2 or value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"'{value}' is not a country code (two letters, for example US or DE)")
+    return value
+
+
 def _lower(value: str) -> str:
     return value.strip().lower()
 
@@ -105,4 +116,6 @@ def _lower(value: str) -> str:
 TimeZone = Annotated[str, LINE, AfterValidator(_time_zone)]
 Locale = Annotated[str, LINE, Field(max_length=35), AfterValidator(_locale)]
 Email = Annotated[EmailStr, LINE, AfterValidator(_lower), Field(max_length=320)]
+# ISO 3166-1 alpha-2; empty means none.
+Country = Annotated[str, LINE, AfterValidator(_country)]
 DisplayName = Annotated[Line, Field(max_length=120)]

@@ -1,11 +1,13 @@
-"""What a chunk's e-mails are made of, read with a few Core queries (no ORM objects in the hot
-path), and one row's e-mail rendered from its campaign's compiled templates."""
+"""What a chunk's messages are made of, read with a few Core queries (no ORM objects in the hot
+path), and one row's `Draft` for its channel adapter: its templates, the fields they may use,
+its stable message id and (marketing) its unsubscribe token."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +19,7 @@ from accord.campaigns.models import Campaign
 from accord.core.db import among
 from accord.core.settings import Settings
 from accord.delivery import email_channel, tokens
-from accord.delivery.email_channel import Outgoing, Rendered
+from accord.delivery.channels.base import Draft
 from accord.people.models import Person
 from accord.relationships.models import Topic
 
@@ -71,39 +73,63 @@ def load(session: Session, rows: Iterable[Any]) -> Sources:
     )
 
 
-def _content(row: Any, campaign: Any | None, context: dict[str, Any]) -> Rendered:
+def templates_of(row: Any, campaign: Any | None) -> dict[str, str | None]:
+    """The message's templates: its campaign's, or (transactional) its own payload."""
     if campaign is not None:
-        subject, text, html = campaign.subject, campaign.text_template, campaign.html_template
-    else:  # a transactional message carries its own content
-        payload = row.payload or {}
-        subject, text, html = payload["subject"], payload["text"], payload.get("html")
-    return Rendered(
-        subject=templating.render(subject, context),
-        text=templating.render(text, context),
-        html=templating.render(html, context, html=True) if html else None,
-    )
+        return {
+            "subject": campaign.subject,
+            "text": campaign.text_template,
+            "html": campaign.html_template,
+        }
+    payload = row.payload or {}
+    return {name: value for name, value in payload.items() if isinstance(value, str)}
 
 
-def email(settings: Settings, secret: str, sources: Sources, row: Any, to: str) -> Outgoing:
-    """The e-mail for one outbox row, to the address the gate found usable."""
-    brand = sources.brands[row.brand_id]
-    person = sources.people[row.person_id]
-    topic_name = sources.topics[row.topic_id]
-    campaign = sources.campaigns.get(row.campaign_id) if row.campaign_id else None
-    context = templating.context_for(
-        display_name=person.display_name, locale=person.locale, brand=brand, topic_name=topic_name
-    )
-    token = tokens.make(
-        secret,
-        tokens.UnsubscribeToken(row.id, row.person_id, row.brand_id, row.topic_id, row.campaign_id),
-    )
-    return email_channel.build(
-        settings,
-        brand=brand,
-        to=to,
-        key=row.idempotency_key,
-        content=_content(row, campaign, context),
-        topic_name=topic_name,
-        marketing=row.purpose == "marketing",
-        unsubscribe_token=token,
-    )
+class Drafting:
+    """Makes the `Draft` of each row of a chunk for its channel adapter."""
+
+    def __init__(self, settings: Settings, sources: Sources) -> None:
+        self.secret = settings.resolved_secret_key()
+        self.sources = sources
+
+    def draft(self, row: Any, address: str) -> Draft:
+        sources = self.sources
+        brand = sources.brands[row.brand_id]
+        person = sources.people[row.person_id]
+        topic_name = sources.topics[row.topic_id]
+        campaign = sources.campaigns.get(row.campaign_id) if row.campaign_id else None
+        context = templating.context_for(
+            display_name=person.display_name,
+            locale=person.locale,
+            brand=brand,
+            topic_name=topic_name,
+        )
+        templates = templates_of(row, campaign)
+        token = tokens.UnsubscribeToken(
+            row.id, row.person_id, row.brand_id, row.topic_id, row.campaign_id
+        )
+        return Draft(
+            outbox_id=row.id,
+            key=row.idempotency_key,
+            message_id=email_channel.key_digest(row.idempotency_key),
+            channel=row.channel,
+            purpose=row.purpose,
+            person_id=row.person_id,
+            address=address,
+            brand=brand,
+            topic_name=topic_name,
+            templates=templates,
+            campaign_id=row.campaign_id,
+            attempt=row.attempts,
+            render=partial(_render, templates, context),
+            unsubscribe_token=partial(tokens.make, self.secret, token),
+        )
+
+
+def _render(
+    templates: dict[str, str | None], context: dict[str, Any], name: str, html: bool
+) -> str | None:
+    source = templates.get(name)
+    if source is None:
+        return None
+    return templating.render(source, context, html=html)

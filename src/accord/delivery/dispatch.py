@@ -14,6 +14,7 @@ outcome.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -24,12 +25,16 @@ from sqlalchemy.orm import Session
 from accord.campaigns.gate_facts import check
 from accord.campaigns.gate_rules import Decision, Sending
 from accord.consent.models import LedgerHead
-from accord.core.db import among, unindexed
+from accord.core.db import among
 from accord.core.settings import Settings
 from accord.delivery import compose
-from accord.delivery.outcomes import HandOver, OutboxRow, Outcome, record, result
+from accord.delivery.channels import Channels
+from accord.delivery.handover import HandOver, Recorder, Suppression
+from accord.delivery.outcomes import OutboxRow, Outcome, failed, result
+from accord.delivery.outcomes import record as record_outcomes
 from accord.delivery.slots import RateWriter, Slots, in_session
 from accord.outbox.models import OutboxMessage
+from accord.people import contacts
 from accord.people.models import ContactPoint
 from accord.relationships.vocabulary import Channel, Purpose
 
@@ -44,24 +49,6 @@ def lock_heads(session: Session, people: list[uuid.UUID]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(read=True)
     session.execute(query).all()
-
-
-def addresses(session: Session, people: list[uuid.UUID], channel: str) -> dict[uuid.UUID, str]:
-    """The address to use per person: the primary one if usable, else the oldest usable."""
-    rows = session.execute(
-        select(ContactPoint.person_id, ContactPoint.address)
-        .where(
-            among(session, ContactPoint.person_id, "people", people),
-            unindexed(ContactPoint.channel) == channel,
-            ContactPoint.verified_at.is_not(None),
-            ContactPoint.suppressed_reason.is_(None),
-        )
-        .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
-    ).all()
-    found: dict[uuid.UUID, str] = {}
-    for person_id, address in rows:
-        found.setdefault(person_id, address)
-    return found
 
 
 _ROW = (
@@ -100,21 +87,66 @@ def renew_leases(session: Session, ids: list[int], owner: str, until: datetime) 
     return sorted(rows, key=lambda r: r.id)
 
 
+def _checked(
+    session: Session,
+    rows: list[OutboxRow],
+    sources: compose.Sources,
+    now: datetime,
+    outcome: Outcome,
+    results: list[dict[str, Any]],
+) -> set[int]:
+    """The gate re-checked for every row (one query per brand, topic and channel): the ids of
+    the rows that may go; the others' outcomes added to `results`."""
+    groups: dict[tuple[uuid.UUID, uuid.UUID, str, str], list[OutboxRow]] = {}
+    for row in rows:
+        groups.setdefault((row.brand_id, row.topic_id, row.purpose, row.channel), []).append(row)
+    sendable: set[int] = set()
+    for (brand_id, topic_id, purpose, channel), group in groups.items():
+        sending = Sending(brand_id, Purpose(purpose), topic_id, Channel(channel), now)
+        decisions = check(session, sending, [r.person_id for r in group])
+        for row in group:
+            settled = _without_sending(row, sources, decisions[row.person_id], now)
+            if settled is None:
+                sendable.add(row.id)
+            else:
+                results.append(settled)
+                _count(settled, outcome)
+    return sendable
+
+
+def _hand_over(
+    session: Session, channels: Channels, name: str, rows: list[OutboxRow], hand: HandOver
+) -> None:
+    """One channel's sendable rows to its adapter; with none configured they fail."""
+    try:
+        adapter = channels.get(name)
+    except LookupError as exc:  # no adapter configured: these fail, the others go
+        for row in rows:
+            hand.outcome.failed += 1
+            hand.results.append(failed(row, "no_channel", str(exc)))
+        return
+    to = adapter.addresses(session, [r.person_id for r in rows])
+    hand.run(adapter, rows, to)
+
+
 def process(
     session: Session,
     settings: Settings,
-    sender: Any,
+    channels: Channels,
     claimed: Sequence[tuple[int, uuid.UUID]],
     now: datetime,
     owner: str,
     write_rate: RateWriter = in_session,
     interrupt: Callable[[], bool] | None = None,
-) -> tuple[Outcome, list[tuple[int, uuid.UUID]]]:
+    record: Recorder | None = None,
+) -> tuple[Outcome, list[tuple[int, uuid.UUID]], list[Suppression]]:
     """Check and send the claimed rows (id, person) this worker still holds the lease of.
 
     Between two hand-overs `interrupt()` may ask the chunk to end early (SQLite: someone waits
     for the write lock); the rows not reached are returned, still leased, for a transaction of
-    their own. At least one message goes first, so every chunk makes progress.
+    their own. At least one message goes first, so every chunk makes progress. `record`
+    writes each hand-over durably as it happens (`journal`). Also returned: the addresses
+    channels said will never work, to suppress once the chunk has committed (`suppress`).
 
     The heads are locked before our rows are touched: an erasure holds the head, then deletes
     the person's outbox rows, so the other order could deadlock with it."""
@@ -123,62 +155,80 @@ def process(
     rows = renew_leases(session, [row_id for row_id, _ in claimed], owner, until)
     outcome = Outcome()
     if not rows:
-        return outcome, []
+        return outcome, [], []
+    order = {row_id: i for i, (row_id, _) in enumerate(claimed)}
+    rows.sort(key=lambda r: order[r.id])  # the claim's order: brands take turns
     sources = compose.load(session, rows)
-    groups: dict[tuple[uuid.UUID, uuid.UUID, str, str], list[OutboxRow]] = {}
-    for row in rows:
-        groups.setdefault((row.brand_id, row.topic_id, row.purpose, row.channel), []).append(row)
     results: list[dict[str, Any]] = []
-    left: list[OutboxRow] = []
-    hand = HandOver(settings, sender, session, sources, now, outcome, results)
-    for (brand_id, topic_id, purpose, channel), group in groups.items():
-        if left:  # interrupted: the other groups wait for the next transaction
-            left.extend(group)
-            continue
-        sending = Sending(brand_id, Purpose(purpose), topic_id, Channel(channel), now)
-        decisions = check(session, sending, [r.person_id for r in group])
-        sendable = []
-        for row in group:
-            settled = _without_sending(row, sources, decisions[row.person_id], now, outcome)
-            if settled is None:
-                sendable.append(row)
-            else:
-                results.append(settled)
-        if not sendable:
-            continue
-        to = addresses(session, [r.person_id for r in sendable], channel)
-        limit = sources.brands[brand_id].send_rate_per_second
-        slots = Slots(session, write_rate, brand_id, limit, now, len(sendable))
-        for i, row in enumerate(sendable):
-            if interrupt is not None and hand.started and interrupt():
-                left.extend(sendable[i:])
-                break
-            if not slots.use(len(sendable) - i):
-                later = now + timedelta(seconds=1)
-                results.append(result(row, "queued", not_before=later, attempts=row.attempts - 1))
-                continue
-            hand.send(row, to[row.person_id])
-        slots.release()
-    hand.finish()
-    record(session, results)
-    return outcome, [(row.id, row.person_id) for row in left]
+    sendable = _checked(session, rows, sources, now, outcome, results)
+    by_channel: dict[str, list[OutboxRow]] = {}
+    for row in rows:
+        if row.id in sendable:
+            by_channel.setdefault(row.channel, []).append(row)
+    wanted = Counter(row.brand_id for row in rows if row.id in sendable)
+    slots = {
+        brand_id: Slots(
+            session, write_rate, brand_id, sources.brands[brand_id].send_rate_per_second, now, n
+        )
+        for brand_id, n in wanted.items()
+    }
+    hand = HandOver(
+        session,
+        compose.Drafting(settings, sources),
+        now,
+        outcome,
+        results,
+        slots,
+        wanted,
+        interrupt,
+        record,
+    )
+    for name, channel_rows in by_channel.items():
+        if hand.left:  # interrupted: the other channels wait for the next transaction
+            hand.left.extend(channel_rows)
+        else:
+            _hand_over(session, channels, name, channel_rows, hand)
+    for brand_slots in slots.values():
+        brand_slots.release()
+    record_outcomes(session, results)
+    return outcome, [(row.id, row.person_id) for row in hand.left], hand.suppressions
+
+
+def suppress(session: Session, settings: Settings, suppressions: list[Suppression]) -> None:
+    """Suppress the contact points channels refused for good, each with a ledger event. In a
+    transaction of its own after the chunk's: it writes the people's ledger heads, which the
+    chunk only shares."""
+    for item in suppressions:
+        point = session.scalars(
+            select(ContactPoint).where(
+                ContactPoint.person_id == item.person_id,
+                ContactPoint.channel == item.channel,
+                ContactPoint.address == item.address,
+            )
+        ).first()
+        if point is not None and point.suppressed_reason is None:
+            contacts.suppress(session, settings, point, "undeliverable")
+
+
+def _count(settled: dict[str, Any], outcome: Outcome) -> None:
+    if settled["b_state"] == "skipped":
+        outcome.skipped += 1
+    elif settled["b_state"] == "deferred":
+        outcome.deferred += 1
 
 
 def _without_sending(
-    row: OutboxRow, sources: compose.Sources, decision: Decision, now: datetime, outcome: Outcome
+    row: OutboxRow, sources: compose.Sources, decision: Decision, now: datetime
 ) -> dict[str, Any] | None:
     """Cancelled, expired or refused by the gate: record why and do not send."""
     campaign = sources.campaigns.get(row.campaign_id) if row.campaign_id else None
     if campaign is not None and campaign.state == "cancelled":
         return result(row, "cancelled", reason="cancelled")
     if row.expires_at is not None and now >= row.expires_at:
-        outcome.skipped += 1
         return result(row, "skipped", reason="expired")
     if decision.defer_until is not None:  # a deferring rule (quiet hours): it waits
         if row.expires_at is not None and decision.defer_until >= row.expires_at:
-            outcome.skipped += 1
             return result(row, "skipped", reason="expired")
-        outcome.deferred += 1
         return result(
             row,
             "deferred",
@@ -187,6 +237,5 @@ def _without_sending(
             attempts=row.attempts - 1,
         )
     if decision.reason is not None:
-        outcome.skipped += 1
         return result(row, "skipped", reason=decision.reason)
     return None

@@ -1,10 +1,9 @@
-"""What becomes of each row of a chunk: the hand-over of its message (composed while the
-server is still busy with the one before), and the one statement that records every outcome."""
+"""What becomes of each row of a chunk: its outcome as one parameter set of the one statement
+that records every row's, and a channel's verdict turned into that outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -13,12 +12,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from accord.core.db import UTCDateTime
-from accord.core.settings import Settings
-from accord.delivery import compose
-from accord.delivery.senders import PermanentError, TransientError
+from accord.delivery.channels.base import Verdict
 from accord.outbox.models import OutboxMessage
 
+# Every path counts attempts (a claim is one): after this many a retry gives up, `dead`.
 MAX_ATTEMPTS = 6
+# A failure's text as kept on the row.
+ERROR_CHARS = 2000
 # A row of `dispatch.renew_leases`' columns (a Core Row; attribute access by column name).
 OutboxRow = Any
 _outbox = cast(Table, OutboxMessage.__table__)
@@ -34,20 +34,23 @@ class Outcome:
     skipped: int = 0
     deferred: int = 0
     failed: int = 0
+    dead: int = 0
 
     def add(self, other: Outcome) -> None:
         self.sent += other.sent
         self.skipped += other.skipped
         self.deferred += other.deferred
         self.failed += other.failed
+        self.dead += other.dead
 
     @property
     def total(self) -> int:
-        return self.sent + self.skipped + self.deferred + self.failed
+        return self.sent + self.skipped + self.deferred + self.failed + self.dead
 
 
 # Every row of the chunk leaves `sending` through this one statement, run once per chunk with
-# one parameter set per row. A NULL keeps the column's value (sent_at, to_address, last_error).
+# one parameter set per row. A NULL keeps the column's value (sent_at, to_address, last_error,
+# error_code, provider_ref).
 RECORD = (
     update(_outbox)
     .where(_outbox.c.id == bindparam("b_id"))
@@ -62,6 +65,12 @@ RECORD = (
         ),
         last_error=func.coalesce(
             bindparam("b_error", type_=_outbox.c.last_error.type), _outbox.c.last_error
+        ),
+        error_code=func.coalesce(
+            bindparam("b_code", type_=_outbox.c.error_code.type), _outbox.c.error_code
+        ),
+        provider_ref=func.coalesce(
+            bindparam("b_ref", type_=_outbox.c.provider_ref.type), _outbox.c.provider_ref
         ),
         lease_owner=None,
         lease_expires_at=None,
@@ -79,6 +88,8 @@ def result(row: OutboxRow, state: str, **changes: Any) -> dict[str, Any]:
         "b_sent_at": None,
         "b_to": None,
         "b_error": None,
+        "b_code": None,
+        "b_ref": None,
     }
     result.update({f"b_{name}": value for name, value in changes.items()})
     return result
@@ -96,6 +107,8 @@ _COLUMNS: dict[str, Any] = {
     "b_sent_at": UTCDateTime(),
     "b_to": String(),
     "b_error": Text(),
+    "b_code": String(),
+    "b_ref": String(),
 }
 _new = (
     func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in _COLUMNS.items()))
@@ -113,6 +126,8 @@ RECORD_POSTGRES = (
         sent_at=func.coalesce(_new.c.b_sent_at, _outbox.c.sent_at),
         to_address=func.coalesce(_new.c.b_to, _outbox.c.to_address),
         last_error=func.coalesce(_new.c.b_error, _outbox.c.last_error),
+        error_code=func.coalesce(_new.c.b_code, _outbox.c.error_code),
+        provider_ref=func.coalesce(_new.c.b_ref, _outbox.c.provider_ref),
         lease_owner=None,
         lease_expires_at=None,
     )
@@ -128,57 +143,33 @@ def record(session: Session, results: list[dict[str, Any]]) -> None:
         session.execute(RECORD, results)
 
 
-@dataclass
-class HandOver:
-    """Hands a chunk's messages over one after another, composing each while the server is
-    still busy with the one before, and (pipelining) sending its envelope before reading the
-    verdict on that one (see `senders`); every outcome goes to `results`."""
+def failed(row: OutboxRow, reason: str, error: str, code: str | None = None) -> dict[str, Any]:
+    """The message cannot go, for good: that row alone, its attempt counted."""
+    return result(row, "failed", reason=reason, error=error[:ERROR_CHARS], code=code)
 
-    settings: Settings
-    sender: Any
-    session: Session
-    sources: compose.Sources
-    now: datetime
-    outcome: Outcome
-    results: list[dict[str, Any]]
-    pending: tuple[OutboxRow, str] | None = None
-    started: int = 0
-    secret: str = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.secret = self.settings.resolved_secret_key()
-
-    def send(self, row: OutboxRow, address: str) -> None:
-        message = compose.email(self.settings, self.secret, self.sources, row, address)
-        if self.pending is not None:  # pipelining: its envelope goes before that verdict
-            self.sender.announce(message)
-        self.finish()
-        self.started += 1
-        if self._step(row, lambda: self.sender.start(self.session, message)):
-            self.pending = (row, address)
-
-    def finish(self) -> None:
-        """Read the verdict on the message in flight, if any."""
-        if self.pending is None:
-            return
-        (row, address), self.pending = self.pending, None
-        if self._step(row, self.sender.finish):
-            self.outcome.sent += 1
-            self.results.append(result(row, "sent", sent_at=self.now, to=address, reason=None))
-
-    def _step(self, row: OutboxRow, step: Callable[[], None]) -> bool:
-        """Run one step of the row's hand-over; on an error record the row's outcome."""
-        try:
-            step()
-            return True
-        except TransientError as exc:
-            if row.attempts >= MAX_ATTEMPTS:
-                self.outcome.failed += 1
-                self.results.append(result(row, "failed", error=str(exc)[:2000]))
-            else:
-                later = self.now + backoff(row.attempts)
-                self.results.append(result(row, "queued", not_before=later, error=str(exc)[:2000]))
-        except PermanentError as exc:
-            self.outcome.failed += 1
-            self.results.append(result(row, "failed", error=str(exc)[:2000]))
-        return False
+def of_verdict(
+    row: OutboxRow, verdict: Verdict, address: str, now: datetime, outcome: Outcome
+) -> dict[str, Any]:
+    """The row's outcome from its channel's verdict."""
+    error, code = verdict.detail[:ERROR_CHARS] or None, verdict.code
+    if verdict.status in ("sent", "delivered"):
+        outcome.sent += 1
+        return result(
+            row, verdict.status, sent_at=now, to=address, reason=None, ref=verdict.provider_ref
+        )
+    if verdict.status == "throttled":  # the provider's pace, not the message's fault
+        later = now + timedelta(seconds=verdict.retry_after or backoff(1).total_seconds())
+        return result(
+            row, "queued", not_before=later, attempts=row.attempts - 1, error=error, code=code
+        )
+    if verdict.status == "retry":
+        if row.attempts >= MAX_ATTEMPTS:
+            outcome.dead += 1
+            return result(row, "dead", reason="attempts", error=error, code=code)
+        wait = backoff(row.attempts)
+        if verdict.retry_after is not None:
+            wait = max(wait, timedelta(seconds=verdict.retry_after))
+        return result(row, "queued", not_before=now + wait, error=error, code=code)
+    outcome.failed += 1
+    return failed(row, "refused", verdict.detail or "refused by the channel", code)

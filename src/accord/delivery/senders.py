@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
 
-from accord.core.settings import EmailBackend, Settings
+from accord.core.settings import Settings
 from accord.delivery.email_channel import Outgoing, domain_of
 from accord.mail.backends import DevMailer
 
@@ -33,11 +33,23 @@ LEADING_DOT = re.compile(rb"(?m)^\.")  # a line starting with "." gets another (
 PLAIN = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.\-]+")
 
 
-class TransientError(Exception):
+class SendError(Exception):
+    """A hand-over that did not work; `code` is the server's reply code, if it gave one."""
+
+    def __init__(self, detail: str, code: int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class TransientError(SendError):
     """Try again later (connection trouble, 4xx)."""
 
 
-class PermanentError(Exception):
+class Unreachable(TransientError):
+    """No connection to the server at all: nothing else can go now either."""
+
+
+class PermanentError(SendError):
     """Do not try again (5xx for this recipient)."""
 
 
@@ -48,6 +60,13 @@ class SMTPVerdict(smtplib.SMTPResponseException):
 def _size(smtp: smtplib.SMTP, message: Outgoing) -> str:
     """The MAIL command's SIZE parameter (with its leading space), if the server takes one."""
     return f" size={len(message.raw)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+
+
+def _by_code(exc: smtplib.SMTPResponseException) -> SendError:
+    detail = exc.smtp_error
+    text = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+    kind = PermanentError if exc.smtp_code >= 500 else TransientError
+    return kind(f"{exc.smtp_code} {text}", exc.smtp_code)
 
 
 class SmtpSender:
@@ -75,7 +94,7 @@ class SmtpSender:
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password.get_secret_value())
         except (OSError, smtplib.SMTPException) as exc:
-            raise TransientError(f"cannot reach the SMTP server: {exc}") from exc
+            raise Unreachable(f"cannot reach the SMTP server: {exc}") from exc
         return smtp
 
     @contextlib.contextmanager
@@ -89,17 +108,13 @@ class SmtpSender:
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(code >= 500 for code in codes):
-                raise PermanentError(f"recipient refused: {codes}") from exc
-            raise TransientError(f"recipient deferred: {codes}") from exc
+                raise PermanentError(f"recipient refused: {codes}", codes[0]) from exc
+            raise TransientError(f"recipient deferred: {codes}", codes[0]) from exc
         except SMTPVerdict as exc:
-            if exc.smtp_code >= 500:
-                raise PermanentError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-            raise TransientError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise _by_code(exc) from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
-            if exc.smtp_code >= 500:
-                raise PermanentError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-            raise TransientError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise _by_code(exc) from exc
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self.close()
             raise TransientError(str(exc)) from exc
@@ -255,7 +270,3 @@ class DevSender:
 
     def close(self) -> None:
         return None
-
-
-def sender_for(settings: Settings) -> SmtpSender | DevSender:
-    return SmtpSender(settings) if settings.email_backend is EmailBackend.smtp else DevSender()

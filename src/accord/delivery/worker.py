@@ -24,7 +24,8 @@ from accord.campaigns import service as campaigns
 from accord.core import write_turns
 from accord.core.db import Database, utcnow
 from accord.core.settings import Settings
-from accord.delivery import claims, dispatch, rate, senders
+from accord.delivery import claims, dispatch, rate
+from accord.delivery.channels import Channels
 from accord.delivery.outcomes import Outcome
 from accord.webhooks import dispatch as webhooks
 
@@ -50,7 +51,7 @@ class Worker:
     forget_at: datetime = field(init=False, default=datetime.min.replace(tzinfo=UTC))
 
     def __post_init__(self) -> None:
-        self.sender = senders.sender_for(self.settings)
+        self.channels = Channels(self.settings)
         self.sqlite = self.db.engine.dialect.name == "sqlite"
         # SQLite: a chunk ends early when another connection waits for the write lock.
         self.someone_waits = (
@@ -102,23 +103,26 @@ class Worker:
                     write_turns.let_waiters_in(self.db.engine, timeout=SQLITE_TURN_TIMEOUT)
                 chunk, pending = pending[:CHUNK], pending[CHUNK:]
                 with self.db.transaction() as session:
-                    done, left = dispatch.process(
+                    done, left, suppressions = dispatch.process(
                         session,
                         self.settings,
-                        self.sender,
+                        self.channels,
                         chunk,
                         now or utcnow(),
                         self.name,
                         self.write_rate,
                         self.someone_waits,
                     )
+                if suppressions:
+                    with self.db.transaction() as session:
+                        dispatch.suppress(session, self.settings, suppressions)
                 pending = left + pending
                 total.add(done)
         except BaseException:
-            self.sender.close()  # a hand-over may be half done: that connection is not reused
+            self.channels.close()  # a hand-over may be half done: no connection is reused
             raise
-        if not total.total:  # idle: no SMTP connection is kept open meanwhile
-            self.sender.close()
+        if not total.total:  # idle: no connection is kept open meanwhile
+            self.channels.close()
         return total
 
     def run(self, idle_seconds: float = 1.0) -> None:
@@ -136,7 +140,7 @@ class Worker:
                 hooks = 0
             if not outcome.total and not hooks:
                 self.stop.wait(idle_seconds)
-        self.sender.close()
+        self.channels.close()
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="accord-worker", daemon=True)

@@ -2,9 +2,10 @@
 
 Groove Records (slug "groove") gets the 69,659 purchases of the CDNOW master log (Fader and
 Hardie's public data set: 23,570 customers who first bought in the first quarter of 1997),
-imported through the transaction importer, with a cost of goods of 70% of the price (CDNOW
-has none). Demo person i is linked to CDNOW customer i + 1, so
-the people who allow Groove to profile them see real scores on their relationship page. A
+imported through the transaction importer, with a cost of goods of 70% of the price, and a
+purchase channel and a product department for every purchase (CDNOW has none of these).
+Demo person i is linked to CDNOW customer i + 1, so the people who allow Groove to profile
+them see real scores on their relationship page. A
 BG/NBD + Gamma-Gamma fit at the cut-off 1997-09-30 then computes equity and those scores.
 
 Idempotent: the import is skipped when Groove already has transactions (the importer itself
@@ -22,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, case, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from accord.analytics import importer, service
@@ -86,11 +87,59 @@ def seed_analytics(
             .where(Transaction.brand_id == brand.id, Transaction.cost.is_(None))
             .values(cost=func.round(Transaction.amount * COST_SHARE, 2))
         )
+        _give_channels_and_products(session, brand)
     report.linked = _link_people(session, brand, people)
     if service.latest_fit_id(session, brand.id) is None:
         fit = service.fit(session, brand.id, cutoff=CUTOFF, model="bgnbd", spend=True)
         report.fitted, report.scored = True, fit.scored
     return report
+
+
+# A music retailer's departments; CDNOW's log names none, so the demo gives each purchase one.
+PRODUCTS = [
+    "Rock and pop CDs",
+    "Jazz and blues CDs",
+    "Classical CDs",
+    "Soul and R&B CDs",
+    "Country and folk CDs",
+    "Film soundtracks",
+    "Vinyl LPs",
+]
+BOX_SETS = "Box sets"
+BOX_SET_FROM = 60  # a purchase worth this much or more is a box set
+
+
+def _give_channels_and_products(session: Session, brand: Brand) -> None:
+    """Where and what each purchase was, derived from its numbers, so every seed agrees.
+
+    CDNOW records neither. A customer has a home channel (6 in 10 the web shop, 3 the store,
+    1 the phone line); a quarter of them also buy in the store now and then, so the channel
+    mix compares multichannel with single-channel customers on real purchase histories. The
+    product follows the price: big baskets are box sets, the rest spread over departments.
+    """
+    t = Transaction
+    customer = (
+        select(cast(Customer.external_id, Integer))
+        .where(Customer.id == t.customer_id)
+        .scalar_subquery()
+    )
+    cents = cast(t.amount * 100, Integer)
+    home = case(
+        (customer % 10 < 6, literal("web")),
+        (customer % 10 < 9, literal("store")),
+        else_=literal("phone"),
+    )
+    channel = case(((customer % 4 == 0) & (cents % 3 == 0), literal("store")), else_=home)
+    department = case(
+        *[(cents % len(PRODUCTS) == i, literal(name)) for i, name in enumerate(PRODUCTS)],
+        else_=literal(PRODUCTS[0]),
+    )
+    product = case((t.amount >= BOX_SET_FROM, literal(BOX_SETS)), else_=department)
+    session.execute(
+        update(t)
+        .where(t.brand_id == brand.id, t.channel.is_(None))
+        .values(channel=channel, product=product)
+    )
 
 
 def _link_people(session: Session, brand: Brand, people: Sequence[Person]) -> int:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.consent.models import EventId
@@ -32,6 +32,13 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "state", "not_before"),
         Index("ix_outbox_caps", "person_id", "purpose", "sent_at"),
         Index("ix_outbox_campaign_state", "campaign_id", "state"),
+        Index(
+            "ix_outbox_provider_ref",
+            "channel",
+            "provider_ref",
+            sqlite_where=text("provider_ref IS NOT NULL"),
+            postgresql_where=text("provider_ref IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
@@ -57,6 +64,10 @@ class OutboxMessage(Base):
     to_address: Mapped[str | None] = mapped_column(String(320))
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The channel's own code for the last failure (SMTP reply, HTTP status, provider code).
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    # The provider's id for the message, named by its delivery receipts.
+    provider_ref: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

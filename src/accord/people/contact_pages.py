@@ -111,7 +111,10 @@ async def add_phone(
     request: Request, person: PersonDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     def act(data: PhoneForm) -> Response:
-        point = contacts.add_phone(session, settings, person.person_id, data.number, data.region)
+        texter = request.app.state.texter
+        point = contacts.add_phone(
+            session, settings, texter, person.person_id, data.number, data.region
+        )
         return _done(request, f"We sent a six-digit code to {point.address}. Enter it below.")
 
     return await handle_form(
@@ -180,7 +183,7 @@ def resend(
     if point.verified_at is not None:
         return _done(request, f"{point.address} is verified already.")
     if point.channel == "sms":
-        contacts.send_phone_code(session, settings, point)
+        contacts.send_phone_code(session, settings, request.app.state.texter, point)
         return _done(request, f"We sent a new code to {point.address}.")
     contacts.send_email_link(session, settings, request.app.state.mailer, point)
     return _done(request, f"We sent a new link to {point.address}.")

@@ -7,11 +7,12 @@ import binascii
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from accord.consent import ledger
@@ -21,9 +22,10 @@ from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound, RateLimited
 from accord.core.security import constant_time_equal, keyed_hash, normalise_email
 from accord.core.settings import Settings
+from accord.core.texting import Texter
 from accord.mail.backends import Email, Mailer, compose
-from accord.mail.sms import send_sms
-from accord.people.models import ContactPoint
+from accord.people.models import ContactPoint, Person
+from accord.people.phone_places import subdivision_of
 
 CODE_MINUTES = 10
 
@@ -126,24 +128,35 @@ def _code_hash(settings: Settings, point_id: uuid.UUID, code: str) -> str:
 
 
 def add_phone(
-    session: Session, settings: Settings, person_id: uuid.UUID, number: str, region: str
+    session: Session,
+    settings: Settings,
+    texter: Texter,
+    person_id: uuid.UUID,
+    number: str,
+    region: str,
 ) -> ContactPoint:
     e164 = parse_phone(number, region)
-    point = _add(session, person_id, "sms", e164, e164, region=region.upper())
-    send_phone_code(session, settings, point)
+    country = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    point = _add(
+        session, person_id, "sms", e164, e164, region=country, subdivision=subdivision_of(e164)
+    )
+    send_phone_code(session, settings, texter, point)
     return point
 
 
-def send_phone_code(session: Session, settings: Settings, point: ContactPoint) -> None:
+def send_phone_code(
+    session: Session, settings: Settings, texter: Texter, point: ContactPoint
+) -> None:
     code = f"{secrets.randbelow(1_000_000):06d}"
     point.code_hash = _code_hash(settings, point.id, code)
     point.code_expires_at = utcnow() + timedelta(minutes=CODE_MINUTES)
     point.code_attempts = 0
-    send_sms(
+    texter.send(
         session,
-        settings,
         to=point.address,
         text=f"Your Accord code is {code}. It expires in {CODE_MINUTES} minutes.",
+        kind="code",
+        person_id=point.person_id,
     )
     session.flush()
 
@@ -166,7 +179,42 @@ def verify_phone(
         raise WrongCode(f"That code is not right. {left} attempt(s) left.", field="code")
     point.verified_at, point.code_hash, point.code_expires_at = utcnow(), None, None
     session.flush()
+    refresh_place(session, [point.person_id])
     return point
+
+
+def refresh_place(session: Session, people: list[uuid.UUID]) -> None:
+    """Set where the law sees each person (one UPDATE for all of them): the country and state
+    of their verified phone number (the primary one, else the latest verified), else the
+    country in their profile. The legal rules (sending windows, frequency limits) follow it."""
+    if not people:
+        return
+
+    def phone(column: Any) -> Any:
+        return (
+            select(column)
+            .where(
+                ContactPoint.person_id == Person.id,
+                ContactPoint.channel == "sms",
+                ContactPoint.verified_at.is_not(None),
+            )
+            .order_by(ContactPoint.is_primary.desc(), ContactPoint.verified_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    session.execute(
+        update(Person)
+        .where(Person.id.in_(people))
+        .values(
+            place_country=func.coalesce(phone(ContactPoint.region), Person.country),
+            place_subdivision=phone(ContactPoint.subdivision),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for person in [session.identity_map.get(key) for key in list(session.identity_map.keys())]:
+        if isinstance(person, Person) and person.id in people:
+            session.expire(person, ["place_country", "place_subdivision"])
 
 
 def _b64url(text: str, field: str) -> bytes:
@@ -239,6 +287,8 @@ def remove(session: Session, person_id: uuid.UUID, contact_id: uuid.UUID) -> Non
         )
     session.delete(point)
     session.flush()
+    if point.channel == "sms":
+        refresh_place(session, [person_id])
 
 
 def suppress(

@@ -79,11 +79,12 @@ def add_email(
 
 @router.post("/phone", response_model=ContactOut, status_code=status.HTTP_201_CREATED)
 def add_phone(
-    data: PhoneIn, person: PersonDep, session: SessionDep, settings: SettingsDep
+    data: PhoneIn, request: Request, person: PersonDep, session: SessionDep, settings: SettingsDep
 ) -> ContactOut:
     """Add a phone number; a code goes to it by SMS. Confirm with POST …/{id}/verify."""
+    texter = request.app.state.texter
     return ContactOut.model_validate(
-        contacts.add_phone(session, settings, person.person_id, data.number, data.region)
+        contacts.add_phone(session, settings, texter, person.person_id, data.number, data.region)
     )
 
 

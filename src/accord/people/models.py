@@ -20,6 +20,13 @@ class Person(IdMixin, CreatedMixin, Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     locale: Mapped[str] = mapped_column(String(35), default="en")
     last_sign_in_at: Mapped[datetime | None]
+    # The country the person gives in their profile (ISO 3166-1 alpha-2), if any.
+    country: Mapped[str | None] = mapped_column(String(2))
+    # Where the law sees the person (`accord.people.contacts.refresh_place`): their verified
+    # phone number's country and state or province, else their profile's country. Both forms
+    # of the gate read it for the legal rules (`accord.compliance`).
+    place_country: Mapped[str | None] = mapped_column(String(2))
+    place_subdivision: Mapped[str | None] = mapped_column(String(3))
 
 
 class ContactPoint(IdMixin, CreatedMixin, Base):
@@ -38,6 +45,8 @@ class ContactPoint(IdMixin, CreatedMixin, Base):
     verified_at: Mapped[datetime | None]
     # Phone numbers keep their region; push endpoints their keys (p256dh, auth).
     region: Mapped[str | None] = mapped_column(String(2))
+    # Phone numbers in the US and Canada: the state or province of the area code (ISO 3166-2).
+    subdivision: Mapped[str | None] = mapped_column(String(3))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     suppressed_reason: Mapped[str | None] = mapped_column(String(32))
     suppressed_at: Mapped[datetime | None]

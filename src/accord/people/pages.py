@@ -108,7 +108,12 @@ def home(request: Request, person: PersonDep, session: SessionDep) -> HTMLRespon
 @router.get("/profile", response_class=HTMLResponse)
 def profile_form(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     me = service.get_person(session, person.person_id)
-    values = {"display_name": me.display_name, "time_zone": me.time_zone, "locale": me.locale}
+    values = {
+        "display_name": me.display_name,
+        "time_zone": me.time_zone,
+        "locale": me.locale,
+        "country": me.country or "",
+    }
     return show_form(request, PROFILE, values, model=ProfileUpdate, me=me)
 
 

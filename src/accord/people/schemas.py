@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from accord.core.validation import DisplayName, Email, Locale, TimeZone
+from accord.core.validation import Country, DisplayName, Email, Locale, TimeZone
 
 
 class SignUp(BaseModel):
@@ -31,6 +31,11 @@ class ProfileUpdate(BaseModel):
     display_name: DisplayName | None = None
     time_zone: TimeZone | None = None
     locale: Locale | None = None
+    country: Country | None = Field(
+        default=None,
+        description="Where you live (two letters, e.g. US); empty clears it. The laws on "
+        "texting and e-mail there apply when your phone number does not say.",
+    )
 
 
 class PersonOut(BaseModel):
@@ -41,6 +46,7 @@ class PersonOut(BaseModel):
     display_name: str
     time_zone: str
     locale: str
+    country: str | None = None
     created_at: datetime
 
 

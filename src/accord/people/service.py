@@ -13,7 +13,7 @@ from accord.core.errors import NotFound
 from accord.core.security import keyed_hash, normalise_email
 from accord.core.settings import Settings
 from accord.mail.backends import Mailer, compose
-from accord.people import emails
+from accord.people import contacts, emails
 from accord.people.models import ContactPoint, ErasedAddress, Person
 from accord.people.schemas import ProfileUpdate, SignUp
 
@@ -127,9 +127,12 @@ def complete_sign_in(session: Session, token: str) -> Person:
 
 def update_profile(session: Session, person_id: uuid.UUID, data: ProfileUpdate) -> Person:
     person = get_person(session, person_id)
-    for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(person, name, value)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is not None or name == "country":  # an empty country clears it
+            setattr(person, name, value)
     session.flush()
+    if "country" in data.model_fields_set:
+        contacts.refresh_place(session, [person_id])
     return person
 
 

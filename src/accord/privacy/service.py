@@ -6,6 +6,7 @@ found from the metadata; nothing here lists tables by hand except the secrets le
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -25,6 +26,7 @@ from accord.people.models import ContactPoint, ErasedAddress, Person
 from accord.relationships import decisions
 from accord.relationships.decisions import Actor
 from accord.relationships.vocabulary import Source
+from accord.sms import service as sms
 
 PERSON_COLUMNS = ("person_id", "subject_id")
 # Every domain's tables: the composition root (`accord.models`) imports them all before any
@@ -32,6 +34,12 @@ PERSON_COLUMNS = ("person_id", "subject_id")
 metadata = Base.metadata
 # Secrets that prove nothing to the person and must not leave Accord, even to them.
 SECRET_COLUMNS = frozenset({"token_hash", "code_hash", "password_hash", "key_hash"})
+
+
+def _exported(table: Table) -> bool:
+    """A domain may keep a table out of the self-service export (`info={"export": False}`):
+    a brand's internal notes on a conversation, say. Erasure still takes it."""
+    return bool(table.info.get("export", True))
 
 
 def person_tables() -> Iterator[tuple[Table, str]]:
@@ -63,8 +71,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
+    if isinstance(value, bytes):  # a file (an attachment): its bytes, base64-encoded
+        return base64.b64encode(value).decode("ascii")
     return value
 
 
@@ -77,8 +85,11 @@ def export(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
         "people": [_row(metadata.tables["people"], person_id, "id", session)[0]]
     }
     for table, column in person_tables():
-        tables[table.name] = _row(table, person_id, column, session)
+        if _exported(table):
+            tables[table.name] = _row(table, person_id, column, session)
     for table, column, parent, parent_column in dependent_tables():
+        if not _exported(table):
+            continue
         owned = select(parent.c.id).where(parent.c[parent_column] == person_id)
         rows = session.execute(select(table).where(table.c[column].in_(owned))).mappings().all()
         tables[table.name] = [
@@ -151,6 +162,7 @@ def erase_account(session: Session, settings: Settings, person_id: uuid.UUID) ->
     session.execute(delete(MagicLink).where(MagicLink.subject_id == person_id))
     for address in [*every_address, person.email]:
         session.execute(delete(DevMailMessage).where(DevMailMessage.recipients == address))
+    sms.forget_numbers(session, every_address)
     session.delete(person)
     session.flush()
 

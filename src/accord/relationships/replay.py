@@ -57,6 +57,15 @@ def _apply_brand(brand: BrandState | None, action: str, body: dict[str, Any]) ->
         return _fresh("invited", False)
     if brand is None:
         return None
+    if action == "end":
+        return BrandState(state="ended")
+    _change_brand(brand, action, scope, value)
+    return brand
+
+
+def _change_brand(
+    brand: BrandState, action: str, scope: dict[str, Any], value: dict[str, Any]
+) -> None:
     if action == "accept":
         brand.state = "active"
         brand.channels.add(("transactional", "email"))
@@ -64,8 +73,6 @@ def _apply_brand(brand: BrandState | None, action: str, body: dict[str, Any]) ->
         brand.state, brand.paused_until = "paused", value["until"]
     elif action == "resume":
         brand.state, brand.paused_until = "active", None
-    elif action == "end":
-        return BrandState(state="ended")
     elif action == "set_cap":
         brand.cap = value["cap"]
     elif action == "request":
@@ -76,7 +83,6 @@ def _apply_brand(brand: BrandState | None, action: str, body: dict[str, Any]) ->
         brand.topics |= set(value["topics"])
     elif action in ("grant", "withdraw"):
         _apply_choice(brand, action == "grant", scope)
-    return brand
 
 
 def _apply_choice(brand: BrandState, on: bool, scope: dict[str, Any]) -> None:

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.consent import ledger
+from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import NotFound
 from accord.relationships import decisions, global_prefs
 from accord.relationships.decisions import Actor
 from accord.relationships.models import (
     ChannelChoice,
+    GlobalPreferences,
     PurposeGrant,
     Relationship,
     Topic,
@@ -189,3 +191,53 @@ def state_of(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> str
     """The relationship's state ("invited", "active", "paused", "ended"), or None."""
     rel = decisions.find(session, person_id, brand_id)
     return None if rel is None else effective_state(rel)
+
+
+# --- For other domains (conversations, ideas): contact preferences, system topics. ---
+
+
+def asked_no_contact(session: Session, person_id: uuid.UUID) -> bool:
+    """The person's "do not contact me" flag, across all brands."""
+    prefs = session.get(GlobalPreferences, person_id)
+    return bool(prefs is not None and prefs.do_not_contact)
+
+
+def transactional_channels(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID
+) -> list[str]:
+    """The channels the person chose for this brand's transactional messages."""
+    return list(
+        session.scalars(
+            select(ChannelChoice.channel).where(
+                ChannelChoice.person_id == person_id,
+                ChannelChoice.brand_id == brand_id,
+                ChannelChoice.purpose == "transactional",
+            )
+        )
+    )
+
+
+def system_topic(
+    session: Session, brand_id: uuid.UUID, *, slug: str, name: str, description: str
+) -> uuid.UUID:
+    """A transactional topic Accord keeps for the brand (replies in conversations, news of the
+    ideas people voted for), made the first time it is needed; its id."""
+    found = session.scalar(select(Topic.id).where(Topic.brand_id == brand_id, Topic.slug == slug))
+    if found is not None:
+        return found
+    insert_or_ignore(
+        session,
+        Topic,
+        {
+            "id": uuid.uuid4(),
+            "brand_id": brand_id,
+            "slug": slug,
+            "name": name,
+            "description": description,
+            "purpose": "transactional",
+            "created_at": utcnow(),
+        },
+    )
+    return session.scalars(
+        select(Topic.id).where(Topic.brand_id == brand_id, Topic.slug == slug)
+    ).one()

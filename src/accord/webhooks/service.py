@@ -158,6 +158,21 @@ def delete_endpoint(session: Session, brand_id: uuid.UUID, endpoint_id: uuid.UUI
 # Raising events.
 
 
+def has_channel_endpoint(session: Session, brand_id: uuid.UUID) -> bool:
+    return (
+        session.scalar(
+            select(WebhookEndpoint.id)
+            .where(
+                WebhookEndpoint.brand_id == brand_id,
+                WebhookEndpoint.enabled.is_(True),
+                WebhookEndpoint.is_channel.is_(True),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def emit(
     session: Session,
     brand_id: uuid.UUID,

@@ -1,7 +1,7 @@
 """webhooks
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 14:51:13.165969
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,230 @@
+"""The brand's inbox: a page of threads, newest activity first, with unread counts and the
+last message's preview, under one of the filters; and the service times.
+
+A page is one statement over one index range of the thread table (brand, status [, whose
+turn | assignee], last activity): unread counts and previews live on the thread row, so no
+message is read or counted. `bench/inbox.py` holds it to a hand-written floor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from accord.brands.models import Brand, Member
+from accord.conversations.models import Thread
+from accord.core.db import UTCDateTime, utcnow
+from accord.core.errors import InvalidInput
+from accord.core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from accord.people.models import Person
+
+PAGE = 50
+
+
+class Filter(StrEnum):
+    open = "open"
+    waiting = "waiting"  # open, and the person wrote last: waiting on us
+    mine = "mine"  # open, assigned to the caller
+    closed = "closed"
+    all = "all"
+
+
+FILTER_TEXT = {
+    Filter.open: "Open",
+    Filter.waiting: "Waiting on us",
+    Filter.mine: "Assigned to me",
+    Filter.closed: "Closed",
+    Filter.all: "All",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    id: uuid.UUID
+    person_id: uuid.UUID
+    person_name: str
+    subject: str
+    status: str
+    waiting_on: str
+    unread: int
+    last_message_at: datetime
+    last_author: str
+    preview: str
+    assigned_member_id: uuid.UUID | None
+    assigned_name: str | None
+
+
+_t = cast(Table, Thread.__table__)
+_p = cast(Table, Person.__table__)
+_m = cast(Table, Member.__table__)
+
+
+@cache
+def _statement(kind: Filter, after: bool) -> Select[Any]:
+    """Built once per filter and cursor presence; values are bound at execution."""
+    t = _t.c
+    query = (
+        select(
+            t.id,
+            t.person_id,
+            _p.c.display_name,
+            t.subject,
+            t.status,
+            t.waiting_on,
+            t.brand_unread,
+            t.last_message_at,
+            t.last_author,
+            t.last_preview,
+            t.assigned_member_id,
+            _m.c.display_name.label("assigned_name"),
+        )
+        .select_from(_t)
+        .join(_p, _p.c.id == t.person_id)
+        .outerjoin(_m, _m.c.id == t.assigned_member_id)
+        .where(t.brand_id == bindparam("brand"))
+    )
+    if kind in (Filter.open, Filter.waiting, Filter.mine):
+        query = query.where(t.status == "open")
+    elif kind is Filter.closed:
+        query = query.where(t.status == "closed")
+    if kind is Filter.waiting:
+        query = query.where(t.waiting_on == "brand")
+    if kind is Filter.mine:
+        query = query.where(t.assigned_member_id == bindparam("member"))
+    if after:
+        when = bindparam("after_at", type_=UTCDateTime())
+        last = bindparam("after_id", type_=t.id.type)
+        query = query.where(
+            or_(t.last_message_at < when, and_(t.last_message_at == when, t.id < last))
+        )
+    return query.order_by(t.last_message_at.desc(), t.id.desc()).limit(bindparam("limit"))
+
+
+def page(
+    session: Session,
+    brand_id: uuid.UUID,
+    kind: Filter = Filter.open,
+    *,
+    member_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE,
+) -> tuple[list[Row], str | None]:
+    """One page of the inbox and the cursor of the next (None on the last page)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+    params: dict[str, Any] = {"brand": brand_id, "limit": limit + 1}
+    if kind is Filter.mine:
+        if member_id is None:
+            raise InvalidInput("Only a signed-in member has threads of their own.", field="filter")
+        params["member"] = member_id
+    if cursor:
+        params["after_at"], params["after_id"] = decode_cursor(cursor)
+    rows = [Row(*r) for r in session.execute(_statement(kind, bool(cursor)), params)]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].id)
+    return rows, next_cursor
+
+
+def counts(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID | None) -> dict[str, int]:
+    """Open threads, those waiting on the brand, and those assigned to the member."""
+    t = Thread
+    mine = t.assigned_member_id == member_id if member_id is not None else literal(False)
+    found = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((t.waiting_on == "brand", 1), else_=0)), 0),
+            func.coalesce(func.sum(case((mine, 1), else_=0)), 0),
+        ).where(t.brand_id == brand_id, t.status == "open")
+    ).one()
+    return {"open": int(found[0]), "waiting": int(found[1]), "mine": int(found[2])}
+
+
+@dataclass(frozen=True)
+class ServiceTimes:
+    days: int
+    answered: int
+    first_response_seconds: float | None
+    resolved: int
+    resolution_seconds: float | None
+
+
+def service_times(session: Session, brand_id: uuid.UUID, *, days: int = 30) -> ServiceTimes:
+    """Average first-response and resolution times of the threads started in the last `days`."""
+    since = utcnow() - timedelta(days=days)
+    t = Thread
+    row = session.execute(
+        select(
+            func.count(t.first_response_seconds),
+            func.avg(t.first_response_seconds),
+            func.count(t.resolution_seconds),
+            func.avg(t.resolution_seconds),
+        ).where(t.brand_id == brand_id, t.created_at >= since)
+    ).one()
+    return ServiceTimes(
+        days=days,
+        answered=int(row[0]),
+        first_response_seconds=float(row[1]) if row[1] is not None else None,
+        resolved=int(row[2]),
+        resolution_seconds=float(row[3]) if row[3] is not None else None,
+    )
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "none yet"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: uuid.UUID
+    brand_id: uuid.UUID
+    brand_name: str
+    subject: str
+    status: str
+    unread: int
+    last_message_at: datetime
+    last_author: str
+    preview: str
+
+
+def person_threads(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None = None, *, limit: int = 200
+) -> list[PersonRow]:
+    """The person's threads (with one brand, or all), newest activity first."""
+    t = Thread
+    query = (
+        select(
+            t.id,
+            t.brand_id,
+            Brand.name,
+            t.subject,
+            t.status,
+            t.person_unread,
+            t.last_message_at,
+            t.last_author,
+            t.last_preview,
+        )
+        .join(Brand, Brand.id == t.brand_id)
+        .where(t.person_id == person_id)
+        .order_by(t.last_message_at.desc(), t.id.desc())
+        .limit(limit)
+    )
+    if brand_id is not None:
+        query = query.where(t.brand_id == brand_id)
+    return [PersonRow(*row) for row in session.execute(query)]

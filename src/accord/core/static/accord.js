@@ -1,0 +1,71 @@
+/* Accord's progressive enhancement. Every page works without this file: it only adds
+   conveniences (a folding menu on narrow screens, "are you sure?" before risky buttons, copy
+   buttons). Served by Accord itself; no inline script anywhere (Content-Security-Policy). */
+(function () {
+  "use strict";
+
+  /* Narrow screens: the main navigation folds behind a Menu button. Without JavaScript the
+     links simply wrap; the button exists only where it can work. */
+  function foldingMenu() {
+    var header = document.querySelector(".site-header");
+    var nav = header && header.querySelector("nav[aria-label='Main']");
+    var list = nav && nav.querySelector("ul");
+    if (!list) { return; }
+    list.id = list.id || "main-nav-list";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "nav-toggle";
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", list.id);
+    button.textContent = "Menu";
+    nav.insertBefore(button, list);
+    header.classList.add("has-menu");
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      header.classList.toggle("menu-open", open);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && header.classList.contains("menu-open")) {
+        header.classList.remove("menu-open");
+        button.setAttribute("aria-expanded", "false");
+        button.focus();
+      }
+    });
+  }
+
+  /* <button data-confirm="Send to 7 people now?">: asks before the form goes. Pages that must
+     confirm without JavaScript have a confirmation step on the server as well. */
+  function confirmations() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      var submitter = event.submitter;
+      var text = (submitter && submitter.getAttribute("data-confirm")) ||
+        form.getAttribute("data-confirm");
+      if (text && !window.confirm(text)) { event.preventDefault(); }
+    });
+  }
+
+  /* <button data-copy="id-of-element">Copy</button>, hidden until JavaScript can copy. */
+  function copyButtons() {
+    var buttons = document.querySelectorAll("[data-copy]");
+    Array.prototype.forEach.call(buttons, function (button) {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source || !navigator.clipboard) { return; }
+      button.hidden = false;
+      var status = document.getElementById(button.getAttribute("aria-describedby") || "");
+      button.addEventListener("click", function () {
+        var text = source.value !== undefined ? source.value : source.textContent;
+        navigator.clipboard.writeText(text.trim()).then(function () {
+          if (status) { status.textContent = "Copied."; }
+        }, function () {
+          if (status) { status.textContent = "Could not copy: select the text and copy it."; }
+        });
+      });
+    });
+  }
+
+  foldingMenu();
+  confirmations();
+  copyButtons();
+}());

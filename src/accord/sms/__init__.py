@@ -1,0 +1,1 @@
+"""SMS: brand numbers, gateways, inbound keywords and replies, delivery receipts, the dev phone."""

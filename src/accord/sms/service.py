@@ -1,0 +1,77 @@
+"""The SMS domain's public face: numbers, texts, inbound replies, receipts, segments.
+
+The composition root builds the texter (`build_texter`, kept as `app.state.texter`) and
+registers reply handlers (`add_reply_handler`): a domain that threads replies (conversations)
+is handed each non-keyword reply in the inbound request's transaction, without this domain
+importing it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from accord.core.db import Database
+from accord.core.settings import Settings
+from accord.sms import numbers
+from accord.sms.adapters import build_gateway
+from accord.sms.gateway import Gateway, Result, Text
+from accord.sms.inbound import Inbound, Received, Reply, ReplyHandler, receive
+from accord.sms.models import DevPhoneText, InboundSms, SendingNumber
+from accord.sms.receipts import Status, suppress_number
+from accord.sms.receipts import apply as apply_status
+from accord.sms.segments import MAX_SEGMENTS, Count, count
+from accord.sms.texts import Texter
+
+__all__ = [
+    "MAX_SEGMENTS",
+    "Count",
+    "Gateway",
+    "Inbound",
+    "Received",
+    "Reply",
+    "ReplyHandler",
+    "Result",
+    "SendingNumber",
+    "Status",
+    "Text",
+    "Texter",
+    "add_reply_handler",
+    "apply_status",
+    "build_gateway",
+    "build_texter",
+    "count",
+    "forget_numbers",
+    "numbers",
+    "receive",
+    "replies",
+    "suppress_number",
+]
+
+
+def build_texter(db: Database, settings: Settings) -> Texter:
+    return Texter(db, settings, build_gateway(settings))
+
+
+def add_reply_handler(app: FastAPI, handler: ReplyHandler) -> None:
+    """Hand every inbound reply that is not a keyword to `handler(session, reply)`."""
+    app.state.sms_reply_handlers.append(handler)
+
+
+def forget_numbers(session: Session, addresses: Sequence[str]) -> None:
+    """An erasure: the dev phone forgets every text to or from these numbers."""
+    if addresses:
+        session.execute(delete(DevPhoneText).where(DevPhoneText.number.in_(list(addresses))))
+
+
+def replies(
+    session: Session, brand_id: uuid.UUID, *, before: int | None = None, limit: int = 50
+) -> Sequence[InboundSms]:
+    """The brand's inbound texts, newest first (keywords included, with what they did)."""
+    query = select(InboundSms).where(InboundSms.brand_id == brand_id)
+    if before is not None:
+        query = query.where(InboundSms.id < before)
+    return session.scalars(query.order_by(InboundSms.id.desc()).limit(limit)).all()
