@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -54,6 +55,9 @@ def fuzz(
     skipped = {(method.upper(), path) for method, path in skip}
     failures: list[str] = []
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            failures.append(f"[{caller.name}] the document does not load: {result.err()}")
+            continue
         operation = result.ok()
         if (operation.method.upper(), operation.path) in skipped:
             continue

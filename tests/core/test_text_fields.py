@@ -4,6 +4,7 @@ be), with a 422 naming the field, and the same answer on SQLite and PostgreSQL."
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,54 +26,65 @@ from tests.builders import make_api_key, make_brand
 PARSED_FORMATS = {"uuid", "date-time", "date", "time", "duration", "binary", "uri"}
 
 
-def _unchecked(spec: dict[str, Any], *, integers: bool = False) -> list[str]:
-    """Every string in a request (parameter, body, dict key) that is not checked as text; with
-    `integers`, every integer instead that is not bounded to what the databases store."""
-    components = spec.get("components", {}).get("schemas", {})
-    found: list[str] = []
+Leaf = tuple[str, dict[str, Any]]
 
-    def walk(schema: dict[str, Any], where: str, seen: frozenset[str]) -> None:
+
+def _walk(components: dict[str, Any], schema: dict[str, Any], where: str) -> Iterator[Leaf]:
+    """Every schema inside `schema` (itself included), by place; each reference once."""
+    stack: list[tuple[dict[str, Any], str, frozenset[str]]] = [(schema, where, frozenset())]
+    while stack:
+        schema, where, seen = stack.pop()
         if "$ref" in schema:
             name = schema["$ref"].rsplit("/", 1)[-1]
             if name in seen:
-                return
+                continue
             seen, schema = seen | {name}, components[name]
-        for key in ("anyOf", "oneOf", "allOf"):
-            for sub in schema.get(key, []):
-                walk(sub, where, seen)
-        kind = schema.get("type")
-        if integers:
-            if kind == "integer" and not (
-                schema.get("minimum", -math.inf) >= -BIGINT - 1
-                and schema.get("maximum", math.inf) <= BIGINT
-            ):
-                found.append(where)
-        elif kind == "string" and not (
-            JSON_MARK in schema
-            or "enum" in schema
-            or "const" in schema
-            or "contentMediaType" in schema
-            or schema.get("format") in PARSED_FORMATS
-        ):
-            found.append(where)
-        for name, sub in schema.get("properties", {}).items():
-            walk(sub, f"{where}.{name}", seen)
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            walk(extra, f"{where}.*", seen)
-            walk(schema.get("propertyNames", {"type": "string"}), f"{where}.<key>", seen)
-        if kind == "array" and "items" in schema:
-            walk(schema["items"], f"{where}[]", seen)
+        yield where, schema
+        subs = [(sub, where) for key in ("anyOf", "oneOf", "allOf") for sub in schema.get(key, [])]
+        subs += [(sub, f"{where}.{name}") for name, sub in schema.get("properties", {}).items()]
+        if isinstance(schema.get("additionalProperties"), dict):
+            subs.append((schema["additionalProperties"], f"{where}.*"))
+            subs.append((schema.get("propertyNames", {"type": "string"}), f"{where}.<key>"))
+        if schema.get("type") == "array" and "items" in schema:
+            subs.append((schema["items"], f"{where}[]"))
+        stack += [(sub, place, seen) for sub, place in reversed(subs)]
 
+
+def _inputs(spec: dict[str, Any]) -> Iterator[Leaf]:
+    """Every schema of a request (parameter, body, nested field, dict key), by place."""
+    components = spec.get("components", {}).get("schemas", {})
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             here = f"{method.upper()} {path}"
             for parameter in operation.get("parameters", []):
                 name = f"{here} {parameter['in']} {parameter['name']}"
-                walk(parameter["schema"], name, frozenset())
+                yield from _walk(components, parameter["schema"], name)
             for body in operation.get("requestBody", {}).get("content", {}).values():
-                walk(body["schema"], f"{here} body", frozenset())
-    return found
+                yield from _walk(components, body["schema"], f"{here} body")
+
+
+def _unchecked_text(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "string" and not (
+        JSON_MARK in schema
+        or "enum" in schema
+        or "const" in schema
+        or "contentMediaType" in schema
+        or schema.get("format") in PARSED_FORMATS
+    )
+
+
+def _unbounded_integer(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "integer" and not (
+        schema.get("minimum", -math.inf) >= -BIGINT - 1
+        and schema.get("maximum", math.inf) <= BIGINT
+    )
+
+
+def _unchecked(spec: dict[str, Any], *, integers: bool = False) -> list[str]:
+    """Every string in a request that is not checked as text; with `integers`, every integer
+    instead that is not bounded to what the databases store."""
+    wrong = _unbounded_integer if integers else _unchecked_text
+    return [where for where, schema in _inputs(spec) if wrong(schema)]
 
 
 def test_every_text_input_of_the_api_is_checked_as_text(app: FastAPI) -> None:

@@ -48,40 +48,58 @@ class RetryWhenBusy:
         if scope["type"] != "http" or not self.sqlite:
             await self.app(scope, receive, send)
             return
-        body = b""
-        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
-            more = True
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    await self.app(scope, receive, send)  # the client left: let the app see it
-                    return
-                body += message.get("body", b"")
-                more = message.get("more_body", False)
+        body = await _body(scope, receive)
+        if body is None:  # the client left: let the app see it
+            await self.app(scope, receive, send)
+            return
         session = copy.deepcopy(scope.get("session"))
         for attempt in range(ATTEMPTS):
-            started = False
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            async def tracking(message: Message) -> None:
-                nonlocal started
-                if message["type"] == "http.response.start":
-                    started = True
-                await send(message)
-
-            try:
-                await self.app(scope, replay, tracking)
+            started = await self._attempt(scope, body, receive, send, last=attempt == ATTEMPTS - 1)
+            if started:
                 return
-            except Exception as exc:
-                if started or attempt == ATTEMPTS - 1 or not is_busy(exc):
-                    raise
             if session is not None:
                 scope["session"] = copy.deepcopy(session)  # as the request came in
             await anyio.sleep(random.uniform(0.01, 0.05) * 2**attempt)
+
+    async def _attempt(
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, *, last: bool
+    ) -> bool:
+        """Run the request once: True when it is answered, False when it may run again."""
+        started = False
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, replay, tracking)
+        except Exception as exc:
+            if started or last or not is_busy(exc):
+                raise
+            return False
+        return True
+
+
+async def _body(scope: Scope, receive: Receive) -> bytes | None:
+    """The whole request body (bounded by the size limit outside); None if the client left."""
+    if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        return b""
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
