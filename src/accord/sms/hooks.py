@@ -13,11 +13,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from accord.core.error_text import field_path, sentence
 from accord.core.errors import InvalidInput, NotAuthenticated, NotFound
+from accord.core.validation import Line, Text
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.sms import generic, receipts, twilio
 from accord.sms.inbound import Inbound, Received, receive
@@ -27,8 +30,20 @@ router = APIRouter(tags=["sms hooks"])
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 BAD_SIGNATURE = "The request's signature is missing or wrong."
-Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-ProviderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Number = Annotated[Line, Field(min_length=1, max_length=32)]
+ProviderId = Annotated[Line, Field(min_length=1, max_length=64)]
+Code = Annotated[Line, Field(max_length=32)]
+SmsText = Annotated[Text, Field(max_length=2000)]
+# The signatures that authenticate the callers, declared so the API document lists their 401s
+# (and the 404 of a gateway that is not configured); the routes check them themselves.
+TWILIO_SIGNATURE = APIKeyHeader(
+    name="X-Twilio-Signature", auto_error=False, scheme_name="TwilioSignature"
+)
+GATEWAY_SIGNATURE = APIKeyHeader(
+    name="webhook-signature", auto_error=False, scheme_name="GatewaySignature"
+)
+TwilioSigned = [Security(TWILIO_SIGNATURE)]
+GatewaySigned = [Security(GATEWAY_SIGNATURE)]
 
 
 class Result(BaseModel):
@@ -37,9 +52,8 @@ class Result(BaseModel):
 
 def _first_error(exc: ValidationError) -> InvalidInput:
     error = exc.errors()[0]
-    field = ".".join(str(p) for p in error["loc"]) or None
-    message = "is missing" if error["type"] == "missing" else str(error["msg"])
-    return InvalidInput(f"{field}: {message}.", field=field)
+    field = field_path(error["loc"])
+    return InvalidInput(f"{field}: {sentence(error)}", field=field)
 
 
 # --- Twilio-compatible ---------------------------------------------------------------------
@@ -51,15 +65,15 @@ class TwilioInbound(BaseModel):
     MessageSid: ProviderId
     From: Number
     To: Number
-    Body: Annotated[str, StringConstraints(max_length=2000)] = ""
+    Body: SmsText = ""
 
 
 class TwilioStatus(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     MessageSid: ProviderId
-    MessageStatus: Annotated[str, StringConstraints(max_length=32)]
-    ErrorCode: Annotated[str, StringConstraints(max_length=32)] | None = None
+    MessageStatus: Code
+    ErrorCode: Code | None = None
 
 
 async def _twilio_form(request: Request, settings: SettingsDep) -> dict[str, str]:
@@ -75,7 +89,7 @@ async def _twilio_form(request: Request, settings: SettingsDep) -> dict[str, str
     return dict(pairs)
 
 
-@router.post("/hooks/sms/twilio/inbound", response_class=Response)
+@router.post("/hooks/sms/twilio/inbound", response_class=Response, dependencies=TwilioSigned)
 async def twilio_inbound(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """A text to one of Accord's numbers, as Twilio posts it. Answered with empty TwiML: any
     confirmation goes out through the API, recorded like every other text."""
@@ -89,7 +103,7 @@ async def twilio_inbound(request: Request, session: SessionDep, settings: Settin
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-@router.post("/hooks/sms/twilio/status", response_model=Result)
+@router.post("/hooks/sms/twilio/status", response_model=Result, dependencies=TwilioSigned)
 async def twilio_status(request: Request, session: SessionDep, settings: SettingsDep) -> Result:
     form = await _twilio_form(request, settings)
     try:
@@ -108,15 +122,15 @@ class GenericInbound(BaseModel):
     id: ProviderId
     from_: Number = Field(alias="from")
     to: Number
-    text: Annotated[str, StringConstraints(max_length=2000)] = ""
+    text: SmsText = ""
 
 
 class GenericStatus(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: ProviderId
-    status: Annotated[str, StringConstraints(max_length=32)]
-    error_code: Annotated[str, StringConstraints(max_length=32)] | None = None
+    status: Code
+    error_code: Code | None = None
     permanent: bool | None = None
 
 
@@ -130,7 +144,7 @@ async def _generic_body(request: Request, settings: SettingsDep) -> dict[str, ob
     return data
 
 
-@router.post("/hooks/sms/generic/inbound", response_model=Result)
+@router.post("/hooks/sms/generic/inbound", response_model=Result, dependencies=GatewaySigned)
 async def generic_inbound(request: Request, session: SessionDep, settings: SettingsDep) -> Result:
     body = await _generic_body(request, settings)
     try:
@@ -142,7 +156,7 @@ async def generic_inbound(request: Request, session: SessionDep, settings: Setti
     return Result(result=received.outcome)
 
 
-@router.post("/hooks/sms/generic/status", response_model=Result)
+@router.post("/hooks/sms/generic/status", response_model=Result, dependencies=GatewaySigned)
 async def generic_status(request: Request, session: SessionDep, settings: SettingsDep) -> Result:
     body = await _generic_body(request, settings)
     try:

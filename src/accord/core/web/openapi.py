@@ -8,7 +8,7 @@ is described without anyone listing its errors:
 - every operation: 400 (a request Accord cannot use) and 422 (a field or the body is invalid);
 - with a security requirement (an API key or a session cookie): 401 and 403 (role, CSRF);
 - with a path parameter or a security requirement: 404 (another brand's object is a 404);
-- with a body: 413 (over `ACCORD_MAX_BODY_BYTES`);
+- with a body (declared, or read by the route itself): 413 (over `ACCORD_MAX_BODY_BYTES`);
 - writes (POST, PUT, PATCH, DELETE): 409 (taken, or an idempotent request still running) and
   429 (rate limits).
 """
@@ -23,6 +23,8 @@ from pydantic import BaseModel, Field
 
 ERROR = "Error"
 _WRITES = frozenset({"post", "put", "patch", "delete"})
+# Methods whose body a route may read itself (a provider's form post), undeclared.
+_BODIES = frozenset({"post", "put", "patch"})
 _DESCRIPTIONS = {
     400: "The request cannot be used.",
     401: "Missing, wrong, revoked or expired credentials.",
@@ -56,7 +58,7 @@ def _statuses(method: str, operation: dict[str, Any]) -> set[int]:
         found |= {401, 403, 404}
     if any(p.get("in") == "path" for p in parameters):
         found.add(404)
-    if "requestBody" in operation:
+    if "requestBody" in operation or method in _BODIES:
         found.add(413)
     if method in _WRITES:
         found |= {409, 429}
