@@ -14,7 +14,7 @@ from accord.consent.models import LedgerEvent
 from accord.core.errors import NotFound
 from accord.core.validation import Line
 from accord.core.web.deps import SessionDep
-from accord.core.web.params import RowId
+from accord.core.web.params import SmallId
 from accord.people.deps import PersonDep
 from accord.relationships import decisions, global_prefs, service
 from accord.relationships.decisions import PORTAL
@@ -128,7 +128,7 @@ def my_history(person: PersonDep, session: SessionDep) -> list[dict[str, object]
 
 @router.get("/receipts/{seq}")
 def my_receipt(
-    seq: RowId, request: Request, person: PersonDep, session: SessionDep
+    seq: SmallId, request: Request, person: PersonDep, session: SessionDep
 ) -> dict[str, object]:
     """The signed receipt of your decision number `seq` (check it with `accord receipt verify`)."""
     event = session.scalars(

@@ -18,7 +18,10 @@ IdempotencyKeyParam = Annotated[
     Line | None, Header(max_length=255, description="Replays the stored answer when repeated.")
 ]
 
-# The largest integer both databases store (BIGINT): a bigger id is a 422, not a 500.
+# The largest integers the databases store (BIGINT, INTEGER): a bigger one is a 422, not a 500.
 BIGINT = 2**63 - 1
-# `event_id: RowId` for an integer id in the path.
+INTEGER = 2**31 - 1
+# `event_id: RowId` for an integer id (a BIGINT column) in the path; `SmallId` for an INTEGER
+# column (a sequence number).
 RowId = Annotated[int, Path(ge=1, le=BIGINT)]
+SmallId = Annotated[int, Path(ge=1, le=INTEGER)]
