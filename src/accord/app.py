@@ -55,6 +55,8 @@ def create_app(
     app.state.templates = build_templates()
     app.state.mailer = build_mailer(settings)
     app.state.panels = {}
+    app.state.brand_panels = {}
+    app.state.setup_steps = []
     app.state.texter = _texter(db, settings)
     app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
@@ -111,14 +113,18 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web import home
-    from accord.delivery import feedback_api, unsubscribe_pages
+    from accord.delivery import feedback_api, tracking_pages, unsubscribe_pages
     from accord.gatecheck import api as gatecheck_api
+    from accord.ideas import api as ideas_api
+    from accord.ideas import console_pages as idea_console_pages
+    from accord.ideas import pages as idea_pages
     from accord.inbox import api as inbox_api
     from accord.inbox import pages as inbox_pages
     from accord.people import api as people_api
     from accord.people import contact_pages as people_contact_pages
     from accord.people import contacts_api
     from accord.people import pages as people_pages
+    from accord.postal import api as postal_api
     from accord.privacy import api as privacy_api
     from accord.privacy import pages as privacy_pages
     from accord.push import api as push_api
@@ -140,6 +146,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
+    app.include_router(tracking_pages.router)
     app.include_router(sms_hooks.router)
     for api in (
         people_api,
@@ -150,14 +157,17 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         relationships_api,
         campaigns_api,
         conversations_api,
+        ideas_api,
         push_api,
         inbox_api,
         sms_api,
         webhooks_api,
         gatecheck_api,
+        postal_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")
+    app.include_router(ideas_api.person_router, prefix="/api/v1")
     app.include_router(people_pages.router)
     app.include_router(brands_pages.router)
     for pages in (
@@ -173,6 +183,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         analytics_transparency_pages,
         conversation_pages,
         conversation_console_pages,
+        idea_pages,
+        idea_console_pages,
         push_pages,
         inbox_pages,
         sms_pages,
@@ -195,7 +207,8 @@ def _add_panels(app: FastAPI) -> None:
     from accord.analytics import transparency_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web.panels import Panel, add_nav_count, add_panel
-    from accord.delivery import history
+    from accord.delivery import history, tracking
+    from accord.ideas import pages as idea_pages
     from accord.inbox import service as inbox
     from accord.relationships import service as relationships
 
@@ -204,9 +217,60 @@ def _add_panels(app: FastAPI) -> None:
         app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
     )
     add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
+    add_panel(app, "relationship", Panel("delivery/tracking_panel.html", tracking.panel))
     add_panel(
         app,
         "relationship",
         Panel("conversations/relationship_panel.html", conversation_pages.relationship_panel),
     )
+    add_panel(
+        app, "relationship", Panel("ideas/relationship_panel.html", idea_pages.relationship_panel)
+    )
     add_nav_count(app, "inbox", inbox.unread_count)
+    _add_console_home(app)
+
+
+def _add_console_home(app: FastAPI) -> None:
+    """The console's home: a new brand's checklist and each domain's section."""
+    from accord.analytics import dashboard as analytics_dashboard
+    from accord.brands import service as brands
+    from accord.campaigns import dashboard as campaigns_dashboard
+    from accord.core.web.panels import BrandPanel, SetupStep, add_brand_panel, add_setup_step
+    from accord.relationships import service as relationships
+
+    for step in (
+        SetupStep(
+            1,
+            "Sender and postal address",
+            "Who your e-mails come from, and the postal address every marketing e-mail must carry.",
+            "/console/settings",
+            brands.has_sender,
+        ),
+        SetupStep(
+            2,
+            "Topics",
+            "What people can choose to hear about, each with its purpose.",
+            "/console/topics",
+            relationships.has_topics,
+        ),
+        SetupStep(
+            3,
+            "API key",
+            "A key for your shop or CRM to record consent and send messages.",
+            "/console/api-keys",
+            brands.has_api_key,
+        ),
+        SetupStep(
+            4,
+            "First campaign",
+            "Write one, see who it reaches and why the others are left out, and send it.",
+            "/console/campaigns/new",
+            campaigns_dashboard.has_sent,
+        ),
+    ):
+        add_setup_step(app, step)
+    for template, context in (
+        ("campaigns/dashboard_panel.html", campaigns_dashboard.Panel()),
+        ("analytics/dashboard_panel.html", analytics_dashboard.panel),
+    ):
+        add_brand_panel(app, "console_home", BrandPanel(template, context))

@@ -12,10 +12,12 @@ import accord.conversations.models
 import accord.core.auth_models
 import accord.core.idempotency_models
 import accord.gatecheck.models
+import accord.ideas.models
 import accord.inbox.models
 import accord.mail.models
 import accord.outbox.models
 import accord.people.models
+import accord.postal.models
 import accord.relationships.models
 import accord.sms.models
 import accord.terms.models

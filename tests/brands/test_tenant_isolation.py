@@ -106,6 +106,21 @@ def _saved_reply(session: Session, brand: Brand) -> uuid.UUID:
     return conversations.create_saved_reply(session, brand.id, "victim", "private text").id
 
 
+def _board(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.ideas import service as ideas
+
+    return ideas.create_board(session, brand.id, title="victim").id
+
+
+def _idea(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.ideas import service as ideas
+
+    person = make_person(session)
+    make_relationship(session, person=person, brand=brand)
+    board = ideas.create_board(session, brand.id, title="victim")
+    return ideas.propose(session, person.id, board, title="private").id
+
+
 OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "campaign_id": _campaign,
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
@@ -117,6 +132,8 @@ OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "thread_id": _thread,
     "attachment_id": _attachment,
     "saved_reply_id": _saved_reply,
+    "board_id": _board,
+    "idea_id": _idea,
 }
 PARAM = re.compile(r"{(\w+)}")
 

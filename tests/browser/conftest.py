@@ -36,9 +36,10 @@ def chromium_path() -> str:
 
 
 class LiveServer:
-    def __init__(self, url: str, database: Database) -> None:
+    def __init__(self, url: str, database: Database, settings: Settings | None = None) -> None:
         self.url = url
         self.database = database
+        self.settings = settings
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         if time.monotonic() > deadline:
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
-    yield LiveServer(settings.base_url, database)
+    yield LiveServer(settings.base_url, database, settings)
     server.should_exit = True
     thread.join(timeout=10)
     database.engine.dispose()

@@ -18,6 +18,7 @@ from accord.conversations.files import Upload
 from accord.core.auth_models import AuthSession
 from accord.core.db import utcnow
 from accord.core.settings import Settings
+from accord.ideas import service as ideas
 from accord.mail.backends import DevMailer
 from accord.models import metadata
 from accord.outbox.models import DeliveryEvent
@@ -157,6 +158,10 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
         uploads=[Upload("note.txt", NAME.encode())],
     )
     conversations.note(session, thread, f"{NAME} called about it", None)
+    board = ideas.create_board(session, brand.id, title="Ideas")
+    idea = ideas.propose(session, person.id, board, title=f"{NAME}'s idea", body=NAME)
+    ideas.comment(session, idea, f"Signed, {NAME}", person_id=person.id)
+    ideas.set_status(session, settings, idea, "planned", reply="Thanks", member_id=None)
     return person
 
 

@@ -25,6 +25,7 @@ from accord.core.web import sign_in
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep, client_ip
 from accord.core.web.forms import handle_form, parse_form, read_form, show_form
+from accord.core.web.panels import brand_panels_for, setup_checklist
 from accord.core.web.templates import flash, render
 from accord.core.web.timing import equal_time
 
@@ -160,7 +161,15 @@ async def change_password(request: Request, caller: BrandDep, session: SessionDe
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
-    return render(request, "brands/overview.html", _console(request, caller, session))
+    """The console's home: a new brand's set-up checklist, then each domain's section."""
+    checklist = setup_checklist(request, session, caller.brand_id)
+    context = {
+        **_console(request, caller, session),
+        "checklist": checklist,
+        "set_up": all(done for _, done in checklist),
+        "panels": brand_panels_for(request, "console_home", session, caller),
+    }
+    return render(request, "brands/overview.html", context)
 
 
 @router.get("/members", response_class=HTMLResponse)

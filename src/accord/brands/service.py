@@ -216,6 +216,20 @@ def list_api_keys(
     )
 
 
+def has_api_key(session: Session, brand_id: uuid.UUID) -> bool:
+    """A new brand's checklist step: a key its systems can call the API with."""
+    found = session.scalar(
+        select(ApiKey.id).where(ApiKey.brand_id == brand_id, ApiKey.revoked_at.is_(None)).limit(1)
+    )
+    return found is not None
+
+
+def has_sender(session: Session, brand_id: uuid.UUID) -> bool:
+    """A new brand's checklist step: a sender address and the postal address marketing needs."""
+    brand = get_brand(session, brand_id)
+    return bool(brand.sender_email and brand.postal_address)
+
+
 def get_api_key(session: Session, brand_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
     key = session.scalars(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.brand_id == brand_id)

@@ -69,6 +69,8 @@ EVENT_TEXT = {
     "unsubscribed": "Unsubscribed",
     "opted_out": "Opted out of marketing",
     "replied": "Replied",
+    "opened": "Opened (people who allow tracking)",
+    "clicked": "Clicked (people who allow tracking)",
 }
 
 

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     read_analytics = "read analytics"
     write_analytics = "import transactions and fit models"
     converse = "reply in conversations"
+    manage_ideas = "open ideas boards and answer ideas"
 
 
 _ALL = frozenset(Permission)
@@ -40,6 +41,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.write_campaigns,
             Permission.send_campaigns,
             Permission.read_analytics,
+            Permission.manage_ideas,
         }
     ),
     Role.analyst: frozenset(
@@ -55,6 +57,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.read_brand,
             Permission.read_people,
             Permission.converse,
+            Permission.manage_ideas,
         }
     ),
 }

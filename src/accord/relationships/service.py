@@ -152,6 +152,14 @@ def brand_topics(session: Session, brand_id: uuid.UUID) -> list[Topic]:
     )
 
 
+def has_topics(session: Session, brand_id: uuid.UUID) -> bool:
+    """A new brand's checklist step: at least one topic people can choose."""
+    found = session.scalar(
+        select(Topic.id).where(Topic.brand_id == brand_id, Topic.retired_at.is_(None)).limit(1)
+    )
+    return found is not None
+
+
 def history(session: Session, person_id: uuid.UUID) -> list[dict[str, object]]:
     """The person's decisions, newest first, each with its hash (for the receipt link)."""
     events = ledger.events_for(session, person_id)
@@ -241,3 +249,20 @@ def system_topic(
     return session.scalars(
         select(Topic.id).where(Topic.brand_id == brand_id, Topic.slug == slug)
     ).one()
+
+
+def transactional_choices(brand_id: uuid.UUID) -> Select[uuid.UUID, str]:
+    """(person_id, channel) of every channel people chose for the brand's transactional
+    messages: a statement other domains join to (set-based notifications)."""
+    return select(ChannelChoice.person_id, ChannelChoice.channel).where(
+        ChannelChoice.brand_id == brand_id, ChannelChoice.purpose == "transactional"
+    )
+
+
+def granted(brand_id: uuid.UUID, purpose: str) -> Select[uuid.UUID]:
+    """The people who granted `purpose` (confirmed, not pending) to the brand."""
+    return select(PurposeGrant.person_id).where(
+        PurposeGrant.brand_id == brand_id,
+        PurposeGrant.purpose == purpose,
+        PurposeGrant.status == "granted",
+    )

@@ -15,6 +15,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session
 
+from accord.core.principals import BrandCaller
+
 PanelContext = Callable[[Session, uuid.UUID, uuid.UUID | None], dict[str, Any]]
 
 
@@ -57,3 +59,48 @@ def nav_count(request: Request, name: str) -> int:
         return 0
     with request.app.state.db.session() as session:
         return counts[name](session, person_id)
+
+
+# Sections other domains add to a brand console page (the console's home): each sees the
+# caller, so it can show nothing to a role that may not read it (None hides the section).
+BrandPanelContext = Callable[[Session, BrandCaller], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class BrandPanel:
+    template: str
+    context: BrandPanelContext
+
+
+def add_brand_panel(app: FastAPI, page: str, panel: BrandPanel) -> None:
+    app.state.brand_panels.setdefault(page, []).append(panel)
+
+
+def brand_panels_for(
+    request: Request, page: str, session: Session, caller: BrandCaller
+) -> list[tuple[str, dict[str, Any]]]:
+    registered: list[BrandPanel] = getattr(request.app.state, "brand_panels", {}).get(page, [])
+    found = [(p.template, p.context(session, caller)) for p in registered]
+    return [(template, context) for template, context in found if context is not None]
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One step of a new brand's set-up checklist, contributed by the domain that knows it."""
+
+    order: int
+    title: str
+    text: str
+    href: str
+    done: Callable[[Session, uuid.UUID], bool]
+
+
+def add_setup_step(app: FastAPI, step: SetupStep) -> None:
+    app.state.setup_steps.append(step)
+
+
+def setup_checklist(
+    request: Request, session: Session, brand_id: uuid.UUID
+) -> list[tuple[SetupStep, bool]]:
+    steps: list[SetupStep] = getattr(request.app.state, "setup_steps", [])
+    return [(step, step.done(session, brand_id)) for step in sorted(steps, key=lambda s: s.order)]

@@ -10,12 +10,13 @@ worker has recorded the one before by then.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 
 from sqlalchemy.orm import Session
 
 from accord.core.settings import EmailBackend, Settings
-from accord.delivery import email_channel
+from accord.delivery import email_channel, tracking
 from accord.delivery.channels.base import Channel, Composed, ComposeError, Draft, Handed, Verdict
 from accord.delivery.email_channel import HeaderError, Outgoing, Rendered
 from accord.delivery.senders import (
@@ -26,6 +27,7 @@ from accord.delivery.senders import (
     TransientError,
     Unreachable,
 )
+from accord.delivery.tracking import Tracker
 
 
 class EmailChannel(Channel):
@@ -33,6 +35,8 @@ class EmailChannel(Channel):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.secret = settings.resolved_secret_key()
+        self.tracked: set[tuple[uuid.UUID, uuid.UUID]] = set()
         self.sender: SmtpSender | DevSender
         if settings.email_backend is EmailBackend.smtp:
             self.sender = SmtpSender(settings)
@@ -40,12 +44,21 @@ class EmailChannel(Channel):
             self.sender = DevSender()
             self.in_transaction = True
 
+    def addresses(self, session: Session, people: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        # Who allowed tracking (profiling granted, no term against it): one query per chunk.
+        self.tracked = tracking.allowed(session, people)
+        return super().addresses(session, people)
+
     def compose(self, draft: Draft) -> Composed:
         subject = draft.render("subject", False)
         text = draft.render("text", False)
         if subject is None or text is None:
             raise ComposeError("The message has no subject or no text.")
-        content = Rendered(subject, text, draft.render("html", True))
+        html = draft.render("html", True)
+        if (draft.person_id, draft.brand.id) in self.tracked:
+            tracker = Tracker(self.secret, self.settings.base_url, draft.outbox_id)
+            text, html = tracker.text(text), tracker.html(html) if html is not None else None
+        content = Rendered(subject, text, html)
         try:
             outgoing = email_channel.build(
                 self.settings,

@@ -1,7 +1,7 @@
 """auth: server-side sign-in sessions, password sign-in throttles, magic links per IP
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-05 12:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from accord.core.db import UTCDateTime
 
-revision = "0017"
-down_revision = "0016"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
