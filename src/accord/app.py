@@ -113,7 +113,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web import api_docs, home
-    from accord.delivery import feedback_api, tracking_pages, unsubscribe_pages
+    from accord.delivery import feedback_api, sms_receipts, tracking_pages, unsubscribe_pages
     from accord.gatecheck import api as gatecheck_api
     from accord.ideas import api as ideas_api
     from accord.ideas import console_pages as idea_console_pages
@@ -149,6 +149,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     app.include_router(feedback_api.router)
     app.include_router(tracking_pages.router)
     app.include_router(sms_hooks.router)
+    app.include_router(sms_receipts.router)
     for api in (
         people_api,
         contacts_api,
@@ -228,6 +229,10 @@ def _add_panels(app: FastAPI) -> None:
         app, "relationship", Panel("ideas/relationship_panel.html", idea_pages.relationship_panel)
     )
     add_nav_count(app, "inbox", inbox.unread_count)
+    from accord.core.web.panels import add_person_banners
+    from accord.relationships import global_prefs
+
+    add_person_banners(app, global_prefs.banners)
     _add_console_home(app)
 
 
