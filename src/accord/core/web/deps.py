@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyCookie, HTTPBearer
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
 from sqlalchemy.orm import Session
 
 from accord.core.settings import Settings
@@ -57,3 +57,12 @@ SESSION_COOKIE = APIKeyCookie(
 )
 ApiKeyScheme = Annotated[object, Security(API_KEY)]
 SessionScheme = Annotated[object, Security(SESSION_COOKIE)]
+# Providers' callbacks, verified by a signature header the route checks itself.
+TWILIO_SIGNATURE = APIKeyHeader(
+    name="X-Twilio-Signature", auto_error=False, scheme_name="TwilioSignature"
+)
+WEBHOOK_SIGNATURE = APIKeyHeader(
+    name="webhook-signature", auto_error=False, scheme_name="WebhookSignature"
+)
+TwilioSigned = [Security(TWILIO_SIGNATURE)]
+WebhookSigned = [Security(WEBHOOK_SIGNATURE)]
