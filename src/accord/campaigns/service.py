@@ -36,6 +36,7 @@ from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
 from accord.core.db import UTCDateTime, rowcount, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.pagination import paginate
+from accord.ideas import service as ideas
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
 from accord.relationships.decisions import brand_topic
@@ -96,6 +97,7 @@ def create(
     _topic(session, brand_id, data.topic_id)
     _check_content(data.subject, data.text, data.html)
     _check_schedule(data, utcnow())
+    _check_audience(session, brand_id, data)
     campaign = Campaign(
         brand_id=brand_id,
         topic_id=data.topic_id,
@@ -107,6 +109,18 @@ def create(
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def _check_audience(
+    session: Session, brand_id: uuid.UUID, data: CampaignCreate | CampaignUpdate
+) -> None:
+    audience = data.audience
+    if audience is None or audience.kind != "idea_voters" or audience.idea_id is None:
+        return
+    try:
+        ideas.idea_for_brand(session, brand_id, audience.idea_id)
+    except NotFound:
+        raise InvalidInput("No such idea on your boards.", field="audience.idea_id") from None
 
 
 def _apply(campaign: Campaign, data: CampaignCreate | CampaignUpdate) -> None:
@@ -140,6 +154,7 @@ def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> 
         data.html if "html" in data.model_fields_set else campaign.html_template,
     )
     _check_schedule(data, utcnow())
+    _check_audience(session, campaign.brand_id, data)
     _apply(campaign, data)
     session.flush()
     return campaign
