@@ -12,10 +12,10 @@ that adds a message), with the same typed columns, through the same session: wha
 compare is how the page is built and run. Both must return the same rows, in the same order.
 
 Also timed and reported, for diagnosis (same rounds): the second page (through the cursor),
-the "waiting on us" filter, the filter counts the inbox shows (`inbox.counts`: a count of the
-brand's open threads), and the first page computed from the messages alone, with no counters
-on the thread (unread: the person's messages after the brand's last; preview: the last
-message): what the denormalised row saves.
+the "waiting on us" filter, the filter counts the inbox shows (`inbox.counts`: open, waiting
+and assigned threads, each counted up to 1,000 over an index range), and the first page
+computed from the messages alone, with no counters on the thread (unread: the person's
+messages after the brand's last; preview: the last message): what the denormalised row saves.
 
 Set-up (not measured): the schema from `accord.core.migrate.upgrade` on a fresh SQLite file
 and a fresh PostgreSQL database `accord_bench_inbox`; the brands, a member and the people

@@ -85,7 +85,10 @@ def inbox_page(
         "names": {r.id: person_name(r.person_name) for r in rows},
         "filter": kind.value,
         "filters": [(f.value, text) for f, text in FILTER_TEXT.items()],
-        "counts": inbox.counts(session, caller.brand_id, caller.member_id),
+        "counts": {
+            name: inbox.count_text(n)
+            for name, n in inbox.counts(session, caller.brand_id, caller.member_id).items()
+        },
         "times": inbox.service_times(session, caller.brand_id),
         "duration": inbox.duration_text,
         "next_cursor": next_cursor,

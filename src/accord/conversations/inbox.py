@@ -135,22 +135,36 @@ def page(
     return rows, next_cursor
 
 
+COUNT_CAP = 999
+
+
 def counts(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID | None) -> dict[str, int]:
-    """Open threads, those waiting on the brand, and those assigned to the member: three
-    counts, each over one range of an index (no thread row is read)."""
+    """Open threads, those waiting on the brand, and those assigned to the member, each counted
+    up to COUNT_CAP + 1 over one range of an index (shown as "999+"): a big inbox's tabs cost
+    what a small one's do."""
     t = Thread
     open_ = (t.brand_id == brand_id, t.status == "open")
     queries = {
-        "open": select(func.count()).where(*open_),
-        "waiting": select(func.count()).where(*open_, t.waiting_on == "brand"),
+        "open": select(t.id).where(*open_),
+        "waiting": select(t.id).where(*open_, t.waiting_on == "brand"),
     }
     if member_id is not None:
-        queries["mine"] = select(func.count()).where(
+        queries["mine"] = select(t.id).where(
             t.brand_id == brand_id, t.assigned_member_id == member_id, t.status == "open"
         )
-    found = {name: int(session.scalar(query) or 0) for name, query in queries.items()}
+    found = {
+        name: int(
+            session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery()))
+            or 0
+        )
+        for name, query in queries.items()
+    }
     found.setdefault("mine", 0)
     return found
+
+
+def count_text(n: int) -> str:
+    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
 
 
 @dataclass(frozen=True)
