@@ -15,8 +15,9 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, Table, bindparam, func, select, tuple_
+from sqlalchemy import Integer, Select, Table, bindparam, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from accord.brands.models import Brand, Member
 from accord.conversations.models import Thread
@@ -91,12 +92,15 @@ def _statement(kind: Filter, after: bool) -> Select[Any]:
         .outerjoin(_m, _m.c.id == t.assigned_member_id)
         .where(t.brand_id == bindparam("brand"))
     )
+    # The filters' constants and the page size are written into the SQL, not bound: a plan
+    # PostgreSQL prepares for `LIMIT $n` cannot know the page is small (it then hash-joins
+    # every open thread's person and sorts), nor how few rows a status matches.
     if kind in (Filter.open, Filter.waiting, Filter.mine):
-        query = query.where(t.status == "open")
+        query = query.where(t.status == literal_column("'open'"))
     elif kind is Filter.closed:
-        query = query.where(t.status == "closed")
+        query = query.where(t.status == literal_column("'closed'"))
     if kind is Filter.waiting:
-        query = query.where(t.waiting_on == "brand")
+        query = query.where(t.waiting_on == literal_column("'brand'"))
     if kind is Filter.mine:
         query = query.where(t.assigned_member_id == bindparam("member"))
     if after:
@@ -104,7 +108,8 @@ def _statement(kind: Filter, after: bool) -> Select[Any]:
         last = bindparam("after_id", type_=t.id.type)
         # A row-value comparison: both planners read it as one range of the index.
         query = query.where(tuple_(t.last_message_at, t.id) < tuple_(when, last))
-    return query.order_by(t.last_message_at.desc(), t.id.desc()).limit(bindparam("limit"))
+    size: BindParameter[int] = bindparam("limit", type_=Integer(), literal_execute=True)
+    return query.order_by(t.last_message_at.desc(), t.id.desc()).limit(size)
 
 
 def page(
