@@ -66,10 +66,18 @@ def form(topic: Any, **over: str) -> dict[str, str]:
         "subject": "Hello {{ person.first_name }}",
         "text": "New {{ topic.name }} from {{ brand.name }}.",
         "html": "<p>Hi {{ person.name }}</p>",
+        "content_format": "html",
         "audience_kind": "all",
         "schedule_kind": "now",
         "zone": "UTC",
     } | over
+
+
+def campaigns_scheduled(session: Session) -> int:
+    found = session.scalar(
+        select(func.count()).select_from(Campaign).where(Campaign.state == "scheduled")
+    )
+    return int(found or 0)
 
 
 def signed_in(client: TestClient, session: Session, role: Role = Role.marketer) -> dict[str, Any]:
@@ -121,6 +129,11 @@ def test_form_errors_sit_by_their_fields(client: TestClient, session: Session) -
         ({"name": ""}, "name", "Give the campaign a name."),
         ({"topic_id": ""}, "topic_id", "Choose a topic."),
         ({"audience_kind": "people", "audience_people": "nope"}, "audience_people", "Line 1"),
+        (
+            {"audience_kind": "people", "audience_people": "stranger@example.com"},
+            "audience_people",
+            "No one related to the brand has the address stranger@example.com.",
+        ),
         ({"audience_kind": "filter", "audience_filter": "size"}, "audience_filter", "key=value"),
         ({"audience_kind": "segment"}, "audience_segment", "Choose the segment"),
         ({"audience_kind": "segment", "audience_segment": "x"}, "audience_segment", "Choose"),
@@ -175,8 +188,13 @@ def test_sending_twice_sends_once_and_the_report_draws_the_outcome(
 ) -> None:
     w = signed_in(client, session)
     campaign_id = create(client, w["topic"])
+    asked = post(client, f"/console/campaigns/{campaign_id}/send", {})
+    assert asked.status_code == 200, asked.text
+    assert re.search(r"<h1>Send to \d+ people now\?</h1>", asked.text)
+    assert re.search(r"<button type=\"submit\">Send to \d+ people</button>", asked.text)
+    assert campaigns_scheduled(session) == 0
     for _ in range(2):
-        sent = post(client, f"/console/campaigns/{campaign_id}/send", {})
+        sent = post(client, f"/console/campaigns/{campaign_id}/send", {"confirm": "yes"})
         assert sent.status_code == 303
     again = client.get(f"/console/campaigns/{campaign_id}", headers=HTML).text
     assert "This campaign is already scheduled." in again
@@ -191,6 +209,9 @@ def test_sending_twice_sends_once_and_the_report_draws_the_outcome(
     assert report.status_code == 200
     page = report.text
     assert '<svg role="img" aria-labelledby="audience-title"' in page
+    # Nobody here allowed profiling: the report says why opens and clicks are not counted.
+    assert 'id="tracking-note">Opens and clicks are counted for 0 of' in page
+    assert "not allowed Page Records to profile them" in page
     assert '<title id="audience-title">Audience by reason</title>' in page
     assert '<svg role="img" aria-labelledby="outcomes-title"' in page
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)  # no inline script (CSP)
@@ -242,7 +263,12 @@ def test_a_draft_can_be_edited_and_cancelled(client: TestClient, session: Sessio
     session.expire_all()
     campaign = session.get_one(Campaign, campaign_id)
     assert campaign.subject == "Hi {{ person.name }}" and campaign.html_template is None
-    assert post(client, f"/console/campaigns/{campaign_id}/cancel", {}).status_code == 303
+    asked = post(client, f"/console/campaigns/{campaign_id}/cancel", {})
+    assert asked.status_code == 200 and "This cannot be undone." in asked.text
+    session.expire_all()
+    assert session.get_one(Campaign, campaign_id).state == "draft"
+    cancelled = post(client, f"/console/campaigns/{campaign_id}/cancel", {"confirm": "yes"})
+    assert cancelled.status_code == 303
     session.expire_all()
     assert session.get_one(Campaign, campaign_id).state == "cancelled"
     locked = post(client, f"/console/campaigns/{campaign_id}", values)

@@ -314,18 +314,20 @@ def test_other_domains_add_event_types_without_editing_webhooks(
     settings: Settings,
     receiver: Receiver,
 ) -> None:
-    registry.define("idea.created", "A person proposed an idea to the brand.")
+    registry.define(
+        "bench_domain.thing_happened", "Something happened in a domain defined by this test."
+    )
     brand = make_brand(session)
     _, key = make_api_key(session, brand=brand)
     types = {t["name"] for t in client.get("/api/v1/webhooks/event-types").json()}
-    assert {"idea.created", "consent.changed", "message.sent"} <= types
+    assert {"bench_domain.thing_happened", "consent.changed", "message.sent"} <= types
     receiver.secret = str(
-        _register(client, key, receiver.url, event_types=["idea.created"])["secret"]
+        _register(client, key, receiver.url, event_types=["bench_domain.thing_happened"])["secret"]
     )
-    service.emit(session, brand.id, "idea.created", {"idea": "x"})
+    service.emit(session, brand.id, "bench_domain.thing_happened", {"idea": "x"})
     session.commit()
     dispatch.drain(database, settings)
-    assert [p["type"] for p in receiver.verified] == ["idea.created"]
+    assert [p["type"] for p in receiver.verified] == ["bench_domain.thing_happened"]
     with pytest.raises(ValueError):
         service.emit(session, brand.id, "never.defined", {})
     assert session.scalar(select(func.count()).select_from(WebhookEvent)) == 1

@@ -15,7 +15,7 @@ from accord.analytics.segments import segment_people
 from accord.campaigns.gate_sql import Related
 from accord.campaigns.models import Campaign
 from accord.ideas import service as ideas
-from accord.people.models import Person
+from accord.people.models import ContactPoint, Person
 from accord.relationships.models import Relationship
 
 
@@ -66,3 +66,51 @@ def local_instants(session: Session, campaign: Campaign) -> dict[str, datetime]:
         zone: datetime.combine(day, time(hour, minute), ZoneInfo(zone)).astimezone(ZoneInfo("UTC"))
         for zone in zones
     }
+
+
+def people_by_email(
+    session: Session, brand_id: uuid.UUID, addresses: list[str]
+) -> dict[str, uuid.UUID]:
+    """The brand's related people who have these e-mail addresses (account or contact point):
+    nobody else, so a list of addresses cannot find out who uses Accord."""
+    wanted = sorted({a.strip().lower() for a in addresses})
+    if not wanted:
+        return {}
+    account = (
+        select(Person.email, Person.id)
+        .join(Relationship, Relationship.person_id == Person.id)
+        .where(Relationship.brand_id == brand_id, Person.email.in_(wanted))
+    )
+    points = (
+        select(ContactPoint.address_normalised, ContactPoint.person_id)
+        .join(Relationship, Relationship.person_id == ContactPoint.person_id)
+        .where(
+            Relationship.brand_id == brand_id,
+            ContactPoint.channel == "email",
+            ContactPoint.address_normalised.in_(wanted),
+        )
+    )
+    found: dict[str, uuid.UUID] = {}
+    for address, person_id in [*session.execute(account), *session.execute(points)]:
+        found.setdefault(str(address).lower(), person_id)
+    return found
+
+
+def emails_of(session: Session, brand_id: uuid.UUID, people: list[str]) -> dict[str, str]:
+    """person id (as text) -> the account e-mail address, for the brand's related people."""
+    ids = [uuid.UUID(p) for p in people]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Person.id, Person.email)
+        .join(Relationship, Relationship.person_id == Person.id)
+        .where(Relationship.brand_id == brand_id, Person.id.in_(ids))
+    )
+    return {str(person_id): email for person_id, email in rows}
+
+
+def related_person(session: Session, brand_id: uuid.UUID, address: str) -> Person | None:
+    """The brand's related person with this e-mail address, to preview a message as them."""
+    found = people_by_email(session, brand_id, [address])
+    person_id = next(iter(found.values()), None)
+    return None if person_id is None else session.get(Person, person_id)

@@ -202,11 +202,13 @@ def _facts(
     minute = NOT_JOINED
     if interruptive:
         zones = zone_minutes(session, sending.at)
-        # A CTE, not a VALUES join: SQLite cannot alias the columns of a VALUES in FROM.
+        # A CTE, not a VALUES join: SQLite cannot alias the columns of a VALUES in FROM. Named
+        # by channel: a several-channel campaign puts one gate per channel in one statement.
+        name = f"zones_{sending.channel.value}"
         table = (
-            values(column("zone", String()), column("minute", Integer()), name="zones")
+            values(column("zone", String()), column("minute", Integer()), name=name)
             .data(zones or [("UTC", local_minute(sending.at, "UTC"))])
-            .cte("zones")
+            .cte(name)
         )
         query = query.outerjoin(table, table.c.zone == PEOPLE.c.time_zone)
         minute = table.c.minute

@@ -21,6 +21,10 @@ class Campaign(IdMixin, CreatedMixin, Base):
     topic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(16), default="email")
+    # Several channels, in the campaign's order (the first is `channel`): `preferred` sends each
+    # person one message on the first the gate allows in their own order; `all` on every one.
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    channel_mode: Mapped[str] = mapped_column(String(16), default="preferred")
     subject: Mapped[str] = mapped_column(String(300))
     text_template: Mapped[str] = mapped_column(Text)
     html_template: Mapped[str | None] = mapped_column(Text)

@@ -7,11 +7,13 @@ fields the form calls by another name than the API are mapped both ways.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from accord.analytics.segments import SEGMENTS
+from accord.campaigns import content
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate
 from accord.core.web.forms import parse_form
@@ -19,6 +21,8 @@ from accord.core.web.forms import parse_form
 FIELDS = [
     "name",
     "topic_id",
+    "channel",
+    "content_format",
     "subject",
     "text",
     "html",
@@ -35,12 +39,18 @@ FIELDS = [
 ]
 AUDIENCE_KINDS = [
     ("all", "Everyone related to the brand"),
-    ("people", "A list of people"),
+    ("people", "People you name by e-mail address"),
     ("filter", "People whose shared facts match"),
     ("segment", "Customers in an RFM segment"),
 ]
 SEGMENT_OPTIONS = [("", "Choose a segment")] + [
     (key, f"{segment.label}: {segment.meaning}") for key, segment in SEGMENTS.items()
+]
+CHANNELS = [
+    ("email", "E-mail"),
+    ("sms", "Text message (SMS)"),
+    ("push", "Push notification"),
+    ("inapp", "In-app inbox"),
 ]
 SCHEDULE_KINDS = [
     ("now", "As soon as it is sent"),
@@ -65,6 +75,8 @@ REQUIRED = {
 MAX_PEOPLE = 10_000
 MAX_VALUE = 200
 M = TypeVar("M", CampaignCreate, CampaignUpdate)
+# E-mail addresses -> the ids of the brand's related people who have them (a page's lookup).
+PeopleLookup = Callable[[list[str]], dict[str, uuid.UUID]]
 
 
 def form_field(api_field: str | None) -> str:
@@ -75,22 +87,34 @@ def form_field(api_field: str | None) -> str:
 
 def blank_values() -> dict[str, str]:
     values = dict.fromkeys(FIELDS, "")
-    values.update(audience_kind="all", schedule_kind="now", zone="UTC")
+    values.update(
+        audience_kind="all",
+        schedule_kind="now",
+        zone="UTC",
+        channel="email",
+        content_format="markdown",
+    )
     return values
 
 
-def values_of(campaign: Campaign) -> dict[str, str]:
-    """The form as it shows a stored campaign (times in UTC)."""
+def values_of(campaign: Campaign, emails: dict[str, str] | None = None) -> dict[str, str]:
+    """The form as it shows a stored campaign (times in UTC); `emails` names listed people."""
     audience = campaign.audience or {}
+    fmt = content.format_of(campaign.text_template, campaign.html_template)
+    named = emails or {}
     return {
         **blank_values(),
         "name": campaign.name,
         "topic_id": str(campaign.topic_id),
+        "channel": campaign.channel,
+        "content_format": fmt,
         "subject": campaign.subject,
         "text": campaign.text_template,
-        "html": campaign.html_template or "",
+        "html": campaign.html_template if fmt == "html" and campaign.html_template else "",
         "audience_kind": campaign.audience_kind,
-        "audience_people": "\n".join(str(p) for p in audience.get("people", [])),
+        "audience_people": "\n".join(
+            named.get(str(p), "(no longer related)") for p in audience.get("people", [])
+        ),
         "audience_filter": "\n".join(f"{k}={v}" for k, v in audience.get("filter", {}).items()),
         "audience_segment": str(audience.get("segment") or ""),
         "schedule_kind": campaign.schedule_kind,
@@ -128,22 +152,32 @@ def _moment(text: str, zone: ZoneInfo, field: str, errors: dict[str, str]) -> da
     return moment.astimezone(UTC)
 
 
-def _people(text: str, errors: dict[str, str]) -> list[str]:
-    ids: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+def _people(text: str, errors: dict[str, str], lookup: PeopleLookup) -> list[str]:
+    """The people named by e-mail address, one a line: only people related to the brand
+    (an address of anyone else is refused like a mistyped one, so nothing leaks)."""
+    addresses: list[str] = []
+    for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
+        line = raw.strip().lower()
         if not line:
             continue
-        try:
-            ids.append(str(uuid.UUID(line)))
-        except ValueError:
-            errors["audience_people"] = f"Line {number}: '{line[:60]}' is not a person id."
+        if "@" not in line or len(line) > 320:
+            errors["audience_people"] = f"Line {number}: '{line[:60]}' is not an e-mail address."
             return []
-    if not ids:
-        errors["audience_people"] = "Give at least one person id, one a line."
-    elif len(ids) > MAX_PEOPLE:
+        addresses.append(line)
+    if not addresses:
+        errors["audience_people"] = "Give at least one e-mail address, one a line."
+        return []
+    if len(addresses) > MAX_PEOPLE:
         errors["audience_people"] = f"At most {MAX_PEOPLE} people: use a filter for more."
-    return ids
+        return []
+    found = lookup(addresses)
+    unknown = [a for a in addresses if a not in found]
+    if unknown:
+        errors["audience_people"] = f"No one related to the brand has the address {unknown[0]}" + (
+            f" (and {len(unknown) - 1} more)." if len(unknown) > 1 else "."
+        )
+        return []
+    return sorted({str(found[a]) for a in addresses})
 
 
 def _filter(text: str, errors: dict[str, str]) -> dict[str, str]:
@@ -171,11 +205,13 @@ def _filter(text: str, errors: dict[str, str]) -> dict[str, str]:
     return found
 
 
-def _audience(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+def _audience(
+    values: dict[str, str], errors: dict[str, str], lookup: PeopleLookup
+) -> dict[str, Any]:
     kind = values["audience_kind"] or "all"
     # On a bad line the schema gets "all", so that the error is told once, beside its field.
     if kind == "people":
-        people = _people(values["audience_people"], errors)
+        people = _people(values["audience_people"], errors, lookup)
         return {"kind": kind, "people": people} if people else {"kind": "all"}
     if kind == "filter":
         facts = _filter(values["audience_filter"], errors)
@@ -226,17 +262,22 @@ def _is_hhmm(text: str) -> bool:
     )
 
 
-def _body(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+def _body(values: dict[str, str], errors: dict[str, str], lookup: PeopleLookup) -> dict[str, Any]:
     for name, message in REQUIRED.items():
         if not values[name].strip():
             errors[name] = message
+    fmt = values.get("content_format") or "markdown"
+    if fmt not in {key for key, _ in content.FORMATS}:
+        errors["content_format"] = "Choose one of the options in the list."
+        fmt = "text"
+    text, html = content.parts(fmt, values["text"], values["html"])
     zone = _zone(values["zone"], errors)
     return {
         "name": values["name"],
         "subject": values["subject"],
-        "text": values["text"],
-        "html": values["html"] if values["html"].strip() else None,
-        "audience": _audience(values, errors),
+        "text": text,
+        "html": html,
+        "audience": _audience(values, errors, lookup),
         "schedule": _schedule(values, zone, errors),
         "expires_at": _moment(values["expires_at"], zone, "expires_at", errors),
     }
@@ -250,10 +291,15 @@ def _merge(model: type[M], body: dict[str, Any], errors: dict[str, str]) -> M | 
     return errors if errors else parsed
 
 
-def to_create(values: dict[str, str]) -> CampaignCreate | dict[str, str]:
+def to_create(values: dict[str, str], lookup: PeopleLookup) -> CampaignCreate | dict[str, str]:
     """The form as a `CampaignCreate`, or every error found, keyed by form field."""
     errors: dict[str, str] = {}
-    body = _body(values, errors)
+    body = _body(values, errors, lookup)
+    channel = values.get("channel") or "email"
+    if channel not in {key for key, _ in CHANNELS}:
+        errors["channel"] = "Choose one of the options in the list."
+    else:
+        body["channel"] = channel
     try:
         body["topic_id"] = uuid.UUID(values["topic_id"].strip())
     except ValueError:
@@ -261,7 +307,7 @@ def to_create(values: dict[str, str]) -> CampaignCreate | dict[str, str]:
     return _merge(CampaignCreate, body, errors)
 
 
-def to_update(values: dict[str, str]) -> CampaignUpdate | dict[str, str]:
+def to_update(values: dict[str, str], lookup: PeopleLookup) -> CampaignUpdate | dict[str, str]:
     """The edit form as a `CampaignUpdate` that sets every field (an empty HTML clears it)."""
     errors: dict[str, str] = {}
-    return _merge(CampaignUpdate, _body(values, errors), errors)
+    return _merge(CampaignUpdate, _body(values, errors, lookup), errors)

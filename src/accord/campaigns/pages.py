@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import uuid
 from email.utils import formataddr
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.brands.deps import BrandDep
+from accord.campaigns import audience, content, page_forms, report, service, templating
 from accord.campaigns import console_view as view
-from accord.campaigns import page_forms, report, service, templating
 from accord.campaigns.footer import footer_text
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate
@@ -37,10 +37,17 @@ router = APIRouter(
 )
 
 LIST = "campaigns/list.html"
+NEW = "campaigns/new.html"
+CONFIRM = "campaigns/confirm.html"
 DETAIL = "campaigns/campaign.html"
 REPORT = "campaigns/report.html"
 PAGE_SIZE = 50
 EDIT_FIELDS = [name for name in page_forms.FIELDS if name != "topic_id"]
+MERGE_FIELDS = [
+    "{{ " + f"{obj}.{attr}" + " }}"
+    for obj, attrs in templating.ALLOWED.items()
+    for attr in sorted(attrs)
+]
 FIELDS_HINT = "Fields you may use: " + ", ".join(
     "{{ " + f"{obj}.{attr}" + " }}"
     for obj, attrs in templating.ALLOWED.items()
@@ -58,6 +65,9 @@ def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
         "can_write": role_allows(caller.role, Permission.write_campaigns),
         "can_send": role_allows(caller.role, Permission.send_campaigns),
         "audience_kinds": page_forms.AUDIENCE_KINDS,
+        "channels": page_forms.CHANNELS,
+        "formats": content.FORMATS,
+        "merge_fields": MERGE_FIELDS,
         "segment_options": page_forms.SEGMENT_OPTIONS,
         "schedule_kinds": page_forms.SCHEDULE_KINDS,
         "fields_hint": FIELDS_HINT,
@@ -102,8 +112,19 @@ def campaign_list(
     request: Request, caller: BrandDep, session: SessionDep, cursor: str | None = None
 ) -> HTMLResponse:
     caller.require(Permission.read_brand)
-    context = _list_context(session, caller, cursor)
-    return show_form(request, LIST, page_forms.blank_values(), model=CampaignCreate, **context)
+    return render(request, LIST, _list_context(session, caller, cursor))
+
+
+def _lookup(session: Session, caller: BrandCaller) -> page_forms.PeopleLookup:
+    return lambda addresses: audience.people_by_email(session, caller.brand_id, addresses)
+
+
+@router.get("/new", response_class=HTMLResponse)
+def new(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
+    """The composer: a campaign on its own page, saved as a draft to preview and send."""
+    caller.require(Permission.write_campaigns)
+    context = _list_context(session, caller)
+    return show_form(request, NEW, page_forms.blank_values(), model=CampaignCreate, **context)
 
 
 @router.post("", response_class=HTMLResponse)
@@ -115,12 +136,13 @@ async def create(request: Request, caller: BrandDep, session: SessionDep) -> Res
         flash(request, f"The campaign '{campaign.name}' is saved as a draft.", "success")
         return _redirect(f"/console/campaigns/{campaign.id}")
 
+    lookup = _lookup(session, caller)
     return await handle_form(
         request,
         session,
-        page_forms.to_create,
+        lambda values: page_forms.to_create(values, lookup),
         act,
-        template=LIST,
+        template=NEW,
         fields=page_forms.FIELDS,
         context=lambda: _list_context(session, caller),
         field_of=page_forms.FORM_FIELD,
@@ -128,9 +150,22 @@ async def create(request: Request, caller: BrandDep, session: SessionDep) -> Res
     )
 
 
-def _detail_context(session: Session, caller: BrandCaller, campaign: Campaign) -> dict[str, Any]:
+def _detail_context(
+    session: Session, caller: BrandCaller, campaign: Campaign, *, preview_as: str = ""
+) -> dict[str, Any]:
     base = _base(session, caller)
     topic = session.get_one(Topic, campaign.topic_id)
+    shown_as, name, locale, as_error = view.SAMPLE_NAME, view.SAMPLE_NAME, view.SAMPLE_LOCALE, ""
+    if preview_as.strip() and role_allows(caller.role, Permission.read_people):
+        person = audience.related_person(session, caller.brand_id, preview_as)
+        if person is None:
+            as_error = "No one related to the brand has this address."
+        else:
+            shown_as = f"{person.display_name or person.email} ({person.email})"
+            name, locale = person.display_name or person.email.split("@")[0], person.locale
+    context = templating.context_for(
+        display_name=name, locale=locale, brand=base["brand"], topic_name=topic.name
+    )
     preview = None
     counts = dict(campaign.audience_counts or {})
     if campaign.state in ("draft", "scheduled"):
@@ -141,8 +176,11 @@ def _detail_context(session: Session, caller: BrandCaller, campaign: Campaign) -
         "campaign": campaign,
         "topic": topic,
         "schedule": view.schedule_text(campaign),
-        "content": view.render_content(campaign, view.sample_context(base["brand"], topic.name)),
-        "sample_name": view.SAMPLE_NAME,
+        "content": view.render_content(campaign, context),
+        "sample_name": shown_as,
+        "preview_as": preview_as,
+        "preview_as_error": as_error,
+        "can_preview_as": role_allows(caller.role, Permission.read_people),
         "preview": preview,
         "counts": counts,
         "reasons": view.reason_rows(counts),
@@ -154,13 +192,21 @@ def _detail_context(session: Session, caller: BrandCaller, campaign: Campaign) -
 
 @router.get("/{campaign_id}", response_class=HTMLResponse)
 def detail(
-    campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+    campaign_id: uuid.UUID,
+    request: Request,
+    caller: BrandDep,
+    session: SessionDep,
+    preview_as: Annotated[str, Query(alias="as", max_length=320)] = "",
 ) -> HTMLResponse:
     caller.require(Permission.read_brand)
     campaign = service.get(session, caller.brand_id, campaign_id)
-    context = _detail_context(session, caller, campaign)
-    values = page_forms.values_of(campaign)
-    return show_form(request, DETAIL, values, model=CampaignUpdate, **context)
+    context = _detail_context(session, caller, campaign, preview_as=preview_as)
+    return show_form(request, DETAIL, _values(session, campaign), model=CampaignUpdate, **context)
+
+
+def _values(session: Session, campaign: Campaign) -> dict[str, str]:
+    listed = [str(p) for p in (campaign.audience or {}).get("people", [])]
+    return page_forms.values_of(campaign, audience.emails_of(session, campaign.brand_id, listed))
 
 
 @router.post("/{campaign_id}", response_class=HTMLResponse)
@@ -178,10 +224,11 @@ async def save(
         flash(request, "The draft is saved.", "success")
         return _redirect(f"/console/campaigns/{campaign.id}")
 
+    lookup = _lookup(session, caller)
     return await handle_form(
         request,
         session,
-        page_forms.to_update,
+        lambda typed: page_forms.to_update(typed, lookup),
         act,
         template=DETAIL,
         values=values,
@@ -191,28 +238,33 @@ async def save(
     )
 
 
+def _confirm(
+    request: Request, session: Session, caller: BrandCaller, campaign: Campaign, action: str
+) -> HTMLResponse:
+    """The question before a send or a cancel, with what it will do; the answer is a POST."""
+    context = {**_detail_context(session, caller, campaign), "action": action}
+    return render(request, CONFIRM, context)
+
+
 @router.post("/{campaign_id}/send", response_class=HTMLResponse)
 async def send(
     campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
-    """Send (or schedule) once: a second press, or a retried request, changes nothing."""
+    """Send (or schedule) once, after a confirmation that says to how many people and when:
+    a second press, or a retried request, changes nothing."""
     caller.require(Permission.send_campaigns)
     campaign = service.get(session, caller.brand_id, campaign_id)
     if campaign.state != "draft":
         flash(request, f"This campaign is already {view.STATE_TEXT.get(campaign.state, '')}.")
         return _redirect(f"/console/campaigns/{campaign.id}")
+    if (await read_form(request, ["confirm"]))["confirm"] != "yes":
+        return _confirm(request, session, caller, campaign, "send")
 
     def act(_: Campaign) -> Response:
         service.send(session, campaign)
         when = view.schedule_text(campaign)
         flash(request, f"The campaign is scheduled: it goes out {when}.", "success")
         return _redirect(f"/console/campaigns/{campaign.id}")
-
-    def context() -> dict[str, Any]:
-        return {
-            **_detail_context(session, caller, campaign),
-            "values": page_forms.values_of(campaign),
-        }
 
     return await handle_form(
         request,
@@ -221,18 +273,24 @@ async def send(
         act,
         template=DETAIL,
         values={},
-        context=context,
+        context=lambda: {
+            **_detail_context(session, caller, campaign),
+            "values": _values(session, campaign),
+        },
         fallback_field="send",
         model=CampaignUpdate,
     )
 
 
-@router.post("/{campaign_id}/cancel")
-def cancel(
+@router.post("/{campaign_id}/cancel", response_class=HTMLResponse)
+async def cancel(
     campaign_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
     caller.require(Permission.send_campaigns)
-    campaign = service.cancel(session, service.get(session, caller.brand_id, campaign_id))
+    campaign = service.get(session, caller.brand_id, campaign_id)
+    if (await read_form(request, ["confirm"]))["confirm"] != "yes":
+        return _confirm(request, session, caller, campaign, "cancel")
+    campaign = service.cancel(session, campaign)
     flash(request, f"The campaign is {view.STATE_TEXT[campaign.state]}: nothing more goes out.")
     return _redirect(f"/console/campaigns/{campaign.id}")
 
@@ -293,5 +351,6 @@ def campaign_report(
         "outcomes": view.OUTCOMES,
         "event_text": view.EVENT_TEXT,
         "rates": view.rate_rows(built),
+        "untracked": report.untracked(session, campaign),
     }
     return render(request, REPORT, context)

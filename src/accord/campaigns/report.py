@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from accord.campaigns.models import Campaign
 from accord.outbox.models import DeliveryEvent, OutboxMessage
+from accord.relationships.models import PurposeGrant
+from accord.relationships.vocabulary import GrantStatus, Purpose
+from accord.terms import service as terms
 
 STATES = (
     "queued",
@@ -35,6 +38,8 @@ class Report:
     skipped_by_reason: dict[str, int]
     events: dict[str, int]
     rates: dict[str, float] = field(default_factory=dict)
+    # Per channel (a column each in the console): its messages by state.
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def build(session: Session, campaign: Campaign) -> Report:
@@ -62,4 +67,43 @@ def build(session: Session, campaign: Campaign) -> Report:
         events[kind] = count
     sent = sum(states[state] for state in HANDED)
     rates = {f"{kind}_rate": (events[kind] / sent if sent else 0.0) for kind in EVENTS}
-    return Report(dict(campaign.audience_counts), states, skipped, events, rates)
+    by_channel: dict[str, dict[str, int]] = {}
+    for channel, state, count in session.execute(
+        select(OutboxMessage.channel, OutboxMessage.state, func.count())
+        .where(OutboxMessage.campaign_id == campaign.id)
+        .group_by(OutboxMessage.channel, OutboxMessage.state)
+    ):
+        by_channel.setdefault(channel, dict.fromkeys(STATES, 0))[state] = count
+    return Report(dict(campaign.audience_counts), states, skipped, events, rates, by_channel)
+
+
+def untracked(session: Session, campaign: Campaign) -> dict[str, int]:
+    """Of the people the campaign reached, how many were not tracked, and why: opens and
+    clicks are tracked only for people who granted profiling and whose terms do not forbid
+    tracking (the rule delivery.tracking applies), and only in e-mail."""
+    o = OutboxMessage
+    g = PurposeGrant
+    granted = and_(
+        g.person_id == o.person_id,
+        g.brand_id == o.brand_id,
+        g.purpose == Purpose.profiling.value,
+        g.status == GrantStatus.granted.value,
+    )
+    forbidden = terms.holds(terms.Effect.no_tracking, o.person_id, o.brand_id)
+    row = session.execute(
+        select(
+            func.count(distinct(o.person_id)),
+            func.count(distinct(case((g.person_id.is_(None), o.person_id)))),
+            func.count(distinct(case((and_(g.person_id.is_not(None), forbidden), o.person_id)))),
+        )
+        .select_from(o)
+        .outerjoin(g, granted)
+        .where(o.campaign_id == campaign.id, o.state.in_(HANDED))
+    ).one()
+    reached, no_profiling, terms_forbid = (int(n or 0) for n in row)
+    return {
+        "reached": reached,
+        "no_profiling": no_profiling,
+        "terms": terms_forbid,
+        "tracked": reached - no_profiling - terms_forbid if campaign.channel == "email" else 0,
+    }

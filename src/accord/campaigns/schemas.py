@@ -79,6 +79,24 @@ class CampaignCreate(BaseModel):
         default="email",
         description="The channel the campaign goes out on (postal: exported, not sent).",
     )
+    channels: list[Literal["email", "sms", "push", "inapp", "webhook"]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=5,
+        description="Several channels, in order (replaces `channel`): see `channel_mode`.",
+    )
+    channel_mode: Literal["preferred", "all"] = Field(
+        default="preferred",
+        description="preferred: one message per person, on the first of `channels` the gate "
+        "allows in the person's own order (falling back down it); all: on every allowed one.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_channels(self) -> CampaignCreate:
+        if self.channels is not None and len(set(self.channels)) != len(self.channels):
+            raise ValueError("Each channel may appear once.")
+        return self
+
     subject: Subject
     text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
     html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
@@ -109,6 +127,8 @@ class CampaignOut(BaseModel):
     name: str
     topic_id: uuid.UUID
     channel: str
+    channels: list[str]
+    channel_mode: str
     subject: str
     state: str
     schedule_kind: str
@@ -131,6 +151,11 @@ class Preview(BaseModel):
     deferred: int
     excluded: dict[str, int] = Field(description="People kept out, by reason code.")
     total: int
+    by_channel: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Several channels: per channel, the people it would reach (`chosen`: in "
+        "preferred mode, those for whom it is the channel picked), and the reasons.",
+    )
 
 
 class TestSend(BaseModel):

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.campaigns import templating
+from accord.campaigns import multichannel, templating
 from accord.campaigns.audience import audience_of, audience_select, local_instants
 from accord.campaigns.gate_rules import Sending
 from accord.campaigns.gate_sql import eligible_select, gate_select, reason_counts
@@ -98,10 +98,13 @@ def create(
     _check_content(data.subject, data.text, data.html)
     _check_schedule(data, utcnow())
     _check_audience(session, brand_id, data)
+    channels: list[str] = [*data.channels] if data.channels else [data.channel]
     campaign = Campaign(
         brand_id=brand_id,
         topic_id=data.topic_id,
-        channel=data.channel,
+        channel=channels[0],
+        channels=channels,
+        channel_mode=data.channel_mode,
         created_by_id=member_id,
         state="draft",
     )
@@ -192,12 +195,22 @@ def start_time(session: Session, campaign: Campaign) -> datetime:
     return campaign.send_at or utcnow()
 
 
-def _sending(session: Session, campaign: Campaign, at: datetime) -> Sending:
-    """A campaign's message as the gate sees it, sent at `at`."""
+def _sending(
+    session: Session, campaign: Campaign, at: datetime, channel: str | None = None
+) -> Sending:
+    """A campaign's message as the gate sees it, sent at `at` (on `channel`, or its first)."""
     topic = session.get_one(Topic, campaign.topic_id)
     return Sending(
-        campaign.brand_id, Purpose(topic.purpose), topic.id, Channel(campaign.channel), at
+        campaign.brand_id,
+        Purpose(topic.purpose),
+        topic.id,
+        Channel(channel or campaign.channel),
+        at,
     )
+
+
+def channels_of(campaign: Campaign) -> list[str]:
+    return list(campaign.channels or [campaign.channel])
 
 
 def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:
@@ -210,12 +223,27 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
     counts = reason_counts(session, _gate(session, campaign, moment))
     deferred = counts.pop("quiet_hours", 0)
     eligible = counts.pop("eligible", 0)
+    by_channel: dict[str, dict[str, int]] = {}
+    channels = channels_of(campaign)
+    if len(channels) > 1:
+        audience = audience_of(campaign)
+        for channel in channels:
+            sending = _sending(session, campaign, moment, channel)
+            by_channel[channel] = reason_counts(session, gate_select(session, sending, audience))
+        if campaign.channel_mode == "preferred":
+            chosen = multichannel.choose(session, campaign, moment, channels, _sending)
+            sub = chosen.subquery()
+            for channel, count in session.execute(
+                select(sub.c.channel, func.count()).group_by(sub.c.channel)
+            ):
+                by_channel[channel]["chosen"] = count
     return Preview(
         at=moment,
         eligible=eligible,
         deferred=deferred,
         excluded=counts,
         total=eligible + deferred + sum(counts.values()),
+        by_channel=by_channel,
     )
 
 
@@ -281,6 +309,7 @@ def eligible_batches(
     *,
     batch: int = BATCH,
     size: int | None = None,
+    channel: str | None = None,
 ) -> Iterator[Select[uuid.UUID]]:
     """The audience in batches of about `batch` people, each as the SELECT of those the gate
     lets through or defers to the end of their quiet hours: what `resolve` writes. A batch is a
@@ -292,16 +321,49 @@ def eligible_batches(
         )
     slices = max(1, -(-(size or 0) // batch))
     bounds = [uuid.UUID(int=(i << 128) // slices) for i in range(1, slices)]
-    sending, audience = _sending(session, campaign, at), audience_of(campaign)
+    sending, audience = _sending(session, campaign, at, channel), audience_of(campaign)
     for after, upto in zip([None, *bounds], [*bounds, None], strict=True):
         yield eligible_select(session, sending, audience, deferred=True, people=(after, upto))
 
 
 def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = BATCH) -> int:
     """Write the audience into the outbox: one INSERT … SELECT of the gate's eligible people per
-    batch (`eligible_batches`). Re-running it after a crash adds nothing twice."""
-    topic = session.get_one(Topic, campaign.topic_id)
+    batch (`eligible_batches`), per channel of the campaign (`all`), or of each person's chosen
+    channel (several channels, `preferred`: `multichannel.choose`). Re-running it after a crash
+    adds nothing twice."""
     campaign.audience_counts = reason_counts(session, _gate(session, campaign, at))
+    size = sum(campaign.audience_counts.values())
+    channels = channels_of(campaign)
+    written = 0
+    if len(channels) > 1 and campaign.channel_mode == "preferred":
+        chosen = multichannel.choose(session, campaign, at, channels, _sending).subquery("chosen")
+        written += _write(session, campaign, at, chosen.c.person_id, chosen.c.channel, chosen)
+    else:
+        for channel in channels:
+            for eligible in eligible_batches(
+                session, campaign, at, batch=batch, size=size, channel=channel
+            ):
+                gate = eligible.subquery("gate")
+                written += _write(session, campaign, at, gate.c.person_id, channel, gate)
+    campaign.state = "sending"
+    campaign.started_at = utcnow()
+    session.flush()
+    return written
+
+
+def _write(
+    session: Session,
+    campaign: Campaign,
+    at: datetime,
+    person: Any,
+    channel: Any,
+    source_from: Any,
+) -> int:
+    """One INSERT … SELECT into the outbox of the people `person` (a column of `source_from`),
+    each on `channel` (a name, or a column: the chosen one). The idempotency key names the
+    channel when every channel goes (`all`), else `preferred`: whichever channel is chosen when
+    resolve runs again, a person gets one message."""
+    topic = session.get_one(Topic, campaign.topic_id)
     key_prefix = f"c:{campaign.id.hex}:"
     not_before: Any = literal(at, UTCDateTime())
     zones = None
@@ -312,60 +374,51 @@ def resolve(session: Session, campaign: Campaign, at: datetime, *, batch: int = 
             .data(list(instants.items()) or [("UTC", at)])
             .cte("zone_starts")
         )
-    written = 0
-    size = sum(campaign.audience_counts.values())
-    for eligible in eligible_batches(session, campaign, at, batch=batch, size=size):
-        gate = eligible.subquery("gate")
-        source = select(
-            literal(campaign.brand_id).label("brand_id"),
-            literal(campaign.id).label("campaign_id"),
-            gate.c.person_id,
-            literal(topic.id).label("topic_id"),
-            literal(campaign.channel).label("channel"),
-            literal(topic.purpose).label("purpose"),
-            (
-                literal(key_prefix)
-                + cast(gate.c.person_id, String)
-                + literal(":" + campaign.channel)
-            ).label("key"),
-            literal("queued").label("state"),
-            (zones.c.instant if zones is not None else not_before).label("not_before"),
-            literal(campaign.expires_at, UTCDateTime()).label("expires_at"),
-            literal(0, Integer()).label("attempts"),
-            literal(utcnow(), UTCDateTime()).label("created_at"),
+    named = isinstance(channel, str)
+    channel_column = literal(channel) if named else channel
+    key_suffix = literal(":" + channel) if named else literal(":preferred")
+    source = select(
+        literal(campaign.brand_id).label("brand_id"),
+        literal(campaign.id).label("campaign_id"),
+        person,
+        literal(topic.id).label("topic_id"),
+        channel_column.label("channel"),
+        literal(topic.purpose).label("purpose"),
+        (literal(key_prefix) + cast(person, String) + key_suffix).label("key"),
+        literal("queued").label("state"),
+        (zones.c.instant if zones is not None else not_before).label("not_before"),
+        literal(campaign.expires_at, UTCDateTime()).label("expires_at"),
+        literal(0, Integer()).label("attempts"),
+        literal(utcnow(), UTCDateTime()).label("created_at"),
+    ).select_from(source_from)
+    # SQLite parses `… FROM a JOIN b ON x ON CONFLICT` only with a WHERE before the ON CONFLICT.
+    source = source.where(true())
+    if zones is not None:
+        source = source.join(Person, Person.id == person).join(
+            zones, zones.c.zone == Person.time_zone
         )
-        # SQLite parses `… FROM a JOIN b ON x ON CONFLICT` only with a WHERE before the ON CONFLICT.
-        source = source.where(true())
-        if zones is not None:
-            source = source.join(Person, Person.id == gate.c.person_id).join(
-                zones, zones.c.zone == Person.time_zone
-            )
-        columns = [
-            "brand_id",
-            "campaign_id",
-            "person_id",
-            "topic_id",
-            "channel",
-            "purpose",
-            "idempotency_key",
-            "state",
-            "not_before",
-            "expires_at",
-            "attempts",
-            "created_at",
-        ]
-        statement = (
-            _insert(session)(OutboxMessage)
-            .from_select(columns, source)
-            .on_conflict_do_nothing()
-            # SQLAlchemy keeps the row count of UPDATE and DELETE only, unless asked.
-            .execution_options(preserve_rowcount=True)
-        )
-        written += _inserted(session, session.execute(statement))
-    campaign.state = "sending"
-    campaign.started_at = utcnow()
-    session.flush()
-    return written
+    columns = [
+        "brand_id",
+        "campaign_id",
+        "person_id",
+        "topic_id",
+        "channel",
+        "purpose",
+        "idempotency_key",
+        "state",
+        "not_before",
+        "expires_at",
+        "attempts",
+        "created_at",
+    ]
+    statement = (
+        _insert(session)(OutboxMessage)
+        .from_select(columns, source)
+        .on_conflict_do_nothing()
+        # SQLAlchemy keeps the row count of UPDATE and DELETE only, unless asked.
+        .execution_options(preserve_rowcount=True)
+    )
+    return _inserted(session, session.execute(statement))
 
 
 def due(session: Session, now: datetime) -> list[uuid.UUID]:

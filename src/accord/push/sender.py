@@ -113,6 +113,8 @@ class PushSender:
             return PushResult(FAILED, status, text)
         except (requests.RequestException, OSError) as exc:
             return PushResult(RETRY, None, f"push service unreachable: {type(exc).__name__}")
+        except (ValueError, IndexError, TypeError) as exc:  # keys it cannot use
+            return PushResult(FAILED, None, f"unusable subscription: {type(exc).__name__}")
         assert isinstance(response, requests.Response)
         return PushResult(SENT, response.status_code)
 

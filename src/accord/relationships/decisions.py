@@ -25,6 +25,7 @@ from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.relationships.models import (
     DEFAULT_BRAND_CAP,
     ChannelChoice,
+    ChannelPreference,
     PurposeGrant,
     Relationship,
     Topic,
@@ -423,3 +424,50 @@ def withdraw(
     if scope.channel is not None:
         return set_channel(session, rel, purpose, Channel(scope.channel), False, actor)
     return set_purpose(session, rel, purpose, False, actor)
+
+
+def set_channel_order(
+    session: Session, rel: Relationship, channels: list[Channel], actor: Actor
+) -> bool:
+    """The person's order of preference among the brand's channels (first = preferred). A
+    several-channel campaign reaches them on the first it may use. Unchanged: nothing written."""
+    _hold(session, rel)
+    _open(rel)
+    if len(set(channels)) != len(channels):
+        raise InvalidInput("Each channel may appear once.", field="channels")
+    current = [
+        c
+        for (c,) in session.execute(
+            select(ChannelPreference.channel)
+            .where(
+                ChannelPreference.person_id == rel.person_id,
+                ChannelPreference.brand_id == rel.brand_id,
+            )
+            .order_by(ChannelPreference.rank)
+        )
+    ]
+    wanted = [c.value for c in channels]
+    if current == wanted:
+        return False
+    session.execute(
+        delete(ChannelPreference).where(
+            ChannelPreference.person_id == rel.person_id,
+            ChannelPreference.brand_id == rel.brand_id,
+        )
+    )
+    session.add_all(
+        ChannelPreference(person_id=rel.person_id, brand_id=rel.brand_id, channel=c, rank=n)
+        for n, c in enumerate(wanted, start=1)
+    )
+    record(session, rel, "channel_order", actor, value={"order": wanted})
+    return True
+
+
+def channel_order(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> list[str]:
+    return list(
+        session.scalars(
+            select(ChannelPreference.channel)
+            .where(ChannelPreference.person_id == person_id, ChannelPreference.brand_id == brand_id)
+            .order_by(ChannelPreference.rank)
+        )
+    )

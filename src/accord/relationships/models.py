@@ -83,6 +83,22 @@ class ChannelChoice(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
+class ChannelPreference(Base):
+    """The order in which the person prefers a brand's channels (rank 1 first): a campaign on
+    several channels reaches them on the first of its channels that the gate allows."""
+
+    __tablename__ = "channel_preferences"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    brand_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    rank: Mapped[int]
+
+
 class TopicChoice(Base):
     """A topic the person chose (a topic is off until chosen)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from accord.brands import service as brands
@@ -22,6 +22,7 @@ from accord.relationships.schemas import (
     PreferenceChange,
     RelationshipOut,
 )
+from accord.relationships.vocabulary import Channel
 
 router = APIRouter(prefix="/me", tags=["my relationships"])
 
@@ -92,6 +93,34 @@ def end(brand_id: uuid.UUID, person: PersonDep, session: SessionDep) -> Relation
     you, use `POST /api/v1/me/relationships/{brand_id}/erase`."""
     decisions.end(session, decisions.get(session, person.person_id, brand_id), PORTAL)
     return _out(session, person.person_id, brand_id)
+
+
+class ChannelOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channels: list[Channel] = Field(max_length=6, description="Most preferred first.")
+
+
+class ChannelOrderOut(BaseModel):
+    channels: list[str]
+
+
+@router.get("/relationships/{brand_id}/channel-order", response_model=ChannelOrderOut)
+def my_channel_order(
+    brand_id: uuid.UUID, person: PersonDep, session: SessionDep
+) -> ChannelOrderOut:
+    decisions.get(session, person.person_id, brand_id)
+    return ChannelOrderOut(channels=decisions.channel_order(session, person.person_id, brand_id))
+
+
+@router.put("/relationships/{brand_id}/channel-order", response_model=ChannelOrderOut)
+def set_channel_order(
+    brand_id: uuid.UUID, data: ChannelOrderIn, person: PersonDep, session: SessionDep
+) -> ChannelOrderOut:
+    """The order in which you prefer this brand's channels: a campaign on several channels
+    reaches you on the first one it may use (see the campaign docs on fallback)."""
+    rel = decisions.get(session, person.person_id, brand_id)
+    decisions.set_channel_order(session, rel, data.channels, PORTAL)
+    return ChannelOrderOut(channels=decisions.channel_order(session, person.person_id, brand_id))
 
 
 @router.get("/preferences", response_model=GlobalPreferencesOut)

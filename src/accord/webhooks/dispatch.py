@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -35,6 +36,7 @@ SCHEDULE = [timedelta(seconds=s) for s in (5, 300, 1800, 7200, 18000, 36000, 504
 THROTTLE = frozenset({429, 502, 503, 504})
 RESPONSE_KEPT = 2000
 LEASE = timedelta(minutes=2)
+PARALLEL = 8  # requests in flight at once per worker
 
 
 @dataclass(frozen=True)
@@ -247,8 +249,11 @@ def disable(
 def run_once(
     db: Database, settings: Settings, owner: str, *, limit: int = 50, now: datetime | None = None
 ) -> int:
-    """Claim up to `limit` due deliveries and send them. Returns how many were attempted.
-    `now` (tests, replays of the schedule): the moment the claim and the records use."""
+    """Claim up to `limit` due deliveries, send them (up to `PARALLEL` at once, to different
+    or the same endpoints) and record every answer in one transaction. Returns how many were
+    attempted. A crash before the record leaves them leased: they go again after the lease,
+    with the same webhook-id. `now` (tests, replays of the schedule): the moment the claim and
+    the records use."""
     fixed = now
 
     def clock() -> datetime:
@@ -258,22 +263,25 @@ def run_once(
         jobs = claim(session, owner, clock(), limit)
     if not jobs:
         return 0
+    live = [job for job in jobs if job.enabled]
     poster = Poster(settings)
     try:
-        for job in jobs:
-            if not job.enabled:
-                with db.transaction() as session:
-                    session.execute(
-                        update(WebhookDelivery)
-                        .where(WebhookDelivery.id == job.id)
-                        .values(state="cancelled", lease_owner=None, lease_expires_at=None)
-                    )
-                continue
-            answer = poster.post(job, utcnow())  # signed at the real moment, whatever `now`
-            with db.transaction() as session:
-                record(session, settings, job, answer, clock())
+        # Signed at the real moment, whatever `now`: receivers check the timestamp.
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            answers = list(pool.map(lambda job: poster.post(job, utcnow()), live))
     finally:
         poster.close()
+    with db.transaction() as session:
+        cancelled = [job.id for job in jobs if not job.enabled]
+        if cancelled:
+            session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(cancelled))
+                .values(state="cancelled", lease_owner=None, lease_expires_at=None)
+            )
+        moment = clock()
+        for job, answer in zip(live, answers, strict=True):
+            record(session, settings, job, answer, moment)
     return len(jobs)
 
 

@@ -69,3 +69,29 @@
   confirmations();
   copyButtons();
 }());
+
+/* The composer's merge-field menu: inserts the chosen field where the cursor was in the last
+   text box used (the list of fields stays on the page for those without JavaScript). */
+(function () {
+  "use strict";
+  var menu = document.querySelector(".merge-menu");
+  var button = document.getElementById("merge-insert");
+  var choice = document.getElementById("merge-field");
+  var status = document.getElementById("merge-status");
+  if (!menu || !button || !choice) { return; }
+  var last = document.getElementById("f-text");
+  ["f-subject", "f-text", "f-html"].forEach(function (id) {
+    var box = document.getElementById(id);
+    if (box) { box.addEventListener("focus", function () { last = box; }); }
+  });
+  menu.hidden = false;
+  button.addEventListener("click", function () {
+    if (!last) { return; }
+    var start = last.selectionStart || 0;
+    var end = last.selectionEnd || start;
+    last.value = last.value.slice(0, start) + choice.value + last.value.slice(end);
+    last.focus();
+    last.selectionStart = last.selectionEnd = start + choice.value.length;
+    if (status) { status.textContent = choice.value + " inserted."; }
+  });
+}());
