@@ -96,10 +96,20 @@ def test_the_demo_campaigns_are_sent_scheduled_and_drafted_once(
         assert set(built.rates) >= {"unsubscribed_rate", "bounced_rate"}
     transactional = session.scalar(
         select(func.count()).where(
-            OutboxMessage.campaign_id.is_(None), OutboxMessage.state == "sent"
+            OutboxMessage.campaign_id.is_(None),
+            OutboxMessage.state == "sent",
+            OutboxMessage.idempotency_key.startswith("m:"),  # the messages API's
         )
     )
     assert transactional == 2
+    told = session.scalar(  # the brands' answers in conversations and on the ideas board
+        select(func.count()).where(
+            OutboxMessage.state == "sent",
+            OutboxMessage.idempotency_key.startswith("conv:")
+            | OutboxMessage.idempotency_key.startswith("idea:"),
+        )
+    )
+    assert told and told > 5
     outbox = session.scalar(select(func.count()).select_from(OutboxMessage))
     campaigns = session.scalar(select(func.count()).select_from(Campaign))
     second = seed(session, settings, analytics=False)
