@@ -43,7 +43,7 @@ def create_app(
     app = FastAPI(
         title="Accord",
         version=accord.__version__,
-        docs_url="/api/docs",
+        docs_url=None,  # served by accord.core.web.api_docs, without a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -104,8 +104,8 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import api as conversations_api
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
-    from accord.core.web import home
-    from accord.delivery import feedback_api, tracking_pages, unsubscribe_pages
+    from accord.core.web import api_docs, home
+    from accord.delivery import feedback_api, sms_receipts, tracking_pages, unsubscribe_pages
     from accord.gatecheck import api as gatecheck_api
     from accord.ideas import api as ideas_api
     from accord.ideas import console_pages as idea_console_pages
@@ -134,12 +134,14 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.webhooks import pages as webhooks_pages
 
     app.include_router(home.router)
+    api_docs.install(app)
     app.include_router(keys_api.router)
     # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
     app.include_router(tracking_pages.router)
     app.include_router(sms_hooks.router)
+    app.include_router(sms_receipts.router)
     for api in (
         people_api,
         contacts_api,

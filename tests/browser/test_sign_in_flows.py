@@ -60,7 +60,7 @@ def test_member_signs_in_and_creates_an_api_key(live: LiveServer, page: Page) ->
     page.get_by_label("E-mail address").first.fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Browser Brand")).to_be_visible()
+    expect(page.get_by_role("heading", name="Browser Brand", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="API keys").click()
     page.get_by_label("Name").fill("browser key")

@@ -157,52 +157,52 @@ def expect(session: Session, who: Recipient, channel: str, at: str, reason: str 
     assert (from_sql, decision.reason) == (reason, reason)
 
 
-# --- the SMS window: from 08:00, before 21:00, local time ------------------------------------
+# --- the SMS window (compliance rules: everywhere, US federal): 08:00 to 21:00 local -----------
 
 SMS_WINDOW = [
     # (zone, UTC moment, expected reason)   local time
-    ("UTC", "2026-06-10T07:59", "quiet_hours"),  # 07:59
+    ("UTC", "2026-06-10T07:59", "legal_window"),  # 07:59
     ("UTC", "2026-06-10T08:00", None),  # 08:00
     ("UTC", "2026-06-10T20:59", None),  # 20:59
-    ("UTC", "2026-06-10T21:00", "quiet_hours"),  # 21:00
+    ("UTC", "2026-06-10T21:00", "legal_window"),  # 21:00
     # New York, the day before clocks go forward (EST, UTC-5) and the day after (EDT, UTC-4).
-    ("America/New_York", "2026-03-07T12:59", "quiet_hours"),  # Sat 07:59 EST
+    ("America/New_York", "2026-03-07T12:59", "legal_window"),  # Sat 07:59 EST
     ("America/New_York", "2026-03-07T13:00", None),  # Sat 08:00 EST
     ("America/New_York", "2026-03-08T01:59", None),  # Sat 20:59 EST
-    ("America/New_York", "2026-03-08T02:00", "quiet_hours"),  # Sat 21:00 EST
-    ("America/New_York", "2026-03-08T11:59", "quiet_hours"),  # Sun 07:59 EDT
+    ("America/New_York", "2026-03-08T02:00", "legal_window"),  # Sat 21:00 EST
+    ("America/New_York", "2026-03-08T11:59", "legal_window"),  # Sun 07:59 EDT
     ("America/New_York", "2026-03-08T12:00", None),  # Sun 08:00 EDT
     ("America/New_York", "2026-03-08T12:30", None),  # Sun 08:30 EDT (Sat: 07:30 EST)
     ("America/New_York", "2026-03-09T00:59", None),  # Sun 20:59 EDT
-    ("America/New_York", "2026-03-09T01:00", "quiet_hours"),  # Sun 21:00 EDT
+    ("America/New_York", "2026-03-09T01:00", "legal_window"),  # Sun 21:00 EDT
     # New York, clocks go back on Sunday 1 November 2026.
-    ("America/New_York", "2026-10-31T11:59", "quiet_hours"),  # Sat 07:59 EDT
+    ("America/New_York", "2026-10-31T11:59", "legal_window"),  # Sat 07:59 EDT
     ("America/New_York", "2026-10-31T12:00", None),  # Sat 08:00 EDT
     ("America/New_York", "2026-11-01T00:59", None),  # Sat 20:59 EDT
-    ("America/New_York", "2026-11-01T01:00", "quiet_hours"),  # Sat 21:00 EDT
-    ("America/New_York", "2026-11-01T12:00", "quiet_hours"),  # Sun 07:00 EST
-    ("America/New_York", "2026-11-01T12:59", "quiet_hours"),  # Sun 07:59 EST
+    ("America/New_York", "2026-11-01T01:00", "legal_window"),  # Sat 21:00 EDT
+    ("America/New_York", "2026-11-01T12:00", "legal_window"),  # Sun 07:00 EST
+    ("America/New_York", "2026-11-01T12:59", "legal_window"),  # Sun 07:59 EST
     ("America/New_York", "2026-11-01T13:00", None),  # Sun 08:00 EST
     ("America/New_York", "2026-11-02T01:59", None),  # Sun 20:59 EST
-    ("America/New_York", "2026-11-02T02:00", "quiet_hours"),  # Sun 21:00 EST
+    ("America/New_York", "2026-11-02T02:00", "legal_window"),  # Sun 21:00 EST
     # Berlin, clocks go forward on Sunday 29 March 2026 (CET, UTC+1, to CEST, UTC+2).
-    ("Europe/Berlin", "2026-03-28T06:59", "quiet_hours"),  # Sat 07:59 CET
+    ("Europe/Berlin", "2026-03-28T06:59", "legal_window"),  # Sat 07:59 CET
     ("Europe/Berlin", "2026-03-28T07:00", None),  # Sat 08:00 CET
     ("Europe/Berlin", "2026-03-28T19:59", None),  # Sat 20:59 CET
-    ("Europe/Berlin", "2026-03-28T20:00", "quiet_hours"),  # Sat 21:00 CET
-    ("Europe/Berlin", "2026-03-29T05:59", "quiet_hours"),  # Sun 07:59 CEST
+    ("Europe/Berlin", "2026-03-28T20:00", "legal_window"),  # Sat 21:00 CET
+    ("Europe/Berlin", "2026-03-29T05:59", "legal_window"),  # Sun 07:59 CEST
     ("Europe/Berlin", "2026-03-29T06:00", None),  # Sun 08:00 CEST
     ("Europe/Berlin", "2026-03-29T18:59", None),  # Sun 20:59 CEST
-    ("Europe/Berlin", "2026-03-29T19:00", "quiet_hours"),  # Sun 21:00 CEST
+    ("Europe/Berlin", "2026-03-29T19:00", "legal_window"),  # Sun 21:00 CEST
     # Berlin, clocks go back on Sunday 25 October 2026.
-    ("Europe/Berlin", "2026-10-24T05:59", "quiet_hours"),  # Sat 07:59 CEST
+    ("Europe/Berlin", "2026-10-24T05:59", "legal_window"),  # Sat 07:59 CEST
     ("Europe/Berlin", "2026-10-24T06:00", None),  # Sat 08:00 CEST
-    ("Europe/Berlin", "2026-10-24T19:00", "quiet_hours"),  # Sat 21:00 CEST
-    ("Europe/Berlin", "2026-10-25T06:00", "quiet_hours"),  # Sun 07:00 CET
-    ("Europe/Berlin", "2026-10-25T06:59", "quiet_hours"),  # Sun 07:59 CET
+    ("Europe/Berlin", "2026-10-24T19:00", "legal_window"),  # Sat 21:00 CEST
+    ("Europe/Berlin", "2026-10-25T06:00", "legal_window"),  # Sun 07:00 CET
+    ("Europe/Berlin", "2026-10-25T06:59", "legal_window"),  # Sun 07:59 CET
     ("Europe/Berlin", "2026-10-25T07:00", None),  # Sun 08:00 CET
     ("Europe/Berlin", "2026-10-25T19:59", None),  # Sun 20:59 CET
-    ("Europe/Berlin", "2026-10-25T20:00", "quiet_hours"),  # Sun 21:00 CET
+    ("Europe/Berlin", "2026-10-25T20:00", "legal_window"),  # Sun 21:00 CET
 ]
 
 
@@ -234,8 +234,8 @@ def test_sms_outside_the_window_waits_until_08_00_local(
 ) -> None:
     from_sql, decision = both_gates(session, Recipient(zone=zone), "sms", utc(at))
     assert (from_sql, decision.reason, decision.defer_until) == (
-        "quiet_hours",
-        "quiet_hours",
+        "legal_window",
+        "legal_window",
         utc(until),
     )
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from accord.campaigns.gate_facts import load_facts
 from accord.campaigns.gate_rules import Sending, decide
 from accord.campaigns.gate_sql import Related, eligible_select, gate_select
+from accord.compliance import service as compliance
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
@@ -33,6 +34,96 @@ ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Au
 CHANNELS = ["email", "sms", "push", "inapp"]
 BASE = datetime(2026, 3, 28, 0, 0, tzinfo=UTC)  # near a DST change in Europe
 counter = itertools.count()
+PLACES = [
+    (None, None),
+    ("US", None),
+    ("US", "FL"),
+    ("US", "TX"),
+    ("US", "OK"),
+    ("DE", None),
+    ("CA", "ON"),
+]
+# Rules of another shape than the shipped ones: a window for every channel, per-brand and
+# per-topic limits of several spans, an e-mail window, a push window everywhere.
+OTHER_RULES = """
+[[jurisdiction]]
+code = "WORLD"
+name = "Everywhere"
+places = ["*"]
+[[jurisdiction]]
+code = "US"
+name = "US"
+places = ["US"]
+[[jurisdiction]]
+code = "US-FL"
+name = "Florida"
+places = ["US-FL"]
+[[jurisdiction]]
+code = "CA"
+name = "Canada"
+places = ["CA"]
+[[jurisdiction]]
+code = "DE"
+name = "Germany"
+places = ["DE"]
+[[rule]]
+id = "us-any"
+jurisdiction = "US"
+channel = "*"
+purpose = "*"
+kind = "window"
+start = "09:00"
+end = "20:30"
+source = "test"
+[[rule]]
+id = "fl-brand"
+jurisdiction = "US-FL"
+channel = "sms"
+purpose = "marketing"
+kind = "frequency"
+max = 2
+hours = 48
+per = "brand"
+source = "test"
+[[rule]]
+id = "fl-topic"
+jurisdiction = "US-FL"
+channel = "*"
+purpose = "*"
+kind = "frequency"
+max = 1
+hours = 12
+per = "topic"
+source = "test"
+[[rule]]
+id = "ca-email"
+jurisdiction = "CA"
+channel = "email"
+purpose = "marketing"
+kind = "window"
+start = "10:00"
+end = "18:00"
+source = "test"
+[[rule]]
+id = "de-topic"
+jurisdiction = "DE"
+channel = "*"
+purpose = "*"
+kind = "frequency"
+max = 1
+hours = 6
+per = "topic"
+source = "test"
+[[rule]]
+id = "world-push"
+jurisdiction = "WORLD"
+channel = "push"
+purpose = "*"
+kind = "window"
+start = "07:00"
+end = "22:00"
+source = "test"
+"""
 
 offset = st.integers(-72, 72).map(lambda h: BASE + timedelta(hours=h))
 hhmm = st.tuples(st.integers(0, 23), st.sampled_from([0, 30])).map(
@@ -66,15 +157,37 @@ person_world = st.fixed_dictionaries(
         "contacts": st.dictionaries(st.sampled_from(CHANNELS), st.lists(contact, max_size=2)),
         "sent_here": st.lists(st.integers(0, 10), max_size=3),  # days ago
         "sent_elsewhere": st.lists(st.integers(0, 10), max_size=3),
+        # Where the law sees the person (country, state), and texts this brand sent them:
+        # (hours ago, on the campaign's topic or the brand's other one, purpose).
+        "place": st.sampled_from(PLACES),
+        "texts": st.lists(
+            st.tuples(
+                st.integers(0, 60), st.booleans(), st.sampled_from(["marketing", "transactional"])
+            ),
+            max_size=4,
+        ),
     }
 )
 
 
 def build(
-    session: Session, spec: dict[str, Any], brand: Any, other: Any, topic: Any, other_topic: Any
+    session: Session,
+    spec: dict[str, Any],
+    brand: Any,
+    other: Any,
+    topic: Any,
+    other_topic: Any,
+    second_topic: Any = None,
 ) -> uuid.UUID:
+    second_topic = second_topic or topic
     n = next(counter)
-    person = Person(email=f"w{n}-{uuid.uuid4().hex[:8]}@world.example", time_zone=spec["zone"])
+    country, subdivision = spec["place"]
+    person = Person(
+        email=f"w{n}-{uuid.uuid4().hex[:8]}@world.example",
+        time_zone=spec["zone"],
+        place_country=country,
+        place_subdivision=subdivision,
+    )
     session.add(person)
     session.flush()
     pid = person.id
@@ -143,8 +256,33 @@ def build(
                     sent_at=BASE - timedelta(days=days, hours=1),
                 )
             )
+    add_texts(session, spec["texts"], pid, brand, topic, second_topic)
     session.flush()
     return pid
+
+
+def add_texts(
+    session: Session,
+    texts: list[tuple[int, bool, str]],
+    pid: uuid.UUID,
+    brand: Any,
+    topic: Any,
+    second_topic: Any,
+) -> None:
+    """Texts the brand sent: (hours before BASE, on the topic or the other one, purpose)."""
+    for hours, on_topic, purpose in texts:
+        session.add(
+            OutboxMessage(
+                brand_id=brand.id,
+                person_id=pid,
+                topic_id=(topic if on_topic else second_topic).id,
+                channel="sms",
+                purpose=purpose,
+                idempotency_key=f"w-{uuid.uuid4().hex}",
+                state="delivered",
+                sent_at=BASE - timedelta(hours=hours, minutes=30),
+            )
+        )
 
 
 @settings(
@@ -157,16 +295,27 @@ def build(
     purpose=st.sampled_from(["marketing", "transactional"]),
     channel=st.sampled_from(CHANNELS),
     at=offset,
+    other_rules=st.booleans(),
 )
 def test_sql_gate_and_per_message_check_agree(
-    session: Session, people: list[dict[str, Any]], purpose: str, channel: str, at: datetime
+    session: Session,
+    people: list[dict[str, Any]],
+    purpose: str,
+    channel: str,
+    at: datetime,
+    other_rules: bool,
 ) -> None:
     savepoint = session.begin_nested()
     try:
+        if other_rules:
+            compliance.load_rules(session, compliance.parse(OTHER_RULES))
         brand, other = make_brand(session), make_brand(session)
         topic = make_topic(session, brand=brand, purpose=purpose)
+        second_topic = make_topic(session, brand=brand, purpose=purpose)
         other_topic = make_topic(session, brand=other)
-        ids = [build(session, spec, brand, other, topic, other_topic) for spec in people]
+        ids = [
+            build(session, spec, brand, other, topic, other_topic, second_topic) for spec in people
+        ]
         audience = select(Person.id).where(Person.id.in_(ids))
         sending = Sending(brand.id, Purpose(purpose), topic.id, Channel(channel), at)
         query = gate_select(session, sending, audience)
@@ -180,7 +329,8 @@ def test_sql_gate_and_per_message_check_agree(
         }
         assert from_related == {pid: from_sql[pid] for pid in related}
         middle = sorted(ids)[len(ids) // 2]
-        for deferred, let_through in ((False, {None}), (True, {None, "quiet_hours"})):
+        deferring = {None, "quiet_hours", "legal_window"}
+        for deferred, let_through in ((False, {None}), (True, deferring)):
             expected = {pid for pid, reason in from_sql.items() if reason in let_through}
             for within in ((None, None), (None, middle), (middle, None)):
                 after, upto = within
@@ -213,6 +363,8 @@ GOOD: dict[str, Any] = {
     "contacts": {"sms": [(True, False)]},
     "sent_here": [],
     "sent_elsewhere": [],
+    "place": (None, None),
+    "texts": [],
 }
 NOON = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
 CASES: list[tuple[str, dict[str, Any], str]] = [
@@ -236,7 +388,20 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("eligible", {"brand_cap": 1, "sent_here": [12]}, "marketing"),
     ("global_cap", {"sent_elsewhere": [4, 5, 6, 7, 8]}, "marketing"),
     ("quiet_hours", {"prefs": GOOD["prefs"] | {"quiet": ("11:30", "13:00")}}, "marketing"),
-    ("quiet_hours", {"zone": "Pacific/Auckland"}, "transactional"),
+    ("legal_window", {"zone": "Pacific/Auckland"}, "transactional"),
+    # Florida (shipped rules): at most 3 marketing texts a topic in 24 hours, 08:00-20:00.
+    (
+        "legal_frequency",
+        {"place": ("US", "FL"), "brand_cap": 9, "texts": [(61, True, "marketing")] * 3},
+        "marketing",
+    ),
+    ("eligible", {"place": ("US", "FL"), "texts": [(61, True, "marketing")] * 2}, "marketing"),
+    (
+        "eligible",
+        {"place": ("US", "FL"), "brand_cap": 9, "texts": [(61, True, "marketing")] * 3},
+        "transactional",
+    ),
+    ("legal_window", {"place": ("US", "FL"), "zone": "America/Los_Angeles"}, "marketing"),
 ]
 
 
@@ -256,5 +421,5 @@ def test_each_reason_from_both_gates(session: Session) -> None:
         assert (row.reason or "eligible", decision.reason or "eligible") == (expected, expected), (
             change
         )
-        if expected == "quiet_hours":
+        if expected in ("quiet_hours", "legal_window"):
             assert decision.defer_until is not None and decision.defer_until > NOON

@@ -13,7 +13,7 @@ from accord.campaigns.gate_rules import RULES, Reason, check_order
 def test_rules_follow_the_reasons() -> None:
     order = [rule.reason for rule in RULES]
     assert order == [reason for reason in Reason if reason in order]
-    assert [rule.reason for rule in RULES if rule.defers] == ["quiet_hours"]
+    assert [rule.reason for rule in RULES if rule.defers] == ["legal_window", "quiet_hours"]
 
 
 def test_a_rule_out_of_order_is_refused() -> None:

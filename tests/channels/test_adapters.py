@@ -178,3 +178,35 @@ def test_a_webhook_campaign_goes_to_the_brands_channel_endpoint(
     assert event["type"] == "message.deliver"
     assert event["data"]["person_id"] == str(person.id)
     assert event["data"]["subject"] == "Hello Di"
+
+
+def test_brands_hear_of_messages_handed_over(
+    client: TestClient,
+    session: Session,
+    database: RolledBackDatabase,
+    settings: Settings,
+    receiver: Receiver,
+) -> None:
+    brand = make_brand(session)
+    _, key = make_api_key(session, brand=brand)
+    topic = make_topic(session, brand=brand)
+    person = make_person(session, display_name="Ed")
+    make_relationship(
+        session, person=person, brand=brand, marketing=True, channels=("inapp",), topics_on=(topic,)
+    )
+    endpoint = service.create_endpoint(
+        session,
+        settings,
+        brand.id,
+        url=receiver.url,
+        event_types=["message.sent", "message.delivered"],
+    )
+    receiver.secret = endpoint.secret
+    campaign_id = _campaign(client, key, topic, "inapp")
+    session.commit()
+    drain(Worker(database, settings))
+    dispatch.drain(database, settings)
+    (event,) = receiver.verified
+    assert event["type"] == "message.delivered"
+    assert event["data"]["campaign_id"] == campaign_id
+    assert event["data"]["person_id"] == str(person.id)

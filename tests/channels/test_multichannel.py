@@ -210,3 +210,28 @@ def test_preview_and_report_per_channel(
     service.resolve(session, campaign, NOON)
     built = report.build(session, campaign)
     assert set(built.by_channel) == {"email"}  # both now prefer e-mail
+
+
+def test_the_relationship_page_sets_the_order(
+    client: TestClient, session: Session, world: tuple[Brand, Topic]
+) -> None:
+    brand, topic = world
+    person = _person(session, brand, topic, ("email", "inapp"))
+    sign_in_person(client, session, person.email)
+    csrf = csrf_of(client, f"/relationships/{brand.id}")
+    same = client.post(
+        f"/relationships/{brand.id}/channel-order",
+        data={"csrf_token": csrf, "order1": "inapp", "order2": "inapp"},
+    )
+    assert same.status_code == 422 and "already higher in your order" in same.text
+    assert decisions.channel_order(session, person.id, brand.id) == []
+    done = client.post(
+        f"/relationships/{brand.id}/channel-order",
+        follow_redirects=False,
+        data={"csrf_token": csrf, "order1": "inapp", "order2": "email"},
+    )
+    assert done.status_code == 303
+    assert decisions.channel_order(session, person.id, brand.id) == ["inapp", "email"]
+    page = client.get(f"/relationships/{brand.id}")
+    assert '<option value="inapp" selected>' in page.text
+    assert _chosen(session, brand, topic, ["email", "inapp"])[person.id] == ["inapp"]

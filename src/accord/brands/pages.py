@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from accord.brands import service
 from accord.brands.deps import BrandDep
@@ -16,7 +17,8 @@ from accord.core.permissions import Permission, Role, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import handle_form, parse_form, read_form, show_form
+from accord.core.web.forms import act_or_fail, handle_form, parse_form, read_form, show_form
+from accord.core.web.next_page import FIELD, safe_next
 from accord.core.web.panels import brand_panels_for, setup_checklist
 from accord.core.web.templates import flash, render
 
@@ -41,14 +43,20 @@ def _console(request: Request, caller: BrandCaller, session: Any) -> dict[str, A
 
 
 def _sign_in(request: Request, member_id: uuid.UUID) -> Response:
+    target = safe_next(request.session.get(FIELD), "/console")
+    if not target.startswith("/console"):
+        target = "/console"
     request.session.clear()
     request.session["member_id"] = str(member_id)
     flash(request, "You are signed in to the brand console.")
-    return RedirectResponse("/console", status_code=303)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_form(request: Request) -> HTMLResponse:
+def signin_form(request: Request, next: str = "") -> HTMLResponse:
+    # Kept in the session, so that a password and an e-mailed link both come back to it.
+    if next:
+        request.session[FIELD] = safe_next(next, "")
     return show_form(request, SIGNIN, {}, model=MemberSignIn)
 
 
@@ -118,7 +126,63 @@ def members(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResp
     caller.require(Permission.read_brand)
     rows, _ = service.list_members(session, caller.brand_id, limit=200)
     context = {**_console(request, caller, session), "members": rows, "roles": ROLE_OPTIONS}
-    return render(request, "brands/members.html", context)
+    # New members start with the least a role may do; the owner raises it if needed.
+    return show_form(
+        request, "brands/members.html", {"role": Role.support.value}, model=MemberCreate, **context
+    )
+
+
+class RoleForm(BaseModel):
+    role: Role
+
+
+@router.post("/members/{member_id}/role", response_class=HTMLResponse)
+async def change_role(
+    member_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.manage_members)
+
+    def act(data: RoleForm) -> Response:
+        member = service.change_role(session, caller.brand_id, member_id, data.role)
+        flash(request, f"{member.email} is now {data.role.value}.", "success")
+        return RedirectResponse("/console/members", status_code=303)
+
+    def context() -> dict[str, Any]:
+        rows, _ = service.list_members(session, caller.brand_id, limit=200)
+        return {
+            **_console(request, caller, session),
+            "members": rows,
+            "roles": ROLE_OPTIONS,
+            "values": {"role": Role.support.value},
+        }
+
+    return await handle_form(
+        request,
+        session,
+        RoleForm,
+        act,
+        template="brands/members.html",
+        context=context,
+        field_of={"role": "form"},
+    )
+
+
+@router.post("/members/{member_id}/remove")
+def remove_member(
+    member_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
+) -> Response:
+    caller.require(Permission.manage_members)
+
+    def act() -> Response:
+        member = service.remove_member(session, caller.brand_id, member_id)
+        flash(request, f"{member.email} is no longer a member.", "success")
+        return RedirectResponse("/console/members", status_code=303)
+
+    def failed(exc: AccordError) -> Response:
+        flash(request, exc.detail, "error")
+        return RedirectResponse("/console/members", status_code=303)
+
+    return act_or_fail(session, act, failed)
 
 
 @router.post("/members", response_class=HTMLResponse)

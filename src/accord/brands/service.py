@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from accord.brands import keys
@@ -18,6 +18,7 @@ from accord.core.auth import consume_magic_link, issue_magic_link
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, NotAuthenticated, NotFound
 from accord.core.pagination import paginate
+from accord.core.permissions import Role
 from accord.core.principals import BrandCaller
 from accord.core.security import hash_password, token_hash, verify_password
 from accord.core.settings import Settings
@@ -238,3 +239,38 @@ def authenticate_api_key(session: Session, secret: str) -> BrandCaller:
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
     return BrandCaller(brand_id=row.brand_id, role=row.role, api_key_id=row.id)
+
+
+def _owners(session: Session, brand_id: uuid.UUID) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Member)
+            .where(Member.brand_id == brand_id, Member.role == Role.owner.value)
+        )
+        or 0
+    )
+
+
+def change_role(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID, role: Role) -> Member:
+    """A member's new role; the brand's last owner stays an owner (someone must manage it)."""
+    member = get_member(session, brand_id, member_id)
+    if member.role == Role.owner.value and role != Role.owner and _owners(session, brand_id) <= 1:
+        raise Conflict(
+            "The last owner cannot change role: make someone else owner first.", field="role"
+        )
+    member.role = role.value
+    session.flush()
+    return member
+
+
+def remove_member(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID) -> Member:
+    """Take a member off the brand; never its last owner."""
+    member = get_member(session, brand_id, member_id)
+    if member.role == Role.owner.value and _owners(session, brand_id) <= 1:
+        raise Conflict(
+            "The last owner cannot be removed: make someone else owner first.", field="form"
+        )
+    session.delete(member)
+    session.flush()
+    return member

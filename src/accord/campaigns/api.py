@@ -8,10 +8,12 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, status
+from sqlalchemy.orm import Session
 
 from accord.brands.api import BRAND_SCOPED
 from accord.brands.deps import BrandDep
 from accord.campaigns import messages, report, service
+from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import (
     CampaignCreate,
     CampaignOut,
@@ -28,14 +30,20 @@ from accord.core.web.deps import SessionDep
 router = APIRouter(tags=["campaigns", BRAND_SCOPED])
 
 
+def _out(session: Session, campaign: Campaign) -> CampaignOut:
+    """The campaign, with an sms campaign's text counted as it goes out."""
+    out = CampaignOut.model_validate(campaign)
+    if "sms" in service.channels_of(campaign):
+        out.sms = service.sms_segments(session, campaign)
+    return out
+
+
 @router.post("/campaigns", response_model=CampaignOut, status_code=status.HTTP_201_CREATED)
 def create(data: CampaignCreate, caller: BrandDep, session: SessionDep) -> CampaignOut:
     """Create a draft. Templates may use only person.name, person.first_name, person.locale,
     brand.name, brand.support_email, brand.postal_address and topic.name."""
     caller.require(Permission.write_campaigns)
-    return CampaignOut.model_validate(
-        service.create(session, caller.brand_id, data, member_id=caller.member_id)
-    )
+    return _out(session, service.create(session, caller.brand_id, data, member_id=caller.member_id))
 
 
 @router.get("/campaigns", response_model=Page[CampaignOut])
@@ -47,13 +55,13 @@ def listing(
 ) -> Page[CampaignOut]:
     caller.require(Permission.read_brand)
     rows, next_cursor = service.listing(session, caller.brand_id, cursor=cursor, limit=limit)
-    return Page(items=[CampaignOut.model_validate(c) for c in rows], next_cursor=next_cursor)
+    return Page(items=[_out(session, c) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
 def read(campaign_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> CampaignOut:
     caller.require(Permission.read_brand)
-    return CampaignOut.model_validate(service.get(session, caller.brand_id, campaign_id))
+    return _out(session, service.get(session, caller.brand_id, campaign_id))
 
 
 @router.patch("/campaigns/{campaign_id}", response_model=CampaignOut)
@@ -62,7 +70,7 @@ def update(
 ) -> CampaignOut:
     caller.require(Permission.write_campaigns)
     campaign = service.get(session, caller.brand_id, campaign_id)
-    return CampaignOut.model_validate(service.update_draft(session, campaign, data))
+    return _out(session, service.update_draft(session, campaign, data))
 
 
 @router.get("/campaigns/{campaign_id}/preview", response_model=Preview)
@@ -76,17 +84,15 @@ def preview(campaign_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> Pr
 def send(campaign_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> CampaignOut:
     """Send (or schedule) the campaign. Asking twice sends once."""
     caller.require(Permission.send_campaigns)
-    return CampaignOut.model_validate(
-        service.send(session, service.get(session, caller.brand_id, campaign_id))
-    )
+    return _out(session, service.send(session, service.get(session, caller.brand_id, campaign_id)))
 
 
 @router.post("/campaigns/{campaign_id}/cancel", response_model=CampaignOut)
 def cancel(campaign_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> CampaignOut:
     """Stop everything not yet handed to a channel."""
     caller.require(Permission.send_campaigns)
-    return CampaignOut.model_validate(
-        service.cancel(session, service.get(session, caller.brand_id, campaign_id))
+    return _out(
+        session, service.cancel(session, service.get(session, caller.brand_id, campaign_id))
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from accord.campaigns import templating
 from accord.campaigns.charts import Chart, bar_chart
-from accord.campaigns.gate_rules import REASONS
+from accord.campaigns.gate_rules import DEFERRING, REASONS
 from accord.campaigns.models import Campaign
 from accord.campaigns.report import Report
 from accord.campaigns.schemas import Preview
@@ -36,6 +36,10 @@ REASON_TEXT = {
     "suppressed": "Every address on this channel is suppressed (hard bounces or a complaint).",
     "brand_cap": "Already got as many marketing messages from the brand this week as allowed.",
     "global_cap": "Already got as many marketing messages from all brands this week as allowed.",
+    "legal_frequency": "The law where the person lives limits how many such messages they may "
+    "get in a day (e.g. Florida: 3 texts a topic in 24 hours), and that many went already.",
+    "legal_window": "Outside the hours the law where the person lives allows (e.g. texts "
+    "08:00-21:00, Florida 08:00-20:00): deferred until they open, not dropped.",
     "quiet_hours": "Inside the person's quiet hours: deferred until they end, not dropped.",
     "terms": "The terms the person agreed with the brand forbid this message.",
     "expired": "The campaign expired before the message could go.",
@@ -50,14 +54,15 @@ STATE_TEXT = {
     "cancelled": "cancelled",
 }
 STATE_TONE = {"draft": "", "scheduled": "warn", "sending": "warn", "done": "ok"}
-EXCLUDED = [r for r in REASONS if r != "quiet_hours"]
-NOT_REASONS = frozenset({"eligible", "quiet_hours"})
+EXCLUDED = [r for r in REASONS if r not in DEFERRING]
+NOT_REASONS = frozenset({"eligible", *DEFERRING})
+DEFERRED_TEXT = {"legal_window": "Deferred (legal hours)", "quiet_hours": "Deferred (quiet hours)"}
 OUTCOMES = [
     ("sent", "Sent", "good"),
     ("delivered", "Delivered (receipt)", "good"),
     ("undelivered", "Not delivered (receipt)", "bad"),
     ("queued", "Queued", "wait"),
-    ("deferred", "Deferred (quiet hours)", "wait"),
+    ("deferred", "Deferred (legal or quiet hours)", "wait"),
     ("skipped", "Skipped at sending", "out"),
     ("failed", "Failed", "bad"),
     ("dead", "Given up after every attempt", "bad"),
@@ -142,8 +147,9 @@ def render_content(campaign: Campaign, context: dict[str, Any]) -> Content:
 
 def audience_chart(counts: dict[str, int], chart_id: str = "audience") -> Chart:
     rows = [("Eligible", counts.get("eligible", 0), "good")]
-    if counts.get("quiet_hours"):
-        rows.append(("Deferred (quiet hours)", counts["quiet_hours"], "wait"))
+    for reason, label in DEFERRED_TEXT.items():
+        if counts.get(reason):
+            rows.append((label, counts[reason], "wait"))
     rows += [(row.code, row.count, "out") for row in reason_rows(counts) if row.count]
     return bar_chart(chart_id, "Audience by reason", rows)
 
@@ -156,7 +162,7 @@ def outcome_chart(report: Report, chart_id: str = "outcomes") -> Chart:
 
 def preview_counts(preview: Preview) -> dict[str, int]:
     """A preview in the shape of a resolved campaign's audience counts."""
-    return {"eligible": preview.eligible, "quiet_hours": preview.deferred, **preview.excluded}
+    return {"eligible": preview.eligible, **preview.deferred_by, **preview.excluded}
 
 
 def percent(rate: float) -> str:

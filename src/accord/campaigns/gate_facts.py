@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -14,9 +15,10 @@ from sqlalchemy import Select, String, Uuid, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from accord.campaigns.gate_legal import LegalRules, LimitKey, legal_rules
 from accord.campaigns.gate_rules import CAP_WINDOW, Decision, Facts, Sending, decide
 from accord.core.db import UTCDateTime, among, unindexed
-from accord.outbox.models import MessageState, OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
     DEFAULT_BRAND_CAP,
@@ -43,6 +45,8 @@ def load_facts(
     session: Session, sending: Sending, people: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Facts]:
     ids = list(people)
+    legal = legal_rules(session, sending)
+    counts = _legal_counts(session, sending, ids, legal.limits) if legal.limits else {}
     rows = session.execute(
         _statement(session.get_bind().dialect.name),
         {
@@ -55,7 +59,43 @@ def load_facts(
         },
     ).all()
     found = {row.id: row for row in rows}
-    return {pid: _facts(found[pid]) if pid in found else NOBODY for pid in ids}
+    none = (0,) * len(legal.limits)
+    return {
+        pid: _facts(found[pid], legal, counts.get(pid, none)) if pid in found else NOBODY
+        for pid in ids
+    }
+
+
+def _legal_counts(
+    session: Session, sending: Sending, people: list[uuid.UUID], limits: Sequence[LimitKey]
+) -> dict[uuid.UUID, tuple[int, ...]]:
+    """Per person, the messages counted against each frequency limit: handed over on the
+    sending's channel for its purpose by its brand in the limit's last `hours`, on its topic
+    (per topic) or any (per brand). One statement for the list."""
+    outbox = OutboxMessage
+    since = [sending.at - timedelta(hours=hours) for hours, _ in limits]
+
+    def counted(i: int, per: str) -> ColumnElement[int]:
+        inside = outbox.sent_at > since[i]
+        if per == "topic":
+            inside = and_(inside, outbox.topic_id == sending.topic_id)
+        return func.sum(case((inside, 1), else_=0))
+
+    rows = session.execute(
+        select(
+            outbox.person_id,
+            *(counted(i, per).label(f"n{i}") for i, (_, per) in enumerate(limits)),
+        )
+        .where(
+            among(session, outbox.person_id, "people", people),
+            outbox.purpose == sending.purpose,
+            outbox.sent_at > min(since),
+            outbox.brand_id == sending.brand_id,
+            unindexed(outbox.channel) == sending.channel,
+        )
+        .group_by(outbox.person_id)
+    ).all()
+    return {row[0]: tuple(int(n or 0) for n in row[1:]) for row in rows}
 
 
 @cache
@@ -97,7 +137,7 @@ def _statement(dialect: str) -> Select[Any]:
         )
         .where(
             wanted(OutboxMessage.person_id),
-            unindexed(OutboxMessage.state) == MessageState.sent,
+            # Handed over (sent, or since delivered or undelivered): the time it was.
             OutboxMessage.purpose == Purpose.marketing,
             OutboxMessage.sent_at > since,
         )
@@ -129,6 +169,8 @@ def _statement(dialect: str) -> Select[Any]:
         select(
             Person.id,
             Person.time_zone,
+            Person.place_country,
+            Person.place_subdivision,
             rel.c.id.label("rel_id"),
             rel.c.state,
             rel.c.paused_until,
@@ -178,8 +220,9 @@ NOBODY = Facts(
 )
 
 
-def _facts(row: Any) -> Facts:
+def _facts(row: Any, legal: LegalRules, counted: tuple[int, ...]) -> Facts:
     rel, pref = row.rel_id is not None, row.pref_id is not None
+    fold = legal.fold_at(row.place_country, row.place_subdivision)
     return Facts(
         relationship=State(row.state) if rel else None,
         paused_until=row.paused_until if rel else None,
@@ -198,4 +241,6 @@ def _facts(row: Any) -> Facts:
         has_usable_point=bool(row.usable),
         brand_sent=int(row.brand_n or 0),
         global_sent=int(row.global_n or 0),
+        legal_window=fold.window,
+        legal_limits=tuple(zip(legal.maxima(fold), counted, strict=True)),
     )

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, bindparam, cast, func, or_
+from sqlalchemy import Integer, and_, bindparam, cast, func, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from accord.core.db import UTCDateTime
@@ -59,15 +59,16 @@ class Reason(StrEnum):
     suppressed = "suppressed"
     brand_cap = "brand_cap"
     global_cap = "global_cap"
+    legal_frequency = "legal_frequency"
     terms = "terms"
     # Deferring rules last: the message waits until the rule passes.
+    legal_window = "legal_window"
     quiet_hours = "quiet_hours"
 
 
 REASONS = tuple(Reason)
 INTERRUPTIVE = frozenset({Channel.sms, Channel.push})
 ACCOUNT_CHANNELS = frozenset({Channel.inapp, Channel.webhook})
-SMS_START, SMS_END = 8 * 60, 21 * 60  # local minutes: SMS from 08:00, and before 21:00
 CAP_WINDOW = timedelta(days=7)
 
 Condition = ColumnElement[bool]
@@ -106,6 +107,12 @@ class Facts:
     has_usable_point: bool  # verified and not suppressed
     brand_sent: int  # marketing sent by this brand in the cap window
     global_sent: int  # marketing sent by any brand in the cap window
+    # The law where the person is (`accord.compliance`, the strictest rule wins): the local
+    # window (start, end minutes) messages of this kind may go in, if any, and per frequency
+    # limit of the sending (`LegalRules.limits`, in that order) its maximum there (None: no
+    # such limit there) and the messages counted against it.
+    legal_window: tuple[int, int] | None = None
+    legal_limits: tuple[tuple[int | None, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,9 @@ class FactColumns:
     has_usable_point: Condition
     brand_sent: ColumnElement[int]
     global_sent: ColumnElement[int]
+    # None when no legal window applies to the sending anywhere (nothing joined).
+    legal_window: tuple[ColumnElement[int], ColumnElement[int]] | None = None
+    legal_limits: tuple[tuple[ColumnElement[int], ColumnElement[int]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -295,11 +305,36 @@ def under_global_cap_sql(f: FactColumns, s: Sending) -> Condition:
     return f.global_sent < f.global_cap
 
 
+def within_legal_limits(f: Facts, s: Sending) -> bool:
+    """Under every frequency limit of the law where the person is (e.g. Florida: at most 3
+    marketing texts on the same topic in 24 hours)."""
+    return all(most is None or sent < most for most, sent in f.legal_limits)
+
+
+def within_legal_limits_sql(f: FactColumns, s: Sending) -> Condition:
+    return and_(true(), *(or_(most.is_(None), sent < most) for most, sent in f.legal_limits))
+
+
+def inside_legal_window(f: Facts, s: Sending) -> bool:
+    """Inside the hours the law where the person is allows, local time (the TCPA's 08:00-21:00,
+    Florida's 08:00-20:00, ...; `accord.compliance`)."""
+    if f.legal_window is None:
+        return True
+    start, end = f.legal_window
+    return start <= local_minute(s.at, f.time_zone) < end
+
+
+def inside_legal_window_sql(f: FactColumns, s: Sending) -> Condition:
+    if f.legal_window is None:
+        return true()
+    start, end = f.legal_window
+    minute = f.local_minute
+    return or_(start.is_(None), and_(minute >= start, minute < end))
+
+
 def outside_quiet_hours(f: Facts, s: Sending) -> bool:
-    """Not inside the person's quiet hours, and for SMS inside 08:00-21:00, local time."""
+    """Not inside the person's quiet hours, local time."""
     minute = local_minute(s.at, f.time_zone)
-    if s.channel == Channel.sms and not SMS_START <= minute < SMS_END:
-        return False
     if f.quiet_start is None or f.quiet_end is None:
         return True
     start, end = minutes(f.quiet_start), minutes(f.quiet_end)
@@ -316,8 +351,6 @@ def outside_quiet_hours_sql(f: FactColumns, s: Sending) -> Condition:
             and_(start > end, or_(minute >= start, minute < end)),
         ),
     )
-    if s.channel == Channel.sms:
-        quiet = or_(minute < SMS_START, minute >= SMS_END, quiet)
     return quiet.is_not(True)
 
 
@@ -361,10 +394,14 @@ RULES = (
     Rule(Reason.suppressed, addressed, has_usable_point, has_usable_point_sql),
     Rule(Reason.brand_cap, marketing, under_brand_cap, under_brand_cap_sql),
     Rule(Reason.global_cap, marketing, under_global_cap, under_global_cap_sql),
+    Rule(Reason.legal_frequency, every, within_legal_limits, within_legal_limits_sql),
+    Rule(Reason.legal_window, every, inside_legal_window, inside_legal_window_sql, defers=True),
     Rule(
         Reason.quiet_hours, interruptive, outside_quiet_hours, outside_quiet_hours_sql, defers=True
     ),
 )
+# The reasons that defer a message (it waits) rather than keep the person out.
+DEFERRING = frozenset(rule.reason for rule in RULES if rule.defers)
 
 
 def rules_for(sending: Sending) -> list[Rule]:

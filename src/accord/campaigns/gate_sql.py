@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -44,8 +44,9 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
+from accord.campaigns.gate_legal import LegalRules, legal_rules
 from accord.campaigns.gate_rules import (
     CAP_WINDOW,
     INTERRUPTIVE,
@@ -57,7 +58,7 @@ from accord.campaigns.gate_rules import (
     rules_for,
 )
 from accord.core.db import UTCDateTime, unindexed
-from accord.outbox.models import MessageState, OutboxMessage
+from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
     DEFAULT_GLOBAL_CAP,
@@ -131,7 +132,8 @@ def _facts(
         members = audience.subquery("audience")
         person = members.c[0]
         query = select(person.label("person_id")).select_from(members).where(*span(person))
-    if reasons or interruptive:
+    legal = legal_rules(session, sending)
+    if reasons or interruptive or legal.applies:
         # (Without it, a person missing from people has no relationship either: foreign key.)
         query = query.join(PEOPLE, and_(PEOPLE.c.id == person, *span(PEOPLE.c.id)))
     if not isinstance(audience, Related):
@@ -199,8 +201,9 @@ def _facts(
     any_point, verified_point, usable_point, query = _contact_points(
         query, sending, person, chosen, span, aggregated=reasons and not sqlite
     )
+    query, legal_window, legal_limits = _legal(query, sending, legal, person, chosen, span, sqlite)
     minute = NOT_JOINED
-    if interruptive:
+    if interruptive or legal.has_window:
         zones = zone_minutes(session, sending.at)
         # A CTE, not a VALUES join: SQLite cannot alias the columns of a VALUES in FROM. Named
         # by channel: a several-channel campaign puts one gate per channel in one statement.
@@ -230,6 +233,8 @@ def _facts(
         has_usable_point=usable_point,
         brand_sent=brand_sent,
         global_sent=global_sent,
+        legal_window=legal_window,
+        legal_limits=legal_limits,
     )
 
 
@@ -246,14 +251,9 @@ def _sent(
 ) -> tuple[Select[uuid.UUID], ColumnElement[int], ColumnElement[int]]:
     """Marketing sent to each person in the cap window: by this brand, and by any."""
     since = bindparam("gate_since", sending.at - CAP_WINDOW, type_=UTCDateTime())
-    window = (
-        OUTBOX.state == MessageState.sent,
-        OUTBOX.purpose == Purpose.marketing,
-        OUTBOX.sent_at > since,
-    )
+    # Handed over in the window (sent, or since delivered or undelivered): its sent_at.
+    window = (OUTBOX.purpose == Purpose.marketing, OUTBOX.sent_at > since)
     if sqlite:
-        window = (unindexed(OUTBOX.state) == MessageState.sent, *window[1:])
-
         # Each person's counts through the (person, purpose, sent_at) index, and only for those
         # the earlier rules let through (correlated to `chosen`): SQLite indexes no aggregate
         # joined to a range. Not by the (state, not_before) index: SQLite (no statistics) would
@@ -276,6 +276,94 @@ def _sent(
     )
     query = query.outerjoin(sent, sent.c.pid == person)
     return query, func.coalesce(sent.c.brand_n, 0), func.coalesce(sent.c.global_n, 0)
+
+
+def _legal(
+    query: Select[uuid.UUID],
+    sending: Sending,
+    legal: LegalRules,
+    person: Any,
+    chosen: Any,
+    span: Span,
+    sqlite: bool,
+) -> tuple[
+    Select[uuid.UUID],
+    tuple[ColumnElement[int], ColumnElement[int]] | None,
+    tuple[tuple[ColumnElement[int], ColumnElement[int]], ...],
+]:
+    """The law where each person is: the strictest window and the maxima of the frequency
+    limits at their place (the folds as a small table joined on the person's country and
+    state, then on the country alone; everywhere's fold as literals), and the messages counted
+    against each limit."""
+    if not legal.applies:
+        return query, None, ()
+    maxima = [f"max_{i}" for i in range(len(legal.limits))]
+    rows = [
+        (country, subdivision, *(fold.window or (None, None)), *legal.maxima(fold))
+        for (country, subdivision), fold in sorted(legal.folds.items())
+    ]
+    columns: list[ColumnClause[Any]] = [
+        column("country", String()),
+        column("subdivision", String()),
+        column("window_start", Integer()),
+        column("window_end", Integer()),
+        *(column(name, Integer()) for name in maxima),
+    ]
+    # A CTE, not a VALUES join: SQLite cannot alias the columns of a VALUES in FROM. With no
+    # place of its own (a rule for everywhere alone) one row that matches nobody.
+    places = values(*columns, name="places").data(
+        rows or [("", "", None, None, *(None for _ in maxima))]
+    )
+    table = places.cte("legal_places")
+    exact, country = table.alias("legal_here"), table.alias("legal_country")
+    query = query.outerjoin(
+        exact,
+        and_(
+            exact.c.country == PEOPLE.c.place_country,
+            exact.c.subdivision == PEOPLE.c.place_subdivision,
+        ),
+    ).outerjoin(
+        country,
+        and_(country.c.country == PEOPLE.c.place_country, country.c.subdivision == ""),
+    )
+
+    def strictest(name: str, world: int | None) -> ColumnElement[int]:
+        # A place's fold already holds its country's and everywhere's rules: the first found.
+        found = [exact.c[name], country.c[name]]
+        if world is not None:
+            found.append(literal(world, Integer()))
+        return func.coalesce(*found)
+
+    window = None
+    if legal.has_window:
+        start, end = legal.world.window or (None, None)
+        window = (strictest("window_start", start), strictest("window_end", end))
+    world_maxima = legal.maxima(legal.world)
+    limits = []
+    for i, (hours, per) in enumerate(legal.limits):
+        since = bindparam(f"legal_since_{i}", sending.at - timedelta(hours=hours), UTCDateTime())
+        counted = [
+            OUTBOX.brand_id == sending.brand_id,
+            unindexed(OUTBOX.channel) == sending.channel,
+            OUTBOX.purpose == sending.purpose,
+            OUTBOX.sent_at > since,
+            *([OUTBOX.topic_id == sending.topic_id] if per == "topic" else []),
+        ]
+        if sqlite:  # through the (person, purpose, sent_at) index, for those still in
+            sent: ColumnElement[int] = (
+                select(func.count()).where(OUTBOX.person_id == chosen, *counted).scalar_subquery()
+            )
+        else:
+            tally = (
+                select(OUTBOX.person_id.label("pid"), func.count().label("n"))
+                .where(*span(OUTBOX.person_id), *counted)
+                .group_by(OUTBOX.person_id)
+                .subquery(f"legal_sent_{i}")
+            )
+            query = query.outerjoin(tally, tally.c.pid == person)
+            sent = func.coalesce(tally.c.n, 0)
+        limits.append((strictest(maxima[i], world_maxima[i]), sent))
+    return query, window, tuple(limits)
 
 
 def _contact_points(

@@ -97,8 +97,13 @@ class CampaignCreate(BaseModel):
             raise ValueError("Each channel may appear once.")
         return self
 
-    subject: Subject
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+    subject: Subject | None = Field(
+        default=None, description="Needed on every channel but sms (a text has no subject)."
+    )
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)] = Field(
+        description="For sms: at most 10 segments as sent, with the brand's name and (on "
+        "marketing) 'Reply STOP to opt out' the channel adds."
+    )
     html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
     audience: Audience = Field(default_factory=Audience)
     schedule: Schedule = Field(default_factory=Schedule)
@@ -141,14 +146,36 @@ class CampaignOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    sms: SmsSegments | None = Field(
+        default=None, description="For an sms campaign: its text as sent, counted."
+    )
+
+
+class SmsSegments(BaseModel):
+    """An SMS campaign's text as it goes out to a sample person, counted."""
+
+    encoding: str = Field(description="GSM-7, or UCS-2 when a character is outside GSM 03.38.")
+    segments: int
+    max_segments: int
+    units: int = Field(description="Septets (GSM-7) or UTF-16 units (UCS-2).")
+    characters: int
+    remaining: int = Field(description="Units left in the last segment.")
+    unicode_characters: list[str] = Field(description="The characters that forced UCS-2.")
+    body: str = Field(description="The text as sent to a sample person (Ada Lovelace).")
 
 
 class Preview(BaseModel):
-    """How the audience splits at send time: sent now, deferred (quiet hours), kept out."""
+    """How the audience splits at send time: sent now, deferred (legal or quiet hours), kept
+    out."""
 
     at: datetime
     eligible: int
     deferred: int
+    deferred_by: dict[str, int] = Field(
+        default_factory=dict,
+        description="The deferred, by reason: legal_window (the law's hours where the person "
+        "is), quiet_hours (the person's own).",
+    )
     excluded: dict[str, int] = Field(description="People kept out, by reason code.")
     total: int
     by_channel: dict[str, dict[str, int]] = Field(

@@ -27,12 +27,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.campaigns import multichannel, templating
+from accord.campaigns import multichannel, sms_text, templating
 from accord.campaigns.audience import audience_of, audience_select, local_instants
-from accord.campaigns.gate_rules import Sending
+from accord.campaigns.gate_rules import DEFERRING, Sending
 from accord.campaigns.gate_sql import eligible_select, gate_select, reason_counts
 from accord.campaigns.models import Campaign
-from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
+from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview, SmsSegments
 from accord.core.db import UTCDateTime, rowcount, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.pagination import paginate
@@ -56,6 +56,17 @@ def _check_content(subject: str, text: str, html: str | None) -> None:
     templating.check(text, field="text")
     if html is not None:
         templating.check(html, field="html")
+
+
+def _check_channels(channels: list[str], subject: str | None, html: str | None) -> None:
+    """A text has no subject and no HTML part; every other channel needs a subject."""
+    others = [channel for channel in channels if channel != Channel.sms]
+    if not others:
+        if html:
+            raise InvalidInput("A text has no HTML part; leave html empty.", field="html")
+        return
+    if not subject:
+        raise InvalidInput(f"A {others[0]} campaign needs a subject.", field="subject")
 
 
 def _check_schedule(data: CampaignCreate | CampaignUpdate, now: datetime) -> None:
@@ -94,11 +105,14 @@ def create(
     session: Session, brand_id: uuid.UUID, data: CampaignCreate, *, member_id: uuid.UUID | None
 ) -> Campaign:
     """Validate everything first, then write one row: no partial campaign is ever created."""
-    _topic(session, brand_id, data.topic_id)
-    _check_content(data.subject, data.text, data.html)
+    topic = _topic(session, brand_id, data.topic_id)
+    channels: list[str] = [*data.channels] if data.channels else [data.channel]
+    _check_channels(channels, data.subject, data.html)
+    _check_content(data.subject or "", data.text, data.html)
+    if Channel.sms in channels:
+        sms_text.check(session, brand_id, topic, data.text)
     _check_schedule(data, utcnow())
     _check_audience(session, brand_id, data)
-    channels: list[str] = [*data.channels] if data.channels else [data.channel]
     campaign = Campaign(
         brand_id=brand_id,
         topic_id=data.topic_id,
@@ -130,8 +144,8 @@ def _apply(campaign: Campaign, data: CampaignCreate | CampaignUpdate) -> None:
     fields = data.model_fields_set
     if data.name is not None:
         campaign.name = data.name
-    if data.subject is not None:
-        campaign.subject = data.subject
+    if data.subject is not None or isinstance(data, CampaignCreate):
+        campaign.subject = data.subject or ""
     if data.text is not None:
         campaign.text_template = data.text
     if "html" in fields or isinstance(data, CampaignCreate):
@@ -151,16 +165,35 @@ def _apply(campaign: Campaign, data: CampaignCreate | CampaignUpdate) -> None:
 def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> Campaign:
     if campaign.state != "draft":
         raise Conflict("Only a draft can be changed.", field="state")
-    _check_content(
-        data.subject or campaign.subject,
-        data.text or campaign.text_template,
-        data.html if "html" in data.model_fields_set else campaign.html_template,
-    )
+    subject = data.subject or campaign.subject
+    text = data.text or campaign.text_template
+    html = data.html if "html" in data.model_fields_set else campaign.html_template
+    _check_channels(channels_of(campaign), subject, html)
+    _check_content(subject, text, html)
+    if Channel.sms in channels_of(campaign):
+        sms_text.check(session, campaign.brand_id, session.get_one(Topic, campaign.topic_id), text)
     _check_schedule(data, utcnow())
     _check_audience(session, campaign.brand_id, data)
     _apply(campaign, data)
     session.flush()
     return campaign
+
+
+def sms_segments(session: Session, campaign: Campaign) -> SmsSegments:
+    """An sms campaign's text as it goes out to a sample person, counted."""
+    topic = session.get_one(Topic, campaign.topic_id)
+    measured = sms_text.measure(session, campaign.brand_id, topic, campaign.text_template)
+    counted = measured.count
+    return SmsSegments(
+        encoding=counted.encoding,
+        segments=counted.segments,
+        max_segments=sms_text.MAX_SEGMENTS,
+        units=counted.units,
+        characters=counted.characters,
+        remaining=counted.remaining,
+        unicode_characters=list(counted.unicode_characters),
+        body=measured.body,
+    )
 
 
 def get(session: Session, brand_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
@@ -221,7 +254,8 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
     """The audience counted by reason, at the send time (or now, if that has passed)."""
     moment = max(at or start_time(session, campaign), utcnow())
     counts = reason_counts(session, _gate(session, campaign, moment))
-    deferred = counts.pop("quiet_hours", 0)
+    deferred_by = {reason.value: counts.pop(reason) for reason in DEFERRING if reason in counts}
+    deferred = sum(deferred_by.values())
     eligible = counts.pop("eligible", 0)
     by_channel: dict[str, dict[str, int]] = {}
     channels = channels_of(campaign)
@@ -241,6 +275,7 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
         at=moment,
         eligible=eligible,
         deferred=deferred,
+        deferred_by=deferred_by,
         excluded=counts,
         total=eligible + deferred + sum(counts.values()),
         by_channel=by_channel,
@@ -257,7 +292,7 @@ def send(session: Session, campaign: Campaign) -> Campaign:
         )
     topic = session.get_one(Topic, campaign.topic_id)
     brand = session.get_one(Brand, campaign.brand_id)
-    if topic.purpose == "marketing" and not brand.postal_address:
+    if topic.purpose == "marketing" and campaign.channel == "email" and not brand.postal_address:
         raise Conflict(
             "Marketing e-mail needs the brand's postal address (Settings) for its footer.",
             field="postal_address",

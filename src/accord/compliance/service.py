@@ -34,6 +34,7 @@ __all__ = [
     "check_file",
     "hhmm",
     "load_file",
+    "load_rules",
     "parse",
     "rules",
 ]
@@ -49,6 +50,11 @@ def load_file(session: Session, path: Path | None = None) -> RuleSet:
     ruleset = read(path)
     store.write(session, ruleset)
     return ruleset
+
+
+def load_rules(session: Session, ruleset: RuleSet) -> None:
+    """Replace the loaded rules with a checked rule set (from `parse`)."""
+    store.write(session, ruleset)
 
 
 def rules(session: Session) -> RuleSet:

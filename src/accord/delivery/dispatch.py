@@ -37,6 +37,8 @@ from accord.outbox.models import OutboxMessage
 from accord.people import contacts
 from accord.people.models import ContactPoint
 from accord.relationships.vocabulary import Channel, Purpose
+from accord.webhooks import service as webhooks
+from accord.webhooks.registry import MESSAGE_DELIVERED, MESSAGE_SENT
 
 _outbox = cast(Table, OutboxMessage.__table__)
 
@@ -191,7 +193,36 @@ def process(
     for brand_slots in slots.values():
         brand_slots.release()
     record_outcomes(session, results)
+    _tell_brands(session, rows, results, now)
     return outcome, [(row.id, row.person_id) for row in hand.left], hand.suppressions
+
+
+HANDED_STATES = {"sent": MESSAGE_SENT.name, "delivered": MESSAGE_DELIVERED.name}
+
+
+def _tell_brands(
+    session: Session, rows: list[OutboxRow], results: list[dict[str, Any]], now: datetime
+) -> None:
+    """`message.sent` / `message.delivered` webhooks for the chunk's hand-overs, in its own
+    transaction (so only if they commit); idempotent by outbox row. One endpoint look-up per
+    brand and kind; nothing is written for a brand without a subscribed endpoint."""
+    by_id = {row.id: row for row in rows}
+    events: dict[tuple[uuid.UUID, str], list[tuple[str, dict[str, Any]]]] = {}
+    for outcome in results:
+        kind = HANDED_STATES.get(outcome["b_state"])
+        row = by_id.get(outcome["b_id"])
+        if kind is None or row is None:
+            continue
+        data = {
+            "outbox_id": row.id,
+            "person_id": str(row.person_id),
+            "campaign_id": str(row.campaign_id) if row.campaign_id else None,
+            "channel": row.channel,
+            "at": now.isoformat(),
+        }
+        events.setdefault((row.brand_id, kind), []).append((f"msg_{kind}_{row.id}", data))
+    for (brand_id, kind), batch in events.items():
+        webhooks.emit_many(session, brand_id, kind, batch, at=now)
 
 
 def suppress(session: Session, settings: Settings, suppressions: list[Suppression]) -> None:

@@ -37,6 +37,8 @@ from accord.people import contacts
 from accord.people.models import ContactPoint
 from accord.relationships import decisions
 from accord.relationships.vocabulary import Purpose, Source, State
+from accord.webhooks import service as webhooks
+from accord.webhooks.registry import MESSAGE_BOUNCED, MESSAGE_COMPLAINED
 
 log = logging.getLogger("accord.feedback")
 
@@ -282,6 +284,21 @@ def apply(session: Session, settings: Settings, item: Feedback) -> str:
                 evidence={"message": str(row.id), "via": "complaint"},
             )
     _event(session, row, kind, item.status or item.detail)
+    told = {"bounced": MESSAGE_BOUNCED.name, "complained": MESSAGE_COMPLAINED.name}.get(kind)
+    if told is not None:  # the brand's systems hear of it (webhook), once per message
+        webhooks.emit(
+            session,
+            row.brand_id,
+            told,
+            {
+                "outbox_id": row.id,
+                "person_id": str(row.person_id),
+                "campaign_id": str(row.campaign_id) if row.campaign_id else None,
+                "channel": row.channel,
+                "detail": (item.status or item.detail or "")[:200],
+            },
+            event_id=f"msg_{told}_{row.id}",
+        )
     return kind
 
 

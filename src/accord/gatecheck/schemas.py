@@ -47,7 +47,7 @@ class CheckAnswer(BaseModel):
     allowed: bool
     reason: str | None = Field(description="Why not (a gate reason code); null when allowed.")
     defer_until: datetime | None = Field(
-        description="For quiet_hours: the first moment the message may go."
+        description="For legal_window and quiet_hours: the first moment the message may go."
     )
 
 

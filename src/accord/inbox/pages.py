@@ -60,6 +60,8 @@ def item_page(
     """Opening a message marks it read (the first time only)."""
     item = service.mark(session, person.person_id, item_id, read=True)
     brand = service.brand_names(session, {item.brand_id}).get(item.brand_id, "")
+    # Committed before the page is drawn: its header counts the unread in a session of its own.
+    session.commit()
     return render(request, "inbox/item.html", {"item": item, "brand": brand})
 
 

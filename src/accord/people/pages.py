@@ -11,6 +11,7 @@ from accord.core.errors import AccordError
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import handle_form, read_form, show_form
+from accord.core.web.next_page import FIELD, safe_next
 from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
 from accord.people import service
@@ -43,7 +44,10 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_form(request: Request) -> HTMLResponse:
+def signin_form(request: Request, next: str = "") -> HTMLResponse:
+    # Kept in the session: the e-mailed link opens in this browser and comes back to it.
+    if next:
+        request.session[FIELD] = safe_next(next, "")
     return show_form(request, SIGNIN, {}, model=SignIn)
 
 
@@ -69,10 +73,13 @@ async def use_link(request: Request, session: SessionDep) -> Response:
         person = service.complete_sign_in(session, values["token"])
     except AccordError as exc:
         return render(request, "people/link_failed.html", {"detail": exc.detail}, status_code=400)
+    target = safe_next(request.session.get(FIELD), "/home")
+    if target.startswith("/console"):
+        target = "/home"
     request.session.clear()
     request.session["person_id"] = str(person.id)
     flash(request, "You are signed in.")
-    return RedirectResponse("/home", status_code=303)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/signout")

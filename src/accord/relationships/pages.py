@@ -37,7 +37,7 @@ from accord.relationships.page_forms import (
     parse_local,
 )
 from accord.relationships.replay import effective_state
-from accord.relationships.vocabulary import GRANTABLE, PURPOSE_TEXT, Purpose, State
+from accord.relationships.vocabulary import GRANTABLE, PURPOSE_TEXT, Channel, Purpose, State
 
 router = APIRouter(
     tags=["portal pages"], include_in_schema=False, dependencies=[Depends(csrf_protect)]
@@ -132,7 +132,9 @@ def _context(
         for p in people.contact_points(session, person_id)
         if p.verified_at is not None and p.suppressed_reason is None
     }
+    order = decisions.channel_order(session, person_id, brand_id)
     base = {
+        **{f"order{n}": channel for n, channel in enumerate(order, start=1)},
         "brand_cap": str(rel.brand_cap),
         "shared": format_facts(rel.shared or {}),
         "until": local_input(rel.paused_until, me.time_zone) if state == State.paused else "",
@@ -154,6 +156,7 @@ def _context(
             for c in PERSON_CHANNELS
             if c.value in CONTACT_CHANNEL and CONTACT_CHANNEL[c.value] not in reachable
         },
+        "order_fields": [f"order{n}" for n in range(1, len(PERSON_CHANNELS) + 1)],
         "topics": topics,
         "shown_on": " ".join(sorted(stored_on)),
         "checked": stored_on if checked is None else checked,
@@ -216,6 +219,48 @@ async def save(
         values=typed,
         context=_page_context(request, session, person.person_id, brand_id, checked=now),
         field_of=FIELD_OF,
+    )
+
+
+ORDER_FIELDS = [f"order{n}" for n in range(1, len(PERSON_CHANNELS) + 1)]
+
+
+@router.post("/relationships/{brand_id}/channel-order", response_class=HTMLResponse)
+async def channel_order(
+    brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
+) -> Response:
+    """The order in which the person prefers the brand's channels (first choice first)."""
+    rel = decisions.get(session, person.person_id, brand_id)
+    known = {c.value for c in PERSON_CHANNELS}
+
+    def parse(values: dict[str, str]) -> list[Channel] | dict[str, str]:
+        order: list[Channel] = []
+        for name in ORDER_FIELDS:
+            picked = values.get(name, "")
+            if not picked:
+                continue
+            if picked not in known:
+                return {name: "Choose one of the channels in the list."}
+            if Channel(picked) in order:
+                return {name: "This channel is already higher in your order."}
+            order.append(Channel(picked))
+        return order
+
+    def act(order: list[Channel]) -> Response:
+        made = decisions.set_channel_order(session, rel, order, PORTAL)
+        flash(
+            request, "Your order of channels is saved." if made else "Nothing changed.", "success"
+        )
+        return _page(f"/relationships/{brand_id}")
+
+    return await handle_form(
+        request,
+        session,
+        parse,
+        act,
+        template=PAGE,
+        fields=ORDER_FIELDS,
+        context=_page_context(request, session, person.person_id, brand_id),
     )
 
 

@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpx
 from sqlalchemy.orm import Session
 
 ACCEPTED, RETRY, FAILED = "accepted", "retry", "failed"
@@ -43,6 +44,8 @@ class Result:
     code: str | None = None
     detail: str = ""
     retry_after: timedelta | None = None
+    # A retry because the provider asked us to slow down (HTTP 429), not because it failed.
+    throttled: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -70,3 +73,25 @@ def retry_after(value: str | None) -> timedelta | None:
     except (TypeError, ValueError):
         return None
     return timedelta(seconds=max(0.0, min(86400.0, moment.timestamp() - time.time())))
+
+
+def read_answer(response: httpx.Response, id_key: str) -> Result:
+    """A provider's JSON answer to a text: accepted (its id under `id_key`), to be tried again
+    (429, 5xx; throttled for 429), or refused with its error code (any other 4xx)."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    if isinstance(body.get("error"), dict):
+        body = body["error"]
+    if response.is_success and body.get(id_key):
+        return Result(ACCEPTED, str(body[id_key]), str(body.get("status") or "queued"))
+    code = str(body["code"]) if body.get("code") is not None else None
+    detail = f"{response.status_code} {str(body.get('message') or response.text)[:300]}"
+    if response.status_code in RETRY_STATUSES or response.is_success:
+        after = retry_after(response.headers.get("retry-after"))
+        throttled = response.status_code == 429
+        return Result(RETRY, code=code, detail=detail, retry_after=after, throttled=throttled)
+    return Result(FAILED, code=code or str(response.status_code), detail=detail)

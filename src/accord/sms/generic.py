@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
-from accord.sms.gateway import ACCEPTED, FAILED, RETRY, RETRY_STATUSES, Result, Text, retry_after
+from accord.sms.gateway import RETRY, Result, Text, read_answer
 
 STATUS_PATH = "/hooks/sms/generic/status"
 
@@ -54,29 +54,10 @@ class GenericGateway:
             response = self.client.post(self.url, json=self.body(text))
         except httpx.HTTPError as exc:
             return Result(RETRY, detail=f"SMS gateway unreachable: {type(exc).__name__}")
-        return read_answer(response)
+        return read_answer(response, "id")
 
     def close(self) -> None:
         self.client.close()
-
-
-def read_answer(response: httpx.Response) -> Result:
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    if isinstance(body.get("error"), dict):
-        body = body["error"]
-    if response.is_success and body.get("id"):
-        return Result(ACCEPTED, str(body["id"]), str(body.get("status") or "queued"))
-    code = str(body["code"]) if body.get("code") is not None else None
-    detail = f"{response.status_code} {str(body.get('message') or response.text)[:300]}"
-    if response.status_code in RETRY_STATUSES or response.is_success:
-        after = retry_after(response.headers.get("retry-after"))
-        return Result(RETRY, code=code, detail=detail, retry_after=after)
-    return Result(FAILED, code=code or str(response.status_code), detail=detail)
 
 
 def verified(secret: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import phonenumbers
 from sqlalchemy import func, select
@@ -34,12 +35,13 @@ from accord.consent.ledger import Scope
 from accord.core.errors import Conflict, NotFound
 from accord.core.security import keyed_hash
 from accord.core.settings import Settings
+from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint
 from accord.relationships import decisions
 from accord.relationships.vocabulary import Channel, Purpose, Source
 from accord.sms import numbers
 from accord.sms.classifier import Kind, classify
-from accord.sms.models import InboundSms, SmsMessage
+from accord.sms.models import InboundSms, SendingNumber, SmsMessage
 from accord.sms.texts import Texter
 
 MAX_BODY = 2000
@@ -99,20 +101,42 @@ def _person(session: Session, number: str | None) -> uuid.UUID | None:
     )
 
 
-def brands_texting(session: Session, person_id: uuid.UUID, number: str) -> list[uuid.UUID]:
-    """The brands that have texted the person from `number`, the latest first."""
-    latest = func.max(SmsMessage.id)
-    rows = session.execute(
-        select(SmsMessage.brand_id, latest)
-        .where(
-            SmsMessage.person_id == person_id,
-            SmsMessage.from_number == number,
-            SmsMessage.brand_id.is_not(None),
+def brands_texting(
+    session: Session, person_id: uuid.UUID, number: str, *, shared: bool = False
+) -> list[uuid.UUID]:
+    """The brands that have texted the person from `number`, the latest first: Accord's own
+    texts for them, and, on Accord's own number, the messages of brands without a number."""
+    latest: dict[uuid.UUID, datetime] = {}
+
+    def seen(rows: Sequence[Any]) -> None:
+        for brand_id, at in rows:
+            if brand_id is not None and at is not None:
+                latest[brand_id] = max(at, latest.get(brand_id, at))
+
+    last_text = func.max(SmsMessage.created_at)
+    seen(
+        session.execute(
+            select(SmsMessage.brand_id, last_text)
+            .where(SmsMessage.person_id == person_id, SmsMessage.from_number == number)
+            .group_by(SmsMessage.brand_id)
+        ).all()
+    )
+    if shared:
+        own_number = select(SendingNumber.brand_id)
+        last_sent = func.max(OutboxMessage.sent_at)
+        seen(
+            session.execute(
+                select(OutboxMessage.brand_id, last_sent)
+                .where(
+                    OutboxMessage.person_id == person_id,
+                    OutboxMessage.channel == Channel.sms.value,
+                    OutboxMessage.sent_at.is_not(None),
+                    OutboxMessage.brand_id.not_in(own_number),
+                )
+                .group_by(OutboxMessage.brand_id)
+            ).all()
         )
-        .group_by(SmsMessage.brand_id)
-        .order_by(latest.desc())
-    ).all()
-    return [brand_id for brand_id, _ in rows if brand_id is not None]
+    return sorted(latest, key=lambda brand_id: latest[brand_id], reverse=True)
 
 
 def receive(
@@ -155,7 +179,7 @@ def receive(
     elif to is None or (owner is None and not shared):
         row.outcome = "unknown_number"
     else:
-        here = [owner] if owner is not None else brands_texting(session, person_id, to)
+        here = [owner] if owner is not None else brands_texting(session, person_id, to, shared=True)
         if not here:
             row.outcome = "no_brand"
         else:

@@ -67,13 +67,14 @@ def apply(session: Session, settings: Settings, report: Status) -> str:
     row.status, row.status_at = new, utcnow()
     if report.code:
         row.error_code = report.code[:32]
-    if new in ("undelivered", "failed") and _permanent(report):
+    if new in ("undelivered", "failed") and permanent(report):
         suppress_number(session, settings, row.to_number)
     session.flush()
     return new
 
 
-def _permanent(report: Status) -> bool:
+def permanent(report: Status) -> bool:
+    """The report says the number itself cannot take texts."""
     if report.permanent is not None:
         return report.permanent
     return report.code is not None and report.code in PERMANENT_CODES

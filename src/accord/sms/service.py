@@ -18,18 +18,22 @@ from accord.core.db import Database
 from accord.core.settings import Settings
 from accord.sms import numbers
 from accord.sms.adapters import build_gateway
+from accord.sms.callbacks import GenericStatus, TwilioStatus, checked, generic_body, twilio_form
+from accord.sms.compose import measure
 from accord.sms.gateway import Gateway, Result, Text
 from accord.sms.inbound import Inbound, Received, Reply, ReplyHandler, receive
 from accord.sms.models import DevPhoneText, InboundSms, SendingNumber
-from accord.sms.receipts import Status, suppress_number
+from accord.sms.receipts import PERMANENT_CODES, STATUSES, Status, permanent, suppress_number
 from accord.sms.receipts import apply as apply_status
 from accord.sms.segments import MAX_SEGMENTS, Count, count
 from accord.sms.texts import Texter
 
 __all__ = [
     "MAX_SEGMENTS",
+    "STATUSES",
     "Count",
     "Gateway",
+    "GenericStatus",
     "Inbound",
     "Received",
     "Reply",
@@ -39,17 +43,29 @@ __all__ = [
     "Status",
     "Text",
     "Texter",
+    "TwilioStatus",
     "add_reply_handler",
     "apply_status",
     "build_gateway",
     "build_texter",
+    "checked",
     "count",
     "forget_numbers",
+    "generic_body",
+    "measure",
+    "number_is_dead",
     "numbers",
+    "permanent",
     "receive",
     "replies",
     "suppress_number",
+    "twilio_form",
 ]
+
+
+def number_is_dead(code: str | None) -> bool:
+    """A provider's error code that says the number itself cannot take texts."""
+    return code is not None and code in PERMANENT_CODES
 
 
 def build_texter(db: Database, settings: Settings) -> Texter:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
-from accord.sms.gateway import ACCEPTED, FAILED, RETRY, RETRY_STATUSES, Result, Text, retry_after
+from accord.sms.gateway import RETRY, Result, Text, read_answer
 
 STATUS_PATH = "/hooks/sms/twilio/status"
 
@@ -54,24 +54,7 @@ class TwilioGateway:
             response = self.client.post(self.path, data=form)
         except httpx.HTTPError as exc:
             return Result(RETRY, detail=f"Twilio unreachable: {type(exc).__name__}")
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        if response.is_success and body.get("sid"):
-            return Result(ACCEPTED, str(body["sid"]), str(body.get("status") or "queued"))
-        code = str(body["code"]) if body.get("code") is not None else None
-        detail = f"{response.status_code} {str(body.get('message') or response.text)[:300]}"
-        if response.status_code in RETRY_STATUSES or response.is_success:
-            return Result(
-                RETRY,
-                code=code,
-                detail=detail,
-                retry_after=retry_after(response.headers.get("retry-after")),
-            )
-        return Result(FAILED, code=code or str(response.status_code), detail=detail)
+        return read_answer(response, "sid")
 
     def close(self) -> None:
         self.client.close()

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accord.core.errors import AccordError
+from accord.core.web.next_page import sign_in_url
 from accord.core.web.templates import render
 
 _HTTP_NAMES = {
@@ -43,6 +44,8 @@ def _respond(request: Request, status: int, name: str, detail: str, field: str |
     if status == 401:
         # A person who is not signed in is sent to sign in, not shown an error.
         target = "/console/signin" if request.url.path.startswith("/console") else "/signin"
+        if request.method == "GET":  # after signing in, back to the page asked for
+            target = sign_in_url(target, request.url.path, request.url.query)
         return RedirectResponse(target, status_code=303)
     context = {"status": status, "name": name, "detail": detail}
     return render(request, "error.html", context, status_code=status)

@@ -14,6 +14,7 @@ from accord.delivery.channels.base import Channel
 
 ADAPTERS: dict[str, str] = {
     "email": "accord.delivery.channels.email:EmailChannel",
+    "sms": "accord.delivery.channels.sms:SmsChannel",
     "push": "accord.push.channel:PushChannel",
     "inapp": "accord.inbox.channel:InAppChannel",
     "webhook": "accord.delivery.channels.webhook:WebhookChannel",

@@ -20,6 +20,18 @@
     return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
   }
 
+  // The worker's scope (/push/) is not this page's, so `serviceWorker.ready` would never
+  // resolve here: wait for this registration's worker to become active instead.
+  function activated(registration) {
+    if (registration.active) return Promise.resolve(registration);
+    const worker = registration.installing || registration.waiting;
+    return new Promise((resolve) => {
+      worker.addEventListener("statechange", () => {
+        if (worker.state === "activated") resolve(registration);
+      });
+    });
+  }
+
   async function subscribe() {
     button.disabled = true;
     say("Asking this browser…");
@@ -29,10 +41,9 @@
         say("Notifications are blocked for this site in this browser's settings.");
         return;
       }
-      const registration = await navigator.serviceWorker.register(root.dataset.worker, {
-        scope: root.dataset.scope,
-      });
-      await navigator.serviceWorker.ready;
+      const registration = await activated(
+        await navigator.serviceWorker.register(root.dataset.worker, { scope: root.dataset.scope })
+      );
       const subscription = await registration.pushManager.subscribe({
         userVisibleOnly: true,
         applicationServerKey: keyBytes(root.dataset.publicKey),

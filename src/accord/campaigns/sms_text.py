@@ -1,0 +1,57 @@
+"""An SMS campaign's text as it will go out: its template rendered for a sample person, with
+what the channel adds (the brand's name; "Reply STOP to opt out" on marketing), counted in
+segments and encoding (`accord.sms`). More than 10 segments is refused when it is saved."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from accord.brands.models import Brand
+from accord.campaigns import templating
+from accord.core.errors import InvalidInput
+from accord.relationships.models import Topic
+from accord.sms import service as sms
+
+# Names vary; the count is for this one, as the console's sample shows it.
+SAMPLE_NAME = "Ada Lovelace"
+MAX_SEGMENTS = sms.MAX_SEGMENTS
+
+
+@dataclass(frozen=True)
+class Measured:
+    body: str
+    count: sms.Count
+
+
+def measure(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) -> Measured:
+    """The text as sent to the sample person, and its count. A template that does not render
+    counts as written."""
+    brand = session.get_one(Brand, brand_id)
+    context = templating.context_for(
+        display_name=SAMPLE_NAME, locale="en", brand=brand, topic_name=topic.name
+    )
+    try:
+        text = templating.render(template, context)
+    except Exception:  # the template check names the error; count what was typed meanwhile
+        text = template
+    body, counted = sms.measure(brand.name, text, marketing=topic.purpose == "marketing")
+    return Measured(body, counted)
+
+
+def check(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) -> Measured:
+    measured = measure(session, brand_id, topic, template)
+    counted = measured.count
+    if counted.too_long:
+        hint = ""
+        if counted.unicode_characters:
+            shown = " ".join(counted.unicode_characters[:5])
+            hint = f" Replacing {shown} would allow GSM-7, 153 characters a segment."
+        raise InvalidInput(
+            f"As sent, this text takes {counted.segments} segments ({counted.encoding}, "
+            f"{counted.units} units); at most {sms.MAX_SEGMENTS}.{hint}",
+            field="text",
+        )
+    return measured
