@@ -199,11 +199,12 @@ def main() -> None:
             "ACCORD_SECRET_KEY": "bench-secret-not-for-production",
         }
         seed_demo(env)
+        log = (workdir / "serve.log").open("wb")
         accord = subprocess.Popen(
             [sys.executable, "-m", "accord", "serve", "--port", str(port)],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         payload = workdir / "payload.json"
         payload.write_text('{"status": "ok"}')
@@ -215,7 +216,10 @@ def main() -> None:
         )  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_up(base + "/healthz", accord)
+            try:
+                wait_up(base + "/healthz", accord)
+            except RuntimeError:
+                sys.exit((workdir / "serve.log").read_text()[-3000:])
             bare_url = f"http://127.0.0.1:{bare_port}/api/v1/brand"
             wait_up(bare_url, bare)
             run(base, bare_url, database_url, requests, workdir)

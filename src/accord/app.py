@@ -221,6 +221,10 @@ def _add_panels(app: FastAPI) -> None:
         app, "relationship", Panel("ideas/relationship_panel.html", idea_pages.relationship_panel)
     )
     add_nav_count(app, "inbox", inbox.unread_count)
+    from accord.core.web.panels import add_person_banners
+    from accord.relationships import global_prefs
+
+    add_person_banners(app, global_prefs.banners)
     _add_console_home(app)
 
 

@@ -115,3 +115,18 @@ def test_email_push_and_postal_contact_points(client: TestClient, session: Sessi
     primary = next(c for c in client.get("/api/v1/me/contacts").json() if c["is_primary"])
     assert client.delete(f"/api/v1/me/contacts/{primary['id']}", headers=csrf).status_code == 409
     assert client.delete(f"/api/v1/me/contacts/{push['id']}", headers=csrf).status_code == 204
+
+
+def test_any_valid_number_is_accepted_whatever_region_phonenumbers_files_it_under() -> None:
+    from accord.core.errors import InvalidInput
+    from accord.people.contacts import parse_phone
+
+    # phonenumbers files +44 7911 123456 under Guernsey; typed with GB it must still work.
+    assert parse_phone("+44 7911 123456", "GB") == "+447911123456"
+    assert parse_phone("07911 123456", "GB") == "+447911123456"
+    try:
+        parse_phone("+44 12", "GB")
+    except InvalidInput as exc:
+        assert exc.field == "number" and "not a valid phone number" in exc.detail
+    else:
+        raise AssertionError("a short number was accepted")

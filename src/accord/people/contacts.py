@@ -111,14 +111,21 @@ def verify_email(session: Session, token: str) -> ContactPoint:
 
 
 def parse_phone(number: str, region: str) -> str:
-    """E.164, or a 422 naming the field."""
+    """E.164, or a 422 naming the field.
+
+    The country only reads a number written without its +code; any valid number is accepted
+    (`is_valid_number`, not for one region: phonenumbers files +44 7911 123456 under Guernsey,
+    and a person in Britain typing it with GB must not be refused)."""
     try:
         parsed = phonenumbers.parse(number, region.upper() or None)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(f"'{number}' is not a phone number.", field="number") from None
-    if not phonenumbers.is_valid_number_for_region(parsed, region.upper()):
         raise InvalidInput(
-            f"'{number}' is not a valid number for region {region.upper()}.", field="number"
+            f"'{number}' is not a phone number: enter it like +44 7911 123456.", field="number"
+        ) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidInput(
+            f"'{number}' is not a valid phone number: check the digits and the country.",
+            field="number",
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

@@ -100,3 +100,30 @@ def resume_all(session: Session, person_id: uuid.UUID, actor: Actor) -> bool:
     prefs.paused_until = None
     _record(session, person_id, "resume_all", actor, {})
     return True
+
+
+def banners(session: Session, person_id: uuid.UUID) -> list[dict[str, str]]:
+    """What the person has switched off for every brand, said over every page, with the way
+    back: do-not-contact (turned off in the settings) and a pause of everything (resumed)."""
+    prefs = session.get(GlobalPreferences, person_id)
+    if prefs is None:
+        return []
+    found = []
+    if prefs.do_not_contact:
+        found.append(
+            {
+                "text": "Do not contact is on: no brand may send you marketing.",
+                "href": "/settings",
+                "label": "Turn off",
+            }
+        )
+    if prefs.paused_until is not None and prefs.paused_until > utcnow():
+        found.append(
+            {
+                "text": "Everything is paused until "
+                f"{prefs.paused_until:%Y-%m-%d %H:%M} UTC: no brand may send you marketing.",
+                "resume": "/settings/resume",
+                "label": "Resume",
+            }
+        )
+    return found

@@ -104,3 +104,25 @@ def setup_checklist(
 ) -> list[tuple[SetupStep, bool]]:
     steps: list[SetupStep] = getattr(request.app.state, "setup_steps", [])
     return [(step, step.done(session, brand_id)) for step in sorted(steps, key=lambda s: s.order)]
+
+
+# A banner over every page of a signed-in person (do-not-contact on, everything paused):
+# registered by the composition root, asked for by the layout.
+PersonBanners = Callable[[Session, uuid.UUID], list[dict[str, str]]]
+
+
+def add_person_banners(app: FastAPI, banners: PersonBanners) -> None:
+    app.state.person_banners = banners
+
+
+def person_banners(request: Request) -> list[dict[str, str]]:
+    banners: PersonBanners | None = getattr(request.app.state, "person_banners", None)
+    raw = request.session.get("person_id")
+    if banners is None or not raw:
+        return []
+    try:
+        person_id = uuid.UUID(str(raw))
+    except ValueError:
+        return []
+    with request.app.state.db.session() as session:
+        return banners(session, person_id)

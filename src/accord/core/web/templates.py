@@ -14,7 +14,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 from markupsafe import Markup, escape
 
 from accord.core.web.csrf import csrf_token
-from accord.core.web.panels import nav_count
+from accord.core.web.panels import nav_count, person_banners
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 
@@ -31,6 +31,7 @@ def build_templates() -> Jinja2Templates:
     env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]))
     env.globals["csrf_token"] = csrf_token
     env.globals["nav_count"] = nav_count
+    env.globals["person_banners"] = person_banners
     env.filters["when"] = _when
     env.filters["linkify"] = linkify
     return Jinja2Templates(env=env)
