@@ -24,7 +24,7 @@ HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 class Audience(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["all", "people", "filter", "segment"] = "all"
+    kind: Literal["all", "people", "filter", "segment", "idea_voters"] = "all"
     people: list[uuid.UUID] = Field(default_factory=list, max_length=100_000)
     filter: dict[str, Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=dict
@@ -32,6 +32,11 @@ class Audience(BaseModel):
     segment: str | None = Field(
         default=None,
         description="With kind 'segment': an RFM segment name, e.g. 'champions' or 'at_risk'.",
+    )
+    idea_id: uuid.UUID | None = Field(
+        default=None,
+        description="With kind 'idea_voters': the idea whose voters are the audience (only "
+        "those who granted you profiling: a vote is a signal about a person only then).",
     )
 
     @model_validator(mode="after")
@@ -43,6 +48,8 @@ class Audience(BaseModel):
         if self.kind == "segment" and self.segment not in SEGMENTS:
             names = ", ".join(SEGMENTS)
             raise ValueError(f"an audience of kind 'segment' needs a segment, one of: {names}")
+        if self.kind == "idea_voters" and self.idea_id is None:
+            raise ValueError("an audience of kind 'idea_voters' needs an idea_id")
         return self
 
 
