@@ -241,6 +241,7 @@ def _add_console_home(app: FastAPI) -> None:
     from accord.analytics import dashboard as analytics_dashboard
     from accord.brands import service as brands
     from accord.campaigns import dashboard as campaigns_dashboard
+    from accord.conversations import console_pages as conversation_console_pages
     from accord.core.web.panels import BrandPanel, SetupStep, add_brand_panel, add_setup_step
     from accord.relationships import service as relationships
 
@@ -276,6 +277,7 @@ def _add_console_home(app: FastAPI) -> None:
     ):
         add_setup_step(app, step)
     for template, context in (
+        ("conversations/dashboard_panel.html", conversation_console_pages.dashboard_panel),
         ("campaigns/dashboard_panel.html", campaigns_dashboard.Panel()),
         ("analytics/dashboard_panel.html", analytics_dashboard.panel),
     ):

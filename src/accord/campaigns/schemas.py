@@ -25,7 +25,7 @@ Html = Annotated[Text, Field(max_length=MAX_HTML)]
 class Audience(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["all", "people", "filter", "segment"] = "all"
+    kind: Literal["all", "people", "filter", "segment", "idea_voters"] = "all"
     people: list[uuid.UUID] = Field(default_factory=list, max_length=100_000)
     filter: dict[Annotated[Line, Field(max_length=64)], Annotated[Line, Field(max_length=200)]] = (
         Field(default_factory=dict)
@@ -33,6 +33,11 @@ class Audience(BaseModel):
     segment: Annotated[Line, Field(max_length=64)] | None = Field(
         default=None,
         description="With kind 'segment': an RFM segment name, e.g. 'champions' or 'at_risk'.",
+    )
+    idea_id: uuid.UUID | None = Field(
+        default=None,
+        description="With kind 'idea_voters': the idea whose voters are the audience (only "
+        "those who granted you profiling: a vote is a signal about a person only then).",
     )
 
     @model_validator(mode="after")
@@ -44,6 +49,8 @@ class Audience(BaseModel):
         if self.kind == "segment" and self.segment not in SEGMENTS:
             names = ", ".join(SEGMENTS)
             raise ValueError(f"an audience of kind 'segment' needs a segment, one of: {names}")
+        if self.kind == "idea_voters" and self.idea_id is None:
+            raise ValueError("an audience of kind 'idea_voters' needs an idea_id")
         return self
 
 
