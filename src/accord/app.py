@@ -16,9 +16,12 @@ import accord.models
 from accord.core.db import Database
 from accord.core.migrate import ensure_current
 from accord.core.settings import Settings
+from accord.core.web import openapi
 from accord.core.web.body_limit import BodySizeLimit
+from accord.core.web.busy_retry import RetryWhenBusy
 from accord.core.web.errors import install_error_handlers
 from accord.core.web.idempotency import IdempotencyMiddleware
+from accord.core.web.security_headers import SecurityHeaders
 from accord.core.web.templates import build_templates
 from accord.mail.backends import build_mailer
 
@@ -58,7 +61,10 @@ def create_app(
     app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
 
-    # Outermost first: the size limit sees bytes before anything buffers them.
+    # Each add_middleware wraps the ones before: the security headers go on every answer
+    # (the size limit's 413 too), and the size limit sees bytes before anything buffers them.
+    # Innermost: a request SQLite found busy runs again before idempotency records its answer.
+    app.add_middleware(RetryWhenBusy, sqlite=db.engine.dialect.name == "sqlite")
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         SessionMiddleware,
@@ -69,7 +75,9 @@ def create_app(
         https_only=settings.secure_cookies,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     install_error_handlers(app)
+    openapi.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app, settings)
     _wire_inbound(app)
@@ -257,6 +265,7 @@ def _add_console_home(app: FastAPI) -> None:
     from accord.analytics import dashboard as analytics_dashboard
     from accord.brands import service as brands
     from accord.campaigns import dashboard as campaigns_dashboard
+    from accord.conversations import console_pages as conversation_console_pages
     from accord.core.web.panels import BrandPanel, SetupStep, add_brand_panel, add_setup_step
     from accord.relationships import service as relationships
 
@@ -292,6 +301,7 @@ def _add_console_home(app: FastAPI) -> None:
     ):
         add_setup_step(app, step)
     for template, context in (
+        ("conversations/dashboard_panel.html", conversation_console_pages.dashboard_panel),
         ("campaigns/dashboard_panel.html", campaigns_dashboard.Panel()),
         ("analytics/dashboard_panel.html", analytics_dashboard.panel),
     ):

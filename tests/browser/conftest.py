@@ -92,8 +92,20 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page; any Content-Security-Policy violation on it fails the test (so every
+    browser test also checks that its pages need no inline script or style)."""
     context = browser.new_context()
     context.set_default_timeout(15_000)
     pg = context.new_page()
+    refused: list[str] = []
+    pg.on(
+        "console",
+        lambda message: (
+            refused.append(f"{pg.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield pg
     context.close()
+    assert refused == [], "Content-Security-Policy violations:\n" + "\n".join(refused)

@@ -106,6 +106,8 @@ def test_inbox_reply_note_assign_close_and_digest(client: TestClient, session: S
     session.commit()
     sign_in_member(client, p.member.email, PASSWORD)
 
+    home = client.get("/console", headers=HTML).text
+    assert "1</strong> waiting on you" in home and "Broken sleeve" in home
     inbox = client.get("/console/conversations?filter=waiting", headers=HTML).text
     assert "Broken sleeve" in inbox and "The sleeve is torn." in inbox and "Ada Lovelace" in inbox
     assert re.search(r'class="badge warn">1<span class="visually-hidden"> unread', inbox)

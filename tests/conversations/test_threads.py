@@ -262,3 +262,37 @@ def test_the_reply_goes_on_each_chosen_channel_and_sms_waits_for_quiet_hours(
     # (08:00-21:00, the compliance rules): the legal window is checked first, and opens later.
     assert (sms.state, sms.reason) == ("deferred", "legal_window")
     assert sms.not_before == night.replace(hour=8)  # SMS waits for 08:00 local (UTC here)
+
+
+def test_inbox_filters_and_counts(session: Session, settings: Settings) -> None:
+    from accord.conversations import inbox
+
+    p = pair(session)
+    mine, _ = service.start_person_thread(
+        session, settings, p.person.id, p.brand.id, subject="One", body="a"
+    )
+    answered, _ = service.start_person_thread(
+        session, settings, p.person.id, p.brand.id, subject="Two", body="b"
+    )
+    closed, _ = service.start_person_thread(
+        session, settings, p.person.id, p.brand.id, subject="Three", body="c"
+    )
+    service.assign(session, mine, p.member.id)
+    service.brand_reply(session, settings, caller(p), answered.id, body="ok", via="api")
+    service.set_status(session, closed, "closed")
+
+    def ids(kind: inbox.Filter) -> set[object]:
+        rows, _ = inbox.page(session, p.brand.id, kind, member_id=p.member.id)
+        return {r.id for r in rows}
+
+    assert ids(inbox.Filter.open) == {mine.id, answered.id}
+    assert ids(inbox.Filter.waiting) == {mine.id}
+    assert ids(inbox.Filter.mine) == {mine.id}
+    assert ids(inbox.Filter.closed) == {closed.id}
+    assert ids(inbox.Filter.all) == {mine.id, answered.id, closed.id}
+    assert inbox.counts(session, p.brand.id, p.member.id) == {"open": 2, "waiting": 1, "mine": 1}
+    assert (inbox.count_text(5), inbox.count_text(1000)) == ("5", "999+")
+    first, cursor = inbox.page(session, p.brand.id, inbox.Filter.all, limit=2)
+    rest, end = inbox.page(session, p.brand.id, inbox.Filter.all, cursor=cursor, limit=2)
+    assert len(first) == 2 and len(rest) == 1 and end is None
+    assert {r.id for r in first + rest} == ids(inbox.Filter.all)

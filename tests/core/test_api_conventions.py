@@ -101,6 +101,7 @@ def test_malformed_json_is_a_422_naming_the_body(client: TestClient, session: Se
         "error": "InvalidInput",
         "detail": "The request body is not valid JSON.",
         "field": "body",
+        "errors": [{"field": "body", "detail": "The request body is not valid JSON."}],
     }
 
 

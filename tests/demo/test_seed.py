@@ -96,13 +96,48 @@ def test_the_demo_campaigns_are_sent_scheduled_and_drafted_once(
         assert set(built.rates) >= {"unsubscribed_rate", "bounced_rate"}
     transactional = session.scalar(
         select(func.count()).where(
-            OutboxMessage.campaign_id.is_(None), OutboxMessage.state == "sent"
+            OutboxMessage.campaign_id.is_(None),
+            OutboxMessage.state == "sent",
+            OutboxMessage.idempotency_key.startswith("m:"),  # the messages API's
         )
     )
     assert transactional == 2
+    told = session.scalar(  # the brands' answers in conversations and on the ideas board
+        select(func.count()).where(
+            OutboxMessage.state == "sent",
+            OutboxMessage.idempotency_key.startswith("conv:")
+            | OutboxMessage.idempotency_key.startswith("idea:"),
+        )
+    )
+    assert told and told > 5
     outbox = session.scalar(select(func.count()).select_from(OutboxMessage))
     campaigns = session.scalar(select(func.count()).select_from(Campaign))
     second = seed(session, settings, analytics=False)
     assert second.campaigns_seeded == 0
     assert session.scalar(select(func.count()).select_from(Campaign)) == campaigns == 9
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == outbox
+
+
+def test_the_demo_has_conversations_and_an_ideas_board(
+    session: Session, settings: Settings
+) -> None:
+    from accord.conversations.models import Message, Thread
+    from accord.ideas import service as ideas
+    from accord.ideas.models import Idea
+
+    first = seed(session, settings, analytics=False)
+    assert (first.threads_seeded, first.ideas_seeded) == (4, 4)
+    statuses = set(session.scalars(select(Thread.status)))
+    assert statuses == {"open", "closed"}
+    vias = set(session.scalars(select(Message.via)))
+    assert {"portal", "console", "email"} <= vias
+    by_email = session.scalars(select(Message).where(Message.via == "email")).first()
+    assert by_email is not None and ">" not in by_email.body and by_email.original
+    board = ideas.boards(
+        session, session.scalars(select(Brand.id).where(Brand.slug == "groove")).one()
+    )
+    shipped = session.scalars(select(Idea).where(Idea.status == "shipped")).one()
+    assert shipped.board_id == board[0].id
+    assert ideas.vote_counts(session, [shipped.id])[shipped.id] > 3
+    second = seed(session, settings, analytics=False)
+    assert (second.threads_seeded, second.ideas_seeded) == (0, 0)

@@ -150,3 +150,36 @@ def test_votes_are_a_signal_only_with_profiling(session: Session) -> None:
     decisions.set_purpose(session, rel, Purpose.profiling, False, decisions.PORTAL)
     assert service.segment_people(session, b.brand.id, idea.id) == []
     assert session.scalar(select(func.count()).select_from(IdeaVote)) == 2
+
+
+def test_a_campaign_can_go_to_the_voted_for_segment(session: Session) -> None:
+    from accord.campaigns import service as campaigns
+    from accord.campaigns.schemas import Audience, CampaignCreate
+    from accord.core.errors import InvalidInput
+    from tests.builders import make_topic
+
+    b = a_board(session, people=3)
+    profiled, plain, _ = b.people
+    rel = decisions.get(session, profiled.id, b.brand.id)
+    decisions.set_purpose(session, rel, Purpose.profiling, True, decisions.PORTAL)
+    idea = service.propose(session, plain.id, b.board, title="Gift cards")
+    service.vote(session, profiled.id, idea)
+    topic = make_topic(session, brand=b.brand)
+    data = CampaignCreate(
+        name="Gift cards are here",
+        topic_id=topic.id,
+        subject="Gift cards",
+        text="You asked for them.",
+        audience=Audience(kind="idea_voters", idea_id=idea.id),
+    )
+    campaign = campaigns.create(session, b.brand.id, data, member_id=None)
+    assert campaigns.preview(session, campaign).total == 1  # the profiled voter only
+    elsewhere = a_board(session, people=1)
+    other = service.propose(session, elsewhere.people[0].id, elsewhere.board, title="Theirs")
+    with pytest.raises(InvalidInput, match="No such idea"):
+        campaigns.create(
+            session,
+            b.brand.id,
+            data.model_copy(update={"audience": Audience(kind="idea_voters", idea_id=other.id)}),
+            member_id=None,
+        )

@@ -16,6 +16,7 @@ from accord.campaigns.schemas import MessageCreate
 from accord.consent import ledger, verification
 from accord.conversations import service as conversations
 from accord.conversations.files import Upload
+from accord.core.auth_models import AuthSession
 from accord.core.db import utcnow
 from accord.core.settings import Settings
 from accord.ideas import service as ideas
@@ -78,6 +79,14 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
     )
     brand_records.invite(session, settings, DevMailer(), third, Invite(email=EMAIL))
     people.request_sign_in(session, settings, DevMailer(), EMAIL)
+    session.add(  # a signed-in session, as using the sign-in link leaves one
+        AuthSession(
+            token_hash="0" * 64,
+            subject_kind="person",
+            subject_id=person.id,
+            expires_at=utcnow() + timedelta(days=14),
+        )
+    )
     orders = make_topic(session, brand=brand, purpose="transactional")
     message = messages.enqueue(
         session,

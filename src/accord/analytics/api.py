@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Query, status
 
 from accord.analytics import service
 from accord.analytics.batch import import_batch
@@ -27,6 +27,7 @@ from accord.brands.deps import BrandDep
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep
+from accord.core.web.params import IdempotencyKeyParam
 from accord.relationships import decisions
 
 router = APIRouter(prefix="/analytics", tags=["analytics", BRAND_SCOPED])
@@ -37,7 +38,7 @@ def import_transactions(
     data: TransactionBatch,
     caller: BrandDep,
     session: SessionDep,
-    idempotency_key: str | None = Header(default=None),
+    idempotency_key: IdempotencyKeyParam = None,
 ) -> BatchResult:
     """Import up to 10,000 transactions. Rows are checked one by one: the good ones are stored,
     the others come back in `errors` with their index and reason. Sending a row again is

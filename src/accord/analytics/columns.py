@@ -20,6 +20,7 @@ from typing import Any
 
 from accord.analytics import validation as v
 from accord.analytics.row_parser import RowParser
+from accord.core import text
 
 Rows = list[tuple[int, list[str]]]
 # Plain unsigned amounts, one per line: validation.decimal's fast case, without a sign.
@@ -93,7 +94,8 @@ class _Fields:
     def ids(self, col: Sequence[str]) -> list[Any]:
         """Customer or order ids: kept as they are when none needs trimming and all fit."""
         fit = min(map(len, col)) >= 1 and max(map(len, col)) <= v.MAX_ID
-        if fit and list(map(str.strip, col)) == list(col):
+        clean = not text.has_problem("".join(col), one_line=True)
+        if fit and clean and list(map(str.strip, col)) == list(col):
             return list(col)
         return self.each(lambda x: v.text_id(x, "id") if x == x.strip() else _doubt(), col)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from accord.analytics import validation as v
+from accord.core.validation import LINE
 
 MAX_BATCH = 10_000
 
@@ -19,17 +20,21 @@ class TransactionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer: str = Field(min_length=1, max_length=v.MAX_ID, description="Your customer id.")
+    customer: Annotated[str, LINE] = Field(
+        min_length=1, max_length=v.MAX_ID, description="Your customer id."
+    )
     time: datetime = Field(description="ISO 8601 date or date-time (UTC if no zone), YYYYMMDD.")
     # Before amount, so that the amount's check can see it.
     refund: bool = Field(default=False, description="A refund: the amount counts negative.")
     amount: Decimal = Field(description="Negative only for refunds.")
-    currency: str = Field(description="ISO 4217 code.")
-    order_id: str = Field(min_length=1, max_length=v.MAX_ID)
-    channel: str | None = Field(default=None, max_length=v.MAX_CHANNEL)
-    product: str | None = Field(default=None, max_length=v.MAX_PRODUCT)
+    currency: Annotated[str, LINE] = Field(description="ISO 4217 code.")
+    order_id: Annotated[str, LINE] = Field(min_length=1, max_length=v.MAX_ID)
+    channel: Annotated[str, LINE] | None = Field(default=None, max_length=v.MAX_CHANNEL)
+    product: Annotated[str, LINE] | None = Field(default=None, max_length=v.MAX_PRODUCT)
     cost: Decimal | None = None
-    email: str | None = Field(default=None, description="Links the customer to a person.")
+    email: Annotated[str, LINE] | None = Field(
+        default=None, description="Links the customer to a person."
+    )
     quantity: int | None = Field(default=None, description="Accepted and ignored.")
 
     @field_validator("time", mode="before")
@@ -96,7 +101,7 @@ class TransactionBatch(BaseModel):
     """Up to 10,000 transactions, each an object like TransactionIn. Each row is checked on
     its own: bad rows come back with their index, the good ones are stored."""
 
-    transactions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+    transactions: list[dict[Annotated[str, LINE], Any]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class RowError(BaseModel):
@@ -124,7 +129,24 @@ class FitRequest(BaseModel):
     discount_monthly: float = Field(default=0.01, ge=0, lt=1)
     margin: float = Field(default=0.3, gt=0, le=1)
     horizon_months: int = Field(default=12, ge=1, le=120)
-    currency: str | None = Field(default=None, description="Needed with several currencies.")
+    currency: Annotated[str, LINE] | None = Field(
+        default=None, max_length=3, description="Needed with several currencies."
+    )
+
+    @field_validator("cutoff", "calibration_start")
+    @classmethod
+    def _in_range(cls, value: date | None) -> date | None:
+        if value is not None and not v.EARLIEST_YEAR <= value.year <= v.LATEST_YEAR:
+            raise ValueError(
+                f"Give a date between {v.EARLIEST_YEAR} and {v.LATEST_YEAR}, like 2024-12-31"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _start_before_cutoff(self) -> FitRequest:
+        if self.calibration_start is not None and self.calibration_start > self.cutoff:
+            raise ValueError("The calibration start must be on or before the cut-off")
+        return self
 
 
 class SegmentOut(BaseModel):

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
+from accord.core import text
+
 # Active ISO 4217 currency codes (2024). Precious metals, fund codes and XXX/XTS are left out
 # on purpose: a transaction is money changing hands.
 _CODES = """
@@ -69,6 +71,7 @@ class Record(NamedTuple):
 
 def text_id(value: str, name: str) -> str:
     value = value.strip()
+    _text(value, name)
     if not value:
         raise ValueError(f"{name} is empty")
     if len(value) > MAX_ID:
@@ -80,9 +83,16 @@ def optional_text(value: str | None, name: str, limit: int) -> str | None:
     if value is None:
         return None
     value = value.strip()
+    _text(value, name)
     if len(value) > limit:
         raise ValueError(f"{name} is longer than {limit} characters")
     return value or None
+
+
+def _text(value: str, name: str) -> None:
+    wrong = text.problem(value, one_line=True)
+    if wrong is not None:
+        raise ValueError(f"{name}: {wrong[0].lower()}{wrong[1:]}")
 
 
 def channel(value: str | None) -> str | None:
@@ -198,13 +208,14 @@ def flag(value: str | None) -> bool:
 
 
 def email(value: str | None) -> str | None:
-    text = (value or "").strip().lower()
-    if not text:
+    address = (value or "").strip().lower()
+    if not address:
         return None
-    local, at, domain = text.partition("@")
-    if not (at and local and "." in domain) or " " in text:
+    local, at, domain = address.partition("@")
+    if not (at and local and "." in domain) or " " in address:
         raise ValueError(f"email is not an e-mail address: {value!r}")
-    return text
+    _text(address, "email")
+    return address
 
 
 def auto_order_id(customer: str, occurred_at: datetime, line: int) -> str:

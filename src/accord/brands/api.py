@@ -20,11 +20,11 @@ from accord.brands.schemas import (
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep
+from accord.core.web.params import CursorParam
 
 BRAND_SCOPED = "brand-scoped"
 router = APIRouter(tags=["brand", BRAND_SCOPED])
 
-CursorQuery = Query(default=None, description="The next_cursor of the previous page.")
 LimitQuery = Query(default=50, ge=1, le=200)
 
 
@@ -45,7 +45,7 @@ def update_brand(data: BrandUpdate, caller: BrandDep, session: SessionDep) -> Br
 def list_members(
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = CursorQuery,
+    cursor: CursorParam = None,
     limit: int = LimitQuery,
 ) -> Page[MemberOut]:
     caller.require(Permission.read_brand)
@@ -69,7 +69,7 @@ def read_member(member_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> 
 def list_api_keys(
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = CursorQuery,
+    cursor: CursorParam = None,
     limit: int = LimitQuery,
 ) -> Page[ApiKeyOut]:
     caller.require(Permission.manage_api_keys)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,27 +9,27 @@ from fastapi import Depends, Request
 from accord.brands import service
 from accord.core.errors import NotAuthenticated
 from accord.core.principals import BrandCaller
+from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
-from accord.core.web.deps import SessionDep
+from accord.core.web.deps import ApiKeyScheme, SessionDep, SessionScheme
 
 
-def brand_caller(request: Request, session: SessionDep) -> BrandCaller:
+def brand_caller(
+    request: Request, session: SessionDep, _key: ApiKeyScheme, _cookie: SessionScheme
+) -> BrandCaller:
+    """An API key opens the API only; the console's pages need a signed-in member."""
+    api = request.url.path.startswith("/api/")
     auth = request.headers.get("authorization")
-    if auth is not None:
+    if auth is not None and api:
         scheme, _, secret = auth.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise NotAuthenticated(service.BAD_CREDENTIALS)
         return service.authenticate_api_key(session, secret.strip())
-    raw = request.session.get("member_id")
-    if not raw:
+    member_id = sign_in.current(request, session, sign_in.MEMBER)
+    if member_id is None:
         raise NotAuthenticated(service.BAD_CREDENTIALS)
-    try:
-        member_id = uuid.UUID(str(raw))
-    except ValueError:
-        request.session.clear()
-        raise NotAuthenticated(service.BAD_CREDENTIALS) from None
-    if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
+    if api and request.method not in SAFE_METHODS:
         check_token(request, request.headers.get(CSRF_HEADER))
     return service.member_caller(session, member_id)
 

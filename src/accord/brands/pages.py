@@ -8,19 +8,28 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from accord.brands import service
 from accord.brands.deps import BrandDep
-from accord.brands.schemas import ApiKeyCreate, BrandUpdate, MemberCreate, MemberSignIn
-from accord.core.errors import AccordError
+from accord.brands.schemas import (
+    ApiKeyCreate,
+    BrandUpdate,
+    MemberCreate,
+    MemberSignIn,
+    PasswordChange,
+)
+from accord.core.errors import AccordError, NotAuthenticated
 from accord.core.permissions import Permission, Role, role_allows
 from accord.core.principals import BrandCaller
+from accord.core.web import sign_in
 from accord.core.web.csrf import csrf_protect
-from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.deps import SessionDep, SettingsDep, client_ip
 from accord.core.web.forms import act_or_fail, handle_form, parse_form, read_form, show_form
 from accord.core.web.next_page import FIELD, safe_next
 from accord.core.web.panels import brand_panels_for, setup_checklist
 from accord.core.web.templates import flash, render
+from accord.core.web.timing import equal_time
 
 router = APIRouter(
     prefix="/console",
@@ -31,6 +40,7 @@ router = APIRouter(
 
 ROLE_OPTIONS = [(role.value, role.value.capitalize()) for role in Role]
 SIGNIN = "brands/signin.html"
+ACCOUNT = "brands/account.html"
 API_KEYS = "brands/api_keys.html"
 SETTINGS = "brands/settings.html"
 BRAND_FIELDS = ["name", "kind", "sender_name", "sender_email", "postal_address", "support_email"]
@@ -42,12 +52,12 @@ def _console(request: Request, caller: BrandCaller, session: Any) -> dict[str, A
     return {"brand": brand, "caller": caller, "can": allowed}
 
 
-def _sign_in(request: Request, member_id: uuid.UUID) -> Response:
+def _sign_in(request: Request, session: Session, member_id: uuid.UUID) -> Response:
     target = safe_next(request.session.get(FIELD), "/console")
     if not target.startswith("/console"):
         target = "/console"
-    request.session.clear()
-    request.session["member_id"] = str(member_id)
+    days = request.app.state.settings.session_days
+    sign_in.begin(request, session, kind=sign_in.MEMBER, subject_id=member_id, days=days)
     flash(request, "You are signed in to the brand console.")
     return RedirectResponse(target, status_code=303)
 
@@ -61,17 +71,27 @@ def signin_form(request: Request, next: str = "") -> HTMLResponse:
 
 
 @router.post("/signin", response_class=HTMLResponse)
-async def signin(request: Request, session: SessionDep) -> Response:
+async def signin(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     def act(data: MemberSignIn) -> Response:
-        return _sign_in(request, service.sign_in_member(session, data.email, data.password).id)
+        ip = client_ip(request)
+        member = service.sign_in_member(session, settings, data.email, data.password, ip=ip)
+        return _sign_in(request, session, member.id)
 
-    return await handle_form(request, session, MemberSignIn, act, template=SIGNIN)
+    # A wrong password is counted (throttling): that write stays.
+    return await handle_form(
+        request, session, MemberSignIn, act, template=SIGNIN, commit_on=(NotAuthenticated,)
+    )
 
 
-@router.post("/signin/link", response_class=HTMLResponse)
+@router.post(
+    "/signin/link",
+    response_class=HTMLResponse,
+    dependencies=[Depends(equal_time, scope="function")],
+)
 async def signin_link(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     def act(data: MemberSignIn) -> Response:
-        service.request_member_link(session, settings, request.app.state.mailer, data.email)
+        mailer = request.app.state.mailer
+        service.request_member_link(session, settings, mailer, data.email, ip=client_ip(request))
         return render(request, "people/check_inbox.html", {"email": data.email})
 
     values = await read_form(request, ["email"])
@@ -98,14 +118,53 @@ async def use_link(request: Request, session: SessionDep) -> Response:
         member = service.complete_member_link(session, values["token"])
     except AccordError as exc:
         return render(request, "people/link_failed.html", {"detail": exc.detail}, status_code=400)
-    return _sign_in(request, member.id)
+    return _sign_in(request, session, member.id)
 
 
 @router.post("/signout")
-def signout(request: Request) -> Response:
-    request.session.clear()
+def signout(request: Request, session: SessionDep) -> Response:
+    sign_in.end(request, session)
     flash(request, "You are signed out.")
     return RedirectResponse("/console/signin", status_code=303)
+
+
+@router.post("/signout-everywhere")
+def signout_everywhere(request: Request, caller: BrandDep, session: SessionDep) -> Response:
+    """End every session of this member, on every device, this one included."""
+    if caller.member_id is not None:
+        sign_in.end_all(session, kind=sign_in.MEMBER, subject_id=caller.member_id)
+    sign_in.end(request, session)
+    flash(request, "You are signed out on every device.")
+    return RedirectResponse("/console/signin", status_code=303)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
+    return show_form(
+        request, ACCOUNT, {}, model=PasswordChange, **_console(request, caller, session)
+    )
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+async def change_password(request: Request, caller: BrandDep, session: SessionDep) -> Response:
+    """A new password ends every other session of the member (copied cookies included)."""
+
+    def act(data: PasswordChange) -> Response:
+        if caller.member_id is None:
+            raise NotAuthenticated(service.BAD_CREDENTIALS)
+        service.change_password(session, caller.member_id, data.current_password, data.password)
+        sign_in.end_all(session, kind=sign_in.MEMBER, subject_id=caller.member_id, keep=request)
+        flash(request, "Your password is changed. Every other session is signed out.")
+        return RedirectResponse("/console/account", status_code=303)
+
+    return await handle_form(
+        request,
+        session,
+        PasswordChange,
+        act,
+        template=ACCOUNT,
+        context=lambda: _console(request, caller, session),
+    )
 
 
 @router.get("", response_class=HTMLResponse)

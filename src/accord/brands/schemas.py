@@ -9,13 +9,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from accord.core.permissions import Role
-from accord.core.validation import DisplayName, Email
+from accord.core.validation import LINE, DisplayName, Email, Line, TrimmedText
 
-Slug = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-PostalAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Slug = Annotated[Line, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
+Name = Annotated[Line, Field(min_length=1, max_length=120)]
+Kind = Annotated[Line, Field(max_length=120)]
+PostalAddress = Annotated[TrimmedText, Field(max_length=500)]
 
 
 class BrandCreate(BaseModel):
@@ -23,7 +22,7 @@ class BrandCreate(BaseModel):
 
     name: Name
     slug: Slug
-    kind: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    kind: Kind = ""
     sender_name: Name
     sender_email: Email
     postal_address: PostalAddress | None = None
@@ -34,7 +33,7 @@ class BrandUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    kind: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    kind: Kind | None = None
     sender_name: Name | None = None
     sender_email: Email | None = None
     postal_address: PostalAddress | None = None
@@ -55,7 +54,8 @@ class BrandOut(BaseModel):
     created_at: datetime
 
 
-Password = Annotated[str, Field(min_length=12, max_length=200)]
+# Kept as typed (spaces count), but one line of text like every other field.
+Password = Annotated[str, LINE, Field(min_length=12, max_length=200)]
 
 
 class MemberCreate(BaseModel):
@@ -103,8 +103,17 @@ class ApiKeyCreated(ApiKeyOut):
     secret: str = Field(description="The key itself. Shown this once; Accord keeps only a hash.")
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, LINE, Field(max_length=200)] = Field(
+        default="", description="Empty only for a member who has no password yet."
+    )
+    password: Password
+
+
 class MemberSignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
-    password: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Annotated[str, LINE, Field(min_length=1, max_length=200)]

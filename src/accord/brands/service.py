@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from accord.brands import keys
 from accord.brands.models import ApiKey, Brand, Member
 from accord.brands.schemas import ApiKeyCreate, BrandCreate, BrandUpdate, MemberCreate
+from accord.core import throttle
 from accord.core.auth import consume_magic_link, issue_magic_link
 from accord.core.db import utcnow
-from accord.core.errors import Conflict, NotAuthenticated, NotFound
+from accord.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from accord.core.pagination import paginate
 from accord.core.permissions import Role
 from accord.core.principals import BrandCaller
@@ -117,16 +118,38 @@ def get_member(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID) -> M
     return member
 
 
-def sign_in_member(session: Session, email: str, password: str) -> Member:
+def sign_in_member(
+    session: Session, settings: Settings, email: str, password: str, *, ip: str | None
+) -> Member:
+    """The member whose password this is. Throttled per account and per IP (a refused try
+    while waiting is a RateLimited); a wrong password is counted, so the caller must commit
+    after a NotAuthenticated too."""
+    throttle.check(session, settings, email, ip)
     member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
     if not verify_password(member.password_hash if member else None, password) or member is None:
+        throttle.failed(session, settings, email, ip)
         raise NotAuthenticated("The e-mail address or the password is wrong.", field="password")
+    throttle.succeeded(session, settings, email)
     member.last_sign_in_at = utcnow()
     session.flush()
     return member
 
 
-def request_member_link(session: Session, settings: Settings, mailer: Mailer, email: str) -> None:
+def change_password(session: Session, member_id: uuid.UUID, current: str, new: str) -> Member:
+    """Set a new password after checking the current one (a member without one may set one)."""
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound("No such member.")
+    if member.password_hash is not None and not verify_password(member.password_hash, current):
+        raise InvalidInput("The current password is wrong.", field="current_password")
+    member.password_hash = hash_password(new)
+    session.flush()
+    return member
+
+
+def request_member_link(
+    session: Session, settings: Settings, mailer: Mailer, email: str, *, ip: str | None = None
+) -> None:
     member = session.scalars(select(Member).where(Member.email == email)).one_or_none()
     token = issue_magic_link(
         session,
@@ -134,6 +157,7 @@ def request_member_link(session: Session, settings: Settings, mailer: Mailer, em
         subject_kind=MEMBER,
         subject_id=member.id if member else None,
         address=email,
+        ip=ip,
     )
     if member is None:
         return

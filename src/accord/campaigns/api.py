@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from accord.brands.api import BRAND_SCOPED
@@ -26,6 +26,7 @@ from accord.core.errors import InvalidInput
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep
+from accord.core.web.params import CursorParam, IdempotencyKeyParam
 
 router = APIRouter(tags=["campaigns", BRAND_SCOPED])
 
@@ -50,7 +51,7 @@ def create(data: CampaignCreate, caller: BrandDep, session: SessionDep) -> Campa
 def listing(
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> Page[CampaignOut]:
     caller.require(Permission.read_brand)
@@ -109,7 +110,7 @@ def send_message(
     data: MessageCreate,
     caller: BrandDep,
     session: SessionDep,
-    idempotency_key: str | None = Header(default=None),
+    idempotency_key: IdempotencyKeyParam = None,
 ) -> MessageOut:
     """Queue a transactional message (an order confirmation, say) to one related person. An
     Idempotency-Key is required; the topic decides the purpose and must be transactional."""

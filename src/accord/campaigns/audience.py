@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from accord.analytics.segments import segment_people
 from accord.campaigns.gate_sql import Related
 from accord.campaigns.models import Campaign
+from accord.ideas import service as ideas
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import Relationship
 
@@ -24,6 +25,9 @@ def audience_of(campaign: Campaign) -> Select[Any] | Related:
     if campaign.audience_kind == "segment":
         # Customers in an RFM segment who are linked to a person; the gate still checks each.
         return segment_people(campaign.brand_id, str(campaign.audience.get("segment")))
+    if campaign.audience_kind == "idea_voters":
+        # "Voted for this idea": only voters who granted profiling; the gate checks each.
+        return ideas.voted_for(campaign.brand_id, uuid.UUID(str(campaign.audience["idea_id"])))
     brand_id = campaign.brand_id
     people = [uuid.UUID(str(p)) for p in campaign.audience.get("people", [])]
     shared = dict(campaign.audience.get("filter", {}))

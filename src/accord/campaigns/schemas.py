@@ -9,29 +9,35 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from accord.analytics.segments import SEGMENTS
+from accord.core.validation import Line, Text
 
 MAX_HTML = 200_000
 MAX_TEXT = 100_000
 
 # One line: a line break in a Subject header would break the message.
-Subject = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=r"^[^\r\n]*$"),
-]
-HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Subject = Annotated[Line, Field(min_length=1, max_length=300)]
+HHMM = Annotated[Line, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Name = Annotated[Line, Field(min_length=1, max_length=200)]
+Body = Annotated[Text, Field(min_length=1, max_length=MAX_TEXT)]
+Html = Annotated[Text, Field(max_length=MAX_HTML)]
 
 
 class Audience(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["all", "people", "filter", "segment"] = "all"
+    kind: Literal["all", "people", "filter", "segment", "idea_voters"] = "all"
     people: list[uuid.UUID] = Field(default_factory=list, max_length=100_000)
-    filter: dict[str, Annotated[str, StringConstraints(max_length=200)]] = Field(
-        default_factory=dict
+    filter: dict[Annotated[Line, Field(max_length=64)], Annotated[Line, Field(max_length=200)]] = (
+        Field(default_factory=dict)
     )
-    segment: str | None = Field(
+    segment: Annotated[Line, Field(max_length=64)] | None = Field(
         default=None,
         description="With kind 'segment': an RFM segment name, e.g. 'champions' or 'at_risk'.",
+    )
+    idea_id: uuid.UUID | None = Field(
+        default=None,
+        description="With kind 'idea_voters': the idea whose voters are the audience (only "
+        "those who granted you profiling: a vote is a signal about a person only then).",
     )
 
     @model_validator(mode="after")
@@ -43,6 +49,8 @@ class Audience(BaseModel):
         if self.kind == "segment" and self.segment not in SEGMENTS:
             names = ", ".join(SEGMENTS)
             raise ValueError(f"an audience of kind 'segment' needs a segment, one of: {names}")
+        if self.kind == "idea_voters" and self.idea_id is None:
+            raise ValueError("an audience of kind 'idea_voters' needs an idea_id")
         return self
 
 
@@ -52,7 +60,7 @@ class Schedule(BaseModel):
     kind: Literal["now", "at", "local"] = "now"
     at: datetime | None = None
     local_time: HHMM | None = None
-    local_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    local_date: Annotated[Line, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Schedule:
@@ -66,7 +74,7 @@ class Schedule(BaseModel):
 class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Name
     topic_id: uuid.UUID
     channel: Literal["email", "sms", "push", "inapp", "webhook", "postal"] = Field(
         default="email",
@@ -93,11 +101,11 @@ class CampaignCreate(BaseModel):
     subject: Subject | None = Field(
         default=None, description="Needed on every channel but sms (a text has no subject)."
     )
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)] = Field(
+    text: Body = Field(
         description="For sms: at most 10 segments as sent, with the brand's name and (on "
         "marketing) 'Reply STOP to opt out' the channel adds."
     )
-    html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
+    html: Html | None = None
     audience: Audience = Field(default_factory=Audience)
     schedule: Schedule = Field(default_factory=Schedule)
     expires_at: datetime | None = None
@@ -106,13 +114,10 @@ class CampaignCreate(BaseModel):
 class CampaignUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
-    ) = None
+    name: Name | None = None
     subject: Subject | None = None
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)] | None = None
-    html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
+    text: Body | None = None
+    html: Html | None = None
     audience: Audience | None = None
     schedule: Schedule | None = None
     expires_at: datetime | None = None
@@ -191,8 +196,8 @@ class MessageCreate(BaseModel):
     topic_id: uuid.UUID
     person_id: uuid.UUID
     subject: Subject
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
-    html: Annotated[str, StringConstraints(max_length=MAX_HTML)] | None = None
+    text: Body
+    html: Html | None = None
 
 
 class MessageOut(BaseModel):

@@ -36,6 +36,7 @@ from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview, Sm
 from accord.core.db import UTCDateTime, rowcount, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.pagination import paginate
+from accord.ideas import service as ideas
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
 from accord.relationships.decisions import brand_topic
@@ -111,6 +112,7 @@ def create(
     if Channel.sms in channels:
         sms_text.check(session, brand_id, topic, data.text)
     _check_schedule(data, utcnow())
+    _check_audience(session, brand_id, data)
     campaign = Campaign(
         brand_id=brand_id,
         topic_id=data.topic_id,
@@ -124,6 +126,18 @@ def create(
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def _check_audience(
+    session: Session, brand_id: uuid.UUID, data: CampaignCreate | CampaignUpdate
+) -> None:
+    audience = data.audience
+    if audience is None or audience.kind != "idea_voters" or audience.idea_id is None:
+        return
+    try:
+        ideas.idea_for_brand(session, brand_id, audience.idea_id)
+    except NotFound:
+        raise InvalidInput("No such idea on your boards.", field="audience.idea_id") from None
 
 
 def _apply(campaign: Campaign, data: CampaignCreate | CampaignUpdate) -> None:
@@ -159,6 +173,7 @@ def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> 
     if Channel.sms in channels_of(campaign):
         sms_text.check(session, campaign.brand_id, session.get_one(Topic, campaign.topic_id), text)
     _check_schedule(data, utcnow())
+    _check_audience(session, campaign.brand_id, data)
     _apply(campaign, data)
     session.flush()
     return campaign

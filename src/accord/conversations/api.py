@@ -35,6 +35,7 @@ from accord.conversations.web import download
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam
 from accord.people.deps import PersonDep
 
 router = APIRouter(tags=["conversations", BRAND_SCOPED])
@@ -97,7 +98,7 @@ def list_threads(
     caller: BrandDep,
     session: SessionDep,
     filter: Filter = Filter.open,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Limit,
 ) -> Page[ThreadSummary]:
     """The inbox, newest activity first: `open`, `waiting` (on you), `mine` (assigned to the
@@ -179,7 +180,7 @@ def list_messages(
     thread_id: uuid.UUID,
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Limit,
 ) -> Page[MessageOut]:
     """The thread's messages, newest first."""
@@ -316,7 +317,7 @@ def person_message_out(
 
 @person_router.get("/threads", response_model=Page[PersonThreadOut])
 def my_threads(
-    person: PersonDep, session: SessionDep, cursor: str | None = None, limit: int = Limit
+    person: PersonDep, session: SessionDep, cursor: CursorParam = None, limit: int = Limit
 ) -> Page[PersonThreadOut]:
     rows, next_cursor = service.person_thread_page(
         session, person.person_id, cursor=cursor, limit=limit
@@ -352,7 +353,7 @@ def my_messages(
     thread_id: uuid.UUID,
     person: PersonDep,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Limit,
 ) -> Page[PersonMessageOut]:
     """The thread's messages, newest first; reading them marks the brand's as read."""

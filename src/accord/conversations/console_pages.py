@@ -26,7 +26,7 @@ from accord.conversations.page_forms import (
 )
 from accord.conversations.web import FIELD, download, form_uploads
 from accord.core.errors import InvalidInput, NotFound
-from accord.core.permissions import Permission
+from accord.core.permissions import Permission, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
@@ -85,7 +85,10 @@ def inbox_page(
         "names": {r.id: person_name(r.person_name) for r in rows},
         "filter": kind.value,
         "filters": [(f.value, text) for f, text in FILTER_TEXT.items()],
-        "counts": inbox.counts(session, caller.brand_id, caller.member_id),
+        "counts": {
+            name: inbox.count_text(n)
+            for name, n in inbox.counts(session, caller.brand_id, caller.member_id).items()
+        },
         "times": inbox.service_times(session, caller.brand_id),
         "duration": inbox.duration_text,
         "next_cursor": next_cursor,
@@ -376,3 +379,19 @@ def delete_saved(
     saved.delete(session, caller.brand_id, reply_id)
     flash(request, "The saved reply is deleted.", "success")
     return _redirect("/console/saved-replies")
+
+
+def dashboard_panel(session: Session, caller: BrandCaller) -> dict[str, Any] | None:
+    """The console home's conversations section (for members who may reply)."""
+    if not role_allows(caller.role, Permission.converse):
+        return None
+    counts = inbox.counts(session, caller.brand_id, caller.member_id)
+    rows, _ = inbox.page(session, caller.brand_id, Filter.waiting, limit=5)
+    return {
+        "waiting": inbox.count_text(counts["waiting"]),
+        "mine": inbox.count_text(counts["mine"]),
+        "rows": rows,
+        "names": {r.id: person_name(r.person_name) for r in rows},
+        "times": inbox.service_times(session, caller.brand_id),
+        "duration": inbox.duration_text,
+    }

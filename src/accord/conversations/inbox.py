@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import Integer, Select, Table, bindparam, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from accord.brands.models import Brand, Member
 from accord.conversations.models import Thread
@@ -45,8 +46,9 @@ FILTER_TEXT = {
 }
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One thread as the inbox lists it (a tuple: built straight from the result's rows)."""
+
     id: uuid.UUID
     person_id: uuid.UUID
     person_name: str
@@ -90,21 +92,24 @@ def _statement(kind: Filter, after: bool) -> Select[Any]:
         .outerjoin(_m, _m.c.id == t.assigned_member_id)
         .where(t.brand_id == bindparam("brand"))
     )
+    # The filters' constants and the page size are written into the SQL, not bound: a plan
+    # PostgreSQL prepares for `LIMIT $n` cannot know the page is small (it then hash-joins
+    # every open thread's person and sorts), nor how few rows a status matches.
     if kind in (Filter.open, Filter.waiting, Filter.mine):
-        query = query.where(t.status == "open")
+        query = query.where(t.status == literal_column("'open'"))
     elif kind is Filter.closed:
-        query = query.where(t.status == "closed")
+        query = query.where(t.status == literal_column("'closed'"))
     if kind is Filter.waiting:
-        query = query.where(t.waiting_on == "brand")
+        query = query.where(t.waiting_on == literal_column("'brand'"))
     if kind is Filter.mine:
         query = query.where(t.assigned_member_id == bindparam("member"))
     if after:
         when = bindparam("after_at", type_=UTCDateTime())
         last = bindparam("after_id", type_=t.id.type)
-        query = query.where(
-            or_(t.last_message_at < when, and_(t.last_message_at == when, t.id < last))
-        )
-    return query.order_by(t.last_message_at.desc(), t.id.desc()).limit(bindparam("limit"))
+        # A row-value comparison: both planners read it as one range of the index.
+        query = query.where(tuple_(t.last_message_at, t.id) < tuple_(when, last))
+    size: BindParameter[int] = bindparam("limit", type_=Integer(), literal_execute=True)
+    return query.order_by(t.last_message_at.desc(), t.id.desc()).limit(size)
 
 
 def page(
@@ -126,7 +131,8 @@ def page(
         params["member"] = member_id
     if cursor:
         params["after_at"], params["after_id"] = decode_cursor(cursor)
-    rows = [Row(*r) for r in session.execute(_statement(kind, bool(cursor)), params)]
+    make = Row._make
+    rows = [make(r) for r in session.execute(_statement(kind, bool(cursor)), params).all()]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -134,18 +140,36 @@ def page(
     return rows, next_cursor
 
 
+COUNT_CAP = 999
+
+
 def counts(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID | None) -> dict[str, int]:
-    """Open threads, those waiting on the brand, and those assigned to the member."""
+    """Open threads, those waiting on the brand, and those assigned to the member, each counted
+    up to COUNT_CAP + 1 over one range of an index (shown as "999+"): a big inbox's tabs cost
+    what a small one's do."""
     t = Thread
-    mine = t.assigned_member_id == member_id if member_id is not None else literal(False)
-    found = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((t.waiting_on == "brand", 1), else_=0)), 0),
-            func.coalesce(func.sum(case((mine, 1), else_=0)), 0),
-        ).where(t.brand_id == brand_id, t.status == "open")
-    ).one()
-    return {"open": int(found[0]), "waiting": int(found[1]), "mine": int(found[2])}
+    open_ = (t.brand_id == brand_id, t.status == "open")
+    queries = {
+        "open": select(t.id).where(*open_),
+        "waiting": select(t.id).where(*open_, t.waiting_on == "brand"),
+    }
+    if member_id is not None:
+        queries["mine"] = select(t.id).where(
+            t.brand_id == brand_id, t.assigned_member_id == member_id, t.status == "open"
+        )
+    found = {
+        name: int(
+            session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery()))
+            or 0
+        )
+        for name, query in queries.items()
+    }
+    found.setdefault("mine", 0)
+    return found
+
+
+def count_text(n: int) -> str:
+    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
 
 
 @dataclass(frozen=True)

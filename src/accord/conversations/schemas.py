@@ -8,22 +8,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from accord.conversations.files import MAX_FILES, Upload
 from accord.conversations.threads import MAX_BODY_CHARS, SUBJECT_CHARS
+from accord.core.validation import LINE, Line, Text
 
-Subject = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=SUBJECT_CHARS, pattern=r"^[^\r\n]*$")
-]
-Body = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
+Subject = Annotated[Line, Field(max_length=SUBJECT_CHARS)]
+Body = Annotated[Text, Field(max_length=MAX_BODY_CHARS)]
 
 
 class AttachmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    filename: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    content_base64: str = Field(description="The file's bytes, base64-encoded.")
+    filename: Annotated[Line, Field(min_length=1, max_length=200)]
+    content_base64: Annotated[str, LINE] = Field(description="The file's bytes, base64-encoded.")
 
     @field_validator("content_base64")
     @classmethod
@@ -77,8 +76,8 @@ class NoteIn(BaseModel):
 class SavedReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(max_length=200)]
-    body: Annotated[str, StringConstraints(max_length=20_000)]
+    title: Annotated[Line, Field(max_length=200)]
+    body: Annotated[Text, Field(max_length=20_000)]
 
 
 class AttachmentOut(BaseModel):

@@ -24,26 +24,43 @@ def issue_magic_link(
     subject_kind: str,
     subject_id: uuid.UUID | None,
     address: str,
+    ip: str | None = None,
 ) -> str:
     """Record a link and return its token (only the hash is stored).
 
-    Rate-limited per address, counting requests for addresses without an account too, so the
-    answer never tells whether an account exists.
+    Rate-limited per address, per client IP (`ip`, when the caller is a web request) and for
+    the whole instance, each over the last hour; requests for addresses without an account
+    count too, so the answer never tells whether an account exists.
     """
-    address_hash = keyed_hash(
-        settings.resolved_secret_key(), normalise_email(address), purpose="magic-link-address"
-    )
+    key = settings.resolved_secret_key()
+    address_hash = keyed_hash(key, normalise_email(address), purpose="magic-link-address")
+    ip_hash = keyed_hash(key, ip, purpose="magic-link-ip") if ip else None
     now = utcnow()
-    recent = session.scalar(
+    last_hour = (
         select(func.count())
         .select_from(MagicLink)
-        .where(MagicLink.address_hash == address_hash)
         .where(MagicLink.created_at > now - timedelta(hours=1))
     )
-    if (recent or 0) >= settings.magic_link_per_address_per_hour:
+    if (
+        session.scalar(last_hour.where(MagicLink.address_hash == address_hash)) or 0
+    ) >= settings.magic_link_per_address_per_hour:
         raise RateLimited(
             "Too many sign-in links were asked for this address. Try again in an hour.",
             field="email",
+            retry_after=3600,
+        )
+    if ip_hash is not None and (
+        (session.scalar(last_hour.where(MagicLink.ip_hash == ip_hash)) or 0)
+        >= settings.magic_link_per_ip_per_hour
+    ):
+        raise RateLimited(
+            "Too many sign-in links were asked from your network. Try again in an hour.",
+            retry_after=3600,
+        )
+    if (session.scalar(last_hour) or 0) >= settings.magic_link_global_per_hour:
+        raise RateLimited(
+            "Accord is sending too many sign-in links right now. Try again later.",
+            retry_after=600,
         )
     token = new_token()
     session.add(
@@ -52,6 +69,7 @@ def issue_magic_link(
             subject_kind=subject_kind,
             subject_id=subject_id,
             address_hash=address_hash,
+            ip_hash=ip_hash,
             expires_at=now + timedelta(minutes=settings.magic_link_minutes),
         )
     )

@@ -8,10 +8,19 @@ class AccordError(Exception):
 
     status = 400
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        errors: list[dict[str, str | None]] | None = None,
+    ) -> None:
+        """`errors`: every problem as `{"field", "detail"}` when there are several (the API
+        lists them all); `detail` and `field` are the first."""
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.errors = errors
 
     @property
     def name(self) -> str:
@@ -40,6 +49,13 @@ class PermissionDenied(AccordError):
 
 class RateLimited(AccordError):
     status = 429
+
+    def __init__(
+        self, detail: str, *, field: str | None = None, retry_after: int | None = None
+    ) -> None:
+        """`retry_after`: seconds until a new try can work (the Retry-After header)."""
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after
 
 
 class PayloadTooLarge(AccordError):

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from accord.core import text
+
 EMAIL = "Enter an e-mail address like name@example.com."
 FALLBACK = "Check this value: it is not in a form Accord can use."
 
@@ -87,6 +89,12 @@ def plain_message(error: ErrorDetails) -> str:
     """One sentence for one Pydantic error, with the limit it broke (120 characters, 1 or more)."""
     kind = error.get("type", "")
     ctx: Mapping[str, Any] = error.get("ctx") or {}
+    if kind == text.ERROR_TYPE:
+        return str(error.get("msg", ""))  # written for people (accord.core.text)
+    if kind in ("too_long", "too_short") and isinstance(error.get("input"), str):
+        # Lengths of text checked after a validator (accord.core.validation's Line) come as
+        # the generic type: they are still characters.
+        kind = f"string_{kind}"
     if kind == "value_error":
         # email-validator's errors come as value_error; ours are written for people already.
         message = str(error.get("msg", ""))

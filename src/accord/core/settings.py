@@ -71,6 +71,24 @@ class Settings(BaseSettings):
     bounce_webhook_token: SecretStr = SecretStr("")
     magic_link_minutes: int = Field(default=15, ge=1, le=60)
     magic_link_per_address_per_hour: int = Field(default=5, ge=1)
+    magic_link_per_ip_per_hour: int = Field(
+        default=30, ge=1, description="Sign-in links one client IP may ask for in an hour."
+    )
+    magic_link_global_per_hour: int = Field(
+        default=2000, ge=1, description="Sign-in links the whole instance sends in an hour."
+    )
+    sign_in_failures_per_account: int = Field(
+        default=5, ge=1, description="Wrong passwords of one account before back-off starts."
+    )
+    sign_in_failures_per_ip: int = Field(
+        default=20, ge=1, description="Wrong passwords from one IP before back-off starts."
+    )
+    auth_answer_floor_ms: int = Field(
+        default=200,
+        ge=0,
+        le=5000,
+        description="Sign-in link and sign-up answers take at least this long (known or not).",
+    )
     session_days: int = Field(default=14, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     reply_domain: str = Field(

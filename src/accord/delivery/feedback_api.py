@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from fastapi import APIRouter, Depends, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
 
 from accord.core.errors import NotAuthenticated
 from accord.core.security import constant_time_equal, normalise_email
+from accord.core.validation import Email, Line
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.delivery import feedback
 
@@ -23,9 +25,11 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["bounce", "complaint"]
-    message_id: str = Field(min_length=3, max_length=998, pattern=r"^<?[^<>@\s]+@[^<>@\s]+>?$")
-    recipient: EmailStr
-    status: str | None = Field(
+    message_id: Annotated[Line, Field(min_length=3, max_length=998)] = Field(
+        pattern=r"^<?[^<>@\s]+@[^<>@\s]+>?$"
+    )
+    recipient: Email
+    status: Annotated[Line, Field(max_length=16)] | None = Field(
         default=None,
         pattern=r"^[245]\.\d{1,3}\.\d{1,3}$",
         description="The SMTP enhanced status; a bounce without one counts as permanent.",
@@ -36,14 +40,20 @@ class FeedbackResult(BaseModel):
     result: str
 
 
-def require_token(settings: SettingsDep, authorization: Annotated[str, Header()] = "") -> None:
+WEBHOOK_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="WebhookToken",
+    description="`Authorization: Bearer <ACCORD_BOUNCE_WEBHOOK_TOKEN>`.",
+)
+
+
+def require_token(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(WEBHOOK_TOKEN)],
+) -> None:
     expected = settings.bounce_webhook_token.get_secret_value()
-    scheme, _, supplied = authorization.partition(" ")
-    if (
-        not expected
-        or scheme.lower() != "bearer"
-        or not constant_time_equal(expected, supplied.strip())
-    ):
+    supplied = credentials.credentials.strip() if credentials is not None else ""
+    if not expected or not supplied or not constant_time_equal(expected, supplied):
         raise NotAuthenticated("A valid webhook token is required.", field="Authorization")
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.settings import Settings
-from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.deps import SessionDep, SettingsDep, TwilioSigned, WebhookSigned
 from accord.delivery import receipts
 from accord.outbox.models import OutboxMessage
 from accord.sms import service as sms
@@ -33,14 +33,14 @@ class Result(BaseModel):
     result: str
 
 
-@router.post("/hooks/sms/twilio/status", response_model=Result)
+@router.post("/hooks/sms/twilio/status", response_model=Result, dependencies=TwilioSigned)
 async def twilio_status(request: Request, session: SessionDep, settings: SettingsDep) -> Result:
     data = sms.checked(sms.TwilioStatus, await sms.twilio_form(request, settings))
     report = sms.Status("twilio", data.MessageSid, data.MessageStatus, data.ErrorCode or None)
     return Result(result=record(session, settings, report))
 
 
-@router.post("/hooks/sms/generic/status", response_model=Result)
+@router.post("/hooks/sms/generic/status", response_model=Result, dependencies=WebhookSigned)
 async def generic_status(request: Request, session: SessionDep, settings: SettingsDep) -> Result:
     data = sms.checked(sms.GenericStatus, await sms.generic_body(request, settings))
     report = sms.Status("generic", data.id, data.status, data.error_code or None, data.permanent)

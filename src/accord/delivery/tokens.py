@@ -1,10 +1,17 @@
-"""Signed unsubscribe tokens: they need no cookie or login, and cannot be forged or altered."""
+"""Signed unsubscribe tokens: they need no cookie or login, and cannot be forged or altered.
+
+Each carries the time it was issued and works for `MAX_AGE` (a year) after it: long enough
+for any mail a person still reads, short enough that an old forwarded or leaked mail stops
+acting for them. An expired link's page asks the person to sign in instead. Tokens issued
+before the time was added carry none and keep working."""
 
 from __future__ import annotations
 
+import time
 import uuid
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -14,6 +21,7 @@ from itsdangerous.encoding import base64_encode
 from accord.core.errors import InvalidInput
 
 SALT = "accord-unsubscribe"
+MAX_AGE = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,12 @@ class UnsubscribeToken:
     brand: uuid.UUID
     topic: uuid.UUID
     campaign: uuid.UUID | None
+    # Seconds since the epoch; None for tokens issued before the time was carried.
+    issued: int | None = None
+
+
+class ExpiredLink(InvalidInput):
+    """A genuine token, too old to act on."""
 
 
 class _Serializer(URLSafeSerializer):
@@ -51,19 +65,27 @@ def make(secret: str, token: UnsubscribeToken) -> str:
         token.brand.hex,
         token.topic.hex,
         token.campaign.hex if token.campaign else None,
+        token.issued if token.issued is not None else int(time.time()),
     ]
     return str(_serializer(secret).dumps(payload))
 
 
-def read(secret: str, raw: str) -> UnsubscribeToken:
+def read(secret: str, raw: str, *, now: float | None = None) -> UnsubscribeToken:
+    """The token; InvalidInput when forged, altered or cut, ExpiredLink when over a year old."""
     try:
-        message, person, brand, topic, campaign = _serializer(secret).loads(raw)
-        return UnsubscribeToken(
+        message, person, brand, topic, campaign, *rest = _serializer(secret).loads(raw)
+        issued = int(rest[0]) if rest else None
+        found = UnsubscribeToken(
             message=int(message),
             person=uuid.UUID(person),
             brand=uuid.UUID(brand),
             topic=uuid.UUID(topic),
             campaign=uuid.UUID(campaign) if campaign else None,
+            issued=issued,
         )
     except (BadSignature, ValueError, TypeError):
         raise InvalidInput("This unsubscribe link is not valid.", field="token") from None
+    age = (time.time() if now is None else now) - (issued or 0)
+    if issued is not None and age > MAX_AGE.total_seconds():
+        raise ExpiredLink("This unsubscribe link is more than a year old.", field="token")
+    return found

@@ -24,7 +24,7 @@ from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import handle_form
 from accord.core.web.templates import render
 from accord.delivery import unsubscribe
-from accord.delivery.tokens import UnsubscribeToken
+from accord.delivery.tokens import ExpiredLink, UnsubscribeToken
 from accord.delivery.unsubscribe import PAUSE_DAYS, Choice
 
 # No csrf_protect here: RFC 8058 one-click comes from a mailbox provider, not from our form.
@@ -38,8 +38,9 @@ class ChoiceForm(BaseModel):
     choice: Literal["topic", "brand", "pause", "fewer"]
 
 
-def _invalid(request: Request, detail: str) -> HTMLResponse:
-    return render(request, "delivery/unsubscribe_invalid.html", {"detail": detail}, status_code=400)
+def _invalid(request: Request, error: InvalidInput) -> HTMLResponse:
+    context = {"detail": error.detail, "expired": isinstance(error, ExpiredLink)}
+    return render(request, "delivery/unsubscribe_invalid.html", context, status_code=400)
 
 
 def _manage_url(request: Request, token: UnsubscribeToken) -> str:
@@ -57,7 +58,7 @@ async def one_click(
     try:
         parsed = unsubscribe.read(settings, token)
     except InvalidInput as exc:
-        return _invalid(request, exc.detail)
+        return _invalid(request, exc)
     changed = unsubscribe.one_click(session, parsed)
     found = unsubscribe.target(session, parsed)
     if changed or found.live:
@@ -72,7 +73,7 @@ def page(token: str, request: Request, session: SessionDep, settings: SettingsDe
     try:
         parsed = unsubscribe.read(settings, token)
     except InvalidInput as exc:
-        return _invalid(request, exc.detail)
+        return _invalid(request, exc)
     context = _choices_context(request, session, token, parsed)
     return render(request, "delivery/unsubscribe.html", context)
 
@@ -99,7 +100,7 @@ async def choose(
     try:
         parsed = unsubscribe.read(settings, token)
     except InvalidInput as exc:
-        return _invalid(request, exc.detail)
+        return _invalid(request, exc)
 
     def act(data: ChoiceForm) -> Response:
         done = unsubscribe.choose(session, parsed, Choice(data.choice))

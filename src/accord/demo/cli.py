@@ -24,7 +24,8 @@ def prepare(settings: Settings) -> None:
     console.print(
         f"Demo data: {report.brands_created} brands, {report.members_created} members, "
         f"{report.people_created} people added, {report.relationships_seeded} given relationships, "
-        f"{report.campaigns_seeded} campaigns (0 means they were there already); "
+        f"{report.campaigns_seeded} campaigns, {report.threads_seeded} conversations, "
+        f"{report.ideas_seeded} ideas (0 means they were there already); "
         f"{delivered.sent} messages delivered, {delivered.skipped} kept back by the gate."
     )
     if report.agreements_seeded:

@@ -17,6 +17,7 @@ from accord.demo import data
 from accord.demo.analytics_seed import AnalyticsReport, seed_analytics
 from accord.demo.campaign_seed import seed_campaigns
 from accord.demo.consent_seed import seed_relationships
+from accord.demo.conversation_seed import seed_conversations, seed_ideas
 from accord.demo.terms_seed import seed_terms_and_intents
 from accord.people import service as people
 from accord.people.models import ContactPoint
@@ -30,6 +31,8 @@ class SeedReport:
     people_created: int = 0
     relationships_seeded: int = 0
     campaigns_seeded: int = 0
+    threads_seeded: int = 0
+    ideas_seeded: int = 0
     agreements_seeded: int = 0
     analytics: AnalyticsReport | None = None
 
@@ -76,9 +79,10 @@ def seed(session: Session, settings: Settings, *, analytics: bool = True) -> See
     )
     session.flush()
     report.campaigns_seeded = seed_campaigns(session, by_slug)
-    report.agreements_seeded = seed_terms_and_intents(
-        session, settings, by_slug, [p for p in demo_people if p is not None]
-    )
+    known = [p for p in demo_people if p is not None]
+    report.threads_seeded = seed_conversations(session, settings, by_slug, known)
+    report.ideas_seeded = seed_ideas(session, settings, by_slug, known)
+    report.agreements_seeded = seed_terms_and_intents(session, settings, by_slug, known)
     if analytics:
         known = [p for p in demo_people if p is not None]
         report.analytics = seed_analytics(session, settings, by_slug["groove"], known)

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from accord.brands.deps import BrandDep
 from accord.core.permissions import Permission
+from accord.core.validation import Line
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam
 from accord.gatecheck import service, suppressions
 from accord.gatecheck.schemas import CheckAnswer, CheckRequest, CheckResponse, UsageDay
 
@@ -58,9 +60,9 @@ def list_suppressions(
     caller: BrandDep,
     session: SessionDep,
     settings: SettingsDep,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=suppressions.MAX_LIMIT)] = 1000,
-    format: Annotated[str | None, Query(pattern="^(csv|json)$")] = None,
+    format: Annotated[Line | None, Query(pattern="^(csv|json)$")] = None,
 ) -> Response:
     """Every address the brand must not message, oldest first, after `cursor`: CSV
     (`?format=csv` or `Accept: text/csv`; the next cursor in the `Accord-Next-Cursor` header)

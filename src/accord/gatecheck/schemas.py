@@ -6,13 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from accord.core.validation import Email
+from accord.core.validation import Email, Line
 from accord.relationships.vocabulary import Channel, Purpose
 
 MAX_ITEMS = 10_000
-TopicRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+TopicRef = Annotated[Line, Field(min_length=1, max_length=100)]
 
 
 class CheckItem(BaseModel):

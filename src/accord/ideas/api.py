@@ -15,6 +15,7 @@ from accord.core.errors import InvalidInput, NotFound
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam
 from accord.ideas import service
 from accord.ideas.models import Idea, IdeaComment
 from accord.ideas.schemas import (
@@ -85,7 +86,7 @@ def _comments(rows: Sequence[IdeaComment]) -> list[CommentOut]:
 
 @router.get("/idea-boards", response_model=Page[BoardOut])
 def list_boards(
-    caller: BrandDep, session: SessionDep, cursor: str | None = None, limit: int = Limit
+    caller: BrandDep, session: SessionDep, cursor: CursorParam = None, limit: int = Limit
 ) -> Page[BoardOut]:
     caller.require(Permission.read_brand)
     rows, next_cursor = service.board_page(session, caller.brand_id, cursor=cursor, limit=limit)
@@ -123,7 +124,7 @@ def list_ideas(
     board_id: uuid.UUID,
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Limit,
 ) -> Page[BrandIdeaOut]:
     caller.require(Permission.read_brand)
@@ -196,7 +197,7 @@ def board_ideas(
     board_id: uuid.UUID,
     person: PersonDep,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Limit,
 ) -> Page[PersonIdeaOut]:
     board = service.board(session, board_id)

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from accord.core.validation import Line, Text
 from accord.ideas.service import BODY_CHARS, COMMENT_CHARS, REPLY_CHARS, TITLE_CHARS
 
 BrandStatus = Literal["under_review", "planned", "in_progress", "shipped", "declined"]
@@ -16,8 +17,8 @@ BrandStatus = Literal["under_review", "planned", "in_progress", "shipped", "decl
 class BoardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(max_length=120)] = ""
-    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    title: Annotated[Line, Field(max_length=120)] = ""
+    description: Annotated[Text, Field(max_length=2000)] = ""
     topic_id: uuid.UUID | None = None
 
 
@@ -41,15 +42,15 @@ class BoardOut(BaseModel):
 class IdeaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(max_length=TITLE_CHARS)] = ""
-    body: Annotated[str, StringConstraints(max_length=BODY_CHARS)] = ""
+    title: Annotated[Line, Field(max_length=TITLE_CHARS)] = ""
+    body: Annotated[Text, Field(max_length=BODY_CHARS)] = ""
 
 
 class StatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: BrandStatus | None = None
-    reply: Annotated[str, StringConstraints(max_length=REPLY_CHARS)] | None = Field(
+    reply: Annotated[Text, Field(max_length=REPLY_CHARS)] | None = Field(
         default=None, description="The public answer, shown with the status and sent to voters."
     )
 
@@ -57,7 +58,7 @@ class StatusIn(BaseModel):
 class CommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: Annotated[str, StringConstraints(max_length=COMMENT_CHARS)] = ""
+    body: Annotated[Text, Field(max_length=COMMENT_CHARS)] = ""
 
 
 class IdeaOut(BaseModel):

@@ -6,19 +6,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi.security import HTTPBearer
 
 from accord.brands.deps import BrandDep
 from accord.core.errors import NotAuthenticated
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
+from accord.core.validation import Line
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam
 from accord.inbox import service
 from accord.inbox.schemas import ItemChange, ItemOut, ReadRateOut, TokenIn, TokenOut, UnreadOut
 from accord.people.deps import PersonDep
 
 router = APIRouter(tags=["in-app inbox"])
-Show = Annotated[str, Query(pattern="^(unread|all|archived)$")]
+Show = Annotated[Line, Query(pattern="^(unread|all|archived)$")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -30,7 +33,7 @@ def my_inbox(
     person: PersonDep,
     session: SessionDep,
     show: Show = "all",
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> Page[ItemOut]:
     rows, next_cursor = service.items(
@@ -69,7 +72,18 @@ def issue_token(
     return TokenOut(token=token, expires_at=expires)
 
 
-def inbox_holder(request: Request, settings: SettingsDep) -> tuple[uuid.UUID, uuid.UUID]:
+INBOX_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="InboxToken",
+    description="A person-scoped inbox token: `Authorization: Bearer <token>`.",
+)
+
+
+def inbox_holder(
+    request: Request,
+    settings: SettingsDep,
+    _token: Annotated[object, Security(INBOX_TOKEN)],
+) -> tuple[uuid.UUID, uuid.UUID]:
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("Send the inbox token as Authorization: Bearer <token>.")
@@ -84,7 +98,7 @@ def app_inbox(
     holder: Holder,
     session: SessionDep,
     show: Show = "all",
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> Page[ItemOut]:
     brand_id, person_id = holder

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from accord.core.validation import Email
+from accord.core.validation import Email, Line, TrimmedText
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.people import contacts
 from accord.people.deps import PersonDep
@@ -36,27 +36,27 @@ class EmailIn(BaseModel):
 
 class PhoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
-    region: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] = Field(
+    number: Annotated[Line, Field(min_length=3, max_length=32)]
+    region: Annotated[Line, StringConstraints(pattern=r"^[A-Za-z]{2}$")] = Field(
         description="ISO 3166 region the number belongs to, e.g. DE"
     )
 
 
 class PushIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    endpoint: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)]
-    p256dh: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-    auth: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+    endpoint: Annotated[Line, Field(max_length=320)]
+    p256dh: Annotated[Line, Field(max_length=200)]
+    auth: Annotated[Line, Field(max_length=100)]
 
 
 class PostalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
+    address: Annotated[TrimmedText, Field(min_length=5, max_length=500)]
 
 
 class CodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$")]
+    code: Annotated[Line, StringConstraints(pattern=r"^\d{6}$")]
 
 
 @router.get("", response_model=list[ContactOut])

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.core.errors import AccordError
+from accord.core.web import sign_in
 from accord.core.web.csrf import csrf_protect
-from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.deps import SessionDep, SettingsDep, client_ip
 from accord.core.web.forms import handle_form, read_form, show_form
 from accord.core.web.next_page import FIELD, safe_next
 from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
+from accord.core.web.timing import equal_time
 from accord.people import service
 from accord.people.deps import PersonDep
 from accord.people.schemas import ProfileUpdate, SignIn, SignUp
@@ -26,6 +28,7 @@ router = APIRouter(
 
 
 SIGNUP = "people/signup.html"
+EQUAL_TIME = [Depends(equal_time, scope="function")]
 SIGNIN = "people/signin.html"
 
 
@@ -34,10 +37,11 @@ def signup_form(request: Request) -> HTMLResponse:
     return show_form(request, SIGNUP, {"time_zone": "UTC", "locale": "en"}, model=SignUp)
 
 
-@router.post("/signup", response_class=HTMLResponse)
+@router.post("/signup", response_class=HTMLResponse, dependencies=EQUAL_TIME)
 async def signup(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     def act(data: SignUp) -> Response:
-        service.sign_up(session, settings, request.app.state.mailer, data)
+        mailer = request.app.state.mailer
+        service.sign_up(session, settings, mailer, data, ip=client_ip(request))
         return render(request, "people/check_inbox.html", {"email": data.email})
 
     return await handle_form(request, session, SignUp, act, template=SIGNUP)
@@ -51,10 +55,11 @@ def signin_form(request: Request, next: str = "") -> HTMLResponse:
     return show_form(request, SIGNIN, {}, model=SignIn)
 
 
-@router.post("/signin", response_class=HTMLResponse)
+@router.post("/signin", response_class=HTMLResponse, dependencies=EQUAL_TIME)
 async def signin(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     def act(data: SignIn) -> Response:
-        service.request_sign_in(session, settings, request.app.state.mailer, data.email)
+        mailer = request.app.state.mailer
+        service.request_sign_in(session, settings, mailer, data.email, ip=client_ip(request))
         return render(request, "people/check_inbox.html", {"email": data.email})
 
     return await handle_form(request, session, SignIn, act, template=SIGNIN)
@@ -76,16 +81,25 @@ async def use_link(request: Request, session: SessionDep) -> Response:
     target = safe_next(request.session.get(FIELD), "/home")
     if target.startswith("/console"):
         target = "/home"
-    request.session.clear()
-    request.session["person_id"] = str(person.id)
+    days = request.app.state.settings.session_days
+    sign_in.begin(request, session, kind=sign_in.PERSON, subject_id=person.id, days=days)
     flash(request, "You are signed in.")
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/signout")
-def signout(request: Request) -> Response:
-    request.session.clear()
+def signout(request: Request, session: SessionDep) -> Response:
+    sign_in.end(request, session)
     flash(request, "You are signed out.")
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/signout-everywhere")
+def signout_everywhere(request: Request, person: PersonDep, session: SessionDep) -> Response:
+    """End every session of this person, on every device, this one included."""
+    sign_in.end_all(session, kind=sign_in.PERSON, subject_id=person.person_id)
+    sign_in.end(request, session)
+    flash(request, "You are signed out on every device.")
     return RedirectResponse("/", status_code=303)
 
 

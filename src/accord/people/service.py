@@ -53,29 +53,41 @@ def create_person(session: Session, data: SignUp) -> Person:
     return person
 
 
-def sign_up(session: Session, settings: Settings, mailer: Mailer, data: SignUp) -> None:
+def sign_up(
+    session: Session, settings: Settings, mailer: Mailer, data: SignUp, *, ip: str | None = None
+) -> None:
     """Create the account (or not, if it exists) and mail a link; both look the same outside."""
     person = find_by_email(session, data.email)
     first_time = person is None or not _primary_verified(session, person)
     if person is None:
         person = create_person(session, data)
-    _send_link(session, settings, mailer, person, first_time=first_time)
+    _send_link(session, settings, mailer, person, first_time=first_time, ip=ip)
 
 
-def request_sign_in(session: Session, settings: Settings, mailer: Mailer, email: str) -> None:
+def request_sign_in(
+    session: Session, settings: Settings, mailer: Mailer, email: str, *, ip: str | None = None
+) -> None:
     person = find_by_email(session, email)
     if person is None:
         # Counted for the rate limit but nothing is sent: the caller cannot tell the difference.
-        issue_magic_link(session, settings, subject_kind=SUBJECT, subject_id=None, address=email)
+        issue_magic_link(
+            session, settings, subject_kind=SUBJECT, subject_id=None, address=email, ip=ip
+        )
         return
-    _send_link(session, settings, mailer, person, first_time=False)
+    _send_link(session, settings, mailer, person, first_time=False, ip=ip)
 
 
 def _send_link(
-    session: Session, settings: Settings, mailer: Mailer, person: Person, *, first_time: bool
+    session: Session,
+    settings: Settings,
+    mailer: Mailer,
+    person: Person,
+    *,
+    first_time: bool,
+    ip: str | None,
 ) -> None:
     token = issue_magic_link(
-        session, settings, subject_kind=SUBJECT, subject_id=person.id, address=person.email
+        session, settings, subject_kind=SUBJECT, subject_id=person.id, address=person.email, ip=ip
     )
     url = f"{settings.base_url}/auth/link?token={token}"
     email = emails.sign_in_link(

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
+from accord.core.web import sign_in
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.people.deps import PersonDep
 from accord.privacy import service
@@ -47,5 +48,6 @@ def erase_account(
 ) -> Response:
     """Delete your account. The ledger keeps the proof of your decisions, without your data."""
     service.erase_account(session, settings, person.person_id)
+    sign_in.end_all(session, kind=sign_in.PERSON, subject_id=person.person_id)
     request.session.clear()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.brands import service as brands
 from accord.core.db import utcnow
+from accord.core.web import sign_in
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import handle_form
@@ -79,6 +80,7 @@ async def delete_account(
 ) -> Response:
     def act(_: bool) -> Response:
         service.erase_account(session, settings, person.person_id)
+        sign_in.end_all(session, kind=sign_in.PERSON, subject_id=person.person_id)
         request.session.clear()
         flash(
             request,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from accord.core.validation import Line
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.people.deps import PersonDep
 from accord.people.models import ContactPoint
@@ -51,7 +52,7 @@ def subscribe(
 
 @router.delete("/me/push-subscriptions", status_code=status.HTTP_204_NO_CONTENT)
 def unsubscribe(
-    endpoint: Annotated[str, Query(max_length=320)], person: PersonDep, session: SessionDep
+    endpoint: Annotated[Line, Query(max_length=320)], person: PersonDep, session: SessionDep
 ) -> Response:
     service.unsubscribe(session, person.person_id, endpoint)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,9 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+from accord.core.validation import Line
+
+Text = Annotated[Line, Field(min_length=1, max_length=200)]
 
 
 class Keys(BaseModel):
@@ -19,7 +21,7 @@ class Keys(BaseModel):
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="ignore")  # expirationTime and whatever browsers add
-    endpoint: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+    endpoint: Annotated[Line, Field(min_length=1, max_length=320)]
     keys: Keys
 
 

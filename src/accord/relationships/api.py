@@ -3,8 +3,6 @@ invitations, the consent change feed and receipts."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 
 from fastapi import APIRouter, Query, Request, UploadFile, status
@@ -16,10 +14,13 @@ from accord.brands.api import BRAND_SCOPED
 from accord.brands.deps import BrandDep
 from accord.consent import feed, ledger
 from accord.consent.models import LedgerEvent
+from accord.core import csv_input
+from accord.core.error_text import field_path, sentence
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam, RowId
 from accord.relationships import brand_records, service, topics
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import (
@@ -42,7 +43,7 @@ MAX_CSV_ROWS = 5000
 def list_topics(
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> Page[TopicOut]:
     caller.require(Permission.read_brand)
@@ -128,20 +129,21 @@ async def invite_csv(
     """Invite from a CSV with an `email` column (and optionally `display_name`). All rows are
     checked first; one bad row refuses the whole file, naming its line."""
     caller.require(Permission.record_consent)
-    text = (await file.read()).decode("utf-8-sig", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or "email" not in reader.fieldnames:
+    header, rows = csv_input.dict_rows(await file.read())
+    if "email" not in header:
         raise InvalidInput("The CSV needs a header row with an 'email' column.", field="file")
     invites: list[Invite] = []
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(rows, start=2):
         if line - 1 > MAX_CSV_ROWS:
             raise InvalidInput(f"At most {MAX_CSV_ROWS} rows per file.", field="file")
         try:
             invites.append(
-                Invite(email=row.get("email") or "", display_name=row.get("display_name") or "")
+                Invite(email=row.get("email", ""), display_name=row.get("display_name", ""))
             )
         except ValidationError as exc:
-            raise InvalidInput(f"Line {line}: {exc.errors()[0]['msg']}", field="file") from None
+            first = exc.errors()[0]
+            column = field_path(first["loc"])
+            raise InvalidInput(f"Line {line}, {column}: {sentence(first)}", field="file") from None
     brand = brands.get_brand(session, caller.brand_id)
     mailer = request.app.state.mailer
     results = []
@@ -155,7 +157,7 @@ async def invite_csv(
 def consent_events(
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = Query(default=None, description="next_cursor of the previous page"),
+    cursor: CursorParam = None,
     limit: int = Query(default=100, ge=1, le=500),
 ) -> Page[LedgerEventOut]:
     """Your brand's consent decisions, oldest first, so your systems can follow along: keep
@@ -174,7 +176,7 @@ def consent_events(
 
 @router.get("/consent/events/{event_id}/receipt")
 def brand_receipt(
-    event_id: int, caller: BrandDep, session: SessionDep, request: Request
+    event_id: RowId, caller: BrandDep, session: SessionDep, request: Request
 ) -> dict[str, object]:
     """The signed receipt of one of your brand's consent events."""
     caller.require(Permission.read_people)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.brands import service as brands
 from accord.core.errors import AccordError
+from accord.core.web import sign_in
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
 from accord.core.web.forms import act_or_fail, read_form
@@ -50,8 +51,8 @@ async def answer_invitation(token: str, request: Request, session: SessionDep) -
         if not accept:
             return render(request, "relationships/invitation_declined.html", {"brand": brand})
         # Following the mailed link proves the address: the person is signed in.
-        request.session.clear()
-        request.session["person_id"] = str(person.id)
+        days = request.app.state.settings.session_days
+        sign_in.begin(request, session, kind=sign_in.PERSON, subject_id=person.id, days=days)
         flash(
             request,
             f"You accepted {brand.name}'s invitation. Nothing is sent to you for marketing "

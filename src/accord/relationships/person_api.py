@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,7 +12,9 @@ from sqlalchemy import select
 from accord.brands import service as brands
 from accord.consent.models import LedgerEvent
 from accord.core.errors import NotFound
+from accord.core.validation import Line
 from accord.core.web.deps import SessionDep
+from accord.core.web.params import SmallId
 from accord.people.deps import PersonDep
 from accord.relationships import decisions, global_prefs, service
 from accord.relationships.decisions import PORTAL
@@ -28,7 +31,9 @@ router = APIRouter(prefix="/me", tags=["my relationships"])
 
 
 class FollowIn(BaseModel):
-    brand: str
+    model_config = ConfigDict(extra="forbid")
+
+    brand: Annotated[Line, Field(min_length=1, max_length=64, description="The brand's slug.")]
 
 
 class GlobalPreferencesOut(BaseModel):
@@ -152,7 +157,7 @@ def my_history(person: PersonDep, session: SessionDep) -> list[dict[str, object]
 
 @router.get("/receipts/{seq}")
 def my_receipt(
-    seq: int, request: Request, person: PersonDep, session: SessionDep
+    seq: SmallId, request: Request, person: PersonDep, session: SessionDep
 ) -> dict[str, object]:
     """The signed receipt of your decision number `seq` (check it with `accord receipt verify`)."""
     event = session.scalars(

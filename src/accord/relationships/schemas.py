@@ -17,37 +17,33 @@ from pydantic import (
     model_validator,
 )
 
-from accord.core.validation import Email
+from accord.core.validation import Email, Line, Text, TrimmedText
 from accord.relationships.vocabulary import Channel, Purpose
 
-Slug = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-]
-HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Slug = Annotated[Line, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
+HHMM = Annotated[Line, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+TopicName = Annotated[Line, Field(min_length=1, max_length=120)]
+Description = Annotated[TrimmedText, Field(min_length=1, max_length=1000)]
+SharedKey = Annotated[Line, Field(min_length=1, max_length=64)]
+SharedValue = Annotated[Text, Field(max_length=500)]
 
 
 class TopicCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: Slug
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
-    ] = Field(description="Plain words shown to people when they choose topics.")
+    name: TopicName
+    description: Description = Field(
+        description="Plain words shown to people when they choose topics."
+    )
     purpose: Purpose
 
 
 class TopicUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-        | None
-    ) = None
-    description: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-        | None
-    ) = None
+    name: TopicName | None = None
+    description: Description | None = None
 
 
 class TopicOut(BaseModel):
@@ -68,12 +64,10 @@ class Evidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     collected_at: datetime
-    method: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    notice_version: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-    ]
+    method: Annotated[Line, Field(min_length=1, max_length=100)]
+    notice_version: Annotated[Line, Field(min_length=1, max_length=64)]
     form_url: HttpUrl
-    ip: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=45)]
+    ip: Annotated[Line, Field(min_length=3, max_length=45)]
 
 
 class ConsentRecord(BaseModel):
@@ -96,7 +90,7 @@ class Invite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    display_name: Annotated[Line, Field(max_length=120)] = ""
 
 
 class RecordResult(BaseModel):
@@ -143,7 +137,7 @@ class PreferenceChange(BaseModel):
     channels: dict[Purpose, dict[Channel, bool]] = Field(default_factory=dict)
     topics: dict[uuid.UUID, bool] = Field(default_factory=dict)
     brand_cap: Annotated[int, Field(ge=0, le=100)] | None = None
-    shared: dict[str, Annotated[str, StringConstraints(max_length=500)]] | None = None
+    shared: dict[SharedKey, SharedValue] | None = None
 
 
 class PauseIn(BaseModel):

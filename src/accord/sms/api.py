@@ -11,6 +11,7 @@ from accord.brands.deps import BrandDep
 from accord.core.errors import InvalidInput
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam
 from accord.sms import compose, numbers, service
 from accord.sms.schemas import (
     NumberIn,
@@ -96,7 +97,7 @@ def segments(data: SegmentsIn, caller: BrandDep, session: SessionDep) -> Segment
 def replies(
     caller: BrandDep,
     session: SessionDep,
-    cursor: str | None = Query(default=None, description="The next_cursor of the previous page."),
+    cursor: CursorParam = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> ReplyPage:
     """Texts people sent to the brand's numbers, newest first, with what each did."""

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.deps import SessionDep, SettingsDep, TwilioSigned, WebhookSigned
 from accord.sms.callbacks import (
     GenericInbound,
     TwilioInbound,
@@ -31,7 +31,7 @@ class Result(BaseModel):
     result: str
 
 
-@router.post("/hooks/sms/twilio/inbound", response_class=Response)
+@router.post("/hooks/sms/twilio/inbound", response_class=Response, dependencies=TwilioSigned)
 async def twilio_inbound(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """A text to one of Accord's numbers, as Twilio posts it. Answered with empty TwiML: any
     confirmation goes out through the API, recorded like every other text."""
@@ -41,7 +41,7 @@ async def twilio_inbound(request: Request, session: SessionDep, settings: Settin
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-@router.post("/hooks/sms/generic/inbound", response_model=Result)
+@router.post("/hooks/sms/generic/inbound", response_model=Result, dependencies=WebhookSigned)
 async def generic_inbound(request: Request, session: SessionDep, settings: SettingsDep) -> Result:
     data = checked(GenericInbound, await generic_body(request, settings))
     inbound = Inbound("generic", data.id, data.from_, data.to, data.text)

@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
+
+from accord.core.validation import Line, Text, TrimmedText
 
 HELP_MAX = 320
 
@@ -14,10 +16,10 @@ HELP_MAX = 320
 class NumberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    number: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)
-    ] = Field(description="E.164: a + and the country code, e.g. +12025550123.")
-    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    number: Annotated[Line, Field(min_length=1, max_length=32)] = Field(
+        description="E.164: a + and the country code, e.g. +12025550123."
+    )
+    label: Annotated[Line, Field(max_length=120)] = ""
 
 
 class NumberOut(BaseModel):
@@ -32,9 +34,9 @@ class NumberOut(BaseModel):
 class SmsSettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    help_text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=HELP_MAX)
-    ] = Field(description="What a person gets back when they text HELP.")
+    help_text: Annotated[TrimmedText, Field(min_length=1, max_length=HELP_MAX)] = Field(
+        description="What a person gets back when they text HELP."
+    )
 
 
 class SmsSettingsOut(BaseModel):
@@ -47,7 +49,7 @@ class SmsSettingsOut(BaseModel):
 class SegmentsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, StringConstraints(max_length=5000)]
+    text: Annotated[Text, Field(max_length=5000)]
     marketing: bool = Field(
         default=True,
         description="Count the brand's name and 'Reply STOP to opt out' the channel adds.",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from accord.brands.deps import BrandDep
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import BIGINT, RowId
 from accord.webhooks import registry, service
 from accord.webhooks.models import WebhookDelivery, WebhookEvent
 from accord.webhooks.schemas import (
@@ -131,7 +132,7 @@ def list_deliveries(
     endpoint_id: uuid.UUID,
     caller: BrandDep,
     session: SessionDep,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=BIGINT)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
     """The endpoint's deliveries, newest first, with the last response of each."""
@@ -147,7 +148,7 @@ def list_deliveries(
     response_model=DeliveryOut,
     status_code=status.HTTP_202_ACCEPTED,
 )
-def replay(delivery_id: int, caller: BrandDep, session: SessionDep) -> DeliveryOut:
+def replay(delivery_id: RowId, caller: BrandDep, session: SessionDep) -> DeliveryOut:
     """Send the delivery's event again now (same webhook-id), with fresh retries."""
     caller.require(Permission.manage_brand)
     delivery = service.replay(session, caller.brand_id, delivery_id)

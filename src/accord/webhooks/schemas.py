@@ -6,11 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-TypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+from accord.core.validation import Line
+
+Url = Annotated[Line, Field(min_length=1, max_length=2000)]
+Description = Annotated[Line, Field(max_length=200)]
+TypeName = Annotated[Line, Field(min_length=1, max_length=100)]
 
 
 class EndpointIn(BaseModel):

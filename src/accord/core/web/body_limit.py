@@ -6,19 +6,16 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from accord.core.web.error_body import error_body
+
 
 class _TooLarge(Exception):
     pass
 
 
 def _error(limit: int) -> bytes:
-    return json.dumps(
-        {
-            "error": "PayloadTooLarge",
-            "detail": f"The request body is larger than {limit} bytes.",
-            "field": "body",
-        }
-    ).encode()
+    detail = f"The request body is larger than {limit} bytes."
+    return json.dumps(error_body("PayloadTooLarge", detail, "body")).encode()
 
 
 class BodySizeLimit:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from accord.core.errors import AccordError
+from accord.core.error_text import field_errors
+from accord.core.errors import AccordError, RateLimited
+from accord.core.web.error_body import error_body
 from accord.core.web.next_page import sign_in_url
 from accord.core.web.templates import render
 
@@ -28,19 +29,22 @@ _HTTP_NAMES = {
 }
 
 
-def error_body(name: str, detail: str, field: str | None) -> dict[str, Any]:
-    return {"error": name, "detail": detail, "field": field}
-
-
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
         "accept", ""
     )
 
 
-def _respond(request: Request, status: int, name: str, detail: str, field: str | None) -> Response:
+def _respond(
+    request: Request,
+    status: int,
+    name: str,
+    detail: str,
+    field: str | None,
+    errors: Sequence[Mapping[str, str | None]] | None = None,
+) -> Response:
     if wants_json(request):
-        return JSONResponse(error_body(name, detail, field), status_code=status)
+        return JSONResponse(error_body(name, detail, field, errors), status_code=status)
     if status == 401:
         # A person who is not signed in is sent to sign in, not shown an error.
         target = "/console/signin" if request.url.path.startswith("/console") else "/signin"
@@ -51,26 +55,23 @@ def _respond(request: Request, status: int, name: str, detail: str, field: str |
     return render(request, "error.html", context, status_code=status)
 
 
-def _field_path(loc: Sequence[Any]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
-    return ".".join(parts) or (str(loc[0]) if loc else None)
-
-
 async def _accord_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AccordError)
-    return _respond(request, exc.status, exc.name, exc.detail, exc.field)
+    response = _respond(request, exc.status, exc.name, exc.detail, exc.field, exc.errors)
+    if isinstance(exc, RateLimited) and exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "Invalid input", "type": ""}
-    field = _field_path(first.get("loc", ()))
-    if first.get("type") == "json_invalid":
-        detail, field = "The request body is not valid JSON.", "body"
-    else:
-        detail = f"{field}: {first['msg']}" if field else str(first["msg"])
-    return _respond(request, 422, "InvalidInput", detail, field)
+    errors = field_errors(exc.errors()) or [{"field": None, "detail": "This request is not valid."}]
+    if exc.errors() and exc.errors()[0].get("type") == "json_invalid":
+        errors = [{"field": "body", "detail": "The request body is not valid JSON."}]
+    first = errors[0]
+    field, sentence = first["field"], str(first["detail"])
+    detail = f"{field}: {sentence}" if field and field != "body" else sentence
+    return _respond(request, 422, "InvalidInput", detail, field, errors)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

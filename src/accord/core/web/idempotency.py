@@ -11,10 +11,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from accord.core import text
 from accord.core.db import Database
 from accord.core.idempotency_models import IdempotencyRecord
+from accord.core.web.error_body import error_body
 
 HEADER = b"idempotency-key"
+FIELD = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 # Failures that say nothing about the request itself are not replayed: a retry must be possible.
 _NOT_STORED = {401, 403, 409, 429}
@@ -47,15 +50,15 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = key_bytes.decode("latin-1").strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
+        if not key or len(key) > MAX_KEY_LENGTH or text.problem(key, one_line=True):
             await _json(
                 send,
                 422,
-                {
-                    "error": "InvalidInput",
-                    "detail": f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-                    "field": "Idempotency-Key",
-                },
+                error_body(
+                    "InvalidInput",
+                    f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters on one line.",
+                    FIELD,
+                ),
                 [],
             )
             return
@@ -108,22 +111,20 @@ class IdempotencyMiddleware:
             await _json(
                 send,
                 422,
-                {
-                    "error": "InvalidInput",
-                    "detail": "This Idempotency-Key was already used with a different request.",
-                    "field": "Idempotency-Key",
-                },
+                error_body(
+                    "InvalidInput",
+                    "This Idempotency-Key was already used with a different request.",
+                    FIELD,
+                ),
                 [],
             )
         elif found.status_code is None:
             await _json(
                 send,
                 409,
-                {
-                    "error": "Conflict",
-                    "detail": "A request with this Idempotency-Key is still in progress.",
-                    "field": "Idempotency-Key",
-                },
+                error_body(
+                    "Conflict", "A request with this Idempotency-Key is still in progress.", FIELD
+                ),
                 [],
             )
         else:

@@ -1,8 +1,8 @@
 """intents: people's intents and the terms they require, brands' category subscriptions and
 auto-offer rules, offers (one per brand and intent), blocks, and which brands saw which intent
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-05 15:44:06.464430
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,101 @@
+"""Signed-in sessions, kept on the server: the cookie names one, the database says if it holds.
+
+The session cookie (signed, so it cannot be forged) carries who is signed in and a random
+token; `AuthSession` keeps the token's hash. Every signed-in request checks the row, so
+signing out, "sign out everywhere" and a password change end every copy of the cookie, not
+only the one in the browser that asked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from fastapi import Request
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from accord.core.auth_models import AuthSession
+from accord.core.db import utcnow
+from accord.core.security import new_token, token_hash
+
+PERSON = "person"
+MEMBER = "member"
+_TOKEN = "sid"
+
+
+def _key(kind: str) -> str:
+    return f"{kind}_id"
+
+
+def begin(
+    request: Request, session: Session, *, kind: str, subject_id: uuid.UUID, days: int
+) -> None:
+    """Sign `subject_id` in: a new session row, and a fresh cookie (nothing kept from before,
+    so a session id planted before the sign-in is worthless after it)."""
+    token = new_token()
+    session.add(
+        AuthSession(
+            token_hash=token_hash(token),
+            subject_kind=kind,
+            subject_id=subject_id,
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
+    session.flush()
+    request.session.clear()
+    request.session[_key(kind)] = str(subject_id)
+    request.session[_TOKEN] = token
+
+
+def current(request: Request, session: Session, kind: str) -> uuid.UUID | None:
+    """Who of `kind` this request is signed in as, if the session still holds."""
+    raw, token = request.session.get(_key(kind)), request.session.get(_TOKEN)
+    if not raw or not isinstance(token, str):
+        return None
+    found = session.scalar(
+        select(AuthSession.subject_id).where(
+            AuthSession.token_hash == token_hash(token),
+            AuthSession.subject_kind == kind,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+    )
+    if found is None or str(found) != str(raw):
+        request.session.clear()
+        return None
+    return found
+
+
+def end(request: Request, session: Session) -> None:
+    """Sign out this session: the cookie is cleared and its row revoked, so a copy fails too."""
+    token = request.session.get(_TOKEN)
+    if isinstance(token, str):
+        session.execute(
+            update(AuthSession)
+            .where(AuthSession.token_hash == token_hash(token), AuthSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    request.session.clear()
+
+
+def end_all(
+    session: Session, *, kind: str, subject_id: uuid.UUID, keep: Request | None = None
+) -> int:
+    """End every session of one person or member (all but `keep`'s, when given). How many."""
+    query = update(AuthSession).where(
+        AuthSession.subject_kind == kind,
+        AuthSession.subject_id == subject_id,
+        AuthSession.revoked_at.is_(None),
+    )
+    token = keep.session.get(_TOKEN) if keep is not None else None
+    if isinstance(token, str):
+        query = query.where(AuthSession.token_hash != token_hash(token))
+    result = session.execute(query.values(revoked_at=utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def session_key(request: Request) -> str | None:
+    """An opaque name of the signed-in session (per caller idempotency keys use it)."""
+    token = request.session.get(_TOKEN)
+    return token_hash(token) if isinstance(token, str) else None
