@@ -151,6 +151,13 @@ def _idea(session: Session, brand: Brand) -> uuid.UUID:
     return ideas.propose(session, person.id, board, title="private").id
 
 
+def _number(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.sms import numbers
+
+    # A UK mobile number (+447911 000000 to 299999 are all valid) no other brand holds.
+    return numbers.register(session, brand.id, f"+447911{uuid.uuid4().int % 300_000:06d}").id
+
+
 OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "campaign_id": _campaign,
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
@@ -167,6 +174,7 @@ OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "saved_reply_id": _saved_reply,
     "board_id": _board,
     "idea_id": _idea,
+    "number_id": _number,
 }
 PARAM = re.compile(r"{(\w+)}")
 # A valid body for operations whose body has required fields (the others get {}), so that the

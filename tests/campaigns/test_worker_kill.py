@@ -48,7 +48,9 @@ def test_killed_workers_lose_nothing_and_send_once(
         db = Database(engine)
         with db.transaction() as session:
             brand = make_brand(session)
-            brand.send_rate_per_second = 1_000_000
+            # Slow enough (at least 10 s for the audience) that the kills land mid-campaign
+            # on an idle machine too, rather than after a campaign that already finished.
+            brand.send_rate_per_second = 150
             topic = make_topic(session, brand=brand)
             people = consenting_audience(
                 session, brand=brand, topic=topic, count=AUDIENCE, domain="kill.example"
@@ -84,7 +86,7 @@ def test_killed_workers_lose_nothing_and_send_once(
                     total = session.scalar(select(func.count()).select_from(OutboxMessage))
                 if total == AUDIENCE and open_rows == 0:
                     break
-                if kills < KILLS and total:
+                if kills < KILLS and total and open_rows:
                     time.sleep(rng.uniform(0.05, 0.4))
                     victim = running.pop(rng.randrange(len(running)))
                     victim.send_signal(signal.SIGKILL)

@@ -63,9 +63,15 @@ def _inputs(spec: dict[str, Any]) -> Iterator[Leaf]:
                 yield from _walk(components, body["schema"], f"{here} body")
 
 
+def _anchored(pattern: object) -> bool:
+    """A whole-value pattern (a decimal, a slug) decides the text itself."""
+    return isinstance(pattern, str) and pattern.startswith("^") and pattern.endswith("$")
+
+
 def _unchecked_text(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "string" and not (
         JSON_MARK in schema
+        or _anchored(schema.get("pattern"))
         or "enum" in schema
         or "const" in schema
         or "contentMediaType" in schema

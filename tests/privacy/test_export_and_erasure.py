@@ -20,6 +20,7 @@ from accord.core.auth_models import AuthSession
 from accord.core.db import utcnow
 from accord.core.settings import Settings
 from accord.ideas import service as ideas
+from accord.inbox.models import InboxItem
 from accord.mail.backends import DevMailer
 from accord.models import metadata
 from accord.outbox.models import DeliveryEvent
@@ -30,7 +31,7 @@ from accord.privacy import service as privacy
 from accord.relationships import brand_records, decisions, global_prefs
 from accord.relationships.decisions import PORTAL
 from accord.relationships.schemas import ConsentRecord, Evidence, Invite
-from accord.relationships.vocabulary import Purpose
+from accord.relationships.vocabulary import Channel, Purpose
 from accord.sms import numbers
 from accord.sms.dev_phone import DevPhoneGateway
 from accord.sms.inbound import Inbound, receive
@@ -52,6 +53,8 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
         session, person=person, brand=brand, marketing=True, channels=("email",), topics_on=(topic,)
     )
     decisions.share(session, rel, {"size": "M", "note": NAME}, PORTAL)
+    decisions.set_channel_order(session, rel, [Channel.sms, Channel.email], PORTAL)
+    _postal_mailing(session, person)  # before the pause below, which would leave them out
     global_prefs.set_quiet_hours(session, person.id, "22:00", "07:00", PORTAL)
     global_prefs.pause_all(session, person.id, utcnow() + timedelta(days=2), PORTAL)
     texter = Texter(None, settings, DevPhoneGateway())
@@ -105,6 +108,9 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
             kind="bounced",
             detail=f"550 {EMAIL} unknown",
         )
+    )
+    session.add(
+        InboxItem(brand_id=brand.id, person_id=person.id, title="For you", body=f"Hi {NAME}")
     )
     decisions.set_purpose(session, rel, Purpose.profiling, True, PORTAL)
     customer = Customer(brand_id=brand.id, external_id=EMAIL, person_id=person.id)
@@ -165,6 +171,36 @@ def lived_in_person(session: Session, settings: Settings) -> Person:
     ideas.set_status(session, settings, idea, "planned", reply="Thanks", member_id=None)
     _terms_and_intents(session, person, brand, other)
     return person
+
+
+def _postal_mailing(session: Session, person: Person) -> None:
+    """A printed mailing the person was exported into, under their name and address."""
+    from accord.campaigns import service as campaigns
+    from accord.campaigns.schemas import CampaignCreate
+    from accord.postal import service as postal
+
+    printer = make_brand(session)
+    catalogue = make_topic(session, brand=printer)
+    make_relationship(
+        session,
+        person=person,
+        brand=printer,
+        marketing=True,
+        channels=("postal",),
+        topics_on=(catalogue,),
+    )
+    contacts.add_postal(session, person.id, f"{NAME}, 12 Harbour Street, Bristol BS1 4RN, UK")
+    mailing = CampaignCreate.model_validate(
+        {
+            "name": "Catalogue",
+            "topic_id": str(catalogue.id),
+            "channel": "postal",
+            "subject": "Spring catalogue",
+            "text": "Printed.",
+        }
+    )
+    campaign = campaigns.create(session, printer.id, mailing, member_id=None)
+    assert postal.export(session, printer.id, campaign.id, None).exported == 1
 
 
 def _terms_and_intents(session: Session, person: Person, brand: Brand, other: Brand) -> None:

@@ -14,6 +14,7 @@ from accord.brands.deps import BrandDep
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam
 from accord.core.web.signing import instance_key
 from accord.intents import service as intents
 from accord.intents.schemas import (
@@ -148,7 +149,7 @@ def brand_intents(
     caller: BrandDep,
     session: SessionDep,
     answerable: bool = False,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> Page[IntentForBrand]:
     """Intents of the categories you subscribe to, anonymous, newest first (`answerable=true`:

@@ -18,9 +18,11 @@ from pydantic import (
     HttpUrl,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
+from accord.core.validation import LINE, TEXT
 from accord.intents.taxonomy import CATEGORIES
 from accord.intents.vocabulary import HearBy
 from accord.terms.service import PinnedTermsRef, TermsRef
@@ -53,12 +55,26 @@ def _country(value: str) -> str:
     return code
 
 
-Currency = Annotated[str, AfterValidator(_currency)]
-Category = Annotated[str, AfterValidator(_category)]
-Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)]
+Currency = Annotated[str, LINE, AfterValidator(_currency)]
+Category = Annotated[str, LINE, AfterValidator(_category)]
+Country = Annotated[
+    str, StringConstraints(min_length=2, max_length=2), LINE, AfterValidator(_country)
+]
+# Sent as a number or as a decimal string ("899.00"): the schema says both exactly.
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+                {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,2})?$"},
+            ]
+        }
+    ),
+]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), TEXT
 ]
 Link = Annotated[HttpUrl, Field(max_length=500)]
 
@@ -69,7 +85,7 @@ class Region(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     country: Country
-    subdivision: str | None = Field(
+    subdivision: Annotated[str, LINE] | None = Field(
         default=None, max_length=6, description="ISO 3166-2 first level, e.g. DE-BE or US-CA."
     )
 
@@ -141,7 +157,9 @@ class SubscriptionsIn(BaseModel):
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), LINE
+    ]
     category: Category
     budget_min: Amount
     budget_max: Amount
@@ -164,7 +182,9 @@ class RuleIn(BaseModel):
 class BlockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    brand: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    brand: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), LINE
+    ]
 
 
 class CategoryOut(BaseModel):

@@ -15,6 +15,7 @@ from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.signing import public_key_jwk
 from accord.core.web.deps import SessionDep, SettingsDep
+from accord.core.web.params import CursorParam, SmallId
 from accord.core.web.signing import instance_key
 from accord.people.deps import PersonDep
 from accord.terms import service as terms
@@ -29,6 +30,7 @@ from accord.terms.schemas import (
     ProfferOut,
     PublishIn,
     RosterEntryOut,
+    RosterId,
 )
 from accord.terms.service import Signer, Status
 
@@ -55,7 +57,7 @@ def roster(session: SessionDep, latest: bool = False) -> list[RosterEntryOut]:
 
 
 @public_router.get("/terms/roster/{roster_id}/{version}", response_model=RosterEntryOut)
-def roster_entry(roster_id: str, version: int, session: SessionDep) -> RosterEntryOut:
+def roster_entry(roster_id: RosterId, version: SmallId, session: SessionDep) -> RosterEntryOut:
     return terms.entry_out(terms.roster_entry(session, roster_id, version))
 
 
@@ -157,7 +159,7 @@ def agreements(
     caller: BrandDep,
     session: SessionDep,
     agreement_status: Status | None = Query(default=None, alias="status"),
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> Page[AgreementOut]:
     """Agreements people proffered to your brand, newest first (`status=pending` for those
@@ -231,7 +233,7 @@ def instance_document(
 
 @well_known.get(BRAND_DOCUMENT, summary="What one brand accepts, and its public keys")
 def brand_document(
-    slug: str, response: Response, session: SessionDep, settings: SettingsDep
+    slug: RosterId, response: Response, session: SessionDep, settings: SettingsDep
 ) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=300"
     return terms.well_known_brand(session, slug, settings.base_url)

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from accord.core.validation import LINE
 from accord.terms.vocabulary import Answer
 
 RosterId = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"),
+    LINE,
 ]
 Version = Annotated[int, Field(ge=1, le=1_000_000)]
 BrandSlug = RosterId
