@@ -101,7 +101,8 @@ def test_messages_that_cannot_be_made_fail_alone_and_the_rest_of_the_chunk_goes(
             shop_topic,
             GOOD
             | {
-                "text": "{% for a in range(200) %}{% for b in range(200) %}x{% endfor %}{% endfor %}"
+                "text": "{% for a in range(200) %}{% for b in range(200) %}x"
+                "{% endfor %}{% endfor %}"
             },
         ),
         "name": queue(session, shop_people[3], shop_topic, GOOD),
