@@ -40,6 +40,9 @@ class Report:
     rates: dict[str, float] = field(default_factory=dict)
     # Per channel (a column each in the console): its messages by state.
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Of the messages handed over, those whose person has erased their data since: counted in
+    # `states` like any other, with nothing left that leads back to the person.
+    erased_after_sending: int = 0
 
 
 def build(session: Session, campaign: Campaign) -> Report:
@@ -74,7 +77,22 @@ def build(session: Session, campaign: Campaign) -> Report:
         .group_by(OutboxMessage.channel, OutboxMessage.state)
     ):
         by_channel.setdefault(channel, dict.fromkeys(STATES, 0))[state] = count
-    return Report(dict(campaign.audience_counts), states, skipped, events, rates, by_channel)
+    erased = session.scalar(
+        select(func.count()).where(
+            OutboxMessage.campaign_id == campaign.id,
+            OutboxMessage.person_id.is_(None),
+            OutboxMessage.state.in_(HANDED),
+        )
+    )
+    return Report(
+        dict(campaign.audience_counts),
+        states,
+        skipped,
+        events,
+        rates,
+        by_channel,
+        erased_after_sending=int(erased or 0),
+    )
 
 
 def untracked(session: Session, campaign: Campaign) -> dict[str, int]:
