@@ -66,6 +66,7 @@ def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
         "can_send": role_allows(caller.role, Permission.send_campaigns),
         "audience_kinds": page_forms.AUDIENCE_KINDS,
         "channels": page_forms.CHANNELS,
+        "channel_modes": page_forms.CHANNEL_MODES,
         "formats": content.FORMATS,
         "merge_fields": MERGE_FIELDS,
         "segment_options": page_forms.SEGMENT_OPTIONS,

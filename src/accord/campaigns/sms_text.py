@@ -41,7 +41,9 @@ def measure(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) 
     return Measured(body, counted)
 
 
-def check(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) -> Measured:
+def check(
+    session: Session, brand_id: uuid.UUID, topic: Topic, template: str, *, field: str = "text"
+) -> Measured:
     measured = measure(session, brand_id, topic, template)
     counted = measured.count
     if counted.too_long:
@@ -52,6 +54,6 @@ def check(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) ->
         raise InvalidInput(
             f"As sent, this text takes {counted.segments} segments ({counted.encoding}, "
             f"{counted.units} units); at most {sms.MAX_SEGMENTS}.{hint}",
-            field="text",
+            field=field,
         )
     return measured
