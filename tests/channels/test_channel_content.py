@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from accord.campaigns.models import Campaign
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.inbox.models import InboxItem
 from accord.sms import numbers
 from tests.builders import (
@@ -34,6 +34,7 @@ from tests.sms.conftest import provider, sms_client, sms_settings  # noqa: F401 
 from tests.sms.providers import Provider
 from tests.sms.test_channel import NOON
 from tests.sms.world import add_phone
+from tests.waiting import drain
 
 NUMBER, PHONE = "+12025550150", "+12025550151"
 LONG = "All the news of the week. " * 80  # over 10 segments as a text

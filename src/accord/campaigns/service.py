@@ -40,7 +40,7 @@ from accord.ideas import service as ideas
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
 from accord.relationships.decisions import brand_topic
-from accord.relationships.models import Topic
+from accord.relationships.models import Relationship, Topic
 from accord.relationships.vocabulary import Channel, Purpose
 
 # People per INSERT … SELECT when resolving: each batch reads its own range of every table, so
@@ -51,11 +51,46 @@ MESSAGE_PURPOSES = ("marketing", "transactional")
 OPEN_STATES = ("queued", "sending", "deferred")
 
 
-def _check_content(subject: str, text: str, html: str | None, *, prefix: str = "") -> None:
-    templating.check(subject, field=f"{prefix}subject")
-    templating.check(text, field=f"{prefix}text")
-    if html is not None:
-        templating.check(html, field=f"{prefix}html")
+# Real people a template is tried on when it is saved, beside made-up ones: those with the
+# longest names and the most recent of the brand's relationships.
+SAMPLE_PEOPLE = 10
+
+
+def sample_contexts(session: Session, brand_id: uuid.UUID, topic_name: str) -> list[dict[str, Any]]:
+    """Template contexts of a few of the brand's own people (`check_content`)."""
+    brand = session.get_one(Brand, brand_id)
+    related = select(Person.display_name, Person.locale).join(
+        Relationship, Relationship.person_id == Person.id
+    )
+    related = related.where(Relationship.brand_id == brand_id)
+    people = [
+        *session.execute(
+            related.order_by(func.length(Person.display_name).desc()).limit(SAMPLE_PEOPLE)
+        ),
+        *session.execute(related.order_by(Relationship.created_at.desc()).limit(SAMPLE_PEOPLE)),
+    ]
+    contexts = templating.synthetic_contexts(brand, topic_name)
+    for name, locale in dict.fromkeys((p.display_name, p.locale) for p in people):
+        contexts.append(
+            templating.context_for(
+                display_name=name, locale=locale, brand=brand, topic_name=topic_name
+            )
+        )
+    return contexts
+
+
+def check_content(
+    session: Session,
+    brand_id: uuid.UUID,
+    topic_name: str,
+    templates: dict[str, str | None],
+) -> None:
+    """Each template (subject, text, html) parses, uses only allowed fields and renders within
+    the limits for made-up people and a sample of the brand's own."""
+    samples = sample_contexts(session, brand_id, topic_name)
+    for field, source in templates.items():
+        if source is not None:
+            templating.check(source, field=field, samples=samples)
 
 
 def _check_all_content(
@@ -75,7 +110,7 @@ def _check_all_content(
     titled = [c for c in channels if c != Channel.sms and not contents.get(c, {}).get("subject")]
     if titled and not subject:
         raise InvalidInput(f"A {titled[0]} campaign needs a subject.", field="subject")
-    _check_content(subject, text, html)
+    templates: dict[str, str | None] = {"subject": subject, "text": text, "html": html}
     for channel, own in contents.items():
         prefix = f"contents.{channel}."
         if channel not in channels:
@@ -90,9 +125,9 @@ def _check_all_content(
             raise InvalidInput(
                 f"A {channel} message has no HTML part; leave html empty.", field=prefix + "html"
             )
-        _check_content(
-            own.get("subject") or "", own.get("text") or "", own.get("html"), prefix=prefix
-        )
+        for name in ("subject", "text", "html"):
+            templates[prefix + name] = own.get(name)
+    check_content(session, brand_id, topic.name, templates)
     if Channel.sms in channels:
         own_sms = contents.get(Channel.sms.value)
         sms_text.check(
