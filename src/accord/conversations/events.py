@@ -1,5 +1,10 @@
 """The webhook events conversations raise, in the caller's transaction (delivered only if it
-commits). Their types are defined here, at import, in the webhooks registry."""
+commits). Their types are defined here, at import, in the webhooks registry.
+
+A person's message raises two events: `conversation.message_received` (this domain's, with the
+thread's state) and `reply.received` (the channels' general event, defined by webhooks: a person
+answered the brand, by the portal, an e-mail reply or a text that is not a keyword). Internal
+notes and the brand's own messages raise neither."""
 
 from __future__ import annotations
 
@@ -32,4 +37,19 @@ def message_received(session: Session, thread: Thread, message: Message, files: 
             "at": message.created_at.isoformat(),
         },
         event_id=f"msg_conversation_{message.id.hex}",
+    )
+    webhooks.emit(
+        session,
+        thread.brand_id,
+        registry.REPLY_RECEIVED.name,
+        {
+            "person_id": str(thread.person_id),
+            "channel": message.via,
+            "text": message.body,
+            "attachments": files,
+            "thread_id": str(thread.id),
+            "message_id": str(message.id),
+            "at": message.created_at.isoformat(),
+        },
+        event_id=f"msg_reply_{message.id.hex}",
     )
