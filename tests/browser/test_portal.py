@@ -71,11 +71,11 @@ def test_person_pauses_a_brand_turns_off_a_topic_and_sees_both_in_history(
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Your choices are saved.")).to_be_visible()
     expect(page.get_by_role("checkbox", name="New arrivals")).not_to_be_checked()
-    expect(page.get_by_role("checkbox", name="Marketing")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Marketing", exact=True)).to_be_checked()
 
     until = (utcnow() + timedelta(days=10)).astimezone(ZoneInfo("Europe/Lisbon"))
     page.get_by_label("Pause until").fill(until.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Pause", exact=True).click()
+    page.get_by_role("button", name="Pause until then").click()
     shown = until.strftime("%Y-%m-%d %H:%M") + " (Europe/Lisbon)"
     expect(page.locator("main .state-paused").first).to_have_text("paused")
     expect(page.get_by_text(f"until {shown}").first).to_be_visible()

@@ -75,7 +75,8 @@ def test_accepting_an_invitation_signs_in_and_opens_the_relationship(
     assert accepted.headers["location"] == f"/relationships/{brand.id}"
     session.refresh(rel)
     assert rel.state == "active" and str(rel.person_id) == person_id
-    assert "What Invite Co may do" in client.get(f"/relationships/{brand.id}", headers=HTML).text
+    shown = client.get(f"/relationships/{brand.id}", headers=HTML).text
+    assert "What Invite Co may send you" in shown
     used = post(client, f"/invitations/{token}", {"answer": "accept"}, "/home")
     assert used.status_code == 400 and "cannot be used" in used.text
 

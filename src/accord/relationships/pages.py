@@ -36,6 +36,7 @@ from accord.relationships.page_forms import (
     local_text,
     parse_local,
 )
+from accord.relationships.preference_matrix import groups, summary
 from accord.relationships.replay import effective_state
 from accord.relationships.vocabulary import GRANTABLE, PURPOSE_TEXT, Channel, Purpose, State
 
@@ -88,10 +89,19 @@ def relationships(request: Request, person: PersonDep, session: SessionDep) -> H
     rows = []
     for rel, brand, chosen in service.for_person(session, person.person_id):
         names = {t.id: t.name for t in service.brand_topics(session, brand.id)}
+        marketing = service.marketing_topic_names(session, chosen.topics)
         rows.append(
             {
                 "brand": brand,
                 "state": effective_state(rel),
+                "summary": summary(
+                    brand.name,
+                    effective_state(rel),
+                    chosen.purposes,
+                    chosen.channels,
+                    [marketing[t] for t in chosen.topics if t in marketing],
+                    rel.brand_cap,
+                ),
                 "until": local_text(rel.paused_until, zone),
                 "purposes": [p for p, status in chosen.purposes.items() if status == "granted"],
                 "pending": [p for p, status in chosen.purposes.items() if status == "pending"],
@@ -133,6 +143,9 @@ def _context(
         if p.verified_at is not None and p.suppressed_reason is None
     }
     order = decisions.channel_order(session, person_id, brand_id)
+    pending = {p for p, status in chosen.purposes.items() if status == "pending"}
+    shown = stored_on if checked is None else checked
+    names = {t.id: t.name for t in topics if t.purpose == Purpose.marketing}
     base = {
         **{f"order{n}": channel for n, channel in enumerate(order, start=1)},
         "brand_cap": str(rel.brand_cap),
@@ -147,7 +160,16 @@ def _context(
         "until_text": local_text(rel.paused_until, me.time_zone),
         "zone": me.time_zone,
         "purposes": [(p.value, PURPOSE_TEXT[p]) for p in GRANTABLE],
-        "pending": {p for p, status in chosen.purposes.items() if status == "pending"},
+        "pending": pending,
+        "groups": groups(topics, shown, pending),
+        "summary": summary(
+            brand.name,
+            state,
+            chosen.purposes,
+            chosen.channels,
+            [names[t] for t in chosen.topics if t in names],
+            rel.brand_cap,
+        ),
         "transactional_text": PURPOSE_TEXT[Purpose.transactional],
         "channel_purposes": [p.value for p in CHANNEL_PURPOSES],
         "channels": [(c.value, CHANNEL_TEXT[c]) for c in PERSON_CHANNELS],
@@ -159,7 +181,7 @@ def _context(
         "order_fields": [f"order{n}" for n in range(1, len(PERSON_CHANNELS) + 1)],
         "topics": topics,
         "shown_on": " ".join(sorted(stored_on)),
-        "checked": stored_on if checked is None else checked,
+        "checked": shown,
         "values": {**base, **(values or {})},
     }
 
@@ -195,7 +217,10 @@ async def save(
     """The whole form is one change: withdrawing takes no more steps than granting."""
     chosen = service.choices(session, person.person_id, brand_id)
     rel = decisions.get(session, person.person_id, brand_id)
-    keys = box_keys(t.id for t in service.brand_topics(session, brand_id))
+    # Transactional topics are always on: shown as on, never a box.
+    keys = box_keys(
+        t.id for t in service.brand_topics(session, brand_id) if t.purpose != Purpose.transactional
+    )
     values = await read_form(request, ["brand_cap", "shared", SHOWN_ON, *keys])
     now = {key for key in keys if values[key]}
     was = (

@@ -23,6 +23,7 @@ from accord.relationships.models import (
     Topic,
     TopicChoice,
 )
+from accord.relationships.preference_matrix import summary
 from accord.relationships.replay import effective_state
 from accord.relationships.schemas import (
     BrandPreferences,
@@ -175,9 +176,36 @@ def home_panel(
 ) -> dict[str, object]:
     """The person's home page summary of their relationships (a panel on the people page)."""
     rows = for_person(session, person_id)
+    names = marketing_topic_names(session, [t for _, _, chosen in rows for t in chosen.topics])
     return {
-        "relationships": [{"brand": brand, "state": effective_state(rel)} for rel, brand, _ in rows]
+        "relationships": [
+            {
+                "brand": brand,
+                "state": effective_state(rel),
+                "summary": summary(
+                    brand.name,
+                    effective_state(rel),
+                    chosen.purposes,
+                    chosen.channels,
+                    [names[t] for t in chosen.topics if t in names],
+                    rel.brand_cap,
+                ),
+            }
+            for rel, brand, chosen in rows
+        ]
     }
+
+
+def marketing_topic_names(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of these topics that are about marketing (one query)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Topic.id, Topic.name).where(
+            Topic.id.in_(ids), Topic.purpose == Purpose.marketing.value
+        )
+    )
+    return {topic_id: name for topic_id, name in rows}
 
 
 def related(

@@ -95,3 +95,37 @@
     if (status) { status.textContent = choice.value + " inserted."; }
   });
 }());
+
+/* The preference matrix: a topic's cells say at once whether it would reach the person on each
+   channel (the server says the same after Save; without JavaScript the cells show what is saved). */
+(function () {
+  "use strict";
+  var form = document.getElementById("preferences");
+  if (!form || !form.querySelector(".matrix")) { return; }
+  function on(name) {
+    var box = form.querySelector("input[name='" + name + "']");
+    return !!box && box.checked;
+  }
+  function update() {
+    Array.prototype.forEach.call(form.querySelectorAll(".purpose-group"), function (group) {
+      var purpose = group.querySelector(".purpose-switch");
+      var allowed = !purpose || purpose.checked;
+      Array.prototype.forEach.call(group.querySelectorAll(".topic-row"), function (row) {
+        var topic = row.querySelector(".topic-switch");
+        var topicOn = !topic || topic.checked;
+        var name = row.querySelector(".topic-name");
+        Array.prototype.forEach.call(row.querySelectorAll("td.reach"), function (cell) {
+          var yes = allowed && topicOn && on(cell.getAttribute("data-follows"));
+          var mark = cell.querySelector(".reach-mark");
+          var said = cell.querySelector(".visually-hidden");
+          mark.textContent = yes ? "\u2713" : "\u2013";
+          mark.className = "reach-mark " + (yes ? "on" : "off");
+          if (said && name) {
+            said.textContent = said.textContent.replace(/: (yes|no)$/, yes ? ": yes" : ": no");
+          }
+        });
+      });
+    });
+  }
+  form.addEventListener("change", update);
+}());
