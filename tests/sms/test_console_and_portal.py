@@ -16,12 +16,13 @@ from accord.consent import ledger
 from accord.core.db import utcnow
 from accord.core.permissions import Role
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.outbox.models import OutboxMessage
 from tests.builders import PASSWORD, make_brand, make_member, make_topic
 from tests.conftest import RolledBackDatabase
 from tests.helpers import csrf_of, sign_in_member, sign_in_person
 from tests.sms.world import PHONE, chose_sms, sms_world
+from tests.waiting import drain
 
 HTML = {"accept": "text/html"}
 COUNT = "/console/campaigns/sms-count"
