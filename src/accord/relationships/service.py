@@ -89,9 +89,7 @@ def for_person(session: Session, person_id: uuid.UUID) -> list[tuple[Relationshi
         if row.brand_id in found:
             found[row.brand_id].channels.setdefault(row.purpose, []).append(row.channel)
     for brand_id, topic_id in session.execute(
-        select(TopicChoice.brand_id, TopicChoice.topic_id).where(
-            TopicChoice.person_id == person_id
-        )
+        select(TopicChoice.brand_id, TopicChoice.topic_id).where(TopicChoice.person_id == person_id)
     ):
         if brand_id in found:
             found[brand_id].topics.append(topic_id)

@@ -189,9 +189,7 @@ def my_terms(session: Session, person_id: uuid.UUID) -> MyTermsOut:
         ProfferOut(
             id=p.id,
             terms=PinnedTermsRef(id=p.slug, version=p.version),
-            title=entries[(p.slug, p.version)].title
-            if (p.slug, p.version) in entries
-            else p.slug,
+            title=entries[(p.slug, p.version)].title if (p.slug, p.version) in entries else p.slug,
             brand_id=p.brand_id,
             created_at=p.created_at,
             withdrawn_at=p.withdrawn_at,
