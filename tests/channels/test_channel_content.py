@@ -196,7 +196,9 @@ def test_the_composer_takes_a_channels_own_content(client: TestClient, session: 
         "inapp": {"text": "Tap.", "subject": "Vinyl!"},
     }
     page = client.get(made.headers["location"], headers={"accept": "text/html"}).text
-    assert 'id="preview-own-sms"' in page and "New vinyl is in!" in page
+    sms = re.search(r'id="preview-sms">([^<]*)<', page)
+    assert sms is not None and "New vinyl is in!" in sms.group(1)
+    assert 'id="preview-own-inapp"' in page and "Tap." in page
     assert 'value="Vinyl!"' in page  # the edit form shows the channel's own title
 
     cid = uuid.UUID(made.headers["location"].rsplit("/", 1)[1])
