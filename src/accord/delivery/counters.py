@@ -38,7 +38,13 @@ def values(session: Session) -> dict[str, int]:
 
 
 def claim(
-    session: Session, *, owner: str, now: datetime, limit: int, lease: timedelta
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    turn: claims.Turn | None = None,
 ) -> list[tuple[int, uuid.UUID]]:
     """`claims.claim`, counting the rows it takes over from a worker whose lease ran out (a
     worker that died or stalled): the few rows in `sending` with an expired lease are read
@@ -50,7 +56,7 @@ def claim(
             .limit(limit)
         )
     )
-    rows = claims.claim(session, owner=owner, now=now, limit=limit, lease=lease)
+    rows = claims.claim(session, owner=owner, now=now, limit=limit, lease=lease, turn=turn)
     if expired:
         add(session, LEASE_TAKEOVERS, sum(1 for row_id, _ in rows if row_id in expired))
     return rows

@@ -30,7 +30,7 @@ from accord.core.settings import Settings
 from accord.delivery import compose
 from accord.delivery.channels import Channels
 from accord.delivery.handover import HandOver, Recorder, Suppression
-from accord.delivery.outcomes import OutboxRow, Outcome, failed, result
+from accord.delivery.outcomes import MAX_ATTEMPTS, OutboxRow, Outcome, failed, result
 from accord.delivery.outcomes import record as record_outcomes
 from accord.delivery.slots import RateWriter, Slots, in_session
 from accord.outbox.models import OutboxMessage
@@ -276,12 +276,24 @@ def _count(settled: dict[str, Any], outcome: Outcome) -> None:
         outcome.skipped += 1
     elif settled["b_state"] == "deferred":
         outcome.deferred += 1
+    elif settled["b_state"] == "dead":
+        outcome.dead += 1
 
 
 def _without_sending(
     row: OutboxRow, sources: compose.Sources, decision: Decision, now: datetime
 ) -> dict[str, Any] | None:
-    """Cancelled, expired or refused by the gate: record why and do not send."""
+    """Given up, cancelled, expired or refused by the gate: record why and do not send."""
+    if row.attempts > MAX_ATTEMPTS:
+        # Claimed again and again without a verdict (a worker killed or cut off each time it
+        # held the row): every path has the same cap.
+        return result(
+            row,
+            "dead",
+            reason="attempts",
+            error=f"No verdict after {MAX_ATTEMPTS} attempts: the worker holding it stopped "
+            "each time (killed, or its database connection lost).",
+        )
     campaign = sources.campaigns.get(row.campaign_id) if row.campaign_id else None
     if campaign is not None and campaign.state == "cancelled":
         return result(row, "cancelled", reason="cancelled")
