@@ -1,16 +1,16 @@
 """erasure keeps delivery rows: outbox.person_id nullable, outbox and delivery_events person
 foreign keys SET NULL (the rows stay, the person detached)
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-05 18:45:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
