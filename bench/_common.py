@@ -26,9 +26,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_up(url: str, proc: subprocess.Popen[bytes], headers: dict[str, str] | None = None) -> None:
+def wait_up(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    headers: dict[str, str] | None = None,
+    *,
+    seconds: float = 30,
+) -> None:
     """Wait until GET `url` answers 200, failing early if the server process has died."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.returncode}")
