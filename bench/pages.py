@@ -220,13 +220,11 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             try:
-                # Accord starts in seconds, but on a machine shared with other work it
-                # has taken over 30: the measurement does not include the start-up.
-                wait_up(base + "/healthz", accord, seconds=180)
+                wait_up(base + "/healthz", accord)
             except RuntimeError as exc:
                 sys.exit(f"{exc}\n{(workdir / 'serve.log').read_text()[-3000:]}")
             bare_url = f"http://127.0.0.1:{bare_port}/api/v1/brand"
-            wait_up(bare_url, bare, seconds=180)
+            wait_up(bare_url, bare)
             run(base, bare_url, database_url, requests, workdir)
         finally:
             stop(accord)

@@ -113,7 +113,14 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web import api_docs, home
-    from accord.delivery import feedback_api, sms_receipts, tracking_pages, unsubscribe_pages
+    from accord.delivery import (
+        feedback_api,
+        message_log,
+        metrics,
+        sms_receipts,
+        tracking_pages,
+        unsubscribe_pages,
+    )
     from accord.gatecheck import api as gatecheck_api
     from accord.ideas import api as ideas_api
     from accord.ideas import console_pages as idea_console_pages
@@ -138,6 +145,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.sms import api as sms_api
     from accord.sms import hooks as sms_hooks
     from accord.sms import pages as sms_pages
+    from accord.sms import portal_pages as sms_portal_pages
     from accord.webhooks import api as webhooks_api
     from accord.webhooks import pages as webhooks_pages
 
@@ -147,6 +155,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
+    app.include_router(metrics.router)
     app.include_router(tracking_pages.router)
     app.include_router(sms_hooks.router)
     app.include_router(sms_receipts.router)
@@ -166,6 +175,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         webhooks_api,
         gatecheck_api,
         postal_api,
+        message_log,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")
@@ -190,6 +200,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         push_pages,
         inbox_pages,
         sms_pages,
+        sms_portal_pages,
         webhooks_pages,
     ):
         app.include_router(pages.router)
@@ -237,12 +248,14 @@ def _add_panels(app: FastAPI) -> None:
     from accord.ideas import pages as idea_pages
     from accord.inbox import service as inbox
     from accord.relationships import service as relationships
+    from accord.sms import portal_pages as sms_portal_pages
 
     add_panel(app, "home", Panel("relationships/home_panel.html", relationships.home_panel))
     add_panel(
         app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
     )
     add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
+    add_panel(app, "relationship", Panel("sms/texts_panel.html", sms_portal_pages.panel))
     add_panel(app, "relationship", Panel("delivery/tracking_panel.html", tracking.panel))
     add_panel(
         app,
