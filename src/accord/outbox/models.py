@@ -19,6 +19,7 @@ class MessageState(StrEnum):
 
     queued = "queued"
     deferred = "deferred"
+    paused = "paused"  # its campaign is paused: no worker claims it until it is resumed
     sending = "sending"
     sent = "sent"
     skipped = "skipped"
@@ -100,3 +101,13 @@ class BrandSendWindow(Base):
     )
     window: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class DeliveryCounter(Base):
+    """Counts the workers keep in the database for /metrics (e.g. lease take-overs), so that
+    every worker process adds to the same number."""
+
+    __tablename__ = "delivery_counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
