@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from accord.core.db import Database
 from accord.core.settings import Settings
 from tests.databases import IN_CI, fresh_sqlite_url
 from tests.smtp_sink import free_port
+from tests.waiting import wait_until
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
@@ -58,11 +58,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
+    wait_until(lambda: server.started, timeout=20, what="the live server to start")
     yield LiveServer(settings.base_url, database, settings)
     server.should_exit = True
     thread.join(timeout=10)

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from accord.core.permissions import Role
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from tests.browser.conftest import LiveServer
 from tests.builders import (
     PASSWORD,
@@ -21,6 +21,7 @@ from tests.builders import (
     make_relationship,
     make_topic,
 )
+from tests.waiting import drain
 
 READER = "flow.reader@example.com"
 

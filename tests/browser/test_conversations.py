@@ -8,11 +8,12 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from tests.browser.conftest import LiveServer
 from tests.browser.test_campaign_flow import live_settings
 from tests.browser.test_portal import sign_in
 from tests.builders import PASSWORD, make_brand, make_member, make_person, make_relationship
+from tests.waiting import drain
 
 PERSON = "talk.person@example.com"
 

@@ -20,12 +20,13 @@ from sqlalchemy import select
 
 from accord.campaigns import service as campaigns
 from accord.campaigns.schemas import CampaignCreate
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.people.models import ContactPoint, Person
 from tests.browser.conftest import LiveServer
 from tests.browser.test_portal import sign_in
 from tests.builders import make_brand, make_person, make_relationship, make_topic
 from tests.push_service import PushService, start_push_service
+from tests.waiting import drain
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.core.db import utcnow
 from accord.core.settings import EmailBackend, Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
 from accord.relationships import decisions
@@ -23,6 +23,7 @@ from accord.relationships.models import Topic
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
 from tests.conftest import RolledBackDatabase
 from tests.smtp_sink import Sink, smtp_sink, text_of
+from tests.waiting import drain
 
 
 @pytest.fixture

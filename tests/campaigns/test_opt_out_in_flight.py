@@ -17,13 +17,14 @@ from accord.consent.ledger import Scope
 from accord.core import migrate
 from accord.core.db import Database
 from accord.core.settings import EmailBackend, Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.relationships import decisions
 from accord.relationships.vocabulary import Source
 from tests.builders import make_brand, make_topic
 from tests.campaigns.world import consenting_audience
 from tests.databases import fresh_engine
 from tests.smtp_sink import smtp_sink
+from tests.waiting import drain
 
 AUDIENCE = 10_000
 WITHDRAWING = 100
@@ -64,12 +65,22 @@ def test_withdrawals_during_sending_take_effect_at_commit(backend: str, tmp_path
         with smtp_sink() as sink:
             received_at: dict[str, list[float]] = {}
             original = sink.handle_DATA
+            arrived, finished = threading.Condition(), threading.Event()
 
             async def timed(server, session, envelope):  # type: ignore[no-untyped-def]
                 result = await original(server, session, envelope)
                 for rcpt in envelope.rcpt_tos:
                     received_at.setdefault(rcpt, []).append(time.monotonic())
+                with arrived:
+                    arrived.notify_all()
                 return result
+
+            def arrive(count: int) -> None:
+                """Until the sink holds `count` messages or the worker is done."""
+                with arrived:
+                    assert arrived.wait_for(
+                        lambda: len(sink.messages) >= count or finished.is_set(), timeout=300
+                    ), f"waited 300 s for message {count}"
 
             sink.handle_DATA = timed  # type: ignore[method-assign]
             settings = Settings(
@@ -81,17 +92,25 @@ def test_withdrawals_during_sending_take_effect_at_commit(backend: str, tmp_path
                 worker_batch=100,
             )
             worker = Worker(db, settings)
-            thread = threading.Thread(target=drain, args=(worker,), daemon=True)
+
+            def deliver() -> None:
+                try:
+                    drain(worker)
+                finally:
+                    with arrived:
+                        finished.set()
+                        arrived.notify_all()
+
+            thread = threading.Thread(target=deliver, daemon=True)
             thread.start()
-            while len(sink.messages) < AUDIENCE // 20:  # let the campaign get going
-                time.sleep(0.01)
+            arrive(AUDIENCE // 20)  # let the campaign get going
             for person_id, address in withdrawers:
                 with db.transaction() as session:
                     decisions.withdraw(
                         session, person_id, brand_id, Scope(purpose="marketing"), Source.one_click
                     )
                 committed_at[address] = time.monotonic()
-                time.sleep(0.002)
+                arrive(len(sink.messages) + 1)  # the withdrawals spread over the sending
             thread.join(timeout=600)
             assert not thread.is_alive()
             per_address = Counter(m["To"] for m in sink.messages)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from accord.campaigns.models import Campaign
 from accord.core.permissions import Role
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.mail.models import DevMailMessage
 from accord.outbox.models import OutboxMessage
 from tests.builders import (
@@ -30,6 +30,7 @@ from tests.builders import (
 )
 from tests.conftest import RolledBackDatabase
 from tests.helpers import csrf_of, sign_in_member, sign_in_person
+from tests.waiting import drain
 
 HTML = {"accept": "text/html"}
 

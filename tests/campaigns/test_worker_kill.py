@@ -1,5 +1,6 @@
-"""Crash safety: worker processes are killed with SIGKILL at 20 random moments during a
-campaign; afterwards every eligible person has exactly one message and none is lost."""
+"""Crash safety: worker processes are killed with SIGKILL at 20 random points of a campaign (each
+after a random number more messages went out); afterwards every eligible person has exactly one
+message and none is lost."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from tests.builders import make_brand, make_topic
 from tests.campaigns.world import consenting_audience
 from tests.databases import fresh_engine
 from tests.smtp_sink import smtp_sink
+from tests.waiting import wait_until
 
 AUDIENCE = 1500
 KILLS = 20
@@ -36,6 +38,13 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def sent_at_least(db: Database, count: int) -> int:
+    """The number of messages sent, once it is at least `count` (else 0)."""
+    with db.session() as session:
+        sent = session.scalar(select(func.count()).where(OutboxMessage.state == "sent")) or 0
+    return sent if sent >= count else 0
 
 
 @pytest.mark.parametrize(("backend", "workers"), [("sqlite", 1), ("postgres", 2)])
@@ -76,25 +85,24 @@ def test_killed_workers_lose_nothing_and_send_once(
                 "ACCORD_WORKER_BATCH": "40",
             }
             running = [start_worker(env) for _ in range(workers)]
-            kills = 0
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                with db.session() as session:
-                    open_rows = session.scalar(
-                        select(func.count()).where(OutboxMessage.state != "sent")
-                    )
-                    total = session.scalar(select(func.count()).select_from(OutboxMessage))
-                if total == AUDIENCE and open_rows == 0:
-                    break
-                if kills < KILLS and total and open_rows:
-                    time.sleep(rng.uniform(0.05, 0.4))
-                    victim = running.pop(rng.randrange(len(running)))
-                    victim.send_signal(signal.SIGKILL)
-                    victim.wait()
-                    kills += 1
-                    running.append(start_worker(env))
-                else:
-                    time.sleep(0.2)
+            kills, target = 0, 0
+            while kills < KILLS:
+                # The next kill lands once a random number more messages went out: mid-campaign,
+                # with the workers (the one just started too) sending, however fast the machine.
+                target += rng.randint(5, 40)
+                sent = wait_until(
+                    partial(sent_at_least, db, min(target, AUDIENCE)),
+                    timeout=300,
+                    what=f"{target} messages sent",
+                )
+                if sent >= AUDIENCE:
+                    break  # finished before every kill: the assertion below says so
+                victim = running.pop(rng.randrange(len(running)))
+                victim.send_signal(signal.SIGKILL)
+                victim.wait()
+                kills += 1
+                running.append(start_worker(env))
+            wait_until(partial(sent_at_least, db, AUDIENCE), timeout=600, what="every message sent")
             for proc in running:
                 proc.terminate()
                 proc.wait(timeout=30)

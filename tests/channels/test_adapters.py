@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.inbox.models import InboxItem
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint
@@ -21,6 +21,7 @@ from accord.webhooks import dispatch, service
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
 from tests.conftest import RolledBackDatabase
 from tests.push_service import PushService, start_push_service
+from tests.waiting import drain
 from tests.webhook_receiver import Receiver, start_receiver
 
 

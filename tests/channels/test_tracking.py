@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from accord.core.settings import Settings
 from accord.delivery import tracking
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.outbox.models import DeliveryEvent
 from accord.relationships import decisions
 from accord.relationships.models import Topic
@@ -21,6 +21,7 @@ from accord.terms import service as terms
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
 from tests.conftest import RolledBackDatabase
 from tests.helpers import last_mail_to
+from tests.waiting import drain
 
 TARGET = "https://shop.example/sale?id=7"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
@@ -14,20 +13,24 @@ from accord.relationships.decisions import PORTAL
 from accord.relationships.vocabulary import Purpose
 from tests.builders import make_brand, make_person
 from tests.databases import fresh_engine
+from tests.waiting import wait_until
 
 
 def _arrivals(
     db: Database, brand_id: uuid.UUID, cursor: str | None, expected: int
 ) -> tuple[list[int], str | None]:
-    """Page the feed until `expected` events came (or a minute passed): any transaction still
+    """Page the feed until `expected` events came (failing after a minute): any transaction still
     running in the cluster (another test, another database) holds the feed back a while."""
     arrived: list[int] = []
-    deadline = time.monotonic() + 60
-    while len(arrived) < expected and time.monotonic() < deadline:
+
+    def enough() -> bool:
+        nonlocal cursor
         with db.session() as session:
             seen, cursor = feed.page(session, brand_id, cursor, 100)
-        arrived += [e.id for e in seen]
-        time.sleep(0.05)
+        arrived.extend(e.id for e in seen)
+        return len(arrived) >= expected
+
+    wait_until(enough, timeout=60, what=f"{expected} events on the feed")
     return arrived, cursor
 
 

@@ -19,10 +19,11 @@ from accord.conversations.models import Attachment, Message, Thread
 from accord.core.db import Database
 from accord.core.principals import BrandCaller
 from accord.core.settings import EmailBackend, Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.relationships import decisions
 from tests.conversations import PNG, Pair, count, gmail_reply, inbound_server, pair, send
 from tests.smtp_sink import Sink, smtp_sink
+from tests.waiting import drain
 
 
 @pytest.fixture

@@ -233,10 +233,11 @@ def test_every_person_message_raises_the_webhook_event_never_a_note(
 def test_the_reply_goes_on_each_chosen_channel_and_sms_waits_for_quiet_hours(
     session: Session, database: Database, settings: Settings
 ) -> None:
-    from accord.delivery.worker import Worker, drain
+    from accord.delivery.worker import Worker
     from accord.relationships import global_prefs
     from accord.relationships.vocabulary import Channel, Purpose
     from tests.sms.world import add_phone
+    from tests.waiting import drain
 
     p = pair(session)
     add_phone(session, p.person, "+13055550181")

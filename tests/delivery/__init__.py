@@ -25,11 +25,12 @@ from accord.brands.models import Brand
 from accord.core.db import Database
 from accord.core.settings import EmailBackend, Settings
 from accord.delivery.inbound_smtp import FeedbackHandler
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.people.models import Person
 from accord.relationships.models import Topic
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
 from tests.smtp_sink import Sink, free_port
+from tests.waiting import drain
 
 MTA = "mx.people.example"
 

@@ -3,10 +3,8 @@ Accord's FeedbackHandler) or the webhook, for messages of a real campaign."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from email.message import Message
 from email.mime.text import MIMEText
@@ -41,6 +39,7 @@ from tests.delivery import (
     world,
 )
 from tests.smtp_sink import Sink, free_port, smtp_sink
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -254,6 +253,14 @@ def test_webhook_needs_its_token_validates_and_applies(
     assert kinds(session, cid) == ["bounced", "complained", "soft_bounced"]
 
 
+def listens(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port)).close()
+    except OSError:
+        return False
+    return True
+
+
 def test_serve_runs_until_stopped(settings: Settings) -> None:
     stop, port = threading.Event(), free_port()
     serve = inbound_smtp.serve
@@ -262,10 +269,7 @@ def test_serve_runs_until_stopped(settings: Settings) -> None:
     )
     thread.start()
     try:
-        for _ in range(100):  # until it listens
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
-                break
-            time.sleep(0.05)
+        wait_until(lambda: listens(port), timeout=10, what="the inbound SMTP server to listen")
         deliver(port, MIMEText("Nothing to report."), sender="a@b.example", to="x@testserver")
     finally:
         stop.set()

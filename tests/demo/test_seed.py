@@ -11,7 +11,7 @@ from accord.campaigns import report as campaign_report
 from accord.campaigns.models import Campaign
 from accord.consent import verification
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.demo import data
 from accord.demo.seed import seed
 from accord.outbox.models import OutboxMessage
@@ -20,6 +20,7 @@ from accord.relationships import replay
 from accord.relationships.models import Relationship, TopicChoice
 from tests.conftest import RolledBackDatabase
 from tests.helpers import sign_in_member, sign_in_person
+from tests.waiting import drain
 
 
 def counts(session: Session) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.core.db import utcnow
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import Topic
@@ -26,6 +26,7 @@ from tests.conftest import RolledBackDatabase
 from tests.sms import callbacks
 from tests.sms.providers import Answer, Provider
 from tests.sms.world import add_phone
+from tests.waiting import drain
 
 NUMBER = "+12025550100"
 PHONES = ["+12025550181", "+12025550182", "+12025550183"]

@@ -10,7 +10,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.channels = Channels(self.settings)
+        self.turn = claims.Turn()  # brands take turns across claims too
         self.sqlite = self.db.engine.dialect.name == "sqlite"
         # SQLite: a chunk ends early when another connection waits for the write lock.
         self.someone_waits = (
@@ -89,10 +89,14 @@ class Worker:
                 rate.forget_old(session, now)
                 self.forget_at = now + FORGET_EVERY
             if not campaigns.due(session, now):
-                return claims.claim(session, owner=self.name, now=now, limit=batch, lease=lease)
+                return claims.claim(
+                    session, owner=self.name, now=now, limit=batch, lease=lease, turn=self.turn
+                )
         self.schedule(now)
         with self.db.transaction() as session:
-            return claims.claim(session, owner=self.name, now=now, limit=batch, lease=lease)
+            return claims.claim(
+                session, owner=self.name, now=now, limit=batch, lease=lease, turn=self.turn
+            )
 
     def run_once(self, now: datetime | None = None) -> Outcome:
         pending = self.claim(now or utcnow())
@@ -125,6 +129,17 @@ class Worker:
             self.channels.close()
         return total
 
+    def run_until_idle(self, now: datetime | None = None, *, rounds: int = 1000) -> Outcome:
+        """Process what is due now, round after round, until a round finds nothing it can claim
+        (`accord worker --once`, the demo's seeding). Rows another worker holds stay with it."""
+        total = Outcome()
+        for _ in range(rounds):
+            done = self.run_once(now)
+            if not done.total:
+                break
+            total.add(done)
+        return total
+
     def run(self, idle_seconds: float = 1.0) -> None:
         log.info("worker %s started", self.name)
         while not self.stop.is_set():
@@ -154,27 +169,3 @@ def run_forever(settings: Settings, *, idle_seconds: float = 1.0) -> None:
         worker.run(idle_seconds)
     except KeyboardInterrupt:
         worker.stop.set()
-
-
-def drain(worker: Worker, *, now: datetime | None = None, rounds: int = 1000) -> Outcome:
-    """Run until nothing is due (tests, demo seeding)."""
-    total = Outcome()
-    for _ in range(rounds):
-        done = worker.run_once(now)
-        total.add(done)
-        if not done.total:
-            with worker.db.session() as session:
-                from sqlalchemy import func, select
-
-                from accord.outbox.models import OutboxMessage
-
-                left = session.scalar(
-                    select(func.count()).where(
-                        OutboxMessage.state.in_(("queued", "sending")),
-                        OutboxMessage.not_before <= (now or utcnow()),
-                    )
-                )
-            if not left:
-                break
-            time.sleep(0.05)
-    return total

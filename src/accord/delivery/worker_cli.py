@@ -18,7 +18,7 @@ def worker(
     once: Annotated[bool, typer.Option(help="Process what is due now, then exit.")] = False,
 ) -> None:
     """Deliver messages: resolve due campaigns, claim due outbox rows, re-check the gate, send."""
-    from accord.delivery.worker import Worker, drain
+    from accord.delivery.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings()
@@ -29,7 +29,7 @@ def worker(
         raise fail(str(exc)) from None
     runner = Worker(db, settings)
     if once:
-        outcome = drain(runner)
+        outcome = runner.run_until_idle()
         console.print(
             f"sent {outcome.sent}, deferred {outcome.deferred}, skipped {outcome.skipped}, "
             f"failed {outcome.failed}"

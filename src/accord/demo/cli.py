@@ -8,7 +8,7 @@ from accord.core import migrate
 from accord.core.cli_helpers import console
 from accord.core.db import Database
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker, drain
+from accord.delivery.worker import Worker
 from accord.demo import data
 from accord.demo.seed import seed
 
@@ -20,7 +20,7 @@ def prepare(settings: Settings) -> None:
     with db.transaction() as session:
         report = seed(session, settings)
     # The demo's sent campaigns go out through the real worker, into the dev mailbox.
-    delivered = drain(Worker(db, settings))
+    delivered = Worker(db, settings).run_until_idle()
     console.print(
         f"Demo data: {report.brands_created} brands, {report.members_created} members, "
         f"{report.people_created} people added, {report.relationships_seeded} given relationships, "
