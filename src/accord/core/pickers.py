@@ -57,9 +57,7 @@ def time_zone_options(day: str) -> tuple[tuple[str, str], ...]:
 def language_options() -> tuple[tuple[str, str], ...]:
     """(language tag, "German (de)") for every ISO 639-1 language and common variants."""
     found = {
-        lang.alpha_2: lang.name
-        for lang in pycountry.languages
-        if getattr(lang, "alpha_2", None)
+        lang.alpha_2: lang.name for lang in pycountry.languages if getattr(lang, "alpha_2", None)
     }
     found.update(VARIANTS)
     return tuple(sorted(((tag, f"{name} ({tag})") for tag, name in found.items()), key=_by_text))
