@@ -15,7 +15,7 @@ from accord.campaigns import templating
 from accord.campaigns.charts import Chart, bar_chart
 from accord.campaigns.gate_rules import DEFERRING, REASONS
 from accord.campaigns.models import Campaign
-from accord.campaigns.report import Report
+from accord.campaigns.report import HANDED, Report
 from accord.campaigns.schemas import Preview
 from accord.outbox.models import OutboxMessage
 
@@ -129,17 +129,34 @@ class Content:
     text: str
     html: str | None
     error: str | None = None
+    # A channel's own content, rendered: (channel, title or "", text), in the campaign's order.
+    own: tuple[tuple[str, str, str], ...] = ()
 
 
 def render_content(campaign: Campaign, context: dict[str, Any]) -> Content:
     """The message as the sample person would get it (without the footer the channel adds)."""
+    contents = campaign.contents or {}
     try:
+        own = tuple(
+            (
+                channel,
+                ""
+                if channel == "sms"
+                else templating.render(
+                    contents[channel].get("subject") or campaign.subject, context
+                ),
+                templating.render(str(contents[channel].get("text") or ""), context),
+            )
+            for channel in (campaign.channels or [campaign.channel])
+            if channel in contents
+        )
         return Content(
             subject=templating.render(campaign.subject, context),
             text=templating.render(campaign.text_template, context),
             html=templating.render(campaign.html_template, context, html=True)
             if campaign.html_template
             else None,
+            own=own,
         )
     except Exception as exc:  # a brand's template must never break the console page
         return Content("", "", None, error=f"The template cannot be rendered: {exc}")
@@ -171,7 +188,7 @@ def percent(rate: float) -> str:
 
 def rate_rows(report: Report) -> list[tuple[str, str, str]]:
     """(what, rate, how it is counted) for the report's rates table."""
-    sent = report.states.get("sent", 0)
+    sent = sum(report.states.get(state, 0) for state in HANDED)
     audience = sum(report.audience.values())
     rows = [
         (
