@@ -189,3 +189,27 @@
     });
   });
 }());
+
+/* Wide tables scroll in their own box, not the page: every table in the main area not already
+   in one is put in a .table-scroll box, which takes the keyboard focus (to scroll with the
+   arrow keys) and is named after the table. */
+(function () {
+  "use strict";
+  function nameOf(table) {
+    var caption = table.querySelector("caption");
+    if (caption && caption.textContent.trim()) { return caption.textContent.trim(); }
+    var section = table.closest("section");
+    var heading = section && section.querySelector("h1, h2, h3");
+    return heading ? heading.textContent.trim() : "Table";
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("main table"), function (table) {
+    if (table.closest(".table-scroll")) { return; }
+    var box = document.createElement("div");
+    box.className = "table-scroll";
+    box.setAttribute("tabindex", "0");
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", nameOf(table));
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
+  });
+}());
