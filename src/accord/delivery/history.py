@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.campaigns import templating
+from accord.campaigns import service as campaigns
 from accord.campaigns.models import Campaign
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
@@ -68,7 +68,7 @@ def sent_to(
         source = (
             campaign_subject if campaign_subject is not None else (payload or {}).get("subject")
         )
-        context = templating.context_for(
+        context = campaigns.context_for(
             display_name=person.display_name, locale=person.locale, brand=brand, topic_name=topic
         )
         found.append(
@@ -86,7 +86,7 @@ def sent_to(
 
 def _subject(source: str, context: dict[str, object]) -> str:
     try:
-        return templating.render(source, context)
+        return campaigns.render(source, context)
     except Exception:  # a brand's template must never break the person's page
         return source
 

@@ -10,9 +10,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from accord.brands import service as brands
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
-from accord.consent import feed, ledger
+from accord.brands.deps import BRAND_SCOPED, BrandDep
+from accord.consent import service as consent
 from accord.consent.models import LedgerEvent
 from accord.core import csv_input
 from accord.core.error_text import field_path, sentence
@@ -163,11 +162,11 @@ def consent_events(
     """Your brand's consent decisions, oldest first, so your systems can follow along: keep
     the last next_cursor and ask again later."""
     caller.require(Permission.read_people)
-    rows, next_cursor = feed.page(session, caller.brand_id, cursor, limit)
+    rows, next_cursor = consent.feed_page(session, caller.brand_id, cursor, limit)
     items = [
         LedgerEventOut(
             id=e.id, person_id=e.subject_id, seq=e.seq, hash=e.hash, action=e.action,
-            occurred_at=e.occurred_at, event=ledger.body_of(e),
+            occurred_at=e.occurred_at, event=consent.body_of(e),
         )
         for e in rows
     ]  # fmt: skip

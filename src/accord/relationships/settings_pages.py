@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger, verification
+from accord.consent import service as consent
 from accord.core.db import utcnow
 from accord.core.errors import NotFound
 from accord.core.web.csrf import csrf_protect
@@ -142,7 +142,7 @@ def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLRes
                 "at": local_text(cast(datetime, event["at"]), zone),
             }
         )
-    checked, breaks = verification.verify(session, subject=person.person_id)
+    checked, breaks = consent.verify(session, subject=person.person_id)
     context = {"rows": rows, "checked": checked, "broken": breaks[0] if breaks else None}
     return render(request, "relationships/history.html", context)
 
@@ -150,7 +150,7 @@ def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLRes
 @router.get("/history/{seq}/receipt")
 def receipt(seq: int, request: Request, person: PersonDep, session: SessionDep) -> Response:
     """The signed receipt of one decision, as a file to keep."""
-    event = next((e for e in ledger.events_for(session, person.person_id) if e.seq == seq), None)
+    event = next((e for e in consent.events_for(session, person.person_id) if e.seq == seq), None)
     if event is None:
         raise NotFound("No such decision in your history.")
     document = receipt_for(session, request, event)
