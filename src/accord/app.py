@@ -138,6 +138,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.sms import api as sms_api
     from accord.sms import hooks as sms_hooks
     from accord.sms import pages as sms_pages
+    from accord.sms import portal_pages as sms_portal_pages
     from accord.webhooks import api as webhooks_api
     from accord.webhooks import pages as webhooks_pages
 
@@ -190,6 +191,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         push_pages,
         inbox_pages,
         sms_pages,
+        sms_portal_pages,
         webhooks_pages,
     ):
         app.include_router(pages.router)
@@ -237,12 +239,14 @@ def _add_panels(app: FastAPI) -> None:
     from accord.ideas import pages as idea_pages
     from accord.inbox import service as inbox
     from accord.relationships import service as relationships
+    from accord.sms import portal_pages as sms_portal_pages
 
     add_panel(app, "home", Panel("relationships/home_panel.html", relationships.home_panel))
     add_panel(
         app, "relationship", Panel("analytics/transparency_panel.html", transparency_pages.panel)
     )
     add_panel(app, "relationship", Panel("delivery/sent_panel.html", history.panel))
+    add_panel(app, "relationship", Panel("sms/texts_panel.html", sms_portal_pages.panel))
     add_panel(app, "relationship", Panel("delivery/tracking_panel.html", tracking.panel))
     add_panel(
         app,

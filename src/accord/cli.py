@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("accord.consent.cli:ledger_app", "The hash-chained consent ledger."),
     "member": ("accord.brands.cli:member_app", "Brand members (staff users)."),
     "receipt": ("accord.consent.receipts_cli:receipt_app", "Signed consent receipts."),
+    "relationships": (
+        "accord.relationships.cli:relationships_app",
+        "Relationships and consent: import opt-ins with their evidence from another system.",
+    ),
     "serve": (
         "accord.serving:serve",
         "Serve the web pages and the REST API (refuses to start on an outdated schema).",

@@ -4,6 +4,7 @@ the well-known documents; bad input is a 4xx naming the field, with nothing writ
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -146,3 +147,68 @@ def test_bad_input_names_the_field_and_writes_nothing(client: TestClient, sessio
         assert (response.status_code, response.json()["field"]) == (code, field), body
     stored = session.get(Agreement, uuid.UUID(row))
     assert stored is not None and stored.status == "pending"
+
+
+def test_every_proffer_answer_and_withdrawal_is_a_ledger_event_with_a_receipt(
+    client: TestClient, session: Session
+) -> None:
+    from accord.core.signing import verify_document
+
+    brand, person = make_brand(session), make_person(session)
+    make_relationship(session, person=person, brand=brand)
+    _, key = make_api_key(session, brand=brand)
+    brand_headers = {"Authorization": f"Bearer {key}"}
+    headers = person_client(client, session, person.email)
+    seen = {e["seq"] for e in client.get("/api/v1/me/history").json()}
+
+    def proffer(slug: str) -> dict[str, Any]:
+        made = client.post(
+            "/api/v1/me/terms/proffers", json={"terms": slug, "brand": brand.slug}, headers=headers
+        )
+        assert made.status_code == 201, made.text
+        return made.json()  # type: ignore[no-any-return]
+
+    def answer(made: dict[str, Any], body: dict[str, Any]) -> None:
+        [row] = made["agreements"]
+        answered = client.post(
+            f"/api/v1/terms/agreements/{row['id']}/answer", json=body, headers=brand_headers
+        )
+        assert answered.status_code == 200, answered.text
+
+    answer(proffer("no-stalking"), {"answer": "accept"})
+    answer(proffer("no-sharing"), {"answer": "decline"})
+    offered = proffer("no-ai-training")
+    answer(offered, {"answer": "alternative", "alternative": {"id": "no-sharing"}})
+    withdrawn = client.post(f"/api/v1/me/terms/proffers/{offered['id']}/withdraw", headers=headers)
+    assert withdrawn.status_code == 200
+    everywhere = client.post(
+        "/api/v1/me/terms/proffers", json={"terms": "intent-only"}, headers=headers
+    )
+    assert everywhere.status_code == 201
+
+    new = [e for e in client.get("/api/v1/me/history").json() if e["seq"] not in seen]
+    actions = [e["event"]["action"] for e in reversed(new)]
+    assert actions[:7] == [
+        "terms_proffer", "terms_agreed",
+        "terms_proffer", "terms_declined",
+        "terms_proffer", "terms_alternative", "terms_withdraw",
+    ]  # fmt: skip
+    assert "terms_proffer" in actions[7:]
+    keys = client.get("/.well-known/accord-keys.json").json()["keys"]
+    for event in new:
+        receipt = client.get(f"/api/v1/me/receipts/{event['seq']}").json()
+        assert receipt["ledger"]["hash"] == event["hash"], event
+        assert verify_document(receipt, keys), event
+        receipt["ledger"]["event"]["action"] = "grant"
+        assert not verify_document(receipt, keys)
+    # The brand sees the events about it in its consent feed, each with a receipt.
+    feed = client.get(
+        "/api/v1/consent/events", params={"limit": 100}, headers=brand_headers
+    ).json()["items"]
+    about_terms = [e for e in feed if e["action"].startswith("terms_")]
+    assert [e["action"] for e in about_terms][:7] == actions[:7]
+    for event in about_terms:
+        receipt = client.get(
+            f"/api/v1/consent/events/{event['id']}/receipt", headers=brand_headers
+        ).json()
+        assert verify_document(receipt, keys), event

@@ -15,7 +15,7 @@ from accord.campaigns import templating
 from accord.campaigns.charts import Chart, bar_chart
 from accord.campaigns.gate_rules import DEFERRING, REASONS
 from accord.campaigns.models import Campaign
-from accord.campaigns.report import Report
+from accord.campaigns.report import HANDED, Report
 from accord.campaigns.schemas import Preview
 from accord.outbox.models import OutboxMessage
 
@@ -171,7 +171,7 @@ def percent(rate: float) -> str:
 
 def rate_rows(report: Report) -> list[tuple[str, str, str]]:
     """(what, rate, how it is counted) for the report's rates table."""
-    sent = report.states.get("sent", 0)
+    sent = sum(report.states.get(state, 0) for state in HANDED)
     audience = sum(report.audience.values())
     rows = [
         (

@@ -90,6 +90,13 @@ PEOPLE = Person.__table__
 OUTBOX = OutboxMessage.__table__.c
 CONTACT_POINTS = ContactPoint.__table__.c
 NOT_JOINED: ColumnElement[Any] = null()  # a fact no rule of this sending reads
+# The tables the audience is joined to, aliased once (an alias copies every column; built per
+# statement it was most of the time a preview took). A statement uses each of them once.
+RELATIONSHIP = Relationship.__table__.alias("relationship")
+PREFERENCES = GlobalPreferences.__table__.alias("preferences")
+CHANNEL_CHOICE = ChannelChoice.__table__.alias("channel_choice")
+MARKETING_GRANT = PurposeGrant.__table__.alias("marketing_grant")
+TOPIC_CHOICE = TopicChoice.__table__.alias("topic_choice")
 
 
 def zone_minutes(session: Session, at: datetime) -> list[tuple[str, int]]:
@@ -116,7 +123,7 @@ def _facts(
             *([] if upto is None else [column <= upto]),
         ]
 
-    relationship_t = Relationship.__table__.alias("relationship")
+    relationship_t = RELATIONSHIP
     relationship = relationship_t.c
     if isinstance(audience, Related):
         person = relationship.person_id
@@ -146,14 +153,14 @@ def _facts(
                 *span(relationship.person_id),
             ),
         )
-    preferences_t = GlobalPreferences.__table__.alias("preferences")
+    preferences_t = PREFERENCES
     preferences = preferences_t.c
     query = query.outerjoin(
         preferences_t, and_(preferences.person_id == person, *span(preferences.person_id))
     )
 
     # The choice tables, each on its whole primary key: at most one row per person.
-    channel_choice_t = ChannelChoice.__table__.alias("channel_choice")
+    channel_choice_t = CHANNEL_CHOICE
     channel_choice = channel_choice_t.c
     query = query.outerjoin(
         channel_choice_t,
@@ -173,9 +180,9 @@ def _facts(
     marketing_granted = topic_chosen = NOT_JOINED
     brand_sent = global_sent = NOT_JOINED
     if marketing:
-        grant_t = PurposeGrant.__table__.alias("marketing_grant")
+        grant_t = MARKETING_GRANT
         grant = grant_t.c
-        topic_choice_t = TopicChoice.__table__.alias("topic_choice")
+        topic_choice_t = TOPIC_CHOICE
         topic_choice = topic_choice_t.c
         query = query.outerjoin(
             grant_t,

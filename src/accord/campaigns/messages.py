@@ -7,11 +7,13 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accord.brands.models import Brand
 from accord.campaigns import templating
 from accord.campaigns.schemas import MessageCreate
 from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput, NotFound
 from accord.outbox.models import OutboxMessage
+from accord.people.models import Person
 from accord.relationships import service as relationships
 
 
@@ -31,10 +33,20 @@ def enqueue(
         raise InvalidInput("This topic is retired.", field="topic_id")
     if relationships.find(session, data.person_id, brand_id) is None:
         raise NotFound("No such person.", field="person_id")
-    templating.check(data.subject, field="subject")
-    templating.check(data.text, field="text")
-    if data.html is not None:
-        templating.check(data.html, field="html")
+    person = session.get_one(Person, data.person_id)
+    brand = session.get_one(Brand, brand_id)
+    samples = [
+        templating.context_for(
+            display_name=person.display_name,
+            locale=person.locale,
+            brand=brand,
+            topic_name=topic.name,
+        ),
+        *templating.synthetic_contexts(brand, topic.name),
+    ]
+    for field, source in (("subject", data.subject), ("text", data.text), ("html", data.html)):
+        if source is not None:
+            templating.check(source, field=field, samples=samples)
     key = f"m:{brand_id.hex}:{idempotency_key}:{data.person_id.hex}:email"
     insert_or_ignore(
         session,

@@ -263,18 +263,20 @@ def _is_hhmm(text: str) -> bool:
 
 
 def _body(values: dict[str, str], errors: dict[str, str], lookup: PeopleLookup) -> dict[str, Any]:
+    # A text alone has no subject and no HTML: what is typed is what goes (plain text).
+    texting = values.get("channel") == "sms"
     for name, message in REQUIRED.items():
-        if not values[name].strip():
+        if not values[name].strip() and not (texting and name == "subject"):
             errors[name] = message
     fmt = values.get("content_format") or "markdown"
     if fmt not in {key for key, _ in content.FORMATS}:
         errors["content_format"] = "Choose one of the options in the list."
         fmt = "text"
-    text, html = content.parts(fmt, values["text"], values["html"])
+    text, html = content.parts("text" if texting else fmt, values["text"], values["html"])
     zone = _zone(values["zone"], errors)
     return {
         "name": values["name"],
-        "subject": values["subject"],
+        "subject": values["subject"] if values["subject"].strip() or not texting else None,
         "text": text,
         "html": html,
         "audience": _audience(values, errors, lookup),

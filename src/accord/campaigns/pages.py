@@ -8,22 +8,30 @@ from email.utils import formataddr
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.brands.deps import BrandDep
-from accord.campaigns import audience, content, page_forms, report, service, templating
+from accord.campaigns import (
+    audience,
+    content,
+    page_forms,
+    report,
+    service,
+    sms_text,
+    templating,
+)
 from accord.campaigns import console_view as view
 from accord.campaigns.footer import footer_text
 from accord.campaigns.models import Campaign
-from accord.campaigns.schemas import CampaignCreate, CampaignUpdate
-from accord.core.errors import InvalidInput
+from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, SmsCountIn
+from accord.core.errors import InvalidInput, NotFound
 from accord.core.permissions import Permission, role_allows
 from accord.core.principals import BrandCaller
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
-from accord.core.web.forms import handle_form, read_form, show_form
+from accord.core.web.forms import handle_form, parse_form, read_form, show_form
 from accord.core.web.templates import flash, render
 from accord.mail.service import Email, compose
 from accord.relationships import service as relationships
@@ -42,6 +50,7 @@ CONFIRM = "campaigns/confirm.html"
 DETAIL = "campaigns/campaign.html"
 REPORT = "campaigns/report.html"
 PAGE_SIZE = 50
+SMS_COUNT = "/console/campaigns/sms-count"
 EDIT_FIELDS = [name for name in page_forms.FIELDS if name != "topic_id"]
 MERGE_FIELDS = [
     "{{ " + f"{obj}.{attr}" + " }}"
@@ -73,6 +82,7 @@ def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
         "fields_hint": FIELDS_HINT,
         "state_text": view.STATE_TEXT,
         "state_tone": view.STATE_TONE,
+        "sms_count_url": SMS_COUNT,
     }
 
 
@@ -150,6 +160,46 @@ async def create(request: Request, caller: BrandDep, session: SessionDep) -> Res
     )
 
 
+@router.post("/sms-count")
+async def sms_count(request: Request, caller: BrandDep, session: SessionDep) -> JSONResponse:
+    """The composer's live segment count (its script asks as the text is typed): the text as
+    it would go to the sample person, with what the channel adds. Without the script, the
+    draft's page shows the same count once it is saved."""
+    caller.require(Permission.write_campaigns)
+    values: dict[str, str | None] = {**await read_form(request, ["text", "topic_id"])}
+    values["topic_id"] = values["topic_id"] or None  # "Choose a topic" is still chosen
+    typed = parse_form(SmsCountIn, values)
+    if isinstance(typed, dict):
+        field, message = next(iter(typed.items()))
+        raise InvalidInput(message, field=field)
+    topic = None
+    if typed.topic_id is not None:
+        topic = _topics(session, caller.brand_id).get(typed.topic_id)
+        if topic is None:
+            raise NotFound("The brand has no such topic.", field="topic_id")
+    measured = sms_text.measure(session, caller.brand_id, topic, typed.text)
+    counted = measured.count
+    return JSONResponse(
+        {
+            "summary": sms_text.summary(counted),
+            "segments": counted.segments,
+            "encoding": counted.encoding,
+            "max_segments": sms_text.MAX_SEGMENTS,
+            "too_long": counted.too_long,
+            "body": measured.body,
+        }
+    )
+
+
+def _sms_of(session: Session, campaign: Campaign, topic: Topic) -> dict[str, Any]:
+    """A campaign with a text among its channels: the text as sent, counted (the server-side
+    count the composer shows without its script)."""
+    if "sms" not in service.channels_of(campaign):
+        return {"sms": None, "sms_summary": ""}
+    measured = sms_text.measure(session, campaign.brand_id, topic, campaign.text_template)
+    return {"sms": measured, "sms_summary": sms_text.summary(measured.count)}
+
+
 def _detail_context(
     session: Session, caller: BrandCaller, campaign: Campaign, *, preview_as: str = ""
 ) -> dict[str, Any]:
@@ -184,6 +234,7 @@ def _detail_context(
         "preview": preview,
         "counts": counts,
         "reasons": view.reason_rows(counts),
+        **_sms_of(session, campaign, topic),
         "member": brands.get_member(session, caller.brand_id, caller.member_id)
         if caller.member_id
         else None,
@@ -218,6 +269,8 @@ async def save(
     campaign = service.get(session, caller.brand_id, campaign_id)
     values = await read_form(request, EDIT_FIELDS)
     values["topic_id"] = str(campaign.topic_id)
+    # A text alone needs no subject: the form says which channel the draft is for.
+    values["channel"] = "sms" if service.channels_of(campaign) == ["sms"] else ""
 
     def act(data: CampaignUpdate) -> Response:
         service.update_draft(session, campaign, data)

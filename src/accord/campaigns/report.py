@@ -27,8 +27,41 @@ STATES = (
 )
 # Handed to the channel: what a receipt may have moved on from `sent`.
 HANDED = ("sent", "delivered", "undelivered")
+# Gave up on: refused by the provider for good, or out of attempts.
+NOT_HANDED = ("failed", "dead")
 # Opened and clicked: counted only for people who allowed tracking (delivery.tracking).
 EVENTS = ("bounced", "complained", "unsubscribed", "opted_out", "replied", "opened", "clicked")
+
+
+@dataclass(frozen=True)
+class ChannelDelivery:
+    """One channel's delivery: of the messages Accord tried to hand over (handed or given up
+    on), how many a receipt says were delivered (SMS carriers, push services; e-mail has no
+    receipts, its bounces are events)."""
+
+    handed: int
+    delivered: int
+    undelivered: int
+    failed: int
+    awaiting_receipt: int
+    delivery_rate: float
+    handover_rate: float
+
+
+def channel_delivery(states: dict[str, int]) -> ChannelDelivery:
+    handed = sum(states.get(state, 0) for state in HANDED)
+    failed = sum(states.get(state, 0) for state in NOT_HANDED)
+    tried = handed + failed
+    delivered = states.get("delivered", 0)
+    return ChannelDelivery(
+        handed=handed,
+        delivered=delivered,
+        undelivered=states.get("undelivered", 0),
+        failed=failed,
+        awaiting_receipt=states.get("sent", 0),
+        delivery_rate=delivered / tried if tried else 0.0,
+        handover_rate=handed / tried if tried else 0.0,
+    )
 
 
 @dataclass
@@ -40,6 +73,8 @@ class Report:
     rates: dict[str, float] = field(default_factory=dict)
     # Per channel (a column each in the console): its messages by state.
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Per channel: delivery rates from the receipts.
+    delivery: dict[str, ChannelDelivery] = field(default_factory=dict)
 
 
 def build(session: Session, campaign: Campaign) -> Report:
@@ -74,7 +109,10 @@ def build(session: Session, campaign: Campaign) -> Report:
         .group_by(OutboxMessage.channel, OutboxMessage.state)
     ):
         by_channel.setdefault(channel, dict.fromkeys(STATES, 0))[state] = count
-    return Report(dict(campaign.audience_counts), states, skipped, events, rates, by_channel)
+    delivery = {channel: channel_delivery(counts) for channel, counts in by_channel.items()}
+    return Report(
+        dict(campaign.audience_counts), states, skipped, events, rates, by_channel, delivery
+    )
 
 
 def untracked(session: Session, campaign: Campaign) -> dict[str, int]:

@@ -149,6 +149,15 @@ class CampaignOut(BaseModel):
     )
 
 
+class SmsCountIn(BaseModel):
+    """The composer's live count: the text typed so far, and the topic chosen (if any)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[Text, Field(max_length=MAX_TEXT)] = ""
+    topic_id: uuid.UUID | None = None
+
+
 class SmsSegments(BaseModel):
     """An SMS campaign's text as it goes out to a sample person, counted."""
 

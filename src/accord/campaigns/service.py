@@ -42,7 +42,9 @@ from accord.campaigns.gate_sql import gate_select as gate_select
 from accord.campaigns.messages import enqueue as enqueue
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview, SmsSegments
+from accord.campaigns.templating import TemplateLimit as TemplateLimit
 from accord.campaigns.templating import context_for as context_for
+from accord.campaigns.templating import message_budget as message_budget
 from accord.campaigns.templating import render as render
 from accord.core.db import UTCDateTime, rowcount, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
@@ -50,7 +52,7 @@ from accord.core.pagination import paginate
 from accord.ideas import service as ideas
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
-from accord.relationships.models import Topic
+from accord.relationships.models import Relationship, Topic
 from accord.relationships.service import brand_topic
 from accord.relationships.vocabulary import Channel, Purpose
 
@@ -67,11 +69,46 @@ MESSAGE_PURPOSES = ("marketing", "transactional")
 OPEN_STATES = ("queued", "sending", "deferred")
 
 
-def _check_content(subject: str, text: str, html: str | None) -> None:
-    templating.check(subject, field="subject")
-    templating.check(text, field="text")
-    if html is not None:
-        templating.check(html, field="html")
+# Real people a template is tried on when it is saved, beside made-up ones: those with the
+# longest names and the most recent of the brand's relationships.
+SAMPLE_PEOPLE = 10
+
+
+def sample_contexts(session: Session, brand_id: uuid.UUID, topic_name: str) -> list[dict[str, Any]]:
+    """Template contexts of a few of the brand's own people (`check_content`)."""
+    brand = session.get_one(Brand, brand_id)
+    related = select(Person.display_name, Person.locale).join(
+        Relationship, Relationship.person_id == Person.id
+    )
+    related = related.where(Relationship.brand_id == brand_id)
+    people = [
+        *session.execute(
+            related.order_by(func.length(Person.display_name).desc()).limit(SAMPLE_PEOPLE)
+        ),
+        *session.execute(related.order_by(Relationship.created_at.desc()).limit(SAMPLE_PEOPLE)),
+    ]
+    contexts = templating.synthetic_contexts(brand, topic_name)
+    for name, locale in dict.fromkeys((p.display_name, p.locale) for p in people):
+        contexts.append(
+            templating.context_for(
+                display_name=name, locale=locale, brand=brand, topic_name=topic_name
+            )
+        )
+    return contexts
+
+
+def check_content(
+    session: Session,
+    brand_id: uuid.UUID,
+    topic_name: str,
+    templates: dict[str, str | None],
+) -> None:
+    """Each template (subject, text, html) parses, uses only allowed fields and renders within
+    the limits for made-up people and a sample of the brand's own."""
+    samples = sample_contexts(session, brand_id, topic_name)
+    for field, source in templates.items():
+        if source is not None:
+            templating.check(source, field=field, samples=samples)
 
 
 def _check_channels(channels: list[str], subject: str | None, html: str | None) -> None:
@@ -124,7 +161,12 @@ def create(
     topic = _topic(session, brand_id, data.topic_id)
     channels: list[str] = [*data.channels] if data.channels else [data.channel]
     _check_channels(channels, data.subject, data.html)
-    _check_content(data.subject or "", data.text, data.html)
+    check_content(
+        session,
+        brand_id,
+        topic.name,
+        {"subject": data.subject or "", "text": data.text, "html": data.html},
+    )
     if Channel.sms in channels:
         sms_text.check(session, brand_id, topic, data.text)
     _check_schedule(data, utcnow())
@@ -185,7 +227,10 @@ def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> 
     text = data.text or campaign.text_template
     html = data.html if "html" in data.model_fields_set else campaign.html_template
     _check_channels(channels_of(campaign), subject, html)
-    _check_content(subject, text, html)
+    topic_name = session.get_one(Topic, campaign.topic_id).name
+    check_content(
+        session, campaign.brand_id, topic_name, {"subject": subject, "text": text, "html": html}
+    )
     if Channel.sms in channels_of(campaign):
         sms_text.check(session, campaign.brand_id, session.get_one(Topic, campaign.topic_id), text)
     _check_schedule(data, utcnow())

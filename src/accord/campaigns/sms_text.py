@@ -18,6 +18,8 @@ from accord.sms import service as sms
 # Names vary; the count is for this one, as the console's sample shows it.
 SAMPLE_NAME = "Ada Lovelace"
 MAX_SEGMENTS = sms.MAX_SEGMENTS
+# Before a topic is chosen, a text is counted as marketing (with the STOP line: the longer).
+NO_TOPIC = "your topic"
 
 
 @dataclass(frozen=True)
@@ -26,19 +28,39 @@ class Measured:
     count: sms.Count
 
 
-def measure(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) -> Measured:
+def measure(session: Session, brand_id: uuid.UUID, topic: Topic | None, template: str) -> Measured:
     """The text as sent to the sample person, and its count. A template that does not render
-    counts as written."""
+    counts as written; without a topic, the text counts as marketing."""
     brand = session.get_one(Brand, brand_id)
     context = templating.context_for(
-        display_name=SAMPLE_NAME, locale="en", brand=brand, topic_name=topic.name
+        display_name=SAMPLE_NAME,
+        locale="en",
+        brand=brand,
+        topic_name=topic.name if topic is not None else NO_TOPIC,
     )
     try:
         text = templating.render(template, context)
     except Exception:  # the template check names the error; count what was typed meanwhile
         text = template
-    body, counted = sms.measure(brand.name, text, marketing=topic.purpose == "marketing")
+    marketing = topic is None or topic.purpose == "marketing"
+    body, counted = sms.measure(brand.name, text, marketing=marketing)
     return Measured(body, counted)
+
+
+def summary(counted: sms.Count) -> str:
+    """The count in one sentence, as the composer shows it."""
+    parts = "segment" if counted.segments == 1 else "segments"
+    said = (
+        f"As sent to {SAMPLE_NAME}: {counted.segments} {parts} ({counted.encoding}, "
+        f"{counted.characters} characters; {counted.remaining} units left in the last "
+        f"segment)."
+    )
+    if counted.too_long:
+        return f"{said} Too long: at most {MAX_SEGMENTS} segments."
+    if counted.unicode_characters:
+        shown = " ".join(counted.unicode_characters[:5])
+        return f"{said} UCS-2 because of {shown}."
+    return said
 
 
 def check(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) -> Measured:

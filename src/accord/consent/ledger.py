@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from accord.consent.models import LedgerEvent, LedgerHead
-from accord.core.db import insert_or_ignore, utcnow
+from accord.core.db import among_many, insert_or_ignore, utcnow
 
 GENESIS = "0" * 64
 VERSION = 1
@@ -46,6 +46,20 @@ def timestamp(moment: datetime) -> str:
 
 def canonical(body: Mapping[str, Any]) -> bytes:
     return rfc8785.dumps(body)
+
+
+_encode = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
+
+
+def canonical_event(body: Mapping[str, Any]) -> bytes:
+    """`canonical` for an event body built here, at C speed: for JSON of strings, integers
+    below 2**53, null, lists and objects with ASCII keys, Python's sorted compact encoding
+    with unescaped non-ASCII is byte for byte RFC 8785 (same escapes, same key order); only
+    floats and non-BMP keys differ, and event bodies have neither. bench/consent_import.py
+    shows why; tests/consent/test_canonical.py holds it to `canonical`."""
+    return _encode(body).encode()
 
 
 def digest(canonical_bytes: bytes) -> str:
@@ -142,3 +156,105 @@ def events_for(session: Session, subject: uuid.UUID) -> list[LedgerEvent]:
             select(LedgerEvent).where(LedgerEvent.subject_id == subject).order_by(LedgerEvent.seq)
         )
     )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of a bulk append (`append_many`)."""
+
+    subject: uuid.UUID
+    action: str
+    source: str
+    at: datetime
+    brand: uuid.UUID | None = None
+    scope: Scope | None = None
+    policy: str | None = None
+    evidence: Mapping[str, str] | None = None
+    value: Mapping[str, Any] | None = None
+
+
+Heads = dict[uuid.UUID, tuple[int, str]]
+
+
+def hold_many(session: Session, subjects: list[uuid.UUID]) -> Heads:
+    """`hold` for many subjects at once: their heads locked (PostgreSQL: FOR UPDATE, in subject
+    order; SQLite: the write lock) and read. Subjects that have no head yet are left out;
+    `append_many` creates theirs."""
+    if not subjects:
+        return {}
+    query = (
+        select(LedgerHead.subject_id, LedgerHead.seq, LedgerHead.hash)
+        .where(among_many(session, LedgerHead.subject_id, "subjects", subjects))
+        .order_by(LedgerHead.subject_id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    else:  # a write that changes nothing takes SQLite's write lock before the read
+        first = LedgerHead.subject_id == subjects[0]
+        session.execute(update(LedgerHead).where(first).values(seq=LedgerHead.seq))
+    return {s: (seq, h) for s, seq, h in session.execute(query)}
+
+
+def append_many(
+    session: Session, entries: list[Entry], heads: Heads | None = None
+) -> list[tuple[int, str]]:
+    """Append many events in the caller's transaction with a fixed number of statements: the
+    heads locked and read at once (or given: what `hold_many` returned in this transaction),
+    every event inserted by one executemany, the new heads by one more and the moved heads by
+    a third. Events of one subject chain in the order given. Returns each entry's (seq, hash)."""
+    if not entries:
+        return []
+    if heads is None:
+        heads = hold_many(session, sorted({e.subject for e in entries}))
+    heads = dict(heads)
+    known = set(heads)
+    events: list[dict[str, Any]] = []
+    out: list[tuple[int, str]] = []
+    for e in entries:
+        seq, prev = heads.get(e.subject, (0, GENESIS))
+        seq += 1
+        body = {
+            "v": VERSION,
+            "subject": str(e.subject),
+            "seq": seq,
+            "prev": prev,
+            "at": timestamp(e.at),
+            "brand": str(e.brand) if e.brand else None,
+            "action": e.action,
+            "scope": (e.scope or Scope()).as_json(),
+            "source": e.source,
+            "policy": e.policy,
+            "evidence": dict(e.evidence or {}),
+            "value": dict(e.value or {}),
+        }
+        raw = canonical_event(body)
+        event_hash = digest(raw)
+        heads[e.subject] = (seq, event_hash)
+        out.append((seq, event_hash))
+        events.append(
+            {
+                "subject_id": e.subject,
+                "seq": seq,
+                "hash": event_hash,
+                "brand_id": e.brand,
+                "action": e.action,
+                "occurred_at": e.at,
+                "body": raw.decode(),
+            }
+        )
+    session.execute(LedgerEvent.__table__.insert(), events)  # type: ignore[attr-defined]
+    last = {e["subject_id"]: e for e in events}  # the last event of each subject
+    table: Any = LedgerHead.__table__
+    new = [{"subject_id": s, "seq": e["seq"], "hash": e["hash"]}
+           for s, e in last.items() if s not in known]  # fmt: skip
+    if new:
+        session.execute(table.insert(), new)
+    moved = [{"s": s, "q": e["seq"], "h": e["hash"]} for s, e in last.items() if s in known]
+    if moved:
+        session.execute(
+            update(table)
+            .where(table.c.subject_id == bindparam("s"))
+            .values(seq=bindparam("q"), hash=bindparam("h")),
+            moved,
+        )
+    return out

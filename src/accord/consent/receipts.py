@@ -41,6 +41,8 @@ EVENT_STATES: Final[Mapping[str, str]] = {
     "resume": "given",  # the consents held before the pause apply again
     "resume_all": "given",
     "request": "requested",  # recorded by a brand; not valid until the person confirms
+    "import_grant": "given",  # imported by a brand with proof of a completed double opt-in
+    "import_request": "requested",  # imported without that proof: waits for confirmation
     "invite": "requested",  # a brand asked; the person has not accepted yet
     "withdraw": "withdrawn",
     "end": "withdrawn",  # ending a relationship withdraws every purpose with it

@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from accord.campaigns.service import Decision, Sending
+from accord.campaigns.service import Decision, Reason, Sending
 from accord.campaigns.service import check_gate as check
 from accord.consent.models import LedgerHead
 from accord.core.db import among
@@ -30,7 +30,7 @@ from accord.core.settings import Settings
 from accord.delivery import compose
 from accord.delivery.channels import Channels
 from accord.delivery.handover import HandOver, Recorder, Suppression
-from accord.delivery.outcomes import OutboxRow, Outcome, failed, result
+from accord.delivery.outcomes import MAX_ATTEMPTS, OutboxRow, Outcome, failed, result
 from accord.delivery.outcomes import record as record_outcomes
 from accord.delivery.slots import RateWriter, Slots, in_session
 from accord.outbox.models import OutboxMessage
@@ -107,13 +107,40 @@ def _checked(
         sending = Sending(brand_id, Purpose(purpose), topic_id, Channel(channel), now)
         decisions = check(session, sending, [r.person_id for r in group])
         for row in group:
-            settled = _without_sending(row, sources, decisions[row.person_id], now)
+            decision = decisions[row.person_id]
+            if decision.reason is Reason.unverified and confirms_address(row):
+                decision = Decision(None)
+            settled = _without_sending(row, sources, decision, now)
             if settled is None:
                 sendable.add(row.id)
             else:
                 results.append(settled)
                 _count(settled, outcome)
     return sendable
+
+
+def confirms_address(row: OutboxRow) -> bool:
+    """A message that asks the person to confirm consent a brand recorded or imported: the
+    one message that may go to an address not confirmed yet (it is how it gets confirmed).
+    Only Accord writes this flag; brands' messages carry their own subject and text only."""
+    return bool((row.payload or {}).get("confirms_address"))
+
+
+def _unconfirmed(session: Session, channel: str, people: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The people's unsuppressed primary address on `channel`, confirmed or not."""
+    rows = session.execute(
+        select(ContactPoint.person_id, ContactPoint.address)
+        .where(
+            among(session, ContactPoint.person_id, "people", people),
+            ContactPoint.channel == channel,
+            ContactPoint.suppressed_reason.is_(None),
+        )
+        .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
+    ).all()
+    found: dict[uuid.UUID, str] = {}
+    for person_id, address in rows:
+        found.setdefault(person_id, address)
+    return found
 
 
 def _hand_over(
@@ -128,6 +155,9 @@ def _hand_over(
             hand.results.append(failed(row, "no_channel", str(exc)))
         return
     to = adapter.addresses(session, [r.person_id for r in rows])
+    asking = [r.person_id for r in rows if r.person_id not in to and confirms_address(r)]
+    if asking:
+        to.update(_unconfirmed(session, name, asking))
     hand.run(adapter, rows, to)
 
 
@@ -246,12 +276,24 @@ def _count(settled: dict[str, Any], outcome: Outcome) -> None:
         outcome.skipped += 1
     elif settled["b_state"] == "deferred":
         outcome.deferred += 1
+    elif settled["b_state"] == "dead":
+        outcome.dead += 1
 
 
 def _without_sending(
     row: OutboxRow, sources: compose.Sources, decision: Decision, now: datetime
 ) -> dict[str, Any] | None:
-    """Cancelled, expired or refused by the gate: record why and do not send."""
+    """Given up, cancelled, expired or refused by the gate: record why and do not send."""
+    if row.attempts > MAX_ATTEMPTS:
+        # Claimed again and again without a verdict (a worker killed or cut off each time it
+        # held the row): every path has the same cap.
+        return result(
+            row,
+            "dead",
+            reason="attempts",
+            error=f"No verdict after {MAX_ATTEMPTS} attempts: the worker holding it stopped "
+            "each time (killed, or its database connection lost).",
+        )
     campaign = sources.campaigns.get(row.campaign_id) if row.campaign_id else None
     if campaign is not None and campaign.state == "cancelled":
         return result(row, "cancelled", reason="cancelled")

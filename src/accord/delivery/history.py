@@ -1,7 +1,9 @@
 """What a brand has sent one person: the messages handed to a channel, newest first.
 
 A campaign message shows the campaign's subject rendered for that person, as it was sent; a
-transactional message shows its own subject.
+transactional message shows its own subject. A text has no subject: it shows its text. A
+message a receipt has moved on (delivered, or not delivered after all) is still one the brand
+sent, and shows that state.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from accord.people.models import Person
 from accord.relationships.models import Topic
 
 LIMIT = 50
+# Handed to a channel: sent, and what a delivery receipt may have moved it on to.
+HANDED = ("sent", "delivered", "undelivered")
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,8 @@ class SentMessage:
 def sent_to(
     session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, *, limit: int = LIMIT
 ) -> list[SentMessage]:
-    """The last `limit` messages `brand_id` sent `person_id` (state "sent"), newest first."""
+    """The last `limit` messages `brand_id` sent `person_id` (handed to a channel), newest
+    first."""
     rows = session.execute(
         select(
             OutboxMessage.sent_at,
@@ -47,6 +52,7 @@ def sent_to(
             OutboxMessage.purpose,
             OutboxMessage.payload,
             Campaign.subject,
+            Campaign.text_template,
             Topic.name,
         )
         .outerjoin(Campaign, Campaign.id == OutboxMessage.campaign_id)
@@ -54,7 +60,7 @@ def sent_to(
         .where(
             OutboxMessage.person_id == person_id,
             OutboxMessage.brand_id == brand_id,
-            OutboxMessage.state == "sent",
+            OutboxMessage.state.in_(HANDED),
         )
         .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
         .limit(limit)
@@ -64,10 +70,10 @@ def sent_to(
     person = session.get_one(Person, person_id)
     brand = session.get_one(Brand, brand_id)
     found = []
-    for sent_at, created_at, channel, state, purpose, payload, campaign_subject, topic in rows:
-        source = (
-            campaign_subject if campaign_subject is not None else (payload or {}).get("subject")
-        )
+    for sent_at, created_at, channel, state, purpose, payload, subject, text, topic in rows:
+        source = subject if subject is not None else (payload or {}).get("subject")
+        if channel == "sms":  # a text has no subject: its text, as the person got it
+            source = text if text is not None else (payload or {}).get("text")
         context = campaigns.context_for(
             display_name=person.display_name, locale=person.locale, brand=brand, topic_name=topic
         )

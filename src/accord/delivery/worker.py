@@ -51,6 +51,7 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.channels = Channels(self.settings)
+        self.turn = claims.Turn()  # brands take turns across claims too
         self.sqlite = self.db.engine.dialect.name == "sqlite"
         # SQLite: a chunk ends early when another connection waits for the write lock.
         self.someone_waits = (
@@ -88,10 +89,14 @@ class Worker:
                 rate.forget_old(session, now)
                 self.forget_at = now + FORGET_EVERY
             if not campaigns.due(session, now):
-                return claims.claim(session, owner=self.name, now=now, limit=batch, lease=lease)
+                return claims.claim(
+                    session, owner=self.name, now=now, limit=batch, lease=lease, turn=self.turn
+                )
         self.schedule(now)
         with self.db.transaction() as session:
-            return claims.claim(session, owner=self.name, now=now, limit=batch, lease=lease)
+            return claims.claim(
+                session, owner=self.name, now=now, limit=batch, lease=lease, turn=self.turn
+            )
 
     def run_once(self, now: datetime | None = None) -> Outcome:
         pending = self.claim(now or utcnow())

@@ -30,6 +30,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "state", "not_before"),
+        # Claims: the brands with queued rows (a skip scan), and each one's due rows in order.
+        Index("ix_outbox_brand_due", "state", "brand_id", "not_before"),
         Index("ix_outbox_caps", "person_id", "purpose", "sent_at"),
         Index("ix_outbox_campaign_state", "campaign_id", "state"),
         Index(

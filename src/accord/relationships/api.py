@@ -20,11 +20,14 @@ from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.params import CursorParam, RowId
-from accord.relationships import brand_records, service, topics
+from accord.relationships import brand_records, consent_import, service, topics
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import (
     BrandPreferences,
     ConsentRecord,
+    ImportBatch,
+    ImportReject,
+    ImportResult,
     Invite,
     InviteResult,
     LedgerEventOut,
@@ -105,6 +108,49 @@ def record_consent(
         session, settings, request.app.state.mailer, brand, data
     )
     return RecordResult(person_id=person.id, status=state)
+
+
+def _import_result(report: consent_import.Report) -> ImportResult:
+    return ImportResult(
+        rows=report.rows,
+        granted=report.granted,
+        requested=report.requested,
+        already=report.already,
+        rejected=report.rejected,
+        rejects=[ImportReject(line=line, reason=reason) for line, reason in report.rejects],
+    )
+
+
+@router.post("/consent/imports", response_model=ImportResult)
+def import_consent(
+    data: ImportBatch, caller: BrandDep, session: SessionDep, settings: SettingsDep
+) -> ImportResult:
+    """Import opt-ins collected in another system, with their evidence (at most 5,000 per
+    call). Rows with a completed double opt-in take effect now; the others get a confirmation
+    e-mail through the outbox and wait for it. Bad rows are listed (line = position, from 1)
+    and the others imported; sending the same rows again writes nothing."""
+    caller.require(Permission.record_consent)
+    brand = brands.get_brand(session, caller.brand_id)
+    rows = ((n, item.model_dump()) for n, item in enumerate(data.rows, start=1))
+    return _import_result(consent_import.run(session, settings, brand, rows))
+
+
+@router.post("/consent/imports/csv", response_model=ImportResult)
+async def import_consent_csv(
+    file: UploadFile, caller: BrandDep, session: SessionDep, settings: SettingsDep
+) -> ImportResult:
+    """The same from a CSV file (the columns of `accord relationships import`; at most 5,000
+    rows): rejects name their line in the file."""
+    caller.require(Permission.record_consent)
+    header, rows = csv_input.dict_rows(await file.read())
+    missing = [c for c in consent_import.REQUIRED if c not in header]
+    if missing:
+        raise InvalidInput(f"The CSV has no column {', '.join(missing)}.", field="file")
+    items = list(enumerate(rows, start=2))
+    if len(items) > MAX_CSV_ROWS:
+        raise InvalidInput(f"At most {MAX_CSV_ROWS} rows per file.", field="file")
+    brand = brands.get_brand(session, caller.brand_id)
+    return _import_result(consent_import.run(session, settings, brand, iter(items)))
 
 
 @router.post("/invitations", response_model=InviteResult, status_code=status.HTTP_201_CREATED)

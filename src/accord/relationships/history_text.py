@@ -55,6 +55,9 @@ def _brand_sentence(
         + (" and asked it to erase what it holds about you" if value.get("erase") else ""),
         "request": f"{brand} recorded that you agreed to {purpose}; it waits for your confirmation",
         "confirm": f"You confirmed {purpose} for {brand}",
+        "import_grant": f"{brand} imported your confirmed agreement to {purpose} from its records",
+        "import_request": f"{brand} imported your agreement to {purpose} from its records; it "
+        "waits for your confirmation",
         "set_cap": f"You allowed at most {value.get('cap')} marketing messages a week from {brand}",
         "share": f"You updated the facts you share with {brand} ({value.get('count', 0)} shared)",
         "erase": f"{brand} erased what it held about you",

@@ -55,11 +55,32 @@ def _apply_brand(brand: BrandState | None, action: str, body: dict[str, Any]) ->
         return _fresh("active", True)
     if action == "invite":
         return _fresh("invited", False)
+    if action in ("import_grant", "import_request"):
+        return _imported(brand, action == "import_grant", scope, value)
     if brand is None:
         return None
     if action == "end":
         return BrandState(state="ended")
     _change_brand(brand, action, scope, value)
+    return brand
+
+
+def _imported(
+    brand: BrandState | None, granted: bool, scope: dict[str, Any], value: dict[str, Any]
+) -> BrandState:
+    """Consent a brand imported: starts the relationship (or activates an invitation)."""
+    if brand is None or brand.state == "ended":
+        brand = _fresh("active", True)
+    elif brand.state == "invited":
+        brand.state = "active"
+        brand.channels.add(("transactional", "email"))
+    purpose = scope["purpose"]
+    if granted:
+        brand.purposes[purpose] = "granted"
+        brand.channels |= {(purpose, c) for c in value["channels"]}
+        brand.topics |= set(value["topics"])
+    else:
+        brand.purposes.setdefault(purpose, "pending")
     return brand
 
 

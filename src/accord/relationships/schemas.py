@@ -183,3 +183,52 @@ class LedgerEventOut(BaseModel):
     action: str
     occurred_at: datetime
     event: dict[str, Any]
+
+
+ImportValue = Annotated[Line, Field(max_length=2000)]
+
+
+class ImportItem(BaseModel):
+    """One opt-in to import, with its evidence; the columns of `accord relationships import`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[Line, Field(max_length=320)]
+    source: Annotated[Line, Field(max_length=100)] = Field(
+        description="How the consent was collected (e.g. 'newsletter form')."
+    )
+    collected_at: Annotated[Line, Field(max_length=40)] = Field(
+        description="When it was collected (ISO 8601; UTC if no offset)."
+    )
+    purpose: Annotated[Line, Field(max_length=16)] = "marketing"
+    channels: Annotated[Line, Field(max_length=100)] = Field(
+        default="email", description="Channels, separated by spaces or semicolons."
+    )
+    topics: ImportValue = Field(default="", description="Topic slugs, separated by spaces.")
+    ip: Annotated[Line, Field(max_length=45)] = ""
+    form_url: ImportValue = ""
+    double_opt_in: Annotated[Line, Field(max_length=10)] = Field(
+        default="no", description="Whether the person completed a double opt-in: yes or no."
+    )
+    confirmed_at: Annotated[Line, Field(max_length=40)] = ""
+    notice_version: Annotated[Line, Field(max_length=64)] = ""
+
+
+class ImportBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[ImportItem] = Field(min_length=1, max_length=5000)
+
+
+class ImportReject(BaseModel):
+    line: int = Field(description="The row's line in the file (or its position in the batch).")
+    reason: str
+
+
+class ImportResult(BaseModel):
+    rows: int
+    granted: int = Field(description="Imported with a completed double opt-in: in effect now.")
+    requested: int = Field(description="Imported without one: a confirmation e-mail is queued.")
+    already: int = Field(description="Already recorded: nothing written.")
+    rejected: int
+    rejects: list[ImportReject]

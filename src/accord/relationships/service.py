@@ -83,13 +83,39 @@ def choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choi
 
 
 def for_person(session: Session, person_id: uuid.UUID) -> list[tuple[Relationship, Brand, Choices]]:
+    """Every relationship of the person with its brand and choices, by brand name: four
+    statements whatever the number of brands (the same choices `choices` reads for one)."""
     rows = session.execute(
         select(Relationship, Brand)
         .join(Brand, Brand.id == Relationship.brand_id)
         .where(Relationship.person_id == person_id)
         .order_by(Brand.name)
     ).all()
-    return [(rel, brand, choices(session, person_id, brand.id)) for rel, brand in rows]
+    if not rows:
+        return []
+    found = {brand.id: Choices({}, {}, []) for _, brand in rows}
+    for grant in session.scalars(
+        select(PurposeGrant)
+        .where(PurposeGrant.person_id == person_id)
+        .order_by(PurposeGrant.brand_id, PurposeGrant.purpose)
+    ):
+        if grant.brand_id in found:
+            found[grant.brand_id].purposes[grant.purpose] = grant.status
+    for row in session.scalars(
+        select(ChannelChoice)
+        .where(ChannelChoice.person_id == person_id)
+        .order_by(ChannelChoice.brand_id, ChannelChoice.purpose, ChannelChoice.channel)
+    ):
+        if row.brand_id in found:
+            found[row.brand_id].channels.setdefault(row.purpose, []).append(row.channel)
+    for brand_id, topic_id in session.execute(
+        select(TopicChoice.brand_id, TopicChoice.topic_id).where(TopicChoice.person_id == person_id)
+    ):
+        if brand_id in found:
+            found[brand_id].topics.append(topic_id)
+    for chosen in found.values():
+        chosen.topics.sort()
+    return [(rel, brand, found[brand.id]) for rel, brand in rows]
 
 
 def relationship_out(rel: Relationship, brand: Brand, chosen: Choices) -> RelationshipOut:

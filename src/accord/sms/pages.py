@@ -4,10 +4,11 @@ people sent it (replies and keywords, with what each did)."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
@@ -29,6 +30,7 @@ router = APIRouter(
     dependencies=[Depends(csrf_protect)],
 )
 PAGE = "sms/console_sms.html"
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def _context(session: Session, settings: Settings, caller: BrandCaller) -> dict[str, Any]:
@@ -52,6 +54,12 @@ def sms_page(
     caller.require(Permission.read_brand)
     context = _context(session, settings, caller)
     return show_form(request, PAGE, context.pop("values"), model=NumberIn, **context)
+
+
+@router.get("/count.js")
+def count_script() -> FileResponse:
+    """The campaign composer's live segment count (the page works without it)."""
+    return FileResponse(STATIC / "count.js", media_type="text/javascript")
 
 
 @router.post("/numbers", response_class=HTMLResponse)

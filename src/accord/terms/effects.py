@@ -167,11 +167,22 @@ def _apply(
 
 # The SQL form. `person` and `brand` are column expressions (or bound values) of the enclosing
 # statement; every condition is correlated to them and uses the live-row index.
+# The aliases are built once (an alias copies every column of its table, which cost more than
+# the rest of a statement's construction); each names its own sub-query's FROM, never nested in
+# itself, so sharing one object between statements changes no SQL.
+_AGREED = Agreement.__table__.alias("terms_agreed")
+_AGREED_FX = RosterEffect.__table__.alias("terms_agreed_fx")
+_ANY = Agreement.__table__.alias("terms_any")
+_PUBLISHED = BrandAcceptance.__table__.alias("terms_published")
+_GLOBAL = Proffer.__table__.alias("terms_global")
+_GLOBAL_FX = RosterEffect.__table__.alias("terms_fx")
+_STANCE = PersonTerms.__table__.alias("terms_stance")
+_ASKED = Proffer.__table__.alias("terms_asked")
+_MET = Agreement.__table__.alias("terms_met")
 
 
 def _accepted_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[bool]:
-    a = Agreement.__table__.alias("terms_agreed")
-    e = RosterEffect.__table__.alias("terms_agreed_fx")
+    a, e = _AGREED, _AGREED_FX
     return exists(
         select(a.c.id)
         .join(e, and_(e.c.slug == a.c.agreed_slug, e.c.version == a.c.agreed_version))
@@ -187,7 +198,7 @@ def _accepted_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[boo
 
 
 def _no_live_row_for(person: Any, brand: Any, slug: Any) -> ColumnElement[bool]:
-    a = Agreement.__table__.alias("terms_any")
+    a = _ANY
     return ~exists(
         select(a.c.id)
         .where(
@@ -201,7 +212,7 @@ def _no_live_row_for(person: Any, brand: Any, slug: Any) -> ColumnElement[bool]:
 
 
 def published_sql(brand: Any, slug: Any, version: Any) -> ColumnElement[bool]:
-    b = BrandAcceptance.__table__.alias("terms_published")
+    b = _PUBLISHED
     return exists(
         select(b.c.slug)
         .where(b.c.brand_id == brand, b.c.slug == slug, b.c.version == version)
@@ -210,7 +221,7 @@ def published_sql(brand: Any, slug: Any, version: Any) -> ColumnElement[bool]:
 
 
 def _standing_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[bool]:
-    p, e = Proffer.__table__.alias("terms_global"), RosterEffect.__table__.alias("terms_fx")
+    p, e = _GLOBAL, _GLOBAL_FX
     return exists(
         select(p.c.id)
         .join(e, and_(e.c.slug == p.c.slug, e.c.version == p.c.version))
@@ -227,9 +238,7 @@ def _standing_with(person: Any, brand: Any, effect: Effect) -> ColumnElement[boo
 
 
 def _unmet(person: Any, brand: Any) -> ColumnElement[bool]:
-    t = PersonTerms.__table__.alias("terms_stance")
-    p = Proffer.__table__.alias("terms_asked")
-    a = Agreement.__table__.alias("terms_met")
+    t, p, a = _STANCE, _ASKED, _MET
     accepted_row = exists(
         select(a.c.id)
         .where(

@@ -137,14 +137,25 @@ def _ref(slug: str | None, version: int | None) -> PinnedTermsRef | None:
     return PinnedTermsRef(id=slug, version=version)
 
 
-def agreement_out(session: Session, row: Agreement, names: dict[uuid.UUID, str]) -> AgreementOut:
+def _entries_by_key(session: Session) -> dict[tuple[str, int], Entry]:
+    """The roster read once, for a list of agreements (each names an entry it agreed to)."""
+    return {e.key: e for e in roster.entries(session)}
+
+
+def agreement_out(
+    session: Session,
+    row: Agreement,
+    names: dict[uuid.UUID, str],
+    entries: dict[tuple[str, int], Entry] | None = None,
+) -> AgreementOut:
+    """`entries`: the roster by (id, version) when the caller read it already."""
     if row.brand_id not in names:
         names[row.brand_id] = brands.get_brand(session, row.brand_id).name
     effects: list[str] = []
     if row.status == Status.accepted and row.agreed_slug and row.agreed_version:
-        effects = [
-            e.value for e in roster.entry(session, row.agreed_slug, row.agreed_version).effects
-        ]
+        key = (row.agreed_slug, row.agreed_version)
+        agreed = (entries or {}).get(key) or roster.entry(session, *key)
+        effects = [e.value for e in agreed.effects]
     return AgreementOut(
         id=row.id,
         person_id=row.subject_id,
@@ -172,17 +183,19 @@ def my_terms(session: Session, person_id: uuid.UUID) -> MyTermsOut:
     by_proffer: dict[uuid.UUID | None, list[Agreement]] = {}
     for row in rows:
         by_proffer.setdefault(row.proffer_id, []).append(row)
-    titles = {e.key: e.title for e in roster.entries(session)}
+    entries = _entries_by_key(session)
     names: dict[uuid.UUID, str] = {}
     proffers = [
         ProfferOut(
             id=p.id,
             terms=PinnedTermsRef(id=p.slug, version=p.version),
-            title=titles.get((p.slug, p.version), p.slug),
+            title=entries[(p.slug, p.version)].title if (p.slug, p.version) in entries else p.slug,
             brand_id=p.brand_id,
             created_at=p.created_at,
             withdrawn_at=p.withdrawn_at,
-            agreements=[agreement_out(session, r, names) for r in by_proffer.get(p.id, [])],
+            agreements=[
+                agreement_out(session, r, names, entries) for r in by_proffer.get(p.id, [])
+            ],
         )
         for p in agreements.proffers_of(session, person_id)
     ]
@@ -231,7 +244,8 @@ def brand_agreements(
         limit=limit,
     )
     names: dict[uuid.UUID, str] = {}
-    return [agreement_out(session, r, names) for r in rows], next_cursor
+    entries = _entries_by_key(session) if rows else {}
+    return [agreement_out(session, r, names, entries) for r in rows], next_cursor
 
 
 def effects_out(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> EffectsOut:
@@ -262,9 +276,10 @@ def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) ->
         if r.brand_id == brand_id and r.withdrawn_at is None
     ]
     names: dict[uuid.UUID, str] = {}
+    entries = _entries_by_key(session) if rows else {}
     found = effects_for(session, person_id, brand_id)
     return {
-        "terms_rows": [agreement_out(session, r, names) for r in rows],
+        "terms_rows": [agreement_out(session, r, names, entries) for r in rows],
         "terms_effects": [(e.value, EFFECT_TEXT[e]) for e in sorted(found.effects)],
     }
 

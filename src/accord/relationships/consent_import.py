@@ -1,0 +1,632 @@
+"""Bulk import of consent a brand collected in another system (`accord relationships import`,
+`POST /api/v1/consent/imports`).
+
+One row of the file is one decision: an opt-in to a purpose, with its evidence (how and when
+it was collected, the IP or the form's URL, and whether the person completed a double opt-in).
+Each decision is one ledger event (`import_grant` when the double opt-in was completed,
+`import_request` when it was not), and the state it changes is written in the same transaction,
+a chunk of rows at a time with a fixed number of set-based statements per chunk. A row without
+proof of confirmation waits for the person: a confirmation mail is queued through the outbox.
+
+Importing the same file again writes nothing: a person who already has the grant (confirmed
+or waiting) is counted as already imported. A person who manages the relationship in Accord
+already and has not granted the purpose, or who ended it, is never overruled by an import:
+the row is rejected with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from accord.brands.models import Brand
+from accord.consent import service as consent
+from accord.consent.service import Scope
+from accord.core.db import among_many, utcnow
+from accord.core.error_text import field_path, sentence
+from accord.core.security import keyed_hash, new_token, token_hash
+from accord.core.settings import Settings
+from accord.core.validation import Email, Line
+from accord.outbox.models import OutboxMessage
+from accord.people import service as people
+from accord.people.models import ContactPoint, ErasedAddress, Person
+from accord.relationships import emails, service
+from accord.relationships.models import (
+    ChannelChoice,
+    PendingConsent,
+    PurposeGrant,
+    Relationship,
+    Topic,
+    TopicChoice,
+)
+from accord.relationships.vocabulary import GRANTABLE, PURPOSE_TEXT, Channel, Purpose, State
+
+COLUMNS = (
+    "email",
+    "purpose",
+    "channels",
+    "topics",
+    "source",
+    "collected_at",
+    "ip",
+    "form_url",
+    "double_opt_in",
+    "confirmed_at",
+    "notice_version",
+)
+REQUIRED = ("email", "source", "collected_at")
+CONFIRM_DAYS = 7
+TOPIC_SLUG = "consent-confirmation"
+GRANTED = "import_grant"
+REQUESTED = "import_request"
+_SPLIT = re.compile(r"[\s;,|]+")
+_YES = {"yes", "y", "true", "1", "confirmed"}
+_NO = {"", "no", "n", "false", "0"}
+
+
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_EMAIL: TypeAdapter[str] = TypeAdapter(Email)
+
+
+@lru_cache(maxsize=4096)
+def _domain(domain: str) -> str | None:
+    """The normalised domain of a valid address at `domain`, or None (full check, cached:
+    a file has many addresses and few domains)."""
+    try:
+        return _EMAIL.validate_python(f"x@{domain}").rpartition("@")[2]
+    except ValidationError:
+        return None
+
+
+def email_of(value: str) -> str:
+    """`accord.core.validation.Email`, with its answer for the common case (a plain ASCII
+    local part at a domain seen before) found without parsing the domain again."""
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if at and len(value) <= 254 and len(local) <= 64 and _ATOM.fullmatch(local):
+        normalised = _domain(domain)
+        if normalised is not None:
+            return f"{local}@{normalised}".lower()
+    return _EMAIL.validate_python(value)
+
+
+def _words(value: str) -> list[str]:
+    return [w for w in _SPLIT.split(value.strip()) if w]
+
+
+class ImportRow(BaseModel):
+    """One row of the file, as typed."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    email: Annotated[Line, Field(max_length=320)]
+    purpose: Purpose = Purpose.marketing
+    channels: list[Channel] = Field(default_factory=lambda: [Channel.email])
+    topics: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list)
+    source: Annotated[Line, Field(min_length=1, max_length=100)]
+    collected_at: datetime
+    ip: Annotated[Line, Field(max_length=45)] = ""
+    form_url: HttpUrl | None = None
+    double_opt_in: bool = False
+    confirmed_at: datetime | None = None
+    notice_version: Annotated[Line, Field(max_length=64)] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return email_of(value)
+
+    @field_validator("purpose", mode="before")
+    @classmethod
+    def _purpose(cls, value: Any) -> Any:
+        return value.strip().lower() or Purpose.marketing.value if isinstance(value, str) else value
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [w.lower() for w in _words(value)] or [Channel.email.value]
+        return value
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _topics(cls, value: Any) -> Any:
+        return _words(value) if isinstance(value, str) else value
+
+    @field_validator("form_url", "confirmed_at", "notice_version", mode="before")
+    @classmethod
+    def _empty(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("double_opt_in", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in _YES:
+                return True
+            if word in _NO:
+                return False
+            raise ValueError("Write yes or no")
+        return value
+
+    @field_validator("collected_at", "confirmed_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    granted: int = 0
+    requested: int = 0
+    already: int = 0
+    rejected: int = 0
+    people_created: int = 0
+    rejects: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.granted + self.requested
+
+
+@dataclass
+class _Row:
+    line: int
+    data: ImportRow
+    topic_ids: list[uuid.UUID]
+    person_id: uuid.UUID | None = None
+
+
+Reject = Callable[[int, str, dict[str, str]], None]
+
+
+def parse(line: int, raw: dict[str, str]) -> ImportRow | str:
+    """The row, or the reason it is refused (a sentence that names the column)."""
+    values = {k: (v or "") for k, v in raw.items() if k in COLUMNS}
+    for name in REQUIRED:
+        if not values.get(name, "").strip():
+            return f"{name}: this column is empty"
+    try:
+        row = ImportRow.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return f"{field_path(first['loc'])}: {sentence(first)}"
+    if row.purpose not in GRANTABLE:
+        return f"purpose: '{row.purpose.value}' is not granted (it comes with the relationship)"
+    if not row.ip.strip() and row.form_url is None:
+        return "ip, form_url: give the IP address or the form's URL the consent came from"
+    if row.collected_at > utcnow() + timedelta(minutes=5):
+        return "collected_at: consent cannot be collected in the future"
+    if row.confirmed_at is not None and row.confirmed_at < row.collected_at:
+        return "confirmed_at: the confirmation comes before the consent"
+    return row
+
+
+class Importer:
+    """Imports rows chunk by chunk into one brand, in the caller's transaction."""
+
+    def __init__(self, session: Session, settings: Settings, brand: Brand) -> None:
+        self.session = session
+        self.settings = settings
+        self.brand = brand
+        self.key = settings.resolved_secret_key()
+        self.report = Report()
+        self.seen: dict[tuple[str, str], int] = {}
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.now = utcnow()
+        self.topics = {
+            t.slug: t
+            for t in session.scalars(select(Topic).where(Topic.brand_id == brand.id))
+            if t.slug != TOPIC_SLUG
+        }
+        self._confirm_topic: uuid.UUID | None = None
+        self.heads: consent.Heads = {}
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _check(self, line: int, raw: dict[str, str]) -> _Row | str:
+        parsed = parse(line, raw)
+        if isinstance(parsed, str):
+            return parsed
+        topic_ids = []
+        for slug in parsed.topics:
+            topic = self.topics.get(slug)
+            if topic is None:
+                return f"topics: the brand has no topic '{slug}'"
+            if topic.purpose != parsed.purpose.value:
+                return f"topics: '{slug}' is for {topic.purpose}, not {parsed.purpose.value}"
+            if topic.retired_at is not None:
+                return f"topics: '{slug}' is retired"
+            topic_ids.append(topic.id)
+        key = (parsed.email, parsed.purpose.value)
+        if key in self.seen:
+            return f"email: the same address and purpose are on line {self.seen[key]}"
+        self.seen[key] = line
+        return _Row(line, parsed, topic_ids)
+
+    def chunk(self, rows: Iterable[tuple[int, dict[str, str]]], reject: Reject) -> None:
+        """Check a chunk of (line, row) and import the good rows with set-based writes."""
+        good: list[_Row] = []
+        for line, raw in rows:
+            self.report.rows += 1
+            checked = self._check(line, raw)
+            if isinstance(checked, str):
+                self._reject(line, checked, raw, reject)
+            else:
+                good.append(checked)
+        if good:
+            self._write(good, reject)
+
+    def _reject(self, line: int, reason: str, raw: dict[str, str], reject: Reject) -> None:
+        self.report.rejected += 1
+        self.report.rejects.append((line, reason))
+        reject(line, reason, raw)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _insert(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            insert = pg_insert if self.postgres else sqlite_insert
+            # Core, not the ORM's bulk insert: the rows are complete, nothing to fetch back.
+            self.session.execute(insert(model.__table__).on_conflict_do_nothing(), rows)
+
+    def _people(self, rows: list[_Row], reject: Reject) -> list[_Row]:
+        """Find or create every row's person (one query, one insert each for people and their
+        e-mail contact points); rows of erased addresses are rejected."""
+        emails_ = sorted({r.data.email for r in rows})
+        hashes = {people.address_hash(self.settings, e): e for e in emails_}
+        erased = set(
+            self.session.scalars(
+                select(ErasedAddress.address_hash).where(
+                    among_many(self.session, ErasedAddress.address_hash, "hashes", list(hashes)),
+                    (ErasedAddress.brand_id.is_(None)) | (ErasedAddress.brand_id == self.brand.id),
+                )
+            )
+        )
+        erased_emails = {hashes[h] for h in erased}
+        known = {
+            email: pid
+            for email, pid in self.session.execute(
+                select(Person.email, Person.id).where(
+                    among_many(self.session, Person.email, "emails", emails_)
+                )
+            )
+        }
+        new_people = [e for e in emails_ if e not in known and e not in erased_emails]
+        created = {e: uuid.uuid4() for e in new_people}
+        self._insert(
+            Person,
+            [
+                {"id": pid, "email": e, "display_name": "", "time_zone": "UTC", "locale": "en",
+                 "created_at": self.now}
+                for e, pid in created.items()
+            ],
+        )  # fmt: skip
+        self._insert(
+            ContactPoint,
+            [
+                {"id": uuid.uuid4(), "person_id": pid, "channel": "email", "address": e,
+                 "address_normalised": e, "is_primary": True, "details": {},
+                 "code_attempts": 0, "created_at": self.now}
+                for e, pid in created.items()
+            ],
+        )  # fmt: skip
+        self.report.people_created += len(created)
+        known.update(created)
+        kept = []
+        for r in rows:
+            if r.data.email in erased_emails:
+                reason = "email: this address was erased at the person's request (erased)"
+                self._reject(r.line, reason, r.data.model_dump(mode="json"), reject)
+            else:
+                r.person_id = known[r.data.email]
+                kept.append(r)
+        return kept
+
+    def _state(
+        self, person_ids: list[uuid.UUID]
+    ) -> tuple[dict[uuid.UUID, str], dict[tuple[uuid.UUID, str], str]]:
+        """The brand's relationships and purpose grants of these people (two queries)."""
+        b = self.brand.id
+        rels = {
+            p: state
+            for p, state in self.session.execute(
+                select(Relationship.person_id, Relationship.state).where(
+                    Relationship.brand_id == b,
+                    among_many(self.session, Relationship.person_id, "people", person_ids),
+                )
+            )
+        }
+        grants = {
+            (p, purpose): status
+            for p, purpose, status in self.session.execute(
+                select(PurposeGrant.person_id, PurposeGrant.purpose, PurposeGrant.status).where(
+                    PurposeGrant.brand_id == b,
+                    among_many(self.session, PurposeGrant.person_id, "people", person_ids),
+                )
+            )
+        }
+        return rels, grants
+
+    def _decide(self, rows: list[_Row], reject: Reject) -> list[_Row]:
+        """The rows that change something; the others are counted or rejected."""
+        person_ids = sorted({r.person_id for r in rows if r.person_id is not None})
+        if not person_ids:
+            return []
+        # The people's ledger heads locked before their state is read, as every decision does.
+        self.heads = consent.hold_many(self.session, person_ids)
+        rels, grants = self._state(person_ids)
+        todo = []
+        for r in rows:
+            assert r.person_id is not None
+            state = rels.get(r.person_id)
+            grant = grants.get((r.person_id, r.data.purpose.value))
+            if grant == "granted" or (grant == "pending" and not r.data.double_opt_in):
+                self.report.already += 1
+            elif state == State.ended:
+                reason = "email: the person ended their relationship with the brand"
+                self._reject(r.line, reason, r.data.model_dump(mode="json"), reject)
+            elif state in (State.active, State.paused) and grant is None:
+                reason = (
+                    f"email: the person manages this relationship in Accord and has not granted "
+                    f"{r.data.purpose.value}; ask them there"
+                )
+                self._reject(r.line, reason, r.data.model_dump(mode="json"), reject)
+            else:
+                todo.append(r)
+        return todo
+
+    def _write(self, rows: list[_Row], reject: Reject) -> None:
+        rows = self._people(rows, reject)
+        rows = self._decide(rows, reject)
+        if not rows:
+            return
+        b = self.brand.id
+        person_ids = sorted({r.person_id for r in rows if r.person_id is not None})
+        entries = [self._entry(r) for r in rows]
+        consent.append_many(self.session, entries, self.heads)  # heads held by _decide
+        rels, _ = self._state(person_ids)
+        self._insert(
+            Relationship,
+            [
+                {"id": uuid.uuid4(), "person_id": p, "brand_id": b, "state": State.active.value,
+                 "origin": "import", "brand_cap": 3, "shared": {}, "created_at": self.now,
+                 "updated_at": self.now}
+                for p in person_ids if p not in rels
+            ],
+        )  # fmt: skip
+        invited = [p for p in person_ids if rels.get(p) == State.invited]
+        if invited:
+            self.session.execute(
+                update(Relationship)
+                .where(
+                    Relationship.brand_id == b,
+                    among_many(self.session, Relationship.person_id, "people", invited),
+                )
+                .values(state=State.active.value, updated_at=self.now)
+            )
+        self._insert(
+            ChannelChoice,
+            [
+                {"person_id": p, "brand_id": b, "purpose": "transactional", "channel": "email"}
+                for p in person_ids
+                if rels.get(p) in (None, State.invited)
+            ],
+        )
+        self._grants(rows)
+        self._confirmations([r for r in rows if not r.data.double_opt_in])
+
+    def _entry(self, r: _Row) -> consent.Entry:
+        d = r.data
+        evidence = {"method": d.source, "collected_at": consent.timestamp(d.collected_at)}
+        if d.ip.strip():
+            evidence["ip"] = keyed_hash(self.key, d.ip.strip(), purpose="evidence")
+        if d.form_url is not None:
+            evidence["form_url"] = keyed_hash(self.key, str(d.form_url), purpose="evidence")
+        if d.double_opt_in:
+            evidence["confirmed_at"] = consent.timestamp(d.confirmed_at or d.collected_at)
+        assert r.person_id is not None
+        return consent.Entry(
+            subject=r.person_id,
+            action=GRANTED if d.double_opt_in else REQUESTED,
+            source="import",
+            at=self.now,
+            brand=self.brand.id,
+            scope=Scope(purpose=d.purpose.value),
+            policy=d.notice_version,
+            evidence=evidence,
+            value={
+                "channels": sorted({c.value for c in d.channels}),
+                "topics": sorted(str(t) for t in r.topic_ids),
+            },
+        )
+
+    def _grants(self, rows: list[_Row]) -> None:
+        b = self.brand.id
+        confirmed = [r for r in rows if r.data.double_opt_in]
+        pending = [r for r in rows if not r.data.double_opt_in]
+        self.report.granted += len(confirmed)
+        self.report.requested += len(pending)
+        self._insert(
+            PurposeGrant,
+            [
+                {"person_id": r.person_id, "brand_id": b, "purpose": r.data.purpose.value,
+                 "status": "granted" if r.data.double_opt_in else "pending",
+                 "updated_at": self.now}
+                for r in rows
+            ],
+        )  # fmt: skip
+        # A grant waiting for confirmation that the file now shows confirmed.
+        upgraded = [r.person_id for r in confirmed]
+        if upgraded:
+            for purpose in {r.data.purpose.value for r in confirmed}:
+                ids = [r.person_id for r in confirmed if r.data.purpose.value == purpose]
+                self.session.execute(
+                    update(PurposeGrant)
+                    .where(
+                        PurposeGrant.brand_id == b,
+                        PurposeGrant.purpose == purpose,
+                        among_many(self.session, PurposeGrant.person_id, "people", ids),
+                    )
+                    .values(status="granted", updated_at=self.now)
+                )
+        self._insert(
+            ChannelChoice,
+            [
+                {"person_id": r.person_id, "brand_id": b, "purpose": r.data.purpose.value,
+                 "channel": c.value}
+                for r in confirmed for c in set(r.data.channels)
+            ],
+        )  # fmt: skip
+        self._insert(
+            TopicChoice,
+            [
+                {"person_id": r.person_id, "brand_id": b, "topic_id": t}
+                for r in confirmed
+                for t in r.topic_ids
+            ],
+        )
+        # A completed double opt-in proved the address.
+        addresses = sorted({r.data.email for r in confirmed if Channel.email in r.data.channels})
+        if addresses:
+            self.session.execute(
+                update(ContactPoint)
+                .where(
+                    ContactPoint.channel == "email",
+                    among_many(
+                        self.session, ContactPoint.address_normalised, "addresses", addresses
+                    ),
+                    ContactPoint.verified_at.is_(None),
+                )
+                .values(verified_at=self.now)
+            )
+
+    def confirm_topic(self) -> uuid.UUID:
+        if self._confirm_topic is None:
+            self._confirm_topic = service.system_topic(
+                self.session,
+                self.brand.id,
+                slug=TOPIC_SLUG,
+                name="Confirming your consent",
+                description="The e-mail that asks you to confirm consent the brand recorded.",
+            )
+        return self._confirm_topic
+
+    def _confirmations(self, rows: list[_Row]) -> None:
+        """A pending consent and a confirmation mail (queued in the outbox) per row."""
+        if not rows:
+            return
+        b = self.brand.id
+        topic_id = self.confirm_topic()
+        pending: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
+        for r in rows:
+            token = new_token()
+            d = r.data
+            pending.append(
+                {
+                    "id": uuid.uuid4(),
+                    "person_id": r.person_id,
+                    "brand_id": b,
+                    "token_hash": token_hash(token),
+                    "grant": {
+                        "purpose": d.purpose.value,
+                        "channels": sorted({c.value for c in d.channels}),
+                        "topics": [str(t) for t in r.topic_ids],
+                        "policy": d.notice_version,
+                    },
+                    "expires_at": self.now + timedelta(days=CONFIRM_DAYS),
+                    "created_at": self.now,
+                }
+            )
+            mail = emails.confirm_consent(
+                to=d.email,
+                brand=self.brand,
+                url=f"{self.settings.base_url}/consent/confirm?token={token}",
+                what=PURPOSE_TEXT[d.purpose],
+            )
+            assert r.person_id is not None
+            messages.append(
+                {
+                    "brand_id": b,
+                    "person_id": r.person_id,
+                    "topic_id": topic_id,
+                    "channel": "email",
+                    "purpose": "transactional",
+                    "idempotency_key": f"import:{b.hex}:{r.person_id.hex}:{d.purpose.value}",
+                    "state": "queued",
+                    "not_before": self.now,
+                    "attempts": 0,
+                    # The one message that may go to an address not yet confirmed: it asks
+                    # for the confirmation (the delivery worker reads `confirms_address`).
+                    "payload": {
+                        "subject": literal(mail.subject),
+                        "text": literal(mail.text),
+                        "html": None,
+                        "confirms_address": True,
+                    },
+                    "created_at": self.now,
+                }
+            )
+        self._insert(PendingConsent, pending)
+        self._insert(OutboxMessage, messages)
+
+
+def literal(text: str) -> str:
+    """Text the outbox's templates output as it is (a `{` never starts a template)."""
+    return text.replace("{", "{{ '{' }}")
+
+
+def run(
+    session: Session,
+    settings: Settings,
+    brand: Brand,
+    rows: Iterator[tuple[int, dict[str, str]]],
+    *,
+    chunk: int = 2000,
+    reject: Reject | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Import every (line, row) in chunks; the caller commits."""
+    importer = Importer(session, settings, brand)
+    batch: list[tuple[int, dict[str, str]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= chunk:
+            importer.chunk(batch, reject or _ignore)
+            batch = []
+            if progress is not None:
+                progress(importer.report.rows)
+    if batch:
+        importer.chunk(batch, reject or _ignore)
+    if progress is not None:
+        progress(importer.report.rows)
+    session.flush()
+    return importer.report
+
+
+def _ignore(line: int, reason: str, raw: dict[str, str]) -> None:
+    return None

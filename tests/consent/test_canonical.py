@@ -1,0 +1,36 @@
+"""The ledger's fast canonical encoding of event bodies is byte for byte RFC 8785 (`rfc8785`)
+over every value an event body can hold: strings (any text, non-ASCII and control characters
+included), integers, null, lists and objects with ASCII keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accord.consent import ledger
+
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+keys = st.text(st.characters(max_codepoint=127), max_size=12)
+scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | texts
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(keys, values, max_size=8))
+def test_fast_encoding_is_rfc8785(body: dict[str, Any]) -> None:
+    assert ledger.canonical_event(body) == ledger.canonical(body)
+
+
+def test_an_event_body() -> None:
+    body = {
+        "v": 1, "subject": "9f0c", "seq": 3, "prev": "0" * 64, "at": "2026-01-01T00:00:00.000000Z",
+        "brand": None, "action": "import_grant", "scope": {"purpose": "marketing", "channel": None,
+        "topic": None}, "source": "import", "policy": "privacy \u2013 2025\u2028\x01\"\\",
+        "evidence": {"method": "Formulaire d'été 🌞"}, "value": {"channels": ["email"]},
+    }  # fmt: skip
+    assert ledger.canonical_event(body) == ledger.canonical(body)
