@@ -43,6 +43,16 @@ NOT_YET_THROUGH_SERVICE: dict[tuple[str, str], str] = {
     ),
 }
 
+# Modules that change a person's relationships or write the ledger. Routes (a module whose name
+# ends in `api` or `pages`) reach them only through their domain's service, even inside the
+# domain: one way in for every change, so a page cannot skip what the service does around it.
+CHANGES_THROUGH_SERVICE: dict[str, str] = {
+    "accord.relationships.decisions": "a person's decisions, each one ledger event",
+    "accord.relationships.global_prefs": "a person's settings across brands, ledger events",
+    "accord.relationships.topics": "a brand's topics, which people's choices refer to",
+    "accord.consent.ledger": "the ledger itself",
+}
+
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
@@ -184,6 +194,17 @@ def internal_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
     return found
 
 
+def routes_past_the_service(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Every route module's import of a module of CHANGES_THROUGH_SERVICE."""
+    return {
+        (source, target)
+        for source, targets in graph.items()
+        if source.endswith(("api", "pages"))
+        for target in targets
+        if target in CHANGES_THROUGH_SERVICE
+    }
+
+
 def test_the_graph_sees_every_part() -> None:
     graph = imports()
     assert {"core", "consent", "campaigns", "<root>"} <= {part(m) for m in graph}
@@ -212,6 +233,19 @@ def test_an_import_of_internals_is_reported() -> None:
     found = internal_imports(graph)
     assert ("accord.campaigns.service", "accord.consent.verification") in found
     assert ("accord.campaigns.service", "accord.consent.models") not in found
+
+
+def test_pages_and_apis_change_things_through_their_service() -> None:
+    found = sorted(f"{a} -> {b}" for a, b in routes_past_the_service(imports()))
+    assert found == [], "call the domain's service"
+
+
+def test_a_page_calling_decisions_is_reported() -> None:
+    graph = {name: set(targets) for name, targets in imports().items()}
+    graph["accord.relationships.pages"].add("accord.relationships.decisions")
+    assert ("accord.relationships.pages", "accord.relationships.decisions") in (
+        routes_past_the_service(graph)
+    )
 
 
 def test_domains_form_no_cycles() -> None:

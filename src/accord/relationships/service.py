@@ -17,12 +17,15 @@ from accord.relationships import decisions, global_prefs, topics
 from accord.relationships.decisions import PORTAL as PORTAL
 from accord.relationships.decisions import Actor as Actor
 from accord.relationships.decisions import brand_topic as brand_topic
+from accord.relationships.decisions import channel_order as channel_order
 from accord.relationships.decisions import end as end
 from accord.relationships.decisions import find as find
 from accord.relationships.decisions import get as get
 from accord.relationships.decisions import pause as pause
+from accord.relationships.decisions import resume as resume
 from accord.relationships.decisions import set_brand_cap as set_brand_cap
 from accord.relationships.decisions import set_channel as set_channel
+from accord.relationships.decisions import set_channel_order as set_channel_order
 from accord.relationships.decisions import set_purpose as set_purpose
 from accord.relationships.decisions import set_topic as set_topic
 from accord.relationships.decisions import start as start
@@ -52,6 +55,10 @@ from accord.relationships.vocabulary import Channel, Purpose, Source, State
 # imports above are what it offers them from the domain's other modules, and these
 # under a name that says what they do.
 create_topic = topics.create
+update_topic = topics.update
+retire_topic = topics.retire
+list_topics = topics.listing
+global_preferences = global_prefs.get
 
 
 @dataclass
