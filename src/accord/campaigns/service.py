@@ -396,7 +396,7 @@ def cancel(session: Session, campaign: Campaign) -> Campaign:
         update(OutboxMessage)
         .where(
             OutboxMessage.campaign_id == campaign.id,
-            OutboxMessage.state.in_(("queued", "deferred")),
+            OutboxMessage.state.in_(("queued", "deferred", "paused")),
         )
         .values(state="cancelled", reason="cancelled")
     )
