@@ -203,6 +203,30 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
     return context
 
 
+def equity_tiles(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    """What the overview's equity and lifetime value tiles show: the latest fit's figures,
+    without the history of fits, charts and tables of the Equity and CLV tabs."""
+    latest = service.equity(session, brand_id)
+    if latest is None:
+        return {"latest": None}
+    total, currency = latest.total, latest.currency
+    top = next((b for b in latest.segments if b.segment == "clv_top_10"), None)
+    return {
+        "latest": latest,
+        "terms": terms_text(latest),
+        "figures": {
+            "total": money(total.equity, currency) if total else FEWER,
+            "customers": f"{latest.customers:,}",
+            "model": MODEL_NAMES.get(latest.model, latest.model),
+        },
+        "clv": {
+            "top_average": money(top.equity / top.customers, currency)
+            if top and top.customers
+            else None
+        },
+    }
+
+
 def _clv_distribution(latest: service.FitResult) -> dict[str, Any]:
     bands = [s for s in latest.segments if s.segment != predict.ALL]
     total = latest.total.equity if latest.total else sum(b.equity for b in bands)

@@ -44,6 +44,7 @@ REASON_TEXT = {
     "terms": "The terms the person agreed with the brand forbid this message.",
     "expired": "The campaign expired before the message could go.",
     "cancelled": "The campaign was cancelled before the message went.",
+    "erased": "The person erased their data before the message went.",
 }
 STATE_TEXT = {
     "draft": "draft",
@@ -129,17 +130,34 @@ class Content:
     text: str
     html: str | None
     error: str | None = None
+    # A channel's own content, rendered: (channel, title or "", text), in the campaign's order.
+    own: tuple[tuple[str, str, str], ...] = ()
 
 
 def render_content(campaign: Campaign, context: dict[str, Any]) -> Content:
     """The message as the sample person would get it (without the footer the channel adds)."""
+    contents = campaign.contents or {}
     try:
+        own = tuple(
+            (
+                channel,
+                ""
+                if channel == "sms"
+                else templating.render(
+                    contents[channel].get("subject") or campaign.subject, context
+                ),
+                templating.render(str(contents[channel].get("text") or ""), context),
+            )
+            for channel in (campaign.channels or [campaign.channel])
+            if channel in contents
+        )
         return Content(
             subject=templating.render(campaign.subject, context),
             text=templating.render(campaign.text_template, context),
             html=templating.render(campaign.html_template, context, html=True)
             if campaign.html_template
             else None,
+            own=own,
         )
     except Exception as exc:  # a brand's template must never break the console page
         return Content("", "", None, error=f"The template cannot be rendered: {exc}")

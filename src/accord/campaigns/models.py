@@ -28,6 +28,9 @@ class Campaign(IdMixin, CreatedMixin, Base):
     subject: Mapped[str] = mapped_column(String(300))
     text_template: Mapped[str] = mapped_column(Text)
     html_template: Mapped[str | None] = mapped_column(Text)
+    # A channel's own content, {channel: {"subject", "text", "html"}}: templates like the ones
+    # above, used instead of them on that channel (a short SMS beside a long e-mail).
+    contents: Mapped[dict[str, dict[str, str | None]]] = mapped_column(JSON, default=dict)
     # "all" related people, "people" (a list of ids) or "filter" (on facts people shared).
     audience_kind: Mapped[str] = mapped_column(String(16), default="all")
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -36,7 +36,24 @@ FIELDS = [
     "local_time",
     "expires_at",
     "zone",
+    "also_email",
+    "also_sms",
+    "also_push",
+    "also_inapp",
+    "channel_mode",
+    "sms_text",
+    "push_subject",
+    "push_text",
+    "inapp_subject",
+    "inapp_text",
 ]
+CHANNEL_MODES = [
+    ("preferred", "One message each, on the channel the person prefers"),
+    ("all", "On every channel the person allows"),
+]
+# A channel's own content in the form: (channel, its subject field or None, its text field).
+OWN_CONTENT = [("sms", None, "sms_text"), ("push", "push_subject", "push_text")]
+OWN_CONTENT.append(("inapp", "inapp_subject", "inapp_text"))
 AUDIENCE_KINDS = [
     ("all", "Everyone related to the brand"),
     ("people", "People you name by e-mail address"),
@@ -66,7 +83,14 @@ FORM_FIELD = {
     "schedule.local_date": "local_date",
     "schedule.local_time": "local_time",
     "postal_address": "form",
+    "channels": "channel",
+    "channel_mode": "channel_mode",
 }
+for _channel, _subject, _text in OWN_CONTENT:
+    FORM_FIELD[f"contents.{_channel}"] = _text
+    FORM_FIELD[f"contents.{_channel}.text"] = _text
+    FORM_FIELD[f"contents.{_channel}.html"] = _text
+    FORM_FIELD[f"contents.{_channel}.subject"] = _subject or _text
 REQUIRED = {
     "name": "Give the campaign a name.",
     "subject": "Write a subject.",
@@ -93,6 +117,7 @@ def blank_values() -> dict[str, str]:
         zone="UTC",
         channel="email",
         content_format="markdown",
+        channel_mode="preferred",
     )
     return values
 
@@ -102,8 +127,18 @@ def values_of(campaign: Campaign, emails: dict[str, str] | None = None) -> dict[
     audience = campaign.audience or {}
     fmt = content.format_of(campaign.text_template, campaign.html_template)
     named = emails or {}
+    own = campaign.contents or {}
+    content_values: dict[str, str] = {}
+    for channel, subject_field, text_field in OWN_CONTENT:
+        content_values[text_field] = str(own.get(channel, {}).get("text") or "")
+        if subject_field:
+            content_values[subject_field] = str(own.get(channel, {}).get("subject") or "")
+    also = {f"also_{c}": "on" for c in (campaign.channels or [])[1:]}
     return {
         **blank_values(),
+        **content_values,
+        **also,
+        "channel_mode": campaign.channel_mode,
         "name": campaign.name,
         "topic_id": str(campaign.topic_id),
         "channel": campaign.channel,
@@ -285,6 +320,34 @@ def _body(values: dict[str, str], errors: dict[str, str], lookup: PeopleLookup) 
     }
 
 
+def _own_contents(values: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The channels' own content the form gives (a channel left empty has none)."""
+    found: dict[str, dict[str, str]] = {}
+    for channel, subject_field, text_field in OWN_CONTENT:
+        text = values.get(text_field, "")
+        subject = values.get(subject_field, "").strip() if subject_field else ""
+        if text.strip() or subject:
+            found[channel] = {"text": text, **({"subject": subject} if subject else {})}
+    return found
+
+
+def _channels(values: dict[str, str], errors: dict[str, str], body: dict[str, Any]) -> None:
+    """The first channel, the others ticked, and how they combine."""
+    channel = values.get("channel") or "email"
+    if channel not in {key for key, _ in CHANNELS}:
+        errors["channel"] = "Choose one of the options in the list."
+        return
+    body["channel"] = channel
+    also = [key for key, _ in CHANNELS if key != channel and values.get(f"also_{key}")]
+    if also:
+        body["channels"] = [channel, *also]
+        mode = values.get("channel_mode") or "preferred"
+        if mode not in {key for key, _ in CHANNEL_MODES}:
+            errors["channel_mode"] = "Choose one of the options in the list."
+        else:
+            body["channel_mode"] = mode
+
+
 def _merge(model: type[M], body: dict[str, Any], errors: dict[str, str]) -> M | dict[str, str]:
     parsed = parse_form(model, body)
     if isinstance(parsed, dict):
@@ -297,11 +360,8 @@ def to_create(values: dict[str, str], lookup: PeopleLookup) -> CampaignCreate | 
     """The form as a `CampaignCreate`, or every error found, keyed by form field."""
     errors: dict[str, str] = {}
     body = _body(values, errors, lookup)
-    channel = values.get("channel") or "email"
-    if channel not in {key for key, _ in CHANNELS}:
-        errors["channel"] = "Choose one of the options in the list."
-    else:
-        body["channel"] = channel
+    _channels(values, errors, body)
+    body["contents"] = _own_contents(values)
     try:
         body["topic_id"] = uuid.UUID(values["topic_id"].strip())
     except ValueError:
@@ -312,4 +372,6 @@ def to_create(values: dict[str, str], lookup: PeopleLookup) -> CampaignCreate | 
 def to_update(values: dict[str, str], lookup: PeopleLookup) -> CampaignUpdate | dict[str, str]:
     """The edit form as a `CampaignUpdate` that sets every field (an empty HTML clears it)."""
     errors: dict[str, str] = {}
-    return _merge(CampaignUpdate, _body(values, errors, lookup), errors)
+    body = _body(values, errors, lookup)
+    body["contents"] = _own_contents(values)
+    return _merge(CampaignUpdate, body, errors)

@@ -75,6 +75,7 @@ def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
         "can_send": role_allows(caller.role, Permission.send_campaigns),
         "audience_kinds": page_forms.AUDIENCE_KINDS,
         "channels": page_forms.CHANNELS,
+        "channel_modes": page_forms.CHANNEL_MODES,
         "formats": content.FORMATS,
         "merge_fields": MERGE_FIELDS,
         "segment_options": page_forms.SEGMENT_OPTIONS,
@@ -196,7 +197,9 @@ def _sms_of(session: Session, campaign: Campaign, topic: Topic) -> dict[str, Any
     count the composer shows without its script)."""
     if "sms" not in service.channels_of(campaign):
         return {"sms": None, "sms_summary": ""}
-    measured = sms_text.measure(session, campaign.brand_id, topic, campaign.text_template)
+    own = (campaign.contents or {}).get("sms")
+    template = str(own["text"]) if own else campaign.text_template
+    measured = sms_text.measure(session, campaign.brand_id, topic, template)
     return {"sms": measured, "sms_summary": sms_text.summary(measured.count)}
 
 

@@ -71,6 +71,32 @@ class Schedule(BaseModel):
         return self
 
 
+ContentChannel = Literal["email", "sms", "push", "inapp", "webhook"]
+
+
+class ChannelContent(BaseModel):
+    """A channel's own content in a campaign on several channels: an SMS shorter than the
+    e-mail, a push title of its own. Complete in itself: no HTML part unless given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Subject | None = Field(
+        default=None,
+        description="The e-mail's subject, the push or in-app title; none on sms. Left out: "
+        "the campaign's subject.",
+    )
+    text: Body
+    html: Html | None = Field(default=None, description="E-mail and webhook only.")
+
+
+Contents = dict[ContentChannel, ChannelContent]
+CONTENTS_DESCRIPTION = (
+    "Content of their own for some of the campaign's channels (e.g. a short SMS beside the "
+    "e-mail); every other channel gets `subject`, `text` and `html`. On sms, the text is what "
+    "counts against the 10 segments."
+)
+
+
 class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -106,6 +132,7 @@ class CampaignCreate(BaseModel):
         "marketing) 'Reply STOP to opt out' the channel adds."
     )
     html: Html | None = None
+    contents: Contents | None = Field(default=None, description=CONTENTS_DESCRIPTION)
     audience: Audience = Field(default_factory=Audience)
     schedule: Schedule = Field(default_factory=Schedule)
     expires_at: datetime | None = None
@@ -118,6 +145,9 @@ class CampaignUpdate(BaseModel):
     subject: Subject | None = None
     text: Body | None = None
     html: Html | None = None
+    contents: Contents | None = Field(
+        default=None, description=CONTENTS_DESCRIPTION + " Given, it replaces them all ({} clears)."
+    )
     audience: Audience | None = None
     schedule: Schedule | None = None
     expires_at: datetime | None = None
@@ -133,6 +163,9 @@ class CampaignOut(BaseModel):
     channels: list[str]
     channel_mode: str
     subject: str
+    contents: dict[str, dict[str, str | None]] = Field(
+        default_factory=dict, description="The channels' own content, by channel."
+    )
     state: str
     schedule_kind: str
     send_at: datetime | None

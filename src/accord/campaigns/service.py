@@ -111,15 +111,57 @@ def check_content(
             templating.check(source, field=field, samples=samples)
 
 
-def _check_channels(channels: list[str], subject: str | None, html: str | None) -> None:
-    """A text has no subject and no HTML part; every other channel needs a subject."""
-    others = [channel for channel in channels if channel != Channel.sms]
-    if not others:
-        if html:
-            raise InvalidInput("A text has no HTML part; leave html empty.", field="html")
-        return
-    if not subject:
-        raise InvalidInput(f"A {others[0]} campaign needs a subject.", field="subject")
+def _check_all_content(
+    session: Session,
+    brand_id: uuid.UUID,
+    topic: Topic,
+    channels: list[str],
+    default: tuple[str, str, str | None],
+    contents: dict[str, dict[str, str | None]],
+) -> None:
+    """The campaign's content and each channel's own: a channel's content only for a channel
+    the campaign goes out on; a subject wherever one is shown (the campaign's, unless the
+    channel has its own); on sms no subject, no HTML, and at most 10 segments as sent."""
+    subject, text, html = default
+    if all(channel == Channel.sms for channel in channels) and html:
+        raise InvalidInput("A text has no HTML part; leave html empty.", field="html")
+    titled = [c for c in channels if c != Channel.sms and not contents.get(c, {}).get("subject")]
+    if titled and not subject:
+        raise InvalidInput(f"A {titled[0]} campaign needs a subject.", field="subject")
+    templates: dict[str, str | None] = {"subject": subject, "text": text, "html": html}
+    for channel, own in contents.items():
+        prefix = f"contents.{channel}."
+        if channel not in channels:
+            raise InvalidInput(
+                f"The campaign does not go out on {channel}: add the channel or remove its "
+                "content.",
+                field=f"contents.{channel}",
+            )
+        if channel == Channel.sms and own.get("subject"):
+            raise InvalidInput("A text has no subject; leave it empty.", field=prefix + "subject")
+        if channel in (Channel.sms, Channel.push, Channel.inapp) and own.get("html"):
+            raise InvalidInput(
+                f"A {channel} message has no HTML part; leave html empty.", field=prefix + "html"
+            )
+        for name in ("subject", "text", "html"):
+            templates[prefix + name] = own.get(name)
+    check_content(session, brand_id, topic.name, templates)
+    if Channel.sms in channels:
+        own_sms = contents.get(Channel.sms.value)
+        sms_text.check(
+            session,
+            brand_id,
+            topic,
+            str(own_sms["text"]) if own_sms else text,
+            field="contents.sms.text" if own_sms else "text",
+        )
+
+
+def _contents(data: CampaignCreate | CampaignUpdate) -> dict[str, dict[str, str | None]]:
+    return {
+        channel: own.model_dump(mode="json", exclude_none=True)
+        for channel, own in (data.contents or {}).items()
+    }
 
 
 def _check_schedule(data: CampaignCreate | CampaignUpdate, now: datetime) -> None:
@@ -160,15 +202,8 @@ def create(
     """Validate everything first, then write one row: no partial campaign is ever created."""
     topic = _topic(session, brand_id, data.topic_id)
     channels: list[str] = [*data.channels] if data.channels else [data.channel]
-    _check_channels(channels, data.subject, data.html)
-    check_content(
-        session,
-        brand_id,
-        topic.name,
-        {"subject": data.subject or "", "text": data.text, "html": data.html},
-    )
-    if Channel.sms in channels:
-        sms_text.check(session, brand_id, topic, data.text)
+    default = (data.subject or "", data.text, data.html)
+    _check_all_content(session, brand_id, topic, channels, default, _contents(data))
     _check_schedule(data, utcnow())
     _check_audience(session, brand_id, data)
     campaign = Campaign(
@@ -218,6 +253,8 @@ def _apply(campaign: Campaign, data: CampaignCreate | CampaignUpdate) -> None:
         campaign.local_date = data.schedule.local_date
     if "expires_at" in fields or isinstance(data, CampaignCreate):
         campaign.expires_at = data.expires_at
+    if data.contents is not None or isinstance(data, CampaignCreate):
+        campaign.contents = _contents(data)
 
 
 def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> Campaign:
@@ -226,13 +263,11 @@ def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> 
     subject = data.subject or campaign.subject
     text = data.text or campaign.text_template
     html = data.html if "html" in data.model_fields_set else campaign.html_template
-    _check_channels(channels_of(campaign), subject, html)
-    topic_name = session.get_one(Topic, campaign.topic_id).name
-    check_content(
-        session, campaign.brand_id, topic_name, {"subject": subject, "text": text, "html": html}
+    contents = _contents(data) if data.contents is not None else dict(campaign.contents or {})
+    topic = session.get_one(Topic, campaign.topic_id)
+    _check_all_content(
+        session, campaign.brand_id, topic, channels_of(campaign), (subject, text, html), contents
     )
-    if Channel.sms in channels_of(campaign):
-        sms_text.check(session, campaign.brand_id, session.get_one(Topic, campaign.topic_id), text)
     _check_schedule(data, utcnow())
     _check_audience(session, campaign.brand_id, data)
     _apply(campaign, data)
@@ -243,7 +278,9 @@ def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> 
 def sms_segments(session: Session, campaign: Campaign) -> SmsSegments:
     """An sms campaign's text as it goes out to a sample person, counted."""
     topic = session.get_one(Topic, campaign.topic_id)
-    measured = sms_text.measure(session, campaign.brand_id, topic, campaign.text_template)
+    own = (campaign.contents or {}).get(Channel.sms.value)
+    template = str(own["text"]) if own else campaign.text_template
+    measured = sms_text.measure(session, campaign.brand_id, topic, template)
     counted = measured.count
     return SmsSegments(
         encoding=counted.encoding,
@@ -377,7 +414,7 @@ def cancel(session: Session, campaign: Campaign) -> Campaign:
         update(OutboxMessage)
         .where(
             OutboxMessage.campaign_id == campaign.id,
-            OutboxMessage.state.in_(("queued", "deferred")),
+            OutboxMessage.state.in_(("queued", "deferred", "paused")),
         )
         .values(state="cancelled", reason="cancelled")
     )

@@ -63,7 +63,9 @@ def summary(counted: sms.Count) -> str:
     return said
 
 
-def check(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) -> Measured:
+def check(
+    session: Session, brand_id: uuid.UUID, topic: Topic, template: str, *, field: str = "text"
+) -> Measured:
     measured = measure(session, brand_id, topic, template)
     counted = measured.count
     if counted.too_long:
@@ -74,6 +76,6 @@ def check(session: Session, brand_id: uuid.UUID, topic: Topic, template: str) ->
         raise InvalidInput(
             f"As sent, this text takes {counted.segments} segments ({counted.encoding}, "
             f"{counted.units} units); at most {sms.MAX_SEGMENTS}.{hint}",
-            field="text",
+            field=field,
         )
     return measured

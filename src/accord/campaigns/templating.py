@@ -398,14 +398,15 @@ def _check_fields(tree: nodes.Template, field: str) -> None:
 
 
 def _check_render(source: str, context: dict[str, Any], field: str, limits: Limits) -> None:
+    part = field.rsplit(".", 1)[-1]  # "contents.push.subject": a channel's own subject
     try:
         with message_budget(limits):
-            rendered = render(source, context, html=field == "html")
+            rendered = render(source, context, html=part == "html")
     except TemplateLimit as exc:
         raise _refuse(field, f"the template goes past a limit. {exc}") from None
     except Exception as exc:  # whatever a render raises: the worker would raise it too
         raise _refuse(field, f"the template cannot be rendered ({_describe(exc)}).") from None
-    if field == "subject":
+    if part == "subject":
         problem = plain_text.problem(rendered, one_line=True)
         if problem is not None:
             raise _refuse(field, f"the subject as sent is not one line of text. {problem}")

@@ -4,9 +4,9 @@ starting a conversation with a brand, downloading an attachment."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -53,10 +53,16 @@ def conversation_list(request: Request, person: PersonDep, session: SessionDep) 
 
 @router.get("/conversations/new", response_class=HTMLResponse)
 def new_form(
-    request: Request, person: PersonDep, session: SessionDep, brand_id: str = ""
+    request: Request,
+    person: PersonDep,
+    session: SessionDep,
+    brand_id: Annotated[str, Query(max_length=36)] = "",
+    subject: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
+    """The form, perhaps for a brand and a subject already (a reply to an in-app message)."""
     options = _writable(session, person.person_id)
-    return show_form(request, NEW, {"brand_id": brand_id}, model=StartForm, brand_options=options)
+    values = {"brand_id": brand_id, "subject": subject}
+    return show_form(request, NEW, values, model=StartForm, brand_options=options)
 
 
 @router.post("/conversations", response_class=HTMLResponse)

@@ -44,6 +44,7 @@ def load(session: Session, rows: Iterable[Any]) -> Sources:
             Campaign.subject,
             Campaign.text_template,
             Campaign.html_template,
+            Campaign.contents,
         ).where(Campaign.id.in_(campaign_ids))
     ).all()
     brands = session.execute(
@@ -74,8 +75,17 @@ def load(session: Session, rows: Iterable[Any]) -> Sources:
 
 
 def templates_of(row: Any, campaign: Any | None) -> dict[str, str | None]:
-    """The message's templates: its campaign's, or (transactional) its own payload."""
+    """The message's templates: its campaign's (the row's channel's own content, if the
+    campaign has some: its subject defaults to the campaign's), or (transactional) its own
+    payload."""
     if campaign is not None:
+        own = (campaign.contents or {}).get(row.channel)
+        if own:
+            return {
+                "subject": own.get("subject") or campaign.subject,
+                "text": own.get("text"),
+                "html": own.get("html"),
+            }
         return {
             "subject": campaign.subject,
             "text": campaign.text_template,
