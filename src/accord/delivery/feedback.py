@@ -263,6 +263,8 @@ def apply(session: Session, settings: Settings, item: Feedback) -> str:
     row = find_message(session, settings, item)
     if row is None:
         return "unmatched"
+    if row.person_id is None:  # the person was erased since: nothing of theirs is left to act on
+        return "erased"
     kind = {"bounce": "bounced", "soft_bounce": "soft_bounced", "complaint": "complained"}[
         item.kind
     ]

@@ -21,6 +21,7 @@ from accord.core.db import Base, utcnow
 from accord.core.errors import NotFound
 from accord.core.settings import Settings
 from accord.mail.models import DevMailMessage
+from accord.outbox import service as outbox
 from accord.people import service as people
 from accord.people.models import ContactPoint, ErasedAddress, Person
 from accord.relationships import decisions
@@ -114,6 +115,11 @@ def _row(table: Table, person_id: uuid.UUID, column: str, session: Session) -> l
     return [{k: _plain(v) for k, v in row.items() if k not in SECRET_COLUMNS} for row in rows]
 
 
+def _detached(table: Table) -> bool:
+    """Delivery rows stay, the person detached (`outbox.detach_person`): counts stay true."""
+    return table.info.get("erasure") == "detach"
+
+
 def _remember_erased(
     session: Session, settings: Settings, addresses: list[str], brand_id: uuid.UUID | None
 ) -> None:
@@ -159,8 +165,9 @@ def erase_account(session: Session, settings: Settings, person_id: uuid.UUID) ->
         value={"scope": "account"},
     )
     _remember_erased(session, settings, addresses, None)
+    outbox.detach_person(session, person_id)
     for table, column in person_tables():
-        if column == "person_id":
+        if column == "person_id" and not _detached(table):
             session.execute(delete(table).where(table.c.person_id == person_id))
     session.execute(delete(MagicLink).where(MagicLink.subject_id == person_id))
     for address in [*every_address, person.email]:
@@ -178,8 +185,14 @@ def erase_for_brand(
     rel = decisions.get(session, person_id, brand_id)
     decisions.end(session, rel, Actor(source=Source.portal), erase=True)
     rel.shared = {}
+    outbox.detach_person(session, person_id, brand_id)
     for table, column in person_tables():
-        if column == "person_id" and "brand_id" in table.c and table.name != "relationships":
+        if (
+            column == "person_id"
+            and "brand_id" in table.c
+            and table.name != "relationships"
+            and not _detached(table)
+        ):
             session.execute(
                 delete(table).where(table.c.person_id == person_id, table.c.brand_id == brand_id)
             )
