@@ -19,7 +19,14 @@ from accord.analytics import predict as pr
 from accord.analytics import snapshot
 from accord.analytics.clv import FitError, NotConverged
 from accord.analytics.clv.gammagamma import GammaGammaParams
-from accord.analytics.fits import FitResult, equity, get_fit, latest_fit_id
+from accord.analytics.fits import (
+    EquitySummary,
+    FitResult,
+    equity,
+    equity_summary,
+    get_fit,
+    latest_fit_id,
+)
 from accord.analytics.importer import import_csv as import_csv
 from accord.analytics.linking import link_customers
 from accord.analytics.models import ModelFit, SegmentAggregate, Transaction
@@ -43,12 +50,14 @@ from accord.core.errors import InvalidInput
 
 __all__ = [
     "SCORE_MEANINGS",
+    "EquitySummary",
     "FitResult",
     "HoldoutResult",
     "HoldoutWeek",
     "PersonScore",
     "SegmentEquity",
     "equity",
+    "equity_summary",
     "fit",
     "get_fit",
     "holdout",
