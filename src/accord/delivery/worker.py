@@ -26,7 +26,7 @@ from accord.core.settings import Settings
 from accord.delivery import claims, counters, dispatch, rate
 from accord.delivery.channels import Channels
 from accord.delivery.outcomes import Outcome
-from accord.webhooks import dispatch as webhooks
+from accord.webhooks import service as webhooks
 
 log = logging.getLogger("accord.worker")
 # One transaction per chunk: a crash re-sends at most this many messages (same Message-ID), and
