@@ -16,6 +16,9 @@ from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
 from accord.core.web.deps import ApiKeyScheme, SessionDep, SessionScheme
 
+# The OpenAPI tag of every route that acts for a brand (its API key or a member's session).
+BRAND_SCOPED = "brand-scoped"
+
 
 async def brand_caller(
     request: Request, session: SessionDep, _key: ApiKeyScheme, _cookie: SessionScheme

@@ -23,7 +23,7 @@ from accord.core.permissions import Role
 from accord.core.principals import BrandCaller
 from accord.core.security import hash_password, token_hash, verify_password
 from accord.core.settings import Settings
-from accord.mail.backends import Email, Mailer, compose
+from accord.mail.service import Email, Mailer, compose
 
 KEY_PREFIX = "acc_"
 BAD_CREDENTIALS = "Invalid or missing credentials."

@@ -26,7 +26,7 @@ from accord.brands.models import Brand, Member
 from accord.core.db import Database, utcnow
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
-from accord.mail.backends import Email, build_mailer, compose
+from accord.mail.service import Email, build_mailer, compose
 from accord.webhooks import service, ssrf
 from accord.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 

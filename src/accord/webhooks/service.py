@@ -21,6 +21,19 @@ from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.settings import Settings
 from accord.webhooks import registry, ssrf
 from accord.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from accord.webhooks.registry import CONSENT_CHANGED as CONSENT_CHANGED
+from accord.webhooks.registry import MESSAGE_BOUNCED as MESSAGE_BOUNCED
+from accord.webhooks.registry import MESSAGE_COMPLAINED as MESSAGE_COMPLAINED
+from accord.webhooks.registry import MESSAGE_DELIVER as MESSAGE_DELIVER
+from accord.webhooks.registry import MESSAGE_DELIVERED as MESSAGE_DELIVERED
+from accord.webhooks.registry import MESSAGE_READ as MESSAGE_READ
+from accord.webhooks.registry import MESSAGE_SENT as MESSAGE_SENT
+from accord.webhooks.registry import RELATIONSHIP_CHANGED as RELATIONSHIP_CHANGED
+from accord.webhooks.registry import REPLY_RECEIVED as REPLY_RECEIVED
+from accord.webhooks.registry import define as define
+
+# Other domains import only this module (tests/test_architecture.py): the `name as name`
+# imports above are what it offers them from the domain's other modules.
 
 MAX_ENDPOINTS_PER_BRAND = 20
 
