@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from accord.analytics.segments import SEGMENTS
+from accord.analytics.service import SEGMENTS
 from accord.campaigns import content
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, CampaignUpdate

@@ -36,7 +36,7 @@ from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import handle_form, parse_form, read_form, show_form
 from accord.core.web.templates import flash, render
-from accord.mail.backends import Email, compose
+from accord.mail.service import Email, compose
 from accord.relationships import service as relationships
 from accord.relationships.models import Topic
 
