@@ -230,20 +230,20 @@ def undo(
     rel = found.rel
     actor = Actor(source=Source.email_link, evidence=_evidence(token, "undo"))
     if choice is Choice.topic:
-        decisions.set_topic(session, rel, token.topic, True, actor)
+        relationships.set_topic(session, rel, token.topic, True, actor)
         return Done(True, f"Undone: you get '{found.topic_name}' from {brand} again.")
     if choice is Choice.brand:
-        decisions.set_purpose(session, rel, Purpose.marketing, True, actor)
+        relationships.set_purpose(session, rel, Purpose.marketing, True, actor)
         return Done(True, f"Undone: {brand} may send you marketing again, as before.")
     if choice is Choice.pause:
         until = kept.get("until")
         if kept.get("paused"):
-            decisions.pause(
+            relationships.pause(
                 session, rel, datetime.fromisoformat(str(until)) if until else None, actor
             )
         else:
-            decisions.resume(session, rel, actor)
+            relationships.resume(session, rel, actor)
         return Done(True, f"Undone: {brand} is no longer paused by this choice.")
     cap = kept.get("cap")
-    decisions.set_brand_cap(session, rel, cap if isinstance(cap, int) else rel.brand_cap, actor)
+    relationships.set_brand_cap(session, rel, cap if isinstance(cap, int) else rel.brand_cap, actor)
     return Done(True, f"Undone: {brand} may send you at most {rel.brand_cap} a week again.")

@@ -13,10 +13,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger, verification
-from accord.consent.keys_api import instance_signing_key
+from accord.consent import service as consent
 from accord.consent.models import LedgerEvent
-from accord.consent.receipts import COLLECTION_METHODS, event_state, ledger_link_ok
 from accord.core.errors import AccordError, NotFound
 from accord.core.signing import public_key_jwk, verify_document
 from accord.core.web.csrf import csrf_protect
@@ -44,7 +42,7 @@ LAWFUL_BASIS = {
 
 
 def _event(session: Session, person_id: uuid.UUID, seq: int) -> LedgerEvent:
-    found = next((e for e in ledger.events_for(session, person_id) if e.seq == seq), None)
+    found = next((e for e in consent.events_for(session, person_id) if e.seq == seq), None)
     if found is None:
         raise NotFound("No such decision in your history.")
     return found
@@ -68,13 +66,13 @@ def _checks(request: Request, session: Session, person_id: uuid.UUID, seq: int) 
         document = receipt_for(session, request, event)
     except AccordError:
         document = None
-    key = public_key_jwk(instance_signing_key(request))
-    _, breaks = verification.verify(session, subject=person_id)
+    key = public_key_jwk(consent.instance_signing_key(request))
+    _, breaks = consent.verify(session, subject=person_id)
     broken = next((b for b in breaks if b.seq <= seq), None)
     return [
         (
             "The decision matches its record",
-            document is not None and ledger_link_ok(document),
+            document is not None and consent.ledger_link_ok(document),
             "Its record hashes to the hash in your chain of decisions."
             if document is not None
             else "Its record does not match its hash: it was changed after it was made.",
@@ -97,7 +95,7 @@ def _checks(request: Request, session: Session, person_id: uuid.UUID, seq: int) 
 
 def _context(request: Request, session: Session, person_id: uuid.UUID, seq: int) -> Any:
     event = _event(session, person_id, seq)
-    body = ledger.body_of(event)
+    body = consent.body_of(event)
     me = people.get_person(session, person_id)
     controller = controller_for(session, event, request.app.state.settings.email_from)
     scope = body.get("scope", {})
@@ -107,9 +105,9 @@ def _context(request: Request, session: Session, person_id: uuid.UUID, seq: int)
         "who": me.email,
         "controller": controller,
         "what": _what(session, body, me.time_zone),
-        "state": event_state(body["action"]),
+        "state": consent.event_state(body["action"]),
         "how": HOW.get(body["source"], body["source"]),
-        "method": COLLECTION_METHODS.get(body["source"], body["source"]),
+        "method": consent.COLLECTION_METHODS.get(body["source"], body["source"]),
         "when": local_text(event.occurred_at, me.time_zone),
         "policy": body.get("policy"),
         "purposes": purposes,
@@ -165,9 +163,9 @@ async def check(request: Request, person: PersonDep, session: SessionDep) -> Res
 
     def act(found: Kept) -> Response:
         document = found.document
-        key = public_key_jwk(instance_signing_key(request))
+        key = public_key_jwk(consent.instance_signing_key(request))
         signed = verify_document(document, [key])
-        linked = "ledger" not in document or ledger_link_ok(document)
+        linked = "ledger" not in document or consent.ledger_link_ok(document)
         result = {
             "valid": signed and linked,
             "signed": signed,

@@ -1,7 +1,7 @@
 """campaigns: saved segments (a brand's named audiences for the composer)
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-05 19:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0024"
-down_revision = "0023"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
