@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -115,7 +115,18 @@ def _in(currency: str | None) -> str:
     return f", in {currency}" if currency else ""
 
 
-def terms_text(latest: service.FitResult) -> str:
+class FitTerms(Protocol):
+    """What a fit assumed: `FitResult` and `EquitySummary` both say."""
+
+    @property
+    def margin(self) -> float: ...
+    @property
+    def horizon_months(self) -> int: ...
+    @property
+    def discount_monthly(self) -> float: ...
+
+
+def terms_text(latest: FitTerms) -> str:
     """What the equity figure assumes, said next to it."""
     return (
         f"at a {latest.margin * 100:.0f}% margin on spend, over the next "
@@ -204,13 +215,12 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
 
 
 def equity_tiles(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
-    """What the overview's equity and lifetime value tiles show: the latest fit's figures,
-    without the history of fits, charts and tables of the Equity and CLV tabs."""
-    latest = service.equity(session, brand_id)
+    """What the overview's equity and lifetime value tiles show: the latest fit's headline
+    figures, without the history of fits, charts and tables of the Equity and CLV tabs."""
+    latest = service.equity_summary(session, brand_id)
     if latest is None:
         return {"latest": None}
-    total, currency = latest.total, latest.currency
-    top = next((b for b in latest.segments if b.segment == "clv_top_10"), None)
+    total, top, currency = latest.total, latest.top_band, latest.currency
     return {
         "latest": latest,
         "terms": terms_text(latest),

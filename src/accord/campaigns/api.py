@@ -10,8 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
+from accord.brands.deps import BRAND_SCOPED, BrandDep
 from accord.campaigns import control, messages, report, service
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import (

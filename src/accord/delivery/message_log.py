@@ -13,8 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
+from accord.brands.deps import BRAND_SCOPED, BrandDep
 from accord.campaigns import service as campaigns
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.pagination import Page

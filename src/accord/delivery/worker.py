@@ -26,7 +26,7 @@ from accord.core.settings import Settings
 from accord.delivery import claims, counters, dispatch, journal, rate
 from accord.delivery.channels import Channels
 from accord.delivery.outcomes import Outcome
-from accord.webhooks import dispatch as webhooks
+from accord.webhooks import service as webhooks
 
 log = logging.getLogger("accord.worker")
 # One transaction per chunk: on PostgreSQL a withdrawal waits at most for this many hand-overs
