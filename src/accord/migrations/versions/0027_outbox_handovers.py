@@ -1,7 +1,7 @@
 """outbox_handovers: the hand-over journal (each message a channel took, until its chunk commits)
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-05 19:05:00.000000
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import accord.core.db
 
-revision = "0026"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
