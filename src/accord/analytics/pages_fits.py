@@ -214,6 +214,15 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
     return context
 
 
+def clv_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    """The CLV tab: the latest fit's bands and terms (not the history of fits that the Equity
+    tab draws)."""
+    latest = service.equity(session, brand_id)
+    if latest is None:
+        return {"latest": None, "clv": None}
+    return {"latest": latest, "terms": terms_text(latest), "clv": _clv_distribution(latest)}
+
+
 def equity_tiles(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
     """What the overview's equity and lifetime value tiles show: the latest fit's headline
     figures, without the history of fits, charts and tables of the Equity and CLV tabs."""
