@@ -7,9 +7,12 @@ in it runs).
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,7 +31,7 @@ def free_port() -> int:
 
 def wait_up(url: str, proc: subprocess.Popen[bytes], headers: dict[str, str] | None = None) -> None:
     """Wait until GET `url` answers 200, failing early if the server process has died."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded machine starts slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.returncode}")
@@ -64,3 +67,64 @@ def fresh_postgres(name: str) -> str | None:
     except psycopg.OperationalError:
         return None
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+WRK_MISSING = "wrk is not installed: `apt-get install wrk` (Debian/Ubuntu), then run again."
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    """What `wrk --latency` reported: requests per second, latency percentiles, errors."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+    def line(self) -> str:
+        return f"{self.rps:8,.0f} req/s, p50 {self.p50_ms:6.1f} ms, p99 {self.p99_ms:6.1f} ms"
+
+
+def _ms(value: str) -> float:
+    number = float(re.sub(r"[a-z]+$", "", value))
+    unit = re.sub(r"^[\d.]+", "", value)
+    return number * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+    script: Path | None = None,
+) -> WrkRun:
+    """Load `url` with wrk (two threads, never more than the connections) and parse its
+    report. Exits with how to install wrk when it is missing."""
+    if shutil.which("wrk") is None:
+        raise SystemExit(WRK_MISSING)
+    threads = max(1, min(2, connections))
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(seconds, 1):.0f}s",
+               "--timeout", "10s", "--latency"]  # fmt: skip
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    total = re.search(r"(\d+) requests in", out)
+    if not (rps and p50 and p99 and total):
+        raise RuntimeError(f"wrk printed no report:\n{out}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(bad.group(1)) if bad else 0
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    return WrkRun(
+        float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(total.group(1)), errors
+    )

@@ -35,6 +35,16 @@ batches / floor, goal <= 1.3) and, for diagnosis, with the same floor:
 (every member with its reason, fetched), `reason_counts_vs_floor_<backend>`, and
 `eligible_sql_only_vs_floor_<backend>` / `reasons_sql_only_vs_floor_<backend>` (the one-statement
 forms' rows straight from the DB-API cursor against the floors' likewise: the SQL alone).
+Jurisdictions: each person also has a place (where the law sees them: US-FL, US, US-CA, CA-ON,
+DE, US-OK or none) and Florida's and Oklahoma's people some marketing texts on the topic in the
+last 24 hours. The same audience is then measured again for an SMS marketing campaign, with the
+shipped legal rules loaded (the migration loads `compliance/rules.toml`): the gate reads the
+rules of each person's place (windows, which resolve defers rather than drops, and the states'
+3 texts a topic in 24 hours), and the floors add, per frequency limit the rules name, the
+strictest `max` of the rules covering the person's place read from the rules tables by hand-
+written SQL. Both must again return the same set (the gate's NULL or deferring reasons, what
+resolve writes): `RESULT gate_vs_floor_<backend>_sms <ratio>` (goal <= 1.3) and the same
+diagnostics with `_sms`.
 `--quick` uses 50,000 people.
 `--explain` prints the plans (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
 """

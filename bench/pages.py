@@ -221,8 +221,8 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             try:
                 wait_up(base + "/healthz", accord)
-            except RuntimeError:
-                sys.exit((workdir / "serve.log").read_text()[-3000:])
+            except RuntimeError as exc:
+                sys.exit(f"{exc}\n{(workdir / 'serve.log').read_text()[-3000:]}")
             bare_url = f"http://127.0.0.1:{bare_port}/api/v1/brand"
             wait_up(bare_url, bare)
             run(base, bare_url, database_url, requests, workdir)

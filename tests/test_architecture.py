@@ -24,6 +24,31 @@ FORBIDDEN: dict[str, set[str]] = {
 }
 
 
+# The modules of a domain that other domains may import (`accord.<domain>.<module>`): its one
+# door, and the data both sides must share. Everything else in a domain is its own business.
+PUBLIC: dict[str, str] = {
+    "service": "the one door into a domain: its rules, queries and the names it offers",
+    "models": "its tables, for set-based SQL that joins across domains (the gate, reports)",
+    "schemas": "the Pydantic shapes its service takes and gives",
+    "vocabulary": "the enums both sides speak",
+    "deps": "the FastAPI dependencies that say who calls (a brand's member, a person)",
+    "channels.base": "the channel adapter interface, which the channel domains implement",
+}
+# Imports of another domain's internals still to move behind its service, each with why it is
+# there. The list only shrinks: an entry that no longer happens fails the test.
+NOT_YET_THROUGH_SERVICE: dict[tuple[str, str], str] = {}
+
+# Modules that change a person's relationships or write the ledger. Routes (a module whose name
+# ends in `api` or `pages`) reach them only through their domain's service, even inside the
+# domain: one way in for every change, so a page cannot skip what the service does around it.
+CHANGES_THROUGH_SERVICE: dict[str, str] = {
+    "accord.relationships.decisions": "a person's decisions, each one ledger event",
+    "accord.relationships.global_prefs": "a person's settings across brands, ledger events",
+    "accord.relationships.topics": "a brand's topics, which people's choices refer to",
+    "accord.consent.ledger": "the ledger itself",
+}
+
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -66,8 +91,13 @@ def imports() -> dict[str, set[str]]:
                     drop = node.level - 1 if is_package else node.level
                     anchor = anchor[: len(anchor) - drop] if drop else anchor
                     base = ".".join([*anchor, base] if base else anchor)
-                # `from accord.x import y` may import the module accord.x.y.
-                targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+                # `from accord.x import y` imports the module accord.x.y if there is one, else
+                # the name y of accord.x.
+                known = modules()
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                    for alias in node.names
+                ]
             else:
                 targets = [alias.name for alias in node.names]
             for target in targets:
@@ -146,6 +176,30 @@ def violations(graph: dict[str, set[str]]) -> list[str]:
     return found
 
 
+def internal_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Every import of another domain's module that is not one of its PUBLIC ones."""
+    found = set()
+    for source, targets in graph.items():
+        for target in targets:
+            a, b = part(source), part(target)
+            if a == b or a not in domains() or b not in domains():
+                continue
+            if target.removeprefix(f"accord.{b}.") not in PUBLIC:
+                found.add((source, target))
+    return found
+
+
+def routes_past_the_service(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Every route module's import of a module of CHANGES_THROUGH_SERVICE."""
+    return {
+        (source, target)
+        for source, targets in graph.items()
+        if source.endswith(("api", "pages"))
+        for target in targets
+        if target in CHANGES_THROUGH_SERVICE
+    }
+
+
 def test_the_graph_sees_every_part() -> None:
     graph = imports()
     assert {"core", "consent", "campaigns", "<root>"} <= {part(m) for m in graph}
@@ -157,6 +211,36 @@ def test_the_graph_sees_every_part() -> None:
 
 def test_every_layering_rule_holds() -> None:
     assert violations(imports()) == []
+
+
+def test_other_domains_enter_a_domain_through_its_service() -> None:
+    found = internal_imports(imports())
+    new = sorted(f"{a} -> {b}" for a, b in found - NOT_YET_THROUGH_SERVICE.keys())
+    assert new == [], "import the domain's service (or a PUBLIC module) instead"
+    gone = sorted(f"{a} -> {b}" for a, b in NOT_YET_THROUGH_SERVICE.keys() - found)
+    assert gone == [], "no longer imported: take it off NOT_YET_THROUGH_SERVICE"
+
+
+def test_an_import_of_internals_is_reported() -> None:
+    graph = {name: set(targets) for name, targets in imports().items()}
+    graph["accord.campaigns.service"].add("accord.consent.verification")
+    graph["accord.campaigns.service"].add("accord.consent.models")
+    found = internal_imports(graph)
+    assert ("accord.campaigns.service", "accord.consent.verification") in found
+    assert ("accord.campaigns.service", "accord.consent.models") not in found
+
+
+def test_pages_and_apis_change_things_through_their_service() -> None:
+    found = sorted(f"{a} -> {b}" for a, b in routes_past_the_service(imports()))
+    assert found == [], "call the domain's service"
+
+
+def test_a_page_calling_decisions_is_reported() -> None:
+    graph = {name: set(targets) for name, targets in imports().items()}
+    graph["accord.relationships.pages"].add("accord.relationships.decisions")
+    assert ("accord.relationships.pages", "accord.relationships.decisions") in (
+        routes_past_the_service(graph)
+    )
 
 
 def test_domains_form_no_cycles() -> None:

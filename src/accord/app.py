@@ -113,7 +113,14 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.conversations import console_pages as conversation_console_pages
     from accord.conversations import pages as conversation_pages
     from accord.core.web import api_docs, home
-    from accord.delivery import feedback_api, sms_receipts, tracking_pages, unsubscribe_pages
+    from accord.delivery import (
+        feedback_api,
+        message_log,
+        metrics,
+        sms_receipts,
+        tracking_pages,
+        unsubscribe_pages,
+    )
     from accord.gatecheck import api as gatecheck_api
     from accord.ideas import api as ideas_api
     from accord.ideas import console_pages as idea_console_pages
@@ -134,6 +141,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.relationships import link_pages as relationship_link_pages
     from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
+    from accord.relationships import receipt_pages as relationship_receipt_pages
     from accord.relationships import settings_pages as relationship_settings_pages
     from accord.sms import api as sms_api
     from accord.sms import hooks as sms_hooks
@@ -148,6 +156,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     # Not under /api/v1 and without CSRF: mailbox providers and e-mail services call these.
     app.include_router(unsubscribe_pages.one_click_router)
     app.include_router(feedback_api.router)
+    app.include_router(metrics.router)
     app.include_router(tracking_pages.router)
     app.include_router(sms_hooks.router)
     app.include_router(sms_receipts.router)
@@ -167,6 +176,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         webhooks_api,
         gatecheck_api,
         postal_api,
+        message_log,
     ):
         app.include_router(api.router, prefix="/api/v1")
     app.include_router(conversations_api.person_router, prefix="/api/v1")
@@ -177,6 +187,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         people_contact_pages,
         relationship_pages,
         relationship_settings_pages,
+        relationship_receipt_pages,
         relationship_link_pages,
         privacy_pages,
         topic_console_pages,

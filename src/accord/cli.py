@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "apikey": ("accord.brands.cli:apikey_app", "API keys for brand systems."),
     "brand": ("accord.brands.cli:brand_app", "Brands (tenants)."),
+    "campaign": (
+        "accord.campaigns.cli:campaign_app",
+        "Campaigns: list, show, send, cancel, pause, resume.",
+    ),
     "compliance": (
         "accord.compliance.cli:compliance_app",
         "Legal rules as data: sending windows, frequency limits, consent.",

@@ -33,8 +33,15 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
         worker.start_thread()
         digests = DigestLoop(web_app.state.db, settings, web_app.state.mailer)
         digests.start_thread()
+    log_config = None
+    if settings.log_format == "json":
+        from accord.core.logs import configure
+
+        configure("json")
+    else:
+        log_config = uvicorn.config.LOGGING_CONFIG
     try:
-        uvicorn.run(web_app, host=host, port=port, log_level="info")
+        uvicorn.run(web_app, host=host, port=port, log_level="info", log_config=log_config)
     finally:
         if worker is not None:
             worker.stop.set()

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from accord.brands.api import BRAND_SCOPED
+from accord.brands.deps import BRAND_SCOPED
 from accord.brands.models import Brand
 from accord.consent import ledger
 from accord.core.permissions import Role

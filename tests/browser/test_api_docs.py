@@ -25,6 +25,8 @@ def test_the_api_docs_render_offline(live: LiveServer, page: Page) -> None:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text))
     page.goto(live.url + "/api/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Accord")
+    # Swagger UI builds the page from the whole OpenAPI document (hundreds of operations):
+    # on a loaded machine that takes longer than the default five seconds.
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Accord", timeout=60_000)
     expect(page.get_by_text("/api/v1/brand").first).to_be_visible()
     assert elsewhere == [] and errors == []

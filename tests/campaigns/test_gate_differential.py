@@ -132,7 +132,7 @@ hhmm = st.tuples(st.integers(0, 23), st.sampled_from([0, 30])).map(
     lambda t: f"{t[0]:02d}:{t[1]:02d}"
 )
 contact = st.tuples(st.booleans(), st.booleans())  # verified, suppressed
-PURPOSES = ["marketing", "transactional", "sharing"]
+PURPOSES = ["marketing", "transactional", "sharing", "profiling"]
 # Personal terms, by roster id: how the person's agreement with the brand stands.
 TERMS = ["intent-only", "no-sharing", "service-only", "no-stalking"]
 TERMS_STATES = ["accepted", "pending", "declined", "every-brand", "every-brand-published"]
@@ -456,6 +456,27 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "eligible",
         {"terms": {"no-sharing": "declined"}, "channels": {("sharing", "sms")}},
         "sharing",
+    ),
+    # no_profiling (no-stalking, service-only) keeps back messages of a profiling topic.
+    (
+        "terms",
+        {"terms": {"no-stalking": "accepted"}, "channels": {("profiling", "sms")}},
+        "profiling",
+    ),
+    (
+        "terms",
+        {"terms": {"service-only": "every-brand-published"}, "channels": {("profiling", "sms")}},
+        "profiling",
+    ),
+    (
+        "eligible",
+        {"terms": {"no-stalking": "pending"}, "channels": {("profiling", "sms")}},
+        "profiling",
+    ),
+    (
+        "eligible",
+        {"terms": {"no-sharing": "accepted"}, "channels": {("profiling", "sms")}},
+        "profiling",
     ),
 ]
 

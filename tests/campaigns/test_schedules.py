@@ -51,6 +51,7 @@ def test_local_schedule_sends_at_the_same_local_time_in_every_zone(session: Sess
         select(OutboxMessage).where(OutboxMessage.campaign_id == campaign.id)
     ).all()
     for row in rows:
+        assert row.person_id is not None
         local = row.not_before.astimezone(__import__("zoneinfo").ZoneInfo(people[row.person_id]))
         assert (local.hour, local.minute, local.date().isoformat()) == (9, 0, day)
     assert len(rows) == 3

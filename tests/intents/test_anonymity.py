@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from accord.brands.api import BRAND_SCOPED
+from accord.brands.deps import BRAND_SCOPED
 from accord.core.db import utcnow
 from accord.core.permissions import Role
 from accord.intents import service as intents

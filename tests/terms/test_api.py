@@ -52,12 +52,16 @@ def test_proffer_answer_and_the_same_record_for_both(client: TestClient, session
         "no_profiling",
         "no_tracking",
     ]
+    events = count(session, LedgerEvent)
     again = client.post(
         f"/api/v1/terms/agreements/{row['id']}/answer",
         json={"answer": "decline"},
         headers=brand_headers,
     )
     assert again.status_code == 409 and again.json()["field"] == "answer"
+    assert count(session, LedgerEvent) == events  # the second answer wrote nothing
+    stored = session.get(Agreement, uuid.UUID(row["id"]))
+    assert stored is not None and stored.status == "accepted"
     mine = client.get(f"/api/v1/me/terms/agreements/{row['id']}/record").json()
     theirs = client.get(
         f"/api/v1/terms/agreements/{row['id']}/record", headers=brand_headers

@@ -22,13 +22,12 @@ from accord.analytics.schemas import (
     ScoreOut,
     TransactionBatch,
 )
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
+from accord.brands.deps import BRAND_SCOPED, BrandDep
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep
 from accord.core.web.params import IdempotencyKeyParam
-from accord.relationships import decisions
+from accord.relationships import service as relationships
 
 router = APIRouter(prefix="/analytics", tags=["analytics", BRAND_SCOPED])
 
@@ -105,7 +104,7 @@ def read_holdout(
 def read_scores(person_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> ScoreOut:
     """A related person's scores: only while they grant `profiling` to your brand."""
     caller.require(Permission.read_analytics)
-    if decisions.find(session, person_id, caller.brand_id) is None:
+    if relationships.find(session, person_id, caller.brand_id) is None:
         raise NotFound("No such person.")
     score = service.scores_for(session, caller.brand_id, person_id)
     if score is None:

@@ -20,7 +20,7 @@ WEEKS = 8
 def panel(session: Session, caller: BrandCaller) -> dict[str, Any] | None:
     if not role_allows(caller.role, Permission.read_analytics):
         return None
-    latest = service.equity(session, caller.brand_id)
+    latest = service.equity_summary(session, caller.brand_id)
     equity = None
     if latest is not None:
         total = latest.total

@@ -14,6 +14,8 @@ from accord.analytics.models import CustomerScore, ModelFit, SegmentAggregate
 from accord.analytics.summary import as_date
 from accord.analytics.tracking import fit_row
 
+TOP_BAND = "clv_top_10"
+
 
 @dataclass(frozen=True)
 class FitResult:
@@ -106,3 +108,70 @@ def equity(session: Session, brand_id: uuid.UUID) -> FitResult | None:
     """The brand's latest fit with its segment equity; None before the first fit."""
     fit_id = latest_fit_id(session, brand_id)
     return None if fit_id is None else get_fit(session, brand_id, fit_id)
+
+
+@dataclass(frozen=True)
+class EquitySummary:
+    """The latest fit's headline figures (the console's home and the analytics overview):
+    what `equity` returns without the spend fit, the score count or the other segments."""
+
+    fit_id: uuid.UUID
+    model: str
+    customers: int
+    cutoff: date
+    horizon_months: int
+    discount_monthly: float
+    margin: float
+    currency: str | None
+    total: pr.SegmentEquity | None  # None when fewer than 5 customers stand behind it
+    top_band: pr.SegmentEquity | None  # the top 10% by lifetime value, likewise
+
+
+def equity_summary(session: Session, brand_id: uuid.UUID) -> EquitySummary | None:
+    """The brand's latest fit with its total and top-band equity; None before the first fit.
+    Two statements: the fit, and its two segment rows."""
+    row = session.scalars(
+        select(ModelFit)
+        .where(ModelFit.brand_id == brand_id, ModelFit.model.in_(pr.PURCHASE_MODELS))
+        .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    found = {
+        a.segment: a
+        for a in session.scalars(
+            select(SegmentAggregate).where(
+                SegmentAggregate.fit_id == row.id,
+                SegmentAggregate.segment.in_((pr.ALL, TOP_BAND)),
+            )
+        )
+    }
+    lost_withheld = set(row.options.get("lost_withheld", []))
+
+    def segment(name: str) -> pr.SegmentEquity | None:
+        a = found.get(name)
+        if a is None:
+            return None
+        return pr.SegmentEquity(
+            segment=a.segment,
+            customers=a.customers,
+            equity=a.equity,
+            consented_customers=a.consented_customers,
+            consented_equity=a.consented_equity,
+            lost_equity=None if a.segment in lost_withheld else a.lost_equity,
+        )
+
+    options = row.options
+    return EquitySummary(
+        fit_id=row.id,
+        model=row.model,
+        customers=row.customers,
+        cutoff=as_date(row.cutoff),
+        horizon_months=int(options.get("horizon_months", 12)),
+        discount_monthly=float(options.get("discount_monthly", 0.01)),
+        margin=float(options.get("margin", 0.3)),
+        currency=options.get("currency"),
+        total=segment(pr.ALL),
+        top_band=segment(TOP_BAND),
+    )

@@ -88,13 +88,14 @@ def _tab(
 def overview(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     def build(context: dict[str, Any]) -> dict[str, Any]:
         snap = context["snap"]
+        # The tiles' figures only: each tab draws its own charts and tables.
         return {
-            "equity": pages_fits.equity_section(session, caller.brand_id),
-            "rfm": pages_view.rfm_section(snap) if snap else None,
-            "channels": pages_view.channel_section(snap) if snap else None,
-            "profit": pages_view.profit_section(snap) if snap else None,
+            "equity": pages_fits.equity_tiles(session, caller.brand_id),
+            "rfm": pages_view.rfm_tile(snap) if snap else None,
+            "channels": pages_view.channel_tile(snap) if snap else None,
+            "profit": pages_view.profit_tile(snap) if snap else None,
             "holdout": pages_fits.holdout_section(snap),
-            "rates": pages_view.rates_section(session, caller.brand_id),
+            "rates": pages_view.rates_tile(session, caller.brand_id),
         }
 
     return _tab(request, caller, session, "", "analytics/overview.html", build)
@@ -111,7 +112,7 @@ def equity(request: Request, caller: BrandDep, session: SessionDep) -> HTMLRespo
 @router.get("/clv", response_class=HTMLResponse)
 def clv(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     def build(context: dict[str, Any]) -> dict[str, Any]:
-        return {"equity": pages_fits.equity_section(session, caller.brand_id)}
+        return {"equity": pages_fits.clv_section(session, caller.brand_id)}
 
     return _tab(request, caller, session, "/clv", "analytics/clv.html", build)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -115,7 +115,18 @@ def _in(currency: str | None) -> str:
     return f", in {currency}" if currency else ""
 
 
-def terms_text(latest: service.FitResult) -> str:
+class FitTerms(Protocol):
+    """What a fit assumed: `FitResult` and `EquitySummary` both say."""
+
+    @property
+    def margin(self) -> float: ...
+    @property
+    def horizon_months(self) -> int: ...
+    @property
+    def discount_monthly(self) -> float: ...
+
+
+def terms_text(latest: FitTerms) -> str:
     """What the equity figure assumes, said next to it."""
     return (
         f"at a {latest.margin * 100:.0f}% margin on spend, over the next "
@@ -201,6 +212,38 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
         }
         context["clv"] = _clv_distribution(latest)
     return context
+
+
+def clv_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    """The CLV tab: the latest fit's bands and terms (not the history of fits that the Equity
+    tab draws)."""
+    latest = service.equity(session, brand_id)
+    if latest is None:
+        return {"latest": None, "clv": None}
+    return {"latest": latest, "terms": terms_text(latest), "clv": _clv_distribution(latest)}
+
+
+def equity_tiles(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    """What the overview's equity and lifetime value tiles show: the latest fit's headline
+    figures, without the history of fits, charts and tables of the Equity and CLV tabs."""
+    latest = service.equity_summary(session, brand_id)
+    if latest is None:
+        return {"latest": None}
+    total, top, currency = latest.total, latest.top_band, latest.currency
+    return {
+        "latest": latest,
+        "terms": terms_text(latest),
+        "figures": {
+            "total": money(total.equity, currency) if total else FEWER,
+            "customers": f"{latest.customers:,}",
+            "model": MODEL_NAMES.get(latest.model, latest.model),
+        },
+        "clv": {
+            "top_average": money(top.equity / top.customers, currency)
+            if top and top.customers
+            else None
+        },
+    }
 
 
 def _clv_distribution(latest: service.FitResult) -> dict[str, Any]:

@@ -132,6 +132,21 @@ def rfm_section(snap: Snapshot) -> dict[str, Any]:
     }
 
 
+def rfm_tile(snap: Snapshot) -> dict[str, Any]:
+    """The overview's RFM tile: champions of all customers (the tab draws the rest)."""
+    champions = next((c for c in snap.segments if c.segment.key == "champions"), None)
+    return {"total": snap.grid.total, "champions": champions}
+
+
+def channel_tile(snap: Snapshot) -> dict[str, Any]:
+    """The overview's channel mix tile (the figures of `channel_section`, no chart)."""
+    mix = snap.channel_mix
+    return {
+        "ratio": None if mix.ratio is None else f"{mix.ratio:.2f}",
+        "has_data": any(r.channels > 0 for r in mix.rows) and snap.gaps.with_channel > 0,
+    }
+
+
 def channel_section(snap: Snapshot) -> dict[str, Any]:
     mix, cur = snap.channel_mix, snap.currency
     label = {0: "Channel not recorded", 1: "1 channel"}
@@ -167,6 +182,12 @@ def channel_section(snap: Snapshot) -> dict[str, Any]:
 
 def _in(currency: str | None) -> str:
     return f", in {currency}" if currency else ""
+
+
+def rates_tile(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    """The overview's rates tile, live: all weeks added up (no per channel and topic rows)."""
+    weekly = rates.rates_by_week(session, brand_id, by_channel_and_topic=False)
+    return {"total": rates.totals(weekly) if weekly else None, "weeks": len(weekly)}
 
 
 def rates_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
@@ -219,6 +240,15 @@ def _tenth(rank: int) -> str:
     return {1: "Tenth 1 (most profitable)", 10: "Tenth 10 (least profitable)"}.get(
         rank, f"Tenth {rank}"
     )
+
+
+def profit_tile(snap: Snapshot) -> dict[str, Any]:
+    """The overview's profit tile (the summary of `profit_section`, no charts)."""
+    summary = snap.profit
+    return {
+        "summary": summary if summary.customers >= segments.MIN_GROUP else None,
+        "figures": {"profit": money(summary.profit, snap.currency)},
+    }
 
 
 def profit_section(snap: Snapshot) -> dict[str, Any]:

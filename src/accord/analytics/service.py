@@ -19,7 +19,15 @@ from accord.analytics import predict as pr
 from accord.analytics import snapshot
 from accord.analytics.clv import FitError, NotConverged
 from accord.analytics.clv.gammagamma import GammaGammaParams
-from accord.analytics.fits import FitResult, equity, get_fit, latest_fit_id
+from accord.analytics.fits import (
+    EquitySummary,
+    FitResult,
+    equity,
+    equity_summary,
+    get_fit,
+    latest_fit_id,
+)
+from accord.analytics.importer import import_csv as import_csv
 from accord.analytics.linking import link_customers
 from accord.analytics.models import ModelFit, SegmentAggregate, Transaction
 from accord.analytics.predict import SegmentEquity
@@ -31,18 +39,25 @@ from accord.analytics.scores import (
     replace_scores,
     scores_for,
 )
+from accord.analytics.segments import SEGMENTS as SEGMENTS
+from accord.analytics.segments import segment_people as segment_people
 from accord.analytics.summary import Summary, as_date, customer_summary, day_start
 from accord.analytics.tracking import HoldoutResult, HoldoutWeek, holdout
 from accord.core.errors import InvalidInput
 
+# Other domains import only this module (tests/test_architecture.py): the `name as name`
+# imports above are what it offers them from the domain's other modules.
+
 __all__ = [
     "SCORE_MEANINGS",
+    "EquitySummary",
     "FitResult",
     "HoldoutResult",
     "HoldoutWeek",
     "PersonScore",
     "SegmentEquity",
     "equity",
+    "equity_summary",
     "fit",
     "get_fit",
     "holdout",

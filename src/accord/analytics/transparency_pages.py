@@ -24,9 +24,9 @@ from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
 from accord.core.web.templates import flash
 from accord.people.deps import PersonDep
-from accord.relationships import decisions
-from accord.relationships.decisions import PORTAL
+from accord.relationships import service as relationships
 from accord.relationships.models import PurposeGrant
+from accord.relationships.service import PORTAL
 from accord.relationships.vocabulary import Purpose, State
 
 router = APIRouter(
@@ -151,10 +151,10 @@ def withdraw_profiling(
     brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
     """Withdraw profiling from the scores panel: the scores go in the same transaction."""
-    rel = decisions.get(session, person.person_id, brand_id)
+    rel = relationships.get(session, person.person_id, brand_id)
     brand = brands.get_brand(session, brand_id)
     ended = rel.state == State.ended
-    if not ended and decisions.set_purpose(session, rel, Purpose.profiling, False, PORTAL):
+    if not ended and relationships.set_purpose(session, rel, Purpose.profiling, False, PORTAL):
         flash(
             request,
             f"Profiling is withdrawn: {brand.name} no longer holds any scores about you, and "

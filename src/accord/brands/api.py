@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Query, status
 
 from accord.brands import service
-from accord.brands.deps import BrandDep
+from accord.brands.deps import BRAND_SCOPED, BrandDep
 from accord.brands.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -22,7 +22,6 @@ from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep
 from accord.core.web.params import CursorParam
 
-BRAND_SCOPED = "brand-scoped"
 router = APIRouter(tags=["brand", BRAND_SCOPED])
 
 LimitQuery = Query(default=50, ge=1, le=200)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from accord.brands import service
 from accord.core.errors import NotAuthenticated
@@ -14,18 +16,32 @@ from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
 from accord.core.web.deps import ApiKeyScheme, SessionDep, SessionScheme
 
+# The OpenAPI tag of every route that acts for a brand (its API key or a member's session).
+BRAND_SCOPED = "brand-scoped"
 
-def brand_caller(
+
+async def brand_caller(
     request: Request, session: SessionDep, _key: ApiKeyScheme, _cookie: SessionScheme
 ) -> BrandCaller:
-    """An API key opens the API only; the console's pages need a signed-in member."""
+    """An API key opens the API only; the console's pages need a signed-in member.
+
+    An API key is looked up on the event loop (one indexed read, which never waits for a lock:
+    SQLite's readers do not wait for its writer); the rare write of its last use, and the
+    member's path, run in the thread pool."""
     api = request.url.path.startswith("/api/")
     auth = request.headers.get("authorization")
     if auth is not None and api:
         scheme, _, secret = auth.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise NotAuthenticated(service.BAD_CREDENTIALS)
-        return service.authenticate_api_key(session, secret.strip())
+        caller, stale = service.find_api_key(session, secret.strip())
+        if stale and caller.api_key_id is not None:
+            await run_in_threadpool(service.touch_api_key, session, caller.api_key_id)
+        return caller
+    return await run_in_threadpool(_member_caller, request, session, api)
+
+
+def _member_caller(request: Request, session: Session, api: bool) -> BrandCaller:
     member_id = sign_in.current(request, session, sign_in.MEMBER)
     if member_id is None:
         raise NotAuthenticated(service.BAD_CREDENTIALS)

@@ -43,7 +43,15 @@ SIGNIN = "brands/signin.html"
 ACCOUNT = "brands/account.html"
 API_KEYS = "brands/api_keys.html"
 SETTINGS = "brands/settings.html"
-BRAND_FIELDS = ["name", "kind", "sender_name", "sender_email", "postal_address", "support_email"]
+BRAND_FIELDS = [
+    "name",
+    "kind",
+    "sender_name",
+    "sender_email",
+    "postal_address",
+    "support_email",
+    "send_rate_per_second",
+]
 
 
 def _console(request: Request, caller: BrandCaller, session: Any) -> dict[str, Any]:

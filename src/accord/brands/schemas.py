@@ -29,6 +29,16 @@ class BrandCreate(BaseModel):
     support_email: Email
 
 
+SendRate = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=10_000,
+        description="Messages per second the brand's campaigns go out at, across all workers.",
+    ),
+]
+
+
 class BrandUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,6 +48,7 @@ class BrandUpdate(BaseModel):
     sender_email: Email | None = None
     postal_address: PostalAddress | None = None
     support_email: Email | None = None
+    send_rate_per_second: SendRate | None = None
 
 
 class BrandOut(BaseModel):
@@ -51,6 +62,7 @@ class BrandOut(BaseModel):
     sender_email: str
     postal_address: str | None
     support_email: str
+    send_rate_per_second: int
     created_at: datetime
 
 

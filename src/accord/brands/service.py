@@ -23,7 +23,7 @@ from accord.core.permissions import Role
 from accord.core.principals import BrandCaller
 from accord.core.security import hash_password, token_hash, verify_password
 from accord.core.settings import Settings
-from accord.mail.backends import Email, Mailer, compose
+from accord.mail.service import Email, Mailer, compose
 
 KEY_PREFIX = "acc_"
 BAD_CREDENTIALS = "Invalid or missing credentials."
@@ -248,8 +248,9 @@ def revoke_api_key(session: Session, brand_id: uuid.UUID, key_id: uuid.UUID) -> 
     return key
 
 
-def authenticate_api_key(session: Session, secret: str) -> BrandCaller:
-    """The caller behind a bearer key. Any failure says the same thing."""
+def find_api_key(session: Session, secret: str) -> tuple[BrandCaller, bool]:
+    """The caller behind a bearer key, reading only (one indexed SELECT), and whether its
+    `last_used_at` is due for an update (`touch_api_key`). Any failure says the same thing."""
     if not secret.startswith(KEY_PREFIX):
         raise NotAuthenticated(BAD_CREDENTIALS)
     row = session.execute(
@@ -259,10 +260,20 @@ def authenticate_api_key(session: Session, secret: str) -> BrandCaller:
     ).one_or_none()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated(BAD_CREDENTIALS)
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
-    return BrandCaller(brand_id=row.brand_id, role=row.role, api_key_id=row.id)
+    stale = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
+    return BrandCaller(brand_id=row.brand_id, role=row.role, api_key_id=row.id), stale
+
+
+def touch_api_key(session: Session, api_key_id: uuid.UUID) -> None:
+    session.execute(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=utcnow()))
+
+
+def authenticate_api_key(session: Session, secret: str) -> BrandCaller:
+    """The caller behind a bearer key, its last use recorded. Any failure says the same."""
+    caller, stale = find_api_key(session, secret)
+    if stale and caller.api_key_id is not None:
+        touch_api_key(session, caller.api_key_id)
+    return caller
 
 
 def _owners(session: Session, brand_id: uuid.UUID) -> int:

@@ -10,9 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
-from accord.campaigns import messages, report, service
+from accord.brands.deps import BRAND_SCOPED, BrandDep
+from accord.campaigns import control, messages, report, service
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import (
     CampaignCreate,
@@ -95,6 +94,23 @@ def cancel(campaign_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> Cam
     return _out(
         session, service.cancel(session, service.get(session, caller.brand_id, campaign_id))
     )
+
+
+@router.post("/campaigns/{campaign_id}/pause", response_model=CampaignOut)
+def pause(campaign_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> CampaignOut:
+    """Hold a scheduled or sending campaign: nothing more goes out until it is resumed (the
+    messages a worker holds already, at most one batch, still go). Again: no change."""
+    caller.require(Permission.send_campaigns)
+    campaign = service.get(session, caller.brand_id, campaign_id)
+    return _out(session, control.pause(session, campaign))
+
+
+@router.post("/campaigns/{campaign_id}/resume", response_model=CampaignOut)
+def resume(campaign_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> CampaignOut:
+    """Let a paused campaign go on where it stopped."""
+    caller.require(Permission.send_campaigns)
+    campaign = service.get(session, caller.brand_id, campaign_id)
+    return _out(session, control.resume(session, campaign))
 
 
 @router.get("/campaigns/{campaign_id}/report")

@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from accord.analytics.segments import segment_people
+from accord.analytics.service import segment_people
 from accord.campaigns.gate_sql import Related
 from accord.campaigns.models import Campaign
 from accord.ideas import service as ideas

@@ -44,6 +44,7 @@ REASON_TEXT = {
     "terms": "The terms the person agreed with the brand forbid this message.",
     "expired": "The campaign expired before the message could go.",
     "cancelled": "The campaign was cancelled before the message went.",
+    "erased": "The person erased their data before the message went.",
 }
 STATE_TEXT = {
     "draft": "draft",

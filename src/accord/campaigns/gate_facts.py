@@ -100,7 +100,7 @@ def _legal_counts(
         )
         .group_by(outbox.person_id)
     ).all()
-    return {row[0]: tuple(int(n or 0) for n in row[1:]) for row in rows}
+    return {row[0]: tuple(int(n or 0) for n in row[1:]) for row in rows if row[0] is not None}
 
 
 @cache

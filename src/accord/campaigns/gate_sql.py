@@ -105,13 +105,20 @@ def zone_minutes(session: Session, at: datetime) -> list[tuple[str, int]]:
 
 
 def _facts(
-    session: Session, sending: Sending, audience: Audience, people: People, reasons: bool
+    session: Session,
+    sending: Sending,
+    audience: Audience,
+    people: People,
+    reasons: bool,
+    clock: bool = True,
 ) -> tuple[Select[uuid.UUID], FactColumns]:
     """The audience joined to every fact the rules of `sending` read (one row per member), and
     those facts as columns. `reasons`: for every member's reason (a CASE over the rules), not
     only the eligible (the rules in WHERE). `people` (after, up to) narrows the audience to a
     range of person ids, stated on every table read so each is read by that range of its
-    person index (a batch reads its own slice of each table, not all of it)."""
+    person index (a batch reads its own slice of each table, not all of it). `clock`: the
+    person's local time is read (the rules that defer by it are tested); without it no zone
+    table is built (no scan of the time zones in use) and nothing is joined for it."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     marketing = sending.purpose == Purpose.marketing
     interruptive = sending.channel in INTERRUPTIVE
@@ -211,7 +218,7 @@ def _facts(
     )
     query, legal_window, legal_limits = _legal(query, sending, legal, person, chosen, span, sqlite)
     minute = NOT_JOINED
-    if interruptive or legal.has_window:
+    if clock and (interruptive or legal.has_window):
         zones = zone_minutes(session, sending.at)
         # A CTE, not a VALUES join: SQLite cannot alias the columns of a VALUES in FROM. Named
         # by channel: a several-channel campaign puts one gate per channel in one statement.
@@ -419,10 +426,15 @@ def _contact_points(
 
 
 def _gate(
-    session: Session, sending: Sending, audience: Audience, people: People, reasons: bool
+    session: Session,
+    sending: Sending,
+    audience: Audience,
+    people: People,
+    reasons: bool,
+    clock: bool = True,
 ) -> tuple[Select[uuid.UUID], list[tuple[Rule, Condition]]]:
     """The audience joined to the facts, and each rule of the sending with its condition."""
-    query, facts = _facts(session, sending, audience, people, reasons)
+    query, facts = _facts(session, sending, audience, people, reasons, clock)
     return query, [(rule, rule.passes_sql(facts, sending)) for rule in rules_for(sending)]
 
 
@@ -451,7 +463,8 @@ def eligible_select(
     `gate_select` whose reason is NULL (or, with `deferred`, NULL or a deferring reason such as
     quiet_hours). `people` (after, up to): only the audience members whose id is in that range
     (a batch)."""
-    query, rules = _gate(session, sending, audience, people, reasons=False)
+    # With `deferred`, the rules that defer by local time are not tested: no clock is read.
+    query, rules = _gate(session, sending, audience, people, reasons=False, clock=not deferred)
     tested = [(rule, passes) for rule, passes in rules if not (deferred and rule.defers)]
     # A rule the next one implies need not be tested (the last one always is).
     needed = [

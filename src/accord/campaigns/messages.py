@@ -14,7 +14,7 @@ from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput, NotFound
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
-from accord.relationships import decisions
+from accord.relationships import service as relationships
 
 
 def enqueue(
@@ -22,7 +22,7 @@ def enqueue(
 ) -> OutboxMessage:
     """Queue one message. Its purpose is the topic's, never the caller's say-so; the same
     Idempotency-Key yields the same single message."""
-    topic = decisions.brand_topic(session, brand_id, data.topic_id)
+    topic = relationships.brand_topic(session, brand_id, data.topic_id)
     if topic.purpose != "transactional":
         raise InvalidInput(
             f"Topic '{topic.slug}' is for {topic.purpose}: send it as a campaign, which the "
@@ -31,7 +31,7 @@ def enqueue(
         )
     if topic.retired_at is not None:
         raise InvalidInput("This topic is retired.", field="topic_id")
-    if decisions.find(session, data.person_id, brand_id) is None:
+    if relationships.find(session, data.person_id, brand_id) is None:
         raise NotFound("No such person.", field="person_id")
     person = session.get_one(Person, data.person_id)
     brand = session.get_one(Brand, brand_id)

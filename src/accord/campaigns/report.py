@@ -75,6 +75,9 @@ class Report:
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
     # Per channel: delivery rates from the receipts.
     delivery: dict[str, ChannelDelivery] = field(default_factory=dict)
+    # Of the messages handed over, those whose person has erased their data since: counted in
+    # `states` like any other, with nothing left that leads back to the person.
+    erased_after_sending: int = 0
 
 
 def build(session: Session, campaign: Campaign) -> Report:
@@ -109,9 +112,23 @@ def build(session: Session, campaign: Campaign) -> Report:
         .group_by(OutboxMessage.channel, OutboxMessage.state)
     ):
         by_channel.setdefault(channel, dict.fromkeys(STATES, 0))[state] = count
+    erased = session.scalar(
+        select(func.count()).where(
+            OutboxMessage.campaign_id == campaign.id,
+            OutboxMessage.person_id.is_(None),
+            OutboxMessage.state.in_(HANDED),
+        )
+    )
     delivery = {channel: channel_delivery(counts) for channel, counts in by_channel.items()}
     return Report(
-        dict(campaign.audience_counts), states, skipped, events, rates, by_channel, delivery
+        dict(campaign.audience_counts),
+        states,
+        skipped,
+        events,
+        rates,
+        by_channel,
+        delivery,
+        erased_after_sending=int(erased or 0),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from accord.analytics.segments import SEGMENTS
+from accord.analytics.service import SEGMENTS
 from accord.core.validation import Line, Text
 
 MAX_HTML = 200_000

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, Query, Response, status
 
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
+from accord.brands.deps import BRAND_SCOPED, BrandDep
 from accord.conversations import service
 from accord.conversations.inbox import Filter
 from accord.conversations.models import Message, Thread

@@ -23,7 +23,7 @@ def digest_command(
     ACCORD_DIGEST_MINUTES), listing the conversations waiting on them."""
     from accord.conversations.digest import run_once
     from accord.core.db import Database
-    from accord.mail.backends import build_mailer
+    from accord.mail.service import build_mailer
 
     settings = load_settings()
     db = Database.from_settings(settings)

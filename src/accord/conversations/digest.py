@@ -24,7 +24,7 @@ from accord.conversations.models import MemberDigest, Thread
 from accord.core.db import Database, insert_or_ignore, utcnow
 from accord.core.permissions import Permission, role_allows
 from accord.core.settings import Settings
-from accord.mail.backends import Email, Mailer, compose
+from accord.mail.service import Email, Mailer, compose
 
 log = logging.getLogger("accord.conversations.digest")
 MAX_LISTED = 20

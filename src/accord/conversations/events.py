@@ -11,10 +11,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from accord.conversations.models import Message, Thread
-from accord.webhooks import registry
 from accord.webhooks import service as webhooks
 
-MESSAGE_RECEIVED = registry.define(
+MESSAGE_RECEIVED = webhooks.define(
     "conversation.message_received",
     "A person wrote in a conversation (portal, e-mail or SMS reply); internal notes never are.",
 )
@@ -41,7 +40,7 @@ def message_received(session: Session, thread: Thread, message: Message, files: 
     webhooks.emit(
         session,
         thread.brand_id,
-        registry.REPLY_RECEIVED.name,
+        webhooks.REPLY_RECEIVED.name,
         {
             "person_id": str(thread.person_id),
             "channel": message.via,

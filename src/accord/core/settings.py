@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +110,14 @@ class Settings(BaseSettings):
     push_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=30)
     webhook_disable_after_days: int = Field(default=5, ge=1, le=60)
+    # Operations (accord.delivery.metrics, accord.core.logs).
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token /metrics requires; empty: /metrics only in dev.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: one JSON object per log line."
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.campaigns import templating
+from accord.campaigns import service as campaigns_service
 from accord.campaigns.models import Campaign
 from accord.core.db import among
 from accord.core.settings import Settings
@@ -108,7 +108,7 @@ class Drafting:
         person = sources.people[row.person_id]
         topic_name = sources.topics[row.topic_id]
         campaign = sources.campaigns.get(row.campaign_id) if row.campaign_id else None
-        context = templating.context_for(
+        context = campaigns_service.context_for(
             display_name=person.display_name,
             locale=person.locale,
             brand=brand,
@@ -142,4 +142,4 @@ def _render(
     source = templates.get(name)
     if source is None:
         return None
-    return templating.render(source, context, html=html)
+    return campaigns_service.render(source, context, html=html)

@@ -22,8 +22,8 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from accord.campaigns.gate_facts import check
-from accord.campaigns.gate_rules import Decision, Reason, Sending
+from accord.campaigns.service import Decision, Reason, Sending
+from accord.campaigns.service import check_gate as check
 from accord.consent.models import LedgerHead
 from accord.core.db import among
 from accord.core.settings import Settings
@@ -34,11 +34,11 @@ from accord.delivery.outcomes import MAX_ATTEMPTS, OutboxRow, Outcome, failed, r
 from accord.delivery.outcomes import record as record_outcomes
 from accord.delivery.slots import RateWriter, Slots, in_session
 from accord.outbox.models import OutboxMessage
-from accord.people import contacts
+from accord.people import service as people_service
 from accord.people.models import ContactPoint
 from accord.relationships.vocabulary import Channel, Purpose
 from accord.webhooks import service as webhooks
-from accord.webhooks.registry import MESSAGE_DELIVERED, MESSAGE_SENT
+from accord.webhooks.service import MESSAGE_DELIVERED, MESSAGE_SENT
 
 _outbox = cast(Table, OutboxMessage.__table__)
 
@@ -268,7 +268,7 @@ def suppress(session: Session, settings: Settings, suppressions: list[Suppressio
             )
         ).first()
         if point is not None and point.suppressed_reason is None:
-            contacts.suppress(session, settings, point, "undeliverable")
+            people_service.suppress_contact_point(session, settings, point, "undeliverable")
 
 
 def _count(settled: dict[str, Any], outcome: Outcome) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from accord.campaigns.footer import footer_html, footer_text
+from accord.campaigns.service import footer_html, footer_text
 from accord.core.settings import Settings
 
 

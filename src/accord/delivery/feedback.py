@@ -27,18 +27,18 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from accord.consent.ledger import Scope
+from accord.consent.service import Scope
 from accord.core.errors import InvalidInput
 from accord.core.security import normalise_email
 from accord.core.settings import Settings
 from accord.delivery import email_channel, unsubscribe
 from accord.outbox.models import DeliveryEvent, OutboxMessage
-from accord.people import contacts
+from accord.people import service as people
 from accord.people.models import ContactPoint
-from accord.relationships import decisions
+from accord.relationships import service as relationships
 from accord.relationships.vocabulary import Purpose, Source, State
 from accord.webhooks import service as webhooks
-from accord.webhooks.registry import MESSAGE_BOUNCED, MESSAGE_COMPLAINED
+from accord.webhooks.service import MESSAGE_BOUNCED, MESSAGE_COMPLAINED
 
 log = logging.getLogger("accord.feedback")
 
@@ -235,7 +235,7 @@ def _suppress(session: Session, settings: Settings, row: OutboxMessage, reason: 
         )
     ).one_or_none()
     if point is not None and point.suppressed_reason is None:
-        contacts.suppress(session, settings, point, reason)
+        people.suppress_contact_point(session, settings, point, reason)
 
 
 def _event(session: Session, row: OutboxMessage, kind: str, detail: str | None) -> None:
@@ -263,6 +263,8 @@ def apply(session: Session, settings: Settings, item: Feedback) -> str:
     row = find_message(session, settings, item)
     if row is None:
         return "unmatched"
+    if row.person_id is None:  # the person was erased since: nothing of theirs is left to act on
+        return "erased"
     kind = {"bounce": "bounced", "soft_bounce": "soft_bounced", "complaint": "complained"}[
         item.kind
     ]
@@ -273,9 +275,9 @@ def apply(session: Session, settings: Settings, item: Feedback) -> str:
         _suppress(session, settings, row, "hard_bounce")
     elif item.kind == "complaint":
         _suppress(session, settings, row, "complaint")
-        rel = decisions.find(session, row.person_id, row.brand_id)
+        rel = relationships.find(session, row.person_id, row.brand_id)
         if rel is not None and rel.state != State.ended:
-            decisions.withdraw(
+            relationships.withdraw(
                 session,
                 row.person_id,
                 row.brand_id,

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from accord.campaigns import templating
+from accord.campaigns import service as campaigns
 from accord.delivery.channels.base import Channel, Composed, ComposeError, Verdict
 from accord.delivery.compose import Drafting
 from accord.delivery.outcomes import OutboxRow, Outcome, backoff, failed, of_verdict, result
@@ -122,9 +122,9 @@ class HandOver:
             self.results.append(result(row, "queued", not_before=later, attempts=row.attempts - 1))
             return None
         try:
-            with templating.message_budget():  # the limits hold for the message as a whole
+            with campaigns.message_budget():  # the limits hold for the message as a whole
                 return channel.compose(self.drafting.draft(row, address))
-        except templating.TemplateLimit as exc:
+        except campaigns.TemplateLimit as exc:
             self.outcome.failed += 1
             self.results.append(failed(row, "template_limit", str(exc)))
         except ComposeError as exc:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.campaigns import templating
+from accord.campaigns import service as campaigns
 from accord.campaigns.models import Campaign
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
@@ -74,7 +74,7 @@ def sent_to(
         source = subject if subject is not None else (payload or {}).get("subject")
         if channel == "sms":  # a text has no subject: its text, as the person got it
             source = text if text is not None else (payload or {}).get("text")
-        context = templating.context_for(
+        context = campaigns.context_for(
             display_name=person.display_name, locale=person.locale, brand=brand, topic_name=topic
         )
         found.append(
@@ -92,7 +92,7 @@ def sent_to(
 
 def _subject(source: str, context: dict[str, object]) -> str:
     try:
-        return templating.render(source, context)
+        return campaigns.render(source, context)
     except Exception:  # a brand's template must never break the person's page
         return source
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from accord.core.settings import Settings
 from accord.delivery.email_channel import Outgoing, domain_of
-from accord.mail.backends import DevMailer
+from accord.mail.service import DevMailer
 
 LEADING_DOT = re.compile(rb"(?m)^\.")  # a line starting with "." gets another (RFC 5321 4.5.2)
 # An address smtplib's quoteaddr() would only wrap in <>: ASCII, no space, quote or bracket.

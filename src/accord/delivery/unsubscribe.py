@@ -17,16 +17,16 @@ from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.campaigns.models import Campaign
-from accord.consent import ledger
-from accord.consent.ledger import Scope
+from accord.consent import service as consent
+from accord.consent.service import Scope
 from accord.core.db import utcnow
 from accord.core.settings import Settings
 from accord.delivery import tokens
 from accord.delivery.tokens import UnsubscribeToken
 from accord.outbox.models import DeliveryEvent, OutboxMessage
-from accord.relationships import decisions
-from accord.relationships.decisions import Actor
+from accord.relationships import service as relationships
 from accord.relationships.models import Relationship, Topic
+from accord.relationships.service import Actor
 from accord.relationships.vocabulary import Purpose, Source, State
 
 PAUSE_DAYS = 30
@@ -86,7 +86,7 @@ def target(session: Session, token: UnsubscribeToken) -> Target:
     topic = session.get(Topic, token.topic)
     if topic is not None and topic.brand_id != token.brand:
         topic = None
-    rel = decisions.find(session, token.person, token.brand)
+    rel = relationships.find(session, token.person, token.brand)
     return Target(token=token, brand=brand, topic=topic, rel=rel)
 
 
@@ -94,7 +94,7 @@ def hold(session: Session, person_id: uuid.UUID) -> None:
     """Two clicks at once (a mailbox provider's POST and the person's own) run one after the
     other, so the second finds nothing left to do: one ledger event, one attributed
     unsubscribe."""
-    ledger.hold(session, person_id)
+    consent.hold(session, person_id)
 
 
 def _evidence(token: UnsubscribeToken, via: str | None) -> dict[str, str]:
@@ -135,7 +135,7 @@ def unsubscribe_topic(
     found = target(session, token)
     if not found.live:
         return False
-    changed = decisions.withdraw(
+    changed = relationships.withdraw(
         session,
         token.person,
         token.brand,
@@ -171,7 +171,7 @@ def choose(
             return Done(True, f"You are unsubscribed from '{topic}' by {brand}.")
         return Done(False, f"You were already unsubscribed from '{topic}' by {brand}.")
     if choice is Choice.brand:
-        changed = decisions.withdraw(
+        changed = relationships.withdraw(
             session,
             token.person,
             token.brand,
@@ -193,7 +193,7 @@ def _pause(session: Session, rel: Relationship, brand: str, actor: Actor, now: d
         # Never shorten a longer (or open-ended) pause the person already chose.
         when = rel.paused_until.strftime("%Y-%m-%d") if rel.paused_until else "you resume it"
         return Done(False, f"{brand} was already paused until {when}.")
-    decisions.pause(session, rel, until, actor)
+    relationships.pause(session, rel, until, actor)
     return Done(
         True,
         f"{brand} is paused for {PAUSE_DAYS} days, until {until:%Y-%m-%d}: "
@@ -205,5 +205,45 @@ def _fewer(session: Session, rel: Relationship, brand: str, actor: Actor) -> Don
     if rel.brand_cap <= FEWER_CAP:
         # Never raise a lower cap the person already chose.
         return Done(False, f"{brand} could already send you at most {rel.brand_cap} a week.")
-    decisions.set_brand_cap(session, rel, FEWER_CAP, actor)
+    relationships.set_brand_cap(session, rel, FEWER_CAP, actor)
     return Done(True, f"{brand} may now send you at most {FEWER_CAP} marketing message a week.")
+
+
+def before(session: Session, token: UnsubscribeToken) -> dict[str, object]:
+    """What the relationship holds now that a choice may change: kept for Undo."""
+    rel = target(session, token).rel
+    if rel is None:
+        return {}
+    until = rel.paused_until.isoformat() if rel.paused_until else None
+    return {"cap": rel.brand_cap, "paused": rel.state == State.paused, "until": until}
+
+
+def undo(
+    session: Session, token: UnsubscribeToken, choice: Choice, kept: dict[str, object]
+) -> Done:
+    """Put back what `choice` changed (the page's Undo, right after the choice)."""
+    hold(session, token.person)
+    found = target(session, token)
+    brand = found.brand_name
+    if not found.live or found.rel is None:
+        return Done(False, f"You have no active relationship with {brand}: nothing to undo.")
+    rel = found.rel
+    actor = Actor(source=Source.email_link, evidence=_evidence(token, "undo"))
+    if choice is Choice.topic:
+        relationships.set_topic(session, rel, token.topic, True, actor)
+        return Done(True, f"Undone: you get '{found.topic_name}' from {brand} again.")
+    if choice is Choice.brand:
+        relationships.set_purpose(session, rel, Purpose.marketing, True, actor)
+        return Done(True, f"Undone: {brand} may send you marketing again, as before.")
+    if choice is Choice.pause:
+        until = kept.get("until")
+        if kept.get("paused"):
+            relationships.pause(
+                session, rel, datetime.fromisoformat(str(until)) if until else None, actor
+            )
+        else:
+            relationships.resume(session, rel, actor)
+        return Done(True, f"Undone: {brand} is no longer paused by this choice.")
+    cap = kept.get("cap")
+    relationships.set_brand_cap(session, rel, cap if isinstance(cap, int) else rel.brand_cap, actor)
+    return Done(True, f"Undone: {brand} may send you at most {rel.brand_cap} a week again.")

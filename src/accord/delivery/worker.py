@@ -23,10 +23,10 @@ from accord.campaigns import service as campaigns
 from accord.core import write_turns
 from accord.core.db import Database, utcnow
 from accord.core.settings import Settings
-from accord.delivery import claims, dispatch, rate
+from accord.delivery import claims, counters, dispatch, rate
 from accord.delivery.channels import Channels
 from accord.delivery.outcomes import Outcome
-from accord.webhooks import dispatch as webhooks
+from accord.webhooks import service as webhooks
 
 log = logging.getLogger("accord.worker")
 # One transaction per chunk: a crash re-sends at most this many messages (same Message-ID), and
@@ -89,12 +89,12 @@ class Worker:
                 rate.forget_old(session, now)
                 self.forget_at = now + FORGET_EVERY
             if not campaigns.due(session, now):
-                return claims.claim(
+                return counters.claim(
                     session, owner=self.name, now=now, limit=batch, lease=lease, turn=self.turn
                 )
         self.schedule(now)
         with self.db.transaction() as session:
-            return claims.claim(
+            return counters.claim(
                 session, owner=self.name, now=now, limit=batch, lease=lease, turn=self.turn
             )
 

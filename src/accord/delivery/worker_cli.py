@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from accord.core.cli_helpers import console, fail, load_settings
 from accord.core.db import Database
 from accord.core.errors import SchemaBehind
+from accord.core.logs import configure
 from accord.core.migrate import ensure_current
 
 
@@ -20,8 +20,8 @@ def worker(
     """Deliver messages: resolve due campaigns, claim due outbox rows, re-check the gate, send."""
     from accord.delivery.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings()
+    configure(settings.log_format)
     db = Database.from_settings(settings)
     try:
         ensure_current(db.engine)

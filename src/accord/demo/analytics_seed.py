@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import Integer, case, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from accord.analytics import importer, service
+from accord.analytics import service
 from accord.analytics.models import Customer, Transaction
 from accord.brands.models import Brand
 from accord.core.db import rowcount
@@ -78,7 +78,7 @@ def seed_analytics(
             report.note = f"No CDNOW data at {master}: the demo has no analytics."
             say(report.note)
             return report
-        result = importer.import_csv(session, settings, brand.id, master, None, None, fmt="cdnow")
+        result = service.import_csv(session, settings, brand.id, master, None, None, fmt="cdnow")
         report.imported = result.imported
         # CDNOW records prices only. The demo assumes Groove's goods cost 70% of the price (the
         # 30% margin its fit uses), so that customer profitability has something to show.

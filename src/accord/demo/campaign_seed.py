@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand, Member
-from accord.campaigns import messages
 from accord.campaigns import service as campaigns
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import CampaignCreate, MessageCreate
@@ -178,4 +177,4 @@ def _orders(session: Session, brands: dict[str, Brand]) -> None:
             continue
         topic = _topic(session, brand, topic_slug)
         body = MessageCreate(topic_id=topic.id, person_id=ada, subject=subject, text=text)
-        messages.enqueue(session, brand.id, body, idempotency_key=f"demo-{slug}-order")
+        campaigns.enqueue(session, brand.id, body, idempotency_key=f"demo-{slug}-order")

@@ -8,7 +8,7 @@ from accord.core import migrate
 from accord.core.cli_helpers import console
 from accord.core.db import Database
 from accord.core.settings import Settings
-from accord.delivery.worker import Worker
+from accord.delivery.service import Worker
 from accord.demo import data
 from accord.demo.seed import seed
 

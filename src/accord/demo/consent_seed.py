@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.core.db import utcnow
 from accord.people.models import ContactPoint, Person
-from accord.relationships import decisions, global_prefs, topics
-from accord.relationships.decisions import PORTAL
+from accord.relationships import service as relationships
 from accord.relationships.models import Relationship, Topic
 from accord.relationships.schemas import TopicCreate
+from accord.relationships.service import PORTAL
 from accord.relationships.vocabulary import Channel, Purpose, State
 
 TOPICS = {
@@ -56,7 +56,7 @@ def seed_topics(session: Session, brands: dict[str, Brand]) -> dict[str, list[To
                 data = TopicCreate(
                     slug=topic_slug, name=name, description=description, purpose=Purpose(purpose)
                 )
-                existing[topic_slug] = topics.create(session, brand.id, data)
+                existing[topic_slug] = relationships.create_topic(session, brand.id, data)
         found[slug] = [existing[s[0]] for s in specs]
     return found
 
@@ -80,9 +80,9 @@ def seed_relationships(session: Session, brands: dict[str, Brand], people: list[
                 continue  # not everyone knows every brand
             _relationship(session, person, brands[slug], by_slug[slug], i + j, now)
         if i % 4 == 0:
-            global_prefs.set_quiet_hours(session, person.id, "21:00", "08:00", PORTAL)
+            relationships.set_quiet_hours(session, person.id, "21:00", "08:00", PORTAL)
         if i % 10 == 5:
-            global_prefs.set_global_cap(session, person.id, 5, PORTAL)
+            relationships.set_global_cap(session, person.id, 5, PORTAL)
     return seeded
 
 
@@ -105,23 +105,25 @@ def _relationship(
     session: Session, person: Person, brand: Brand, brand_topics: list[Topic], k: int, now: object
 ) -> None:
     if k % 13 == 6:
-        decisions.start(session, person.id, brand.id, PORTAL, action="invite", state=State.invited)
+        relationships.start(
+            session, person.id, brand.id, PORTAL, action="invite", state=State.invited
+        )
         return
-    rel = decisions.start(session, person.id, brand.id, PORTAL)
+    rel = relationships.start(session, person.id, brand.id, PORTAL)
     if k % 3 != 0:
-        decisions.set_purpose(session, rel, Purpose.marketing, True, PORTAL)
-        decisions.set_channel(session, rel, Purpose.marketing, Channel.email, True, PORTAL)
+        relationships.set_purpose(session, rel, Purpose.marketing, True, PORTAL)
+        relationships.set_channel(session, rel, Purpose.marketing, Channel.email, True, PORTAL)
         for topic in brand_topics:
             if topic.purpose == "marketing" and (k + len(topic.slug)) % 2 == 0:
-                decisions.set_topic(session, rel, topic.id, True, PORTAL)
+                relationships.set_topic(session, rel, topic.id, True, PORTAL)
     if k % 2 == 0:
-        decisions.set_purpose(session, rel, Purpose.profiling, True, PORTAL)
+        relationships.set_purpose(session, rel, Purpose.profiling, True, PORTAL)
     if k % 5 == 1:
-        decisions.set_brand_cap(session, rel, 1, PORTAL)
+        relationships.set_brand_cap(session, rel, 1, PORTAL)
     if k % 7 == 2:
-        decisions.pause(session, rel, utcnow() + timedelta(days=14 + k), PORTAL)
+        relationships.pause(session, rel, utcnow() + timedelta(days=14 + k), PORTAL)
     elif k % 11 == 4:
-        decisions.pause(session, rel, None, PORTAL)
+        relationships.pause(session, rel, None, PORTAL)
     elif k % 9 == 8:
-        decisions.set_purpose(session, rel, Purpose.marketing, False, PORTAL)
-        decisions.end(session, rel, PORTAL)
+        relationships.set_purpose(session, rel, Purpose.marketing, False, PORTAL)
+        relationships.end(session, rel, PORTAL)

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand, Member
-from accord.conversations import inbound_mail, reply_address
 from accord.conversations import service as conversations
 from accord.conversations.models import Thread
 from accord.core.principals import BrandCaller
@@ -45,11 +44,11 @@ def _email_reply(
     """A reply as a mail program writes it, taken through the inbound SMTP endpoint's path."""
     message = EmailMessage()
     message["From"] = f"{person.display_name} <{person.email}>"
-    message["To"] = reply_address.address_for(settings, thread.id)
+    message["To"] = conversations.reply_address_for(settings, thread.id)
     message["Subject"] = f"Re: {thread.subject}"
     quote = "\n".join(f"> {line}" for line in quoted.splitlines())
     message.set_content(f"{text}\n\nOn Tue, 1 Dec 2026 at 10:02, Groove Records wrote:\n{quote}\n")
-    inbound_mail.take(session, settings, bytes(message), str(message["To"]))
+    conversations.take_inbound_mail(session, settings, bytes(message), str(message["To"]))
 
 
 def seed_conversations(

@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from accord.campaigns.gate_facts import check as gate_check
-from accord.campaigns.gate_rules import RULES, Decision, Reason, Sending
-from accord.campaigns.gate_sql import gate_select
+from accord.campaigns.service import RULES, Decision, Reason, Sending, gate_select
+from accord.campaigns.service import check_gate as gate_check
 from accord.core.db import among, insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput
 from accord.core.security import normalise_email

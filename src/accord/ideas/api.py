@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
+from accord.brands.deps import BRAND_SCOPED, BrandDep
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.pagination import Page
 from accord.core.permissions import Permission

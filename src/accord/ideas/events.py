@@ -5,11 +5,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from accord.ideas.models import Idea
-from accord.webhooks import registry
 from accord.webhooks import service as webhooks
 
-IDEA_CREATED = registry.define("idea.created", "A person proposed an idea on an ideas board.")
-IDEA_STATUS_CHANGED = registry.define(
+IDEA_CREATED = webhooks.define("idea.created", "A person proposed an idea on an ideas board.")
+IDEA_STATUS_CHANGED = webhooks.define(
     "idea.status_changed", "The brand gave an idea a new status (and perhaps a public reply)."
 )
 

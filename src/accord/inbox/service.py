@@ -22,7 +22,7 @@ from accord.core.settings import Settings
 from accord.inbox.models import InboxItem
 from accord.relationships.models import Relationship
 from accord.webhooks import service as webhooks
-from accord.webhooks.registry import MESSAGE_READ
+from accord.webhooks.service import MESSAGE_READ
 
 TOKEN_SALT = "accord.inbox.person-token"
 MAX_TOKEN_MINUTES = 24 * 60

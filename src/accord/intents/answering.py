@@ -21,7 +21,7 @@ from accord.intents.models import AutoRule, Block, Intent, IntentTerm, Offer, Su
 from accord.intents.schemas import OfferIn, RuleIn
 from accord.intents.views import expired, required_terms
 from accord.intents.vocabulary import HearBy, IntentStatus, OfferStatus
-from accord.mail.backends import Email, Mailer, compose
+from accord.mail.service import Email, Mailer, compose
 from accord.people import service as people
 from accord.terms import service as terms
 

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel
 
 from accord.brands import service as brands
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
+from accord.brands.deps import BRAND_SCOPED, BrandDep
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep

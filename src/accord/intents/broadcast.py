@@ -24,7 +24,7 @@ from accord.intents.models import Block, Intent, IntentTerm, Offer, View
 from accord.intents.schemas import IntentIn
 from accord.intents.views import end_of_day
 from accord.intents.vocabulary import IntentStatus, OfferStatus
-from accord.mail.backends import Mailer
+from accord.mail.service import Mailer
 from accord.relationships import service as relationships
 from accord.terms import service as terms
 

@@ -19,11 +19,17 @@ class MessageState(StrEnum):
 
     queued = "queued"
     deferred = "deferred"
+    paused = "paused"  # its campaign is paused: no worker claims it until it is resumed
     sending = "sending"
     sent = "sent"
     skipped = "skipped"
     failed = "failed"
     cancelled = "cancelled"
+
+
+# `Table.info` of the tables erasure keeps with the person detached (`service.detach_person`)
+# instead of deleting their rows: what was sent stays counted.
+DETACH = {"erasure": "detach"}
 
 
 class OutboxMessage(Base):
@@ -41,6 +47,7 @@ class OutboxMessage(Base):
             sqlite_where=text("provider_ref IS NOT NULL"),
             postgresql_where=text("provider_ref IS NOT NULL"),
         ),
+        {"info": DETACH},
     )
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
@@ -48,7 +55,10 @@ class OutboxMessage(Base):
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE")
     )
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # None once the person was erased: the row stays, detached, so the counts stay true.
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
     topic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(16))
@@ -77,6 +87,7 @@ class DeliveryEvent(Base):
     """What happened after sending: bounce, complaint, unsubscribe (attributed), reply."""
 
     __tablename__ = "delivery_events"
+    __table_args__ = {"info": DETACH}
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
@@ -84,7 +95,9 @@ class DeliveryEvent(Base):
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
     message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
-    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
     kind: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -100,3 +113,13 @@ class BrandSendWindow(Base):
     )
     window: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class DeliveryCounter(Base):
+    """Counts the workers keep in the database for /metrics (e.g. lease take-overs), so that
+    every worker process adds to the same number."""
+
+    __tablename__ = "delivery_counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -15,15 +15,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger
-from accord.consent.ledger import Scope
+from accord.consent import service as consent
+from accord.consent.service import Scope
 from accord.core.auth import consume_magic_link, issue_magic_link
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound, RateLimited
 from accord.core.security import constant_time_equal, keyed_hash, normalise_email
 from accord.core.settings import Settings
 from accord.core.texting import Texter
-from accord.mail.backends import Email, Mailer, compose
+from accord.mail.service import Email, Mailer, compose
 from accord.people.models import ContactPoint, Person
 from accord.people.phone_places import subdivision_of
 
@@ -315,7 +315,7 @@ def suppress(
             settings.resolved_secret_key(), point.address_normalised, purpose="evidence"
         )
     }
-    ledger.append(
+    consent.append(
         session,
         subject=point.person_id,
         action="suppress",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accord.mail.backends import Email
+from accord.mail.service import Email
 
 
 def sign_in_link(*, to: str, url: str, minutes: int, first_time: bool) -> Email:

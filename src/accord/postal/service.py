@@ -13,12 +13,10 @@ import uuid
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from accord.campaigns.audience import audience_of
-from accord.campaigns.gate_rules import Sending
-from accord.campaigns.gate_sql import gate_select
 from accord.campaigns.models import Campaign
-from accord.consent import ledger
-from accord.consent.ledger import Scope
+from accord.campaigns.service import Sending, audience_of, gate_select
+from accord.consent import service as consent
+from accord.consent.service import Scope
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, NotFound
 from accord.people.models import ContactPoint, Person
@@ -89,7 +87,7 @@ def export(
         )
     scope = Scope(purpose=topic.purpose, channel=Channel.postal.value, topic=topic.id)
     for pid, _ in rows:  # each person's chain records the disclosure of their address
-        ledger.append(
+        consent.append(
             session,
             subject=pid,
             brand=brand_id,

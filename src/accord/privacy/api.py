@@ -11,17 +11,17 @@ from accord.core.web import sign_in
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.people.deps import PersonDep
 from accord.privacy import service
-from accord.relationships.receipts_view import receipt_for
+from accord.relationships.service import receipt_for
 
 router = APIRouter(prefix="/me", tags=["my data"])
 
 
 def full_export(session: SessionDep, request: Request, person_id: uuid.UUID) -> dict[str, Any]:
-    from accord.consent import ledger
+    from accord.consent import service as consent
 
     document = service.export(session, person_id)
     document["receipts"] = [
-        receipt_for(session, request, event) for event in ledger.events_for(session, person_id)
+        receipt_for(session, request, event) for event in consent.events_for(session, person_id)
     ]
     return document
 

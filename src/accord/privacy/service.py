@@ -15,16 +15,17 @@ from typing import Any
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger
+from accord.consent import service as consent
 from accord.core.auth_models import MagicLink
 from accord.core.db import Base, utcnow
 from accord.core.errors import NotFound
 from accord.core.settings import Settings
 from accord.mail.models import DevMailMessage
+from accord.outbox import service as outbox
 from accord.people import service as people
 from accord.people.models import ContactPoint, ErasedAddress, Person
-from accord.relationships import decisions
-from accord.relationships.decisions import Actor
+from accord.relationships import service as relationships
+from accord.relationships.service import Actor
 from accord.relationships.vocabulary import Source
 from accord.sms import service as sms
 from accord.terms import service as terms
@@ -101,7 +102,7 @@ def export(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
         "exported_at": utcnow().isoformat(),
         "person_id": str(person_id),
         "ledger_events": [
-            ledger.body_of(e) | {"hash": e.hash} for e in ledger.events_for(session, person_id)
+            consent.body_of(e) | {"hash": e.hash} for e in consent.events_for(session, person_id)
         ],
         "tables": tables,
         # Personal terms as the person reads them: each agreement and the effects in force.
@@ -112,6 +113,11 @@ def export(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
 def _row(table: Table, person_id: uuid.UUID, column: str, session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(table).where(table.c[column] == person_id)).mappings().all()
     return [{k: _plain(v) for k, v in row.items() if k not in SECRET_COLUMNS} for row in rows]
+
+
+def _detached(table: Table) -> bool:
+    """Delivery rows stay, the person detached (`outbox.detach_person`): counts stay true."""
+    return table.info.get("erasure") == "detach"
 
 
 def _remember_erased(
@@ -151,7 +157,7 @@ def erase_account(session: Session, settings: Settings, person_id: uuid.UUID) ->
     every_address = list(
         session.scalars(select(ContactPoint.address).where(ContactPoint.person_id == person_id))
     )
-    ledger.append(
+    consent.append(
         session,
         subject=person_id,
         action="erase",
@@ -159,8 +165,9 @@ def erase_account(session: Session, settings: Settings, person_id: uuid.UUID) ->
         value={"scope": "account"},
     )
     _remember_erased(session, settings, addresses, None)
+    outbox.detach_person(session, person_id)
     for table, column in person_tables():
-        if column == "person_id":
+        if column == "person_id" and not _detached(table):
             session.execute(delete(table).where(table.c.person_id == person_id))
     session.execute(delete(MagicLink).where(MagicLink.subject_id == person_id))
     for address in [*every_address, person.email]:
@@ -175,16 +182,22 @@ def erase_for_brand(
 ) -> None:
     """ "End and erase what this brand holds about me": the relationship stays ended, and the
     brand can never re-import the address."""
-    rel = decisions.get(session, person_id, brand_id)
-    decisions.end(session, rel, Actor(source=Source.portal), erase=True)
+    rel = relationships.get(session, person_id, brand_id)
+    relationships.end(session, rel, Actor(source=Source.portal), erase=True)
     rel.shared = {}
+    outbox.detach_person(session, person_id, brand_id)
     for table, column in person_tables():
-        if column == "person_id" and "brand_id" in table.c and table.name != "relationships":
+        if (
+            column == "person_id"
+            and "brand_id" in table.c
+            and table.name != "relationships"
+            and not _detached(table)
+        ):
             session.execute(
                 delete(table).where(table.c.person_id == person_id, table.c.brand_id == brand_id)
             )
     _remember_erased(session, settings, _email_addresses(session, person_id), brand_id)
-    ledger.append(
+    consent.append(
         session,
         subject=person_id,
         brand=brand_id,

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from accord.core.web.csrf import csrf_protect, csrf_token
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.templates import flash, render
-from accord.people import contacts
+from accord.people import service as people
 from accord.people.deps import PersonDep
 from accord.push import service
 
@@ -60,6 +60,6 @@ def push_page(
 def remove(
     contact_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
-    contacts.remove(session, person.person_id, contact_id)
+    people.remove_contact_point(session, person.person_id, contact_id)
     flash(request, "That browser no longer receives push notifications from Accord.", "success")
     return RedirectResponse("/push", status_code=303)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from accord.core.errors import NotFound
 from accord.core.settings import Settings
-from accord.people import contacts
+from accord.people import service as people_service
 from accord.people.models import ContactPoint
 from accord.push.keys import vapid_keys
 from accord.push.sender import Subscription
@@ -31,7 +31,9 @@ def subscribe(
     p256dh: str,
     auth: str,
 ) -> ContactPoint:
-    return contacts.add_push(session, person_id, endpoint, p256dh, auth, allow_http=settings.is_dev)
+    return people_service.add_push(
+        session, person_id, endpoint, p256dh, auth, allow_http=settings.is_dev
+    )
 
 
 def unsubscribe(session: Session, person_id: uuid.UUID, endpoint: str) -> None:
@@ -86,4 +88,4 @@ def gone(session: Session, settings: Settings, endpoint: str) -> bool:
     ).one_or_none()
     if point is None:
         return False
-    return contacts.suppress(session, settings, point, GONE_REASON)
+    return people_service.suppress_contact_point(session, settings, point, GONE_REASON)

@@ -10,9 +10,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from accord.brands import service as brands
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
-from accord.consent import feed, ledger
+from accord.brands.deps import BRAND_SCOPED, BrandDep
+from accord.consent import service as consent
 from accord.consent.models import LedgerEvent
 from accord.core import csv_input
 from accord.core.error_text import field_path, sentence
@@ -21,7 +20,7 @@ from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.params import CursorParam, RowId
-from accord.relationships import brand_records, consent_import, service, topics
+from accord.relationships import brand_records, consent_import, service
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import (
     BrandPreferences,
@@ -50,7 +49,7 @@ def list_topics(
     limit: int = Query(default=50, ge=1, le=200),
 ) -> Page[TopicOut]:
     caller.require(Permission.read_brand)
-    rows, next_cursor = topics.listing(session, caller.brand_id, cursor=cursor, limit=limit)
+    rows, next_cursor = service.list_topics(session, caller.brand_id, cursor=cursor, limit=limit)
     return Page(items=[TopicOut.model_validate(t) for t in rows], next_cursor=next_cursor)
 
 
@@ -58,15 +57,13 @@ def list_topics(
 def create_topic(data: TopicCreate, caller: BrandDep, session: SessionDep) -> TopicOut:
     """Create a topic. People see its name, description and purpose; it is off until chosen."""
     caller.require(Permission.manage_topics)
-    return TopicOut.model_validate(topics.create(session, caller.brand_id, data))
+    return TopicOut.model_validate(service.create_topic(session, caller.brand_id, data))
 
 
 @router.get("/topics/{topic_id}", response_model=TopicOut)
 def read_topic(topic_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> TopicOut:
     caller.require(Permission.read_brand)
-    from accord.relationships.decisions import brand_topic
-
-    return TopicOut.model_validate(brand_topic(session, caller.brand_id, topic_id))
+    return TopicOut.model_validate(service.brand_topic(session, caller.brand_id, topic_id))
 
 
 @router.patch("/topics/{topic_id}", response_model=TopicOut)
@@ -74,14 +71,14 @@ def update_topic(
     topic_id: uuid.UUID, data: TopicUpdate, caller: BrandDep, session: SessionDep
 ) -> TopicOut:
     caller.require(Permission.manage_topics)
-    return TopicOut.model_validate(topics.update(session, caller.brand_id, topic_id, data))
+    return TopicOut.model_validate(service.update_topic(session, caller.brand_id, topic_id, data))
 
 
 @router.post("/topics/{topic_id}/retire", response_model=TopicOut)
 def retire_topic(topic_id: uuid.UUID, caller: BrandDep, session: SessionDep) -> TopicOut:
     """Retire a topic: no new choices, no campaigns; nobody's choices change."""
     caller.require(Permission.manage_topics)
-    return TopicOut.model_validate(topics.retire(session, caller.brand_id, topic_id))
+    return TopicOut.model_validate(service.retire_topic(session, caller.brand_id, topic_id))
 
 
 @router.get("/people/{person_id}/preferences", response_model=BrandPreferences)
@@ -209,11 +206,11 @@ def consent_events(
     """Your brand's consent decisions, oldest first, so your systems can follow along: keep
     the last next_cursor and ask again later."""
     caller.require(Permission.read_people)
-    rows, next_cursor = feed.page(session, caller.brand_id, cursor, limit)
+    rows, next_cursor = consent.feed_page(session, caller.brand_id, cursor, limit)
     items = [
         LedgerEventOut(
             id=e.id, person_id=e.subject_id, seq=e.seq, hash=e.hash, action=e.action,
-            occurred_at=e.occurred_at, event=ledger.body_of(e),
+            occurred_at=e.occurred_at, event=consent.body_of(e),
         )
         for e in rows
     ]  # fmt: skip

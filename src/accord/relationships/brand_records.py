@@ -14,7 +14,7 @@ from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotAuthenticated
 from accord.core.security import keyed_hash, new_token, token_hash
 from accord.core.settings import Settings
-from accord.mail.backends import Mailer, compose
+from accord.mail.service import Mailer, compose
 from accord.people import service as people
 from accord.people.models import ContactPoint, Person
 from accord.relationships import decisions, emails

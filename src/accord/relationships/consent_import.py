@@ -39,8 +39,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.consent import ledger
-from accord.consent.ledger import Scope
+from accord.consent import service as consent
+from accord.consent.service import Scope
 from accord.core.db import among_many, utcnow
 from accord.core.error_text import field_path, sentence
 from accord.core.security import keyed_hash, new_token, token_hash
@@ -243,7 +243,7 @@ class Importer:
             if t.slug != TOPIC_SLUG
         }
         self._confirm_topic: uuid.UUID | None = None
-        self.heads: ledger.Heads = {}
+        self.heads: consent.Heads = {}
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -377,7 +377,7 @@ class Importer:
         if not person_ids:
             return []
         # The people's ledger heads locked before their state is read, as every decision does.
-        self.heads = ledger.hold_many(self.session, person_ids)
+        self.heads = consent.hold_many(self.session, person_ids)
         rels, grants = self._state(person_ids)
         todo = []
         for r in rows:
@@ -407,7 +407,7 @@ class Importer:
         b = self.brand.id
         person_ids = sorted({r.person_id for r in rows if r.person_id is not None})
         entries = [self._entry(r) for r in rows]
-        ledger.append_many(self.session, entries, self.heads)  # heads held by _decide
+        consent.append_many(self.session, entries, self.heads)  # heads held by _decide
         rels, _ = self._state(person_ids)
         self._insert(
             Relationship,
@@ -439,17 +439,17 @@ class Importer:
         self._grants(rows)
         self._confirmations([r for r in rows if not r.data.double_opt_in])
 
-    def _entry(self, r: _Row) -> ledger.Entry:
+    def _entry(self, r: _Row) -> consent.Entry:
         d = r.data
-        evidence = {"method": d.source, "collected_at": ledger.timestamp(d.collected_at)}
+        evidence = {"method": d.source, "collected_at": consent.timestamp(d.collected_at)}
         if d.ip.strip():
             evidence["ip"] = keyed_hash(self.key, d.ip.strip(), purpose="evidence")
         if d.form_url is not None:
             evidence["form_url"] = keyed_hash(self.key, str(d.form_url), purpose="evidence")
         if d.double_opt_in:
-            evidence["confirmed_at"] = ledger.timestamp(d.confirmed_at or d.collected_at)
+            evidence["confirmed_at"] = consent.timestamp(d.confirmed_at or d.collected_at)
         assert r.person_id is not None
-        return ledger.Entry(
+        return consent.Entry(
             subject=r.person_id,
             action=GRANTED if d.double_opt_in else REQUESTED,
             source="import",

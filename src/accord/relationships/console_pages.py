@@ -17,9 +17,9 @@ from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
 from accord.core.web.forms import handle_form, show_form
 from accord.core.web.templates import flash
-from accord.relationships import service, topics
-from accord.relationships.decisions import brand_topic
+from accord.relationships import service
 from accord.relationships.schemas import TopicCreate, TopicUpdate
+from accord.relationships.service import brand_topic
 from accord.relationships.vocabulary import PURPOSE_TEXT, Purpose
 
 router = APIRouter(
@@ -55,7 +55,7 @@ async def create(request: Request, caller: BrandDep, session: SessionDep) -> Res
     caller.require(Permission.manage_topics)
 
     def act(data: TopicCreate) -> Response:
-        topic = topics.create(session, caller.brand_id, data)
+        topic = service.create_topic(session, caller.brand_id, data)
         flash(request, f"The topic '{topic.name}' is created. It is off for everyone until chosen.")
         return RedirectResponse("/console/topics", status_code=303)
 
@@ -89,7 +89,7 @@ async def save(
     name = topic.name
 
     def act(data: TopicUpdate) -> Response:
-        topics.update(session, caller.brand_id, topic_id, data)
+        service.update_topic(session, caller.brand_id, topic_id, data)
         flash(request, f"The topic '{name}' is saved.")
         return RedirectResponse("/console/topics", status_code=303)
 
@@ -105,7 +105,7 @@ def retire(
     topic_id: uuid.UUID, request: Request, caller: BrandDep, session: SessionDep
 ) -> Response:
     caller.require(Permission.manage_topics)
-    topic = topics.retire(session, caller.brand_id, topic_id)
+    topic = service.retire_topic(session, caller.brand_id, topic_id)
     flash(
         request,
         f"The topic '{topic.name}' is retired: nobody can choose it any more, and nobody's "

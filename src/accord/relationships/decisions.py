@@ -17,9 +17,9 @@ import rfc8785
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger
-from accord.consent.ledger import Scope
+from accord.consent import service as consent
 from accord.consent.models import LedgerEvent
+from accord.consent.service import Scope
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.relationships.models import (
@@ -33,7 +33,7 @@ from accord.relationships.models import (
 )
 from accord.relationships.vocabulary import GRANTABLE, Channel, Purpose, Source, State
 from accord.webhooks import service as webhooks
-from accord.webhooks.registry import CONSENT_CHANGED, RELATIONSHIP_CHANGED
+from accord.webhooks.service import CONSENT_CHANGED, RELATIONSHIP_CHANGED
 
 RELATIONSHIP_ACTIONS = frozenset({"follow", "invite", "accept", "pause", "resume", "end"})
 
@@ -59,7 +59,7 @@ def record(
     scope: Scope | None = None,
     value: dict[str, Any] | None = None,
 ) -> LedgerEvent:
-    event = ledger.append(
+    event = consent.append(
         session,
         subject=rel.person_id,
         brand=rel.brand_id,
@@ -84,7 +84,7 @@ def record(
             "source": actor.source.value,
             "value": dict(value or {}),
             "ledger_seq": event.seq,
-            "at": ledger.timestamp(event.occurred_at),
+            "at": consent.timestamp(event.occurred_at),
         },
         event_id=f"msg_ledger_{event.subject_id.hex}_{event.seq}",
     )
@@ -109,7 +109,7 @@ def get(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relation
 def _hold(session: Session, rel: Relationship) -> None:
     """Take the person's ledger-head lock, then re-read the relationship: a concurrent decision
     for this person has committed by now, or waits for ours."""
-    ledger.hold(session, rel.person_id)
+    consent.hold(session, rel.person_id)
     session.refresh(rel)
 
 
@@ -149,7 +149,7 @@ def start(
     state: State = State.active,
 ) -> Relationship:
     """Follow a brand (or be invited by one). An ended relationship starts afresh."""
-    ledger.hold(session, person_id)
+    consent.hold(session, person_id)
     rel = find(session, person_id, brand_id)
     if rel is not None and rel.state != State.ended:
         if rel.state == State.invited and state == State.active:
@@ -194,7 +194,7 @@ def pause(
         return rel
     rel.state, rel.paused_until = State.paused.value, until
     record(
-        session, rel, "pause", actor, value={"until": ledger.timestamp(until) if until else None}
+        session, rel, "pause", actor, value={"until": consent.timestamp(until) if until else None}
     )
     session.flush()
     return rel

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from accord.brands.models import Brand
-from accord.mail.backends import Email
+from accord.mail.service import Email
 
 
 def confirm_consent(*, to: str, brand: Brand, url: str, what: str) -> Email:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger
+from accord.consent import service as consent
 from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput
 from accord.relationships.decisions import Actor
@@ -17,7 +17,7 @@ from accord.relationships.models import GlobalPreferences
 
 def _held(session: Session, person_id: uuid.UUID) -> GlobalPreferences:
     """The preferences, re-read under the person's ledger-head lock (see ledger.hold)."""
-    ledger.hold(session, person_id)
+    consent.hold(session, person_id)
     prefs = get(session, person_id)
     session.refresh(prefs)
     return prefs
@@ -34,7 +34,7 @@ def get(session: Session, person_id: uuid.UUID) -> GlobalPreferences:
 def _record(
     session: Session, person_id: uuid.UUID, action: str, actor: Actor, value: dict[str, Any]
 ) -> None:
-    ledger.append(
+    consent.append(
         session,
         subject=person_id,
         action=action,
@@ -89,7 +89,7 @@ def pause_all(session: Session, person_id: uuid.UUID, until: datetime, actor: Ac
     if prefs.paused_until == until:
         return False
     prefs.paused_until = until
-    _record(session, person_id, "pause_all", actor, {"until": ledger.timestamp(until)})
+    _record(session, person_id, "pause_all", actor, {"until": consent.timestamp(until)})
     return True
 
 

@@ -19,8 +19,7 @@ from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
 from accord.people import service as people
 from accord.people.deps import PersonDep
-from accord.relationships import decisions, service
-from accord.relationships.decisions import PORTAL
+from accord.relationships import service
 from accord.relationships.page_forms import (
     CHANNEL_PURPOSES,
     CHANNEL_TEXT,
@@ -38,6 +37,7 @@ from accord.relationships.page_forms import (
 )
 from accord.relationships.preference_matrix import groups, summary
 from accord.relationships.replay import effective_state
+from accord.relationships.service import PORTAL
 from accord.relationships.vocabulary import GRANTABLE, PURPOSE_TEXT, Channel, Purpose, State
 
 router = APIRouter(
@@ -74,7 +74,7 @@ def follow(
     brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
     brand = brands.get_brand(session, brand_id)
-    decisions.start(session, person.person_id, brand.id, PORTAL)
+    service.start(session, person.person_id, brand.id, PORTAL)
     flash(
         request,
         f"You follow {brand.name}. Nothing is sent to you for marketing until you turn it on.",
@@ -126,7 +126,7 @@ def _context(
     checked: set[str] | None = None,
 ) -> dict[str, Any]:
     """Everything the relationship page shows; `values`/`checked` override what is stored."""
-    rel = decisions.get(session, person_id, brand_id)
+    rel = service.get(session, person_id, brand_id)
     brand = brands.get_brand(session, brand_id)
     me = people.get_person(session, person_id)
     chosen = service.choices(session, person_id, brand_id)
@@ -142,7 +142,7 @@ def _context(
         for p in people.contact_points(session, person_id)
         if p.verified_at is not None and p.suppressed_reason is None
     }
-    order = decisions.channel_order(session, person_id, brand_id)
+    order = service.channel_order(session, person_id, brand_id)
     pending = {p for p, status in chosen.purposes.items() if status == "pending"}
     shown = stored_on if checked is None else checked
     names = {t.id: t.name for t in topics if t.purpose == Purpose.marketing}
@@ -216,7 +216,7 @@ async def save(
 ) -> Response:
     """The whole form is one change: withdrawing takes no more steps than granting."""
     chosen = service.choices(session, person.person_id, brand_id)
-    rel = decisions.get(session, person.person_id, brand_id)
+    rel = service.get(session, person.person_id, brand_id)
     # Transactional topics are always on: shown as on, never a box.
     keys = box_keys(
         t.id for t in service.brand_topics(session, brand_id) if t.purpose != Purpose.transactional
@@ -255,7 +255,7 @@ async def channel_order(
     brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
     """The order in which the person prefers the brand's channels (first choice first)."""
-    rel = decisions.get(session, person.person_id, brand_id)
+    rel = service.get(session, person.person_id, brand_id)
     known = {c.value for c in PERSON_CHANNELS}
 
     def parse(values: dict[str, str]) -> list[Channel] | dict[str, str]:
@@ -272,7 +272,7 @@ async def channel_order(
         return order
 
     def act(order: list[Channel]) -> Response:
-        made = decisions.set_channel_order(session, rel, order, PORTAL)
+        made = service.set_channel_order(session, rel, order, PORTAL)
         flash(
             request, "Your order of channels is saved." if made else "Nothing changed.", "success"
         )
@@ -293,7 +293,7 @@ async def channel_order(
 async def pause(
     brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
-    rel = decisions.get(session, person.person_id, brand_id)
+    rel = service.get(session, person.person_id, brand_id)
     zone = people.get_person(session, person.person_id).time_zone
 
     def parse(values: dict[str, str]) -> datetime | dict[str, str] | None:
@@ -303,7 +303,7 @@ async def pause(
             return {"until": str(exc)}
 
     def act(until: datetime | None) -> Response:
-        decisions.pause(session, rel, until, PORTAL)
+        service.pause(session, rel, until, PORTAL)
         brand = brands.get_brand(session, brand_id)
         text = local_text(rel.paused_until, zone)
         flash(request, f"{brand.name} is paused {'until ' + text if text else 'until you resume'}.")
@@ -325,8 +325,8 @@ async def pause(
 def resume(
     brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
-    rel = decisions.get(session, person.person_id, brand_id)
-    decisions.resume(session, rel, PORTAL)
+    rel = service.get(session, person.person_id, brand_id)
+    service.resume(session, rel, PORTAL)
     flash(request, "The relationship is active again.", "success")
     return _page(f"/relationships/{brand_id}")
 
@@ -334,8 +334,8 @@ def resume(
 @router.post("/relationships/{brand_id}/end")
 def end(brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep) -> Response:
     """End and keep the history (the erasing variant is in the privacy pages)."""
-    rel = decisions.get(session, person.person_id, brand_id)
-    decisions.end(session, rel, PORTAL)
+    rel = service.get(session, person.person_id, brand_id)
+    service.end(session, rel, PORTAL)
     brand = brands.get_brand(session, brand_id)
     flash(request, f"Your relationship with {brand.name} has ended. Your history is kept.")
     return _page(f"/relationships/{brand_id}")

@@ -16,8 +16,7 @@ from accord.core.validation import Line
 from accord.core.web.deps import SessionDep
 from accord.core.web.params import SmallId
 from accord.people.deps import PersonDep
-from accord.relationships import decisions, global_prefs, service
-from accord.relationships.decisions import PORTAL
+from accord.relationships import service
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import (
     GlobalPreferencesIn,
@@ -25,6 +24,7 @@ from accord.relationships.schemas import (
     PreferenceChange,
     RelationshipOut,
 )
+from accord.relationships.service import PORTAL
 from accord.relationships.vocabulary import Channel
 
 router = APIRouter(prefix="/me", tags=["my relationships"])
@@ -45,7 +45,7 @@ class GlobalPreferencesOut(BaseModel):
 
 
 def _out(session: SessionDep, person_id: uuid.UUID, brand_id: uuid.UUID) -> RelationshipOut:
-    rel = decisions.get(session, person_id, brand_id)
+    rel = service.get(session, person_id, brand_id)
     brand = brands.get_brand(session, brand_id)
     return service.relationship_out(rel, brand, service.choices(session, person_id, brand_id))
 
@@ -59,7 +59,7 @@ def my_relationships(person: PersonDep, session: SessionDep) -> list[Relationshi
 def follow(data: FollowIn, person: PersonDep, session: SessionDep) -> RelationshipOut:
     """Follow a brand (by slug). Nothing is granted yet: marketing stays off until you say so."""
     brand = brands.get_brand_by_slug(session, data.brand)
-    decisions.start(session, person.person_id, brand.id, PORTAL)
+    service.start(session, person.person_id, brand.id, PORTAL)
     return _out(session, person.person_id, brand.id)
 
 
@@ -73,7 +73,7 @@ def change(
     brand_id: uuid.UUID, data: PreferenceChange, person: PersonDep, session: SessionDep
 ) -> RelationshipOut:
     """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
-    rel = decisions.get(session, person.person_id, brand_id)
+    rel = service.get(session, person.person_id, brand_id)
     service.apply_change(session, rel, data, PORTAL)
     return _out(session, person.person_id, brand_id)
 
@@ -82,13 +82,13 @@ def change(
 def pause(
     brand_id: uuid.UUID, data: PauseIn, person: PersonDep, session: SessionDep
 ) -> RelationshipOut:
-    decisions.pause(session, decisions.get(session, person.person_id, brand_id), data.until, PORTAL)
+    service.pause(session, service.get(session, person.person_id, brand_id), data.until, PORTAL)
     return _out(session, person.person_id, brand_id)
 
 
 @router.post("/relationships/{brand_id}/resume", response_model=RelationshipOut)
 def resume(brand_id: uuid.UUID, person: PersonDep, session: SessionDep) -> RelationshipOut:
-    decisions.resume(session, decisions.get(session, person.person_id, brand_id), PORTAL)
+    service.resume(session, service.get(session, person.person_id, brand_id), PORTAL)
     return _out(session, person.person_id, brand_id)
 
 
@@ -96,7 +96,7 @@ def resume(brand_id: uuid.UUID, person: PersonDep, session: SessionDep) -> Relat
 def end(brand_id: uuid.UUID, person: PersonDep, session: SessionDep) -> RelationshipOut:
     """End the relationship and keep your history. To also erase what the brand holds about
     you, use `POST /api/v1/me/relationships/{brand_id}/erase`."""
-    decisions.end(session, decisions.get(session, person.person_id, brand_id), PORTAL)
+    service.end(session, service.get(session, person.person_id, brand_id), PORTAL)
     return _out(session, person.person_id, brand_id)
 
 
@@ -113,8 +113,8 @@ class ChannelOrderOut(BaseModel):
 def my_channel_order(
     brand_id: uuid.UUID, person: PersonDep, session: SessionDep
 ) -> ChannelOrderOut:
-    decisions.get(session, person.person_id, brand_id)
-    return ChannelOrderOut(channels=decisions.channel_order(session, person.person_id, brand_id))
+    service.get(session, person.person_id, brand_id)
+    return ChannelOrderOut(channels=service.channel_order(session, person.person_id, brand_id))
 
 
 @router.put("/relationships/{brand_id}/channel-order", response_model=ChannelOrderOut)
@@ -123,14 +123,14 @@ def set_channel_order(
 ) -> ChannelOrderOut:
     """The order in which you prefer this brand's channels: a campaign on several channels
     reaches you on the first one it may use (see the campaign docs on fallback)."""
-    rel = decisions.get(session, person.person_id, brand_id)
-    decisions.set_channel_order(session, rel, data.channels, PORTAL)
-    return ChannelOrderOut(channels=decisions.channel_order(session, person.person_id, brand_id))
+    rel = service.get(session, person.person_id, brand_id)
+    service.set_channel_order(session, rel, data.channels, PORTAL)
+    return ChannelOrderOut(channels=service.channel_order(session, person.person_id, brand_id))
 
 
 @router.get("/preferences", response_model=GlobalPreferencesOut)
 def my_preferences(person: PersonDep, session: SessionDep) -> GlobalPreferencesOut:
-    prefs = global_prefs.get(session, person.person_id)
+    prefs = service.global_preferences(session, person.person_id)
     return GlobalPreferencesOut(
         quiet_start=prefs.quiet_start, quiet_end=prefs.quiet_end, global_cap=prefs.global_cap,
         do_not_contact=prefs.do_not_contact, paused_until=prefs.paused_until,

@@ -8,10 +8,9 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.consent import ledger
-from accord.consent.keys_api import instance_signing_key
+from accord.consent import service as consent
 from accord.consent.models import LedgerEvent
-from accord.consent.receipts import ControllerInfo, signed_receipt
+from accord.consent.service import ControllerInfo, instance_signing_key, signed_receipt
 
 ACCORD_CONTROLLER = "Accord (global preferences)"
 
@@ -34,7 +33,7 @@ def receipt_for(session: Session, request: Request, event: LedgerEvent) -> dict[
     settings = request.app.state.settings
     controller = controller_for(session, event, settings.email_from)
     return signed_receipt(
-        ledger.body_of(event),
+        consent.body_of(event),
         event.hash,
         controller=controller,
         instance_url=settings.base_url,

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger
+from accord.consent import service as consent
 from accord.core.db import utcnow
 from accord.relationships.models import (
     DEFAULT_BRAND_CAP,
@@ -133,8 +133,8 @@ def _apply_global(state: PersonState, action: str, value: dict[str, Any]) -> Non
 
 def replay(session: Session, person_id: uuid.UUID) -> PersonState:
     state = PersonState()
-    for event in ledger.events_for(session, person_id):
-        body = ledger.body_of(event)
+    for event in consent.events_for(session, person_id):
+        body = consent.body_of(event)
         if body["brand"] is None:
             _apply_global(state, body["action"], body["value"])
             continue
@@ -152,10 +152,10 @@ def stored(session: Session, person_id: uuid.UUID) -> PersonState:
         state.quiet = (prefs.quiet_start, prefs.quiet_end)
         state.global_cap = prefs.global_cap
         state.do_not_contact = prefs.do_not_contact
-        state.paused_until = ledger.timestamp(prefs.paused_until) if prefs.paused_until else None
+        state.paused_until = consent.timestamp(prefs.paused_until) if prefs.paused_until else None
     rels = session.scalars(select(Relationship).where(Relationship.person_id == person_id))
     for rel in rels:
-        until = ledger.timestamp(rel.paused_until) if rel.paused_until else None
+        until = consent.timestamp(rel.paused_until) if rel.paused_until else None
         state.brands[str(rel.brand_id)] = BrandState(
             state=rel.state, paused_until=until, cap=rel.brand_cap
         )

@@ -10,11 +10,28 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.consent import ledger
+from accord.consent import service as consent
 from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import NotFound
-from accord.relationships import decisions, global_prefs
-from accord.relationships.decisions import Actor
+from accord.relationships import decisions, global_prefs, topics
+from accord.relationships.decisions import PORTAL as PORTAL
+from accord.relationships.decisions import Actor as Actor
+from accord.relationships.decisions import brand_topic as brand_topic
+from accord.relationships.decisions import channel_order as channel_order
+from accord.relationships.decisions import end as end
+from accord.relationships.decisions import find as find
+from accord.relationships.decisions import get as get
+from accord.relationships.decisions import pause as pause
+from accord.relationships.decisions import resume as resume
+from accord.relationships.decisions import set_brand_cap as set_brand_cap
+from accord.relationships.decisions import set_channel as set_channel
+from accord.relationships.decisions import set_channel_order as set_channel_order
+from accord.relationships.decisions import set_purpose as set_purpose
+from accord.relationships.decisions import set_topic as set_topic
+from accord.relationships.decisions import start as start
+from accord.relationships.decisions import withdraw as withdraw
+from accord.relationships.global_prefs import set_global_cap as set_global_cap
+from accord.relationships.global_prefs import set_quiet_hours as set_quiet_hours
 from accord.relationships.models import (
     ChannelChoice,
     GlobalPreferences,
@@ -24,6 +41,7 @@ from accord.relationships.models import (
     TopicChoice,
 )
 from accord.relationships.preference_matrix import summary
+from accord.relationships.receipts_view import receipt_for as receipt_for
 from accord.relationships.replay import effective_state
 from accord.relationships.schemas import (
     BrandPreferences,
@@ -32,6 +50,15 @@ from accord.relationships.schemas import (
     RelationshipOut,
 )
 from accord.relationships.vocabulary import Channel, Purpose, Source, State
+
+# Other domains import only this module (tests/test_architecture.py): the `name as name`
+# imports above are what it offers them from the domain's other modules, and these
+# under a name that says what they do.
+create_topic = topics.create
+update_topic = topics.update
+retire_topic = topics.retire
+list_topics = topics.listing
+global_preferences = global_prefs.get
 
 
 @dataclass
@@ -190,9 +217,9 @@ def has_topics(session: Session, brand_id: uuid.UUID) -> bool:
 
 def history(session: Session, person_id: uuid.UUID) -> list[dict[str, object]]:
     """The person's decisions, newest first, each with its hash (for the receipt link)."""
-    events = ledger.events_for(session, person_id)
+    events = consent.events_for(session, person_id)
     return [
-        {"seq": e.seq, "hash": e.hash, "body": ledger.body_of(e), "at": e.occurred_at}
+        {"seq": e.seq, "hash": e.hash, "body": consent.body_of(e), "at": e.occurred_at}
         for e in reversed(events)
     ]
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from accord.consent import ledger, verification
+from accord.consent import service as consent
 from accord.core.db import utcnow
 from accord.core.errors import NotFound
 from accord.core.web.csrf import csrf_protect
@@ -21,12 +21,12 @@ from accord.core.web.forms import handle_form, parse_form, show_form
 from accord.core.web.templates import flash, render
 from accord.people import service as people
 from accord.people.deps import PersonDep
-from accord.relationships import global_prefs, service
-from accord.relationships.decisions import PORTAL
+from accord.relationships import service
 from accord.relationships.history_text import HOW, sentence
 from accord.relationships.page_forms import HHMM, local_input, local_text, parse_local, whole_number
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import GlobalPreferencesIn
+from accord.relationships.service import PORTAL
 
 router = APIRouter(
     tags=["portal pages"], include_in_schema=False, dependencies=[Depends(csrf_protect)]
@@ -38,7 +38,7 @@ TEMPLATE = "relationships/settings.html"
 
 def _shown(session: Session, person_id: uuid.UUID) -> tuple[dict[str, str], dict[str, Any]]:
     """The form's values for the stored settings, and what else the page shows."""
-    prefs = global_prefs.get(session, person_id)
+    prefs = service.global_preferences(session, person_id)
     zone = people.get_person(session, person_id).time_zone
     paused = prefs.paused_until is not None and prefs.paused_until > utcnow()
     values = {
@@ -142,7 +142,7 @@ def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLRes
                 "at": local_text(cast(datetime, event["at"]), zone),
             }
         )
-    checked, breaks = verification.verify(session, subject=person.person_id)
+    checked, breaks = consent.verify(session, subject=person.person_id)
     context = {"rows": rows, "checked": checked, "broken": breaks[0] if breaks else None}
     return render(request, "relationships/history.html", context)
 
@@ -150,7 +150,7 @@ def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLRes
 @router.get("/history/{seq}/receipt")
 def receipt(seq: int, request: Request, person: PersonDep, session: SessionDep) -> Response:
     """The signed receipt of one decision, as a file to keep."""
-    event = next((e for e in ledger.events_for(session, person.person_id) if e.seq == seq), None)
+    event = next((e for e in consent.events_for(session, person.person_id) if e.seq == seq), None)
     if event is None:
         raise NotFound("No such decision in your history.")
     document = receipt_for(session, request, event)

@@ -31,13 +31,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
-from accord.consent.ledger import Scope
+from accord.consent.service import Scope
 from accord.core.errors import Conflict, NotFound
 from accord.core.security import keyed_hash
 from accord.core.settings import Settings
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint
-from accord.relationships import decisions
+from accord.relationships import service as relationships
 from accord.relationships.vocabulary import Channel, Purpose, Source
 from accord.sms import numbers
 from accord.sms.classifier import Kind, classify
@@ -241,7 +241,7 @@ class Acting:
 
     def withdraw(self, brand_id: uuid.UUID) -> bool:
         try:
-            return decisions.withdraw(
+            return relationships.withdraw(
                 self.session,
                 self.person_id,
                 brand_id,
@@ -253,12 +253,12 @@ class Acting:
             return False
 
     def grant(self, brand_id: uuid.UUID) -> str:
-        rel = decisions.find(self.session, self.person_id, brand_id)
+        rel = relationships.find(self.session, self.person_id, brand_id)
         if rel is None:
             return "no_relationship"
-        actor = decisions.Actor(source=Source.sms_keyword, evidence=self.evidence())
+        actor = relationships.Actor(source=Source.sms_keyword, evidence=self.evidence())
         try:
-            changed = decisions.set_channel(
+            changed = relationships.set_channel(
                 self.session, rel, Purpose.marketing, Channel.sms, True, actor
             )
         except Conflict:  # the relationship has ended: START does not start it again

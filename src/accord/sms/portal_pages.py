@@ -11,14 +11,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
-from accord.consent.ledger import Scope
+from accord.consent.service import Scope
 from accord.core.errors import NotFound
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
 from accord.core.web.templates import flash
 from accord.people import service as people
 from accord.people.deps import PersonDep
-from accord.relationships import decisions
 from accord.relationships import service as relationships
 from accord.relationships.vocabulary import Channel, Purpose, Source, State
 from accord.sms import numbers
@@ -57,7 +56,7 @@ def stop_texts(
     ledger event, source `portal`). Transactional texts, such as order updates, still come."""
     name = brands.get_brand(session, brand_id).name
     try:
-        changed = decisions.withdraw(
+        changed = relationships.withdraw(
             session, person.person_id, brand_id, SMS_MARKETING, Source.portal
         )
     except NotFound:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from accord.core.db import utcnow
 from accord.core.errors import NotFound
 from accord.core.settings import Settings
-from accord.people import contacts
+from accord.people import service as people
 from accord.people.models import ContactPoint
 from accord.sms.models import SmsMessage
 
@@ -88,4 +88,4 @@ def suppress_number(session: Session, settings: Settings, number: str) -> bool:
     ).one_or_none()
     if point is None:
         return False
-    return contacts.suppress(session, settings, point, SUPPRESS_REASON)
+    return people.suppress_contact_point(session, settings, point, SUPPRESS_REASON)

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
-from accord.consent import ledger
+from accord.consent import service as consent
 from accord.core.db import INDIVIDUAL_PROFILE, Base, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.signing import public_key_jwk
@@ -44,7 +44,7 @@ def _record_event(
     brand_id: uuid.UUID | None,
     value: dict[str, Any],
 ) -> None:
-    ledger.append(
+    consent.append(
         session,
         subject=person_id,
         brand=brand_id,
@@ -82,7 +82,7 @@ def proffer(
                 "agreement to every brand.",
                 field="brand",
             )
-    ledger.hold(session, person_id)
+    consent.hold(session, person_id)
     active = session.scalars(
         select(Proffer).where(
             Proffer.person_id == person_id,
@@ -111,7 +111,7 @@ def withdraw(
 ) -> Proffer:
     """Withdraw a proffer: every agreement that came from it ends, each with its own event
     (so each brand's consent feed shows it)."""
-    ledger.hold(session, person_id)
+    consent.hold(session, person_id)
     found = session.scalars(
         select(Proffer).where(Proffer.id == proffer_id, Proffer.person_id == person_id)
     ).one_or_none()
@@ -143,7 +143,7 @@ def set_only_my_terms(
     session: Session, person_id: uuid.UUID, on: bool, *, source: str = PORTAL
 ) -> bool:
     """ "Only relationships on my terms": True when it changed."""
-    ledger.hold(session, person_id)
+    consent.hold(session, person_id)
     row = session.get(PersonTerms, person_id)
     if row is None:
         if not on:
@@ -172,7 +172,7 @@ def accept_alternative(
     signer: Signer | None = None,
 ) -> Agreement:
     """The person takes the alternative the brand offered: it is agreed and signed."""
-    ledger.hold(session, person_id)
+    consent.hold(session, person_id)
     row = _own_row(session, person_id, agreement_id)
     if row.status != Status.alternative or row.alt_slug is None or row.alt_version is None:
         raise Conflict("The brand offered no alternative to this agreement.", field="agreement")
@@ -288,7 +288,7 @@ def answer(
             )
     elif alternative is not None:
         raise InvalidInput("Only an alternative answer names an alternative.", field="alternative")
-    ledger.hold(session, row.subject_id)
+    consent.hold(session, row.subject_id)
     session.refresh(row)
     if row.status != Status.pending:
         raise Conflict(f"This agreement was answered already ({row.status}).", field="answer")
@@ -422,7 +422,7 @@ def settle(
         due = due.where(a.brand_id == brand_id)
     accepted = 0
     for agreement_id, subject in session.execute(due.order_by(a.subject_id, a.id)).all():
-        ledger.hold(session, subject)
+        consent.hold(session, subject)
         row = session.get(Agreement, agreement_id)
         if row is None:
             continue
@@ -469,8 +469,8 @@ def record_of(session: Session, row: Agreement, signer: Signer) -> dict[str, Any
             "follows_url": agreed.follows_url,
         },
         "proffered": {"id": row.slug, "version": row.version},
-        "proffered_at": ledger.timestamp(row.proffered_at),
-        "accepted_at": ledger.timestamp(row.accepted_at or utcnow()),
+        "proffered_at": consent.timestamp(row.proffered_at),
+        "accepted_at": consent.timestamp(row.accepted_at or utcnow()),
         "accepted_by": row.answered_by,
         "effects": [e.value for e in agreed.effects],
         "keys": [instance_jwk, public_key_jwk(brand_key)],

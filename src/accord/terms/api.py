@@ -9,8 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response, status
 
 from accord.brands import service as brands
-from accord.brands.api import BRAND_SCOPED
-from accord.brands.deps import BrandDep
+from accord.brands.deps import BRAND_SCOPED, BrandDep
 from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.signing import public_key_jwk

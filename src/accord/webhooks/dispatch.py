@@ -26,8 +26,8 @@ from accord.brands.models import Brand, Member
 from accord.core.db import Database, utcnow
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
-from accord.mail.backends import Email, build_mailer, compose
-from accord.webhooks import service, ssrf
+from accord.mail.service import Email, build_mailer, compose
+from accord.webhooks import endpoints, ssrf
 from accord.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 log = logging.getLogger("accord.webhooks")
@@ -128,7 +128,7 @@ class Poster:
 
     def post(self, job: Job, now: datetime) -> Answer:
         try:
-            target = service.check_url(self.settings, job.url)
+            target = endpoints.check_url(self.settings, job.url)
         except InvalidInput as exc:
             return Answer(None, "", f"refused: {exc.detail}")
         body = json.dumps(job.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -262,7 +262,7 @@ def disable(
     """Disable the endpoint, stop its pending deliveries, and tell the brand's owners."""
     if not endpoint.enabled:
         return
-    service.set_enabled(endpoint, False, reason=reason)
+    endpoints.set_enabled(endpoint, False, reason=reason)
     session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == "pending")

@@ -19,8 +19,24 @@ from sqlalchemy.orm import Session
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.settings import Settings
-from accord.webhooks import registry, ssrf
+from accord.webhooks import registry
+from accord.webhooks.dispatch import run_once as run_once
+from accord.webhooks.endpoints import check_url as check_url
+from accord.webhooks.endpoints import set_enabled as set_enabled
 from accord.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from accord.webhooks.registry import CONSENT_CHANGED as CONSENT_CHANGED
+from accord.webhooks.registry import MESSAGE_BOUNCED as MESSAGE_BOUNCED
+from accord.webhooks.registry import MESSAGE_COMPLAINED as MESSAGE_COMPLAINED
+from accord.webhooks.registry import MESSAGE_DELIVER as MESSAGE_DELIVER
+from accord.webhooks.registry import MESSAGE_DELIVERED as MESSAGE_DELIVERED
+from accord.webhooks.registry import MESSAGE_READ as MESSAGE_READ
+from accord.webhooks.registry import MESSAGE_SENT as MESSAGE_SENT
+from accord.webhooks.registry import RELATIONSHIP_CHANGED as RELATIONSHIP_CHANGED
+from accord.webhooks.registry import REPLY_RECEIVED as REPLY_RECEIVED
+from accord.webhooks.registry import define as define
+
+# Other domains import only this module (tests/test_architecture.py): the `name as name`
+# imports above are what it offers them from the domain's other modules.
 
 MAX_ENDPOINTS_PER_BRAND = 20
 
@@ -43,10 +59,6 @@ def check_event_types(types: Sequence[str], *, field: str = "event_types") -> li
             field=field,
         )
     return sorted(set(types))
-
-
-def check_url(settings: Settings, url: str) -> ssrf.Target:
-    return ssrf.check(url, allow_private=settings.is_dev)
 
 
 def create_endpoint(
@@ -129,18 +141,6 @@ def update_endpoint(
         raise InvalidInput("Pick at least one event type.", field="event_types")
     session.flush()
     return endpoint
-
-
-def set_enabled(endpoint: WebhookEndpoint, enabled: bool, *, reason: str) -> None:
-    if enabled:
-        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = True, None, None
-        endpoint.failing_since = None
-    elif endpoint.enabled:
-        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = (
-            False,
-            utcnow(),
-            reason[:300],
-        )
 
 
 def rotate_secret(session: Session, brand_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint:

@@ -2,27 +2,72 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+from starlette.concurrency import run_in_threadpool
 
 from accord.core.settings import Settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the request is the unit of work, so it commits here."""
+def _finish(session: Session, ok: bool) -> None:
+    try:
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+WROTE = "accord_wrote"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info[WROTE] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: object) -> None:
+    session.info[WROTE] = True
+
+
+def _read_only(session: Session) -> bool:
+    """Nothing written and nothing to run after the commit: finishing it waits for no lock,
+    no disk and no other server."""
+    info = session.info
+    return not (
+        info.get(WROTE)
+        or info.get("after_commit")
+        or session.new
+        or session.dirty
+        or session.deleted
+    )
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the request is the unit of work, so it commits here.
+
+    Opening a session does no I/O, so it happens on the event loop; the commit (or rollback)
+    and close run in one trip to the thread pool, or on the loop when the request only read. A
+    sync generator dependency would cost two trips (enter, exit), each a thread hand-over that,
+    under load, costs more than the work (bench/api_overhead.py)."""
     session: Session = request.app.state.db.session()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(_finish, session, False)
         raise
-    finally:
-        session.close()
+    if _read_only(session):
+        _finish(session, True)
+    else:
+        await run_in_threadpool(_finish, session, True)
 
 
 def client_ip(request: Request) -> str | None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from accord.core.settings import Settings
 from accord.delivery.channels.base import Channel, Composed, Draft, Handed, Verdict
 from accord.webhooks import service
-from accord.webhooks.registry import MESSAGE_DELIVER
+from accord.webhooks.service import MESSAGE_DELIVER
 
 
 class WebhookChannel(Channel):
