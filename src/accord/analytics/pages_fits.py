@@ -135,7 +135,7 @@ def terms_text(latest: FitTerms) -> str:
 
 
 def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
-    latest = service.equity(session, brand_id)
+    latest = service.equity_summary(session, brand_id)
     history = session.execute(
         select(ModelFit, SegmentAggregate)
         .join(SegmentAggregate, SegmentAggregate.fit_id == ModelFit.id)
@@ -210,7 +210,6 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
             "customers": f"{latest.customers:,}",
             "model": MODEL_NAMES.get(latest.model, latest.model),
         }
-        context["clv"] = _clv_distribution(latest)
     return context
 
 
