@@ -20,6 +20,7 @@ as sent without handing them over again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -30,9 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from accord.delivery.channels.base import Verdict
@@ -71,7 +70,7 @@ class Journal:
     def settled(self, ids: list[int]) -> None:
         """After the chunk's transaction committed."""
 
-    def close(self) -> None:
+    def close(self, *, lost: bool = False) -> None:
         return None
 
 
@@ -87,6 +86,13 @@ def _match(rows: Iterable[OutboxRow], entries: Iterable[Any]) -> dict[int, Entry
         if row is not None and key_digest(row.idempotency_key) == digest:
             found[outbox_id] = Entry(status, sent_at, provider_ref)
     return found
+
+
+# `ON CONFLICT DO NOTHING`: a retry after a write that did land.
+_INSERT = (
+    "INSERT INTO outbox_handovers (outbox_id, digest, status, sent_at, provider_ref) "
+    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
 
 
 class PostgresJournal(Journal):
@@ -108,23 +114,21 @@ class PostgresJournal(Journal):
     def record(self, row: OutboxRow, address: str, verdict: Verdict, at: datetime) -> None:
         from accord.delivery.email_channel import key_digest
 
-        statement = (
-            pg_insert(OutboxHandover)
-            .values(
-                outbox_id=row.id,
-                digest=key_digest(row.idempotency_key),
-                status=verdict.status,
-                sent_at=at,
-                provider_ref=verdict.provider_ref,
-            )
-            .on_conflict_do_nothing()  # a retry after a write that did land
-        )
+        params = (row.id, key_digest(row.idempotency_key), verdict.status, at, verdict.provider_ref)
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                self._connection().execute(statement)
+                # The driver's own cursor: a statement prepared once, a third of the time per
+                # message of building it through SQLAlchemy (it is on every hand-over's path).
+                driver = self._connection().connection.dbapi_connection
+                assert driver is not None
+                cursor = driver.cursor()
+                try:
+                    cursor.execute(_INSERT, params)
+                finally:
+                    cursor.close()
                 return
-            except DBAPIError:
-                self.close()  # lost (terminated, network): the next attempt opens another
+            except Exception:
+                self.close(lost=True)  # terminated, network: the next attempt opens another
                 if attempt == ATTEMPTS:
                     raise
                 log.warning("hand-over journal: write failed, retrying on a new connection")
@@ -142,14 +146,15 @@ class PostgresJournal(Journal):
     def forget(self, session: Session, ids: list[int]) -> None:
         session.execute(delete(OutboxHandover).where(OutboxHandover.outbox_id.in_(ids)))
 
-    def close(self) -> None:
+    def close(self, *, lost: bool = False) -> None:
+        """Give the connection back (the worker is idle), or drop it (`lost`)."""
         connection, self.connection = self.connection, None
-        if connection is not None:
-            try:
+        if connection is None:
+            return
+        with contextlib.suppress(Exception):  # a connection already gone is what we drop
+            if lost:
                 connection.invalidate()
-                connection.close()
-            except Exception:
-                pass
+            connection.close()
 
 
 class SqliteJournal(Journal):
@@ -204,7 +209,7 @@ class SqliteJournal(Journal):
                     f"DELETE FROM handovers WHERE outbox_id IN ({','.join('?' * len(part))})", part
                 )
 
-    def close(self) -> None:
+    def close(self, *, lost: bool = False) -> None:
         return None  # one connection for the worker's life: a file, nothing to drop
 
 

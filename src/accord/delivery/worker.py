@@ -131,11 +131,13 @@ class Worker:
         except BaseException:
             self.channels.close()  # a hand-over may be half done: no connection is reused
             if self.journal is not None:
-                self.journal.close()
+                self.journal.close(lost=True)
             self.release()
             raise
         if not total.total:  # idle: no connection is kept open meanwhile
             self.channels.close()
+            if self.journal is not None:
+                self.journal.close()
         return total
 
     def run_until_idle(self, now: datetime | None = None, *, rounds: int = 1000) -> Outcome:
