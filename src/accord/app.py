@@ -141,6 +141,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     from accord.relationships import link_pages as relationship_link_pages
     from accord.relationships import pages as relationship_pages
     from accord.relationships import person_api
+    from accord.relationships import receipt_pages as relationship_receipt_pages
     from accord.relationships import settings_pages as relationship_settings_pages
     from accord.sms import api as sms_api
     from accord.sms import hooks as sms_hooks
@@ -186,6 +187,7 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
         people_contact_pages,
         relationship_pages,
         relationship_settings_pages,
+        relationship_receipt_pages,
         relationship_link_pages,
         privacy_pages,
         topic_console_pages,

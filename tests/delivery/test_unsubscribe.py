@@ -283,3 +283,35 @@ def test_clicks_at_the_same_moment_withdraw_once(backend_name: str, tmp_path: Pa
             assert s.scalar(select(func.count()).select_from(DeliveryEvent)) == 3
     finally:
         engine.dispose()
+
+
+def test_done_offers_undo_that_puts_each_choice_back(
+    app: FastAPI, session: Session, sink: Sink, sent: tuple[World, Campaign]
+) -> None:
+    w, _ = sent
+    for person, choice in zip(w.people, CHOICES, strict=True):
+        rel = decisions.get(session, person.id, w.brand.id)
+        was = (rel.state, rel.brand_cap)
+        was_choices = relationships.choices(session, person.id, w.brand.id)
+        browser = TestClient(app)
+        path = unsubscribe_path(only_message_to(sink, person.email))
+        page = browser.get(path, headers={"accept": "text/html"})
+        done = browser.post(
+            f"{path}/choice", data={"choice": choice, "csrf_token": csrf_of(page.text)}
+        )
+        assert f'action="{path}/undo"' in done.text and ">Undo</button>" in done.text
+        # Another browser holding the same link cannot undo (re-subscribe) anyone.
+        stranger = TestClient(app)
+        other = stranger.get(path, headers={"accept": "text/html"})
+        refused = stranger.post(f"{path}/undo", data={"csrf_token": csrf_of(other.text)})
+        assert "nothing to undo here" in refused.text
+        undone = browser.post(f"{path}/undo", data={"csrf_token": csrf_of(done.text)})
+        assert undone.status_code == 200 and "Undone" in undone.text
+        assert ">Undo</button>" not in undone.text
+        session.expire_all()
+        rel = decisions.get(session, person.id, w.brand.id)
+        assert (rel.state, rel.brand_cap) == was
+        now = relationships.choices(session, person.id, w.brand.id)
+        assert (now.purposes, now.topics) == (was_choices.purposes, was_choices.topics)
+        again = browser.post(f"{path}/undo", data={"csrf_token": csrf_of(done.text)})
+        assert "nothing to undo here" in again.text

@@ -46,7 +46,7 @@ def test_contact_points_email_postal_remove_and_bad_input(
     me = signed_in(client, session)
     bad = post(client, "/contacts/phone", {"number": "12", "region": "Germany"}, "/contacts")
     assert bad.status_code == 422 and 'id="f-region-error"' in bad.text
-    assert 'value="Germany"' in bad.text
+    assert "Choose the country from the list." in bad.text and 'value="12"' in bad.text
     taken = post(client, "/contacts/email", {"email": me.email}, "/contacts")
     assert taken.status_code == 422 and "already in use" in taken.text
     assert (

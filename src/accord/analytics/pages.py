@@ -112,7 +112,7 @@ def equity(request: Request, caller: BrandDep, session: SessionDep) -> HTMLRespo
 @router.get("/clv", response_class=HTMLResponse)
 def clv(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     def build(context: dict[str, Any]) -> dict[str, Any]:
-        return {"equity": pages_fits.equity_section(session, caller.brand_id)}
+        return {"equity": pages_fits.clv_section(session, caller.brand_id)}
 
     return _tab(request, caller, session, "/clv", "analytics/clv.html", build)
 

@@ -135,7 +135,7 @@ def terms_text(latest: FitTerms) -> str:
 
 
 def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
-    latest = service.equity(session, brand_id)
+    latest = service.equity_summary(session, brand_id)
     history = session.execute(
         select(ModelFit, SegmentAggregate)
         .join(SegmentAggregate, SegmentAggregate.fit_id == ModelFit.id)
@@ -210,8 +210,16 @@ def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
             "customers": f"{latest.customers:,}",
             "model": MODEL_NAMES.get(latest.model, latest.model),
         }
-        context["clv"] = _clv_distribution(latest)
     return context
+
+
+def clv_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
+    """The CLV tab: the latest fit's bands and terms (not the history of fits that the Equity
+    tab draws)."""
+    latest = service.equity(session, brand_id)
+    if latest is None:
+        return {"latest": None, "clv": None}
+    return {"latest": latest, "terms": terms_text(latest), "clv": _clv_distribution(latest)}
 
 
 def equity_tiles(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:

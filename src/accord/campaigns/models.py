@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.core.db import Base, CreatedMixin, IdMixin
@@ -47,3 +47,19 @@ class Campaign(IdMixin, CreatedMixin, Base):
     )
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class SavedSegment(IdMixin, CreatedMixin, Base):
+    """An audience a brand saved under a name, to pick in the composer: a filter on shared
+    facts or an RFM segment (never a list of people, so it holds no one's data)."""
+
+    __tablename__ = "saved_segments"
+    __table_args__ = (UniqueConstraint("brand_id", "name"),)
+
+    brand_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("brands.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    # The audience as `campaigns.schemas.Audience` stores it: {"kind": "filter", "filter": {...}}
+    # or {"kind": "segment", "segment": "champions"}.
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)

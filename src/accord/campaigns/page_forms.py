@@ -30,6 +30,8 @@ FIELDS = [
     "audience_people",
     "audience_filter",
     "audience_segment",
+    "audience_saved",
+    "save_segment_as",
     "schedule_kind",
     "schedule_at",
     "local_date",
@@ -59,6 +61,7 @@ AUDIENCE_KINDS = [
     ("people", "People you name by e-mail address"),
     ("filter", "People whose shared facts match"),
     ("segment", "Customers in an RFM segment"),
+    ("saved", "A segment you saved"),
 ]
 SEGMENT_OPTIONS = [("", "Choose a segment")] + [
     (key, f"{segment.label}: {segment.meaning}") for key, segment in SEGMENTS.items()

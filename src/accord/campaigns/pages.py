@@ -4,6 +4,7 @@ by reason, edit a draft, send once, cancel, test send to me) and its report."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from email.utils import formataddr
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from accord.campaigns import (
     content,
     page_forms,
     report,
+    saved_segments,
     service,
     sms_text,
     templating,
@@ -29,6 +31,7 @@ from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, SmsCountIn
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.permissions import Permission, role_allows
 from accord.core.principals import BrandCaller
+from accord.core.text import problem as text_problem
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import handle_form, parse_form, read_form, show_form
@@ -50,6 +53,7 @@ CONFIRM = "campaigns/confirm.html"
 DETAIL = "campaigns/campaign.html"
 REPORT = "campaigns/report.html"
 PAGE_SIZE = 50
+MAX_SEGMENT_NAME = 120
 SMS_COUNT = "/console/campaigns/sms-count"
 EDIT_FIELDS = [name for name in page_forms.FIELDS if name != "topic_id"]
 MERGE_FIELDS = [
@@ -79,6 +83,8 @@ def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
         "formats": content.FORMATS,
         "merge_fields": MERGE_FIELDS,
         "segment_options": page_forms.SEGMENT_OPTIONS,
+        "saved_options": [("", "Choose a saved segment")]
+        + [(str(s.id), s.name) for s in saved_segments.listing(session, caller.brand_id)],
         "schedule_kinds": page_forms.SCHEDULE_KINDS,
         "fields_hint": FIELDS_HINT,
         "state_text": view.STATE_TEXT,
@@ -126,6 +132,46 @@ def campaign_list(
     return render(request, LIST, _list_context(session, caller, cursor))
 
 
+def _with_saved(
+    session: Session, caller: BrandCaller, parse: Callable[[dict[str, str]], Any]
+) -> Callable[[dict[str, str]], Any]:
+    """`parse`, with a saved segment picked (its audience read as if typed) and "save this
+    audience as" checked; errors sit beside those fields."""
+
+    def with_saved(values: dict[str, str]) -> Any:
+        typed = dict(values)
+        errors: dict[str, str] = {}
+        if typed.get("audience_kind") == "saved":
+            found = saved_segments.get(session, caller.brand_id, typed.get("audience_saved", ""))
+            if found is None:
+                errors["audience_saved"] = "Choose one of your saved segments from the list."
+            else:
+                typed.update(saved_segments.as_form_values(found))
+        name = typed.get("save_segment_as", "").strip()
+        if name:
+            if typed.get("audience_kind") not in saved_segments.SAVABLE:
+                errors["save_segment_as"] = (
+                    "Only a filter or an RFM segment can be saved: choose one of them above."
+                )
+            elif len(name) > MAX_SEGMENT_NAME:
+                errors["save_segment_as"] = f"Use {MAX_SEGMENT_NAME} characters or fewer."
+            elif (wrong := text_problem(name, one_line=True)) is not None:
+                errors["save_segment_as"] = wrong
+        parsed = parse(typed)
+        if errors:
+            return {**(parsed if isinstance(parsed, dict) else {}), **errors}
+        return parsed
+
+    return with_saved
+
+
+def _save_segment(session: Session, caller: BrandCaller, name: str, audience: Any) -> None:
+    if name.strip() and audience is not None:
+        saved_segments.save(
+            session, caller.brand_id, name.strip(), audience.model_dump(exclude_none=True)
+        )
+
+
 def _lookup(session: Session, caller: BrandCaller) -> page_forms.PeopleLookup:
     return lambda addresses: audience.people_by_email(session, caller.brand_id, addresses)
 
@@ -142,7 +188,10 @@ def new(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse
 async def create(request: Request, caller: BrandDep, session: SessionDep) -> Response:
     caller.require(Permission.write_campaigns)
 
+    typed = await read_form(request, page_forms.FIELDS)
+
     def act(data: CampaignCreate) -> Response:
+        _save_segment(session, caller, typed["save_segment_as"], data.audience)
         campaign = service.create(session, caller.brand_id, data, member_id=caller.member_id)
         flash(request, f"The campaign '{campaign.name}' is saved as a draft.", "success")
         return _redirect(f"/console/campaigns/{campaign.id}")
@@ -151,10 +200,10 @@ async def create(request: Request, caller: BrandDep, session: SessionDep) -> Res
     return await handle_form(
         request,
         session,
-        lambda values: page_forms.to_create(values, lookup),
+        _with_saved(session, caller, lambda values: page_forms.to_create(values, lookup)),
         act,
         template=NEW,
-        fields=page_forms.FIELDS,
+        values=typed,
         context=lambda: _list_context(session, caller),
         field_of=page_forms.FORM_FIELD,
         model=CampaignCreate,
@@ -276,6 +325,7 @@ async def save(
     values["channel"] = "sms" if service.channels_of(campaign) == ["sms"] else ""
 
     def act(data: CampaignUpdate) -> Response:
+        _save_segment(session, caller, values["save_segment_as"], data.audience)
         service.update_draft(session, campaign, data)
         flash(request, "The draft is saved.", "success")
         return _redirect(f"/console/campaigns/{campaign.id}")
@@ -284,7 +334,7 @@ async def save(
     return await handle_form(
         request,
         session,
-        lambda typed: page_forms.to_update(typed, lookup),
+        _with_saved(session, caller, lambda typed: page_forms.to_update(typed, lookup)),
         act,
         template=DETAIL,
         values=values,

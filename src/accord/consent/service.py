@@ -15,7 +15,10 @@ from accord.consent.ledger import events_for as events_for
 from accord.consent.ledger import hold as hold
 from accord.consent.ledger import hold_many as hold_many
 from accord.consent.ledger import timestamp as timestamp
+from accord.consent.receipts import COLLECTION_METHODS as COLLECTION_METHODS
 from accord.consent.receipts import ControllerInfo as ControllerInfo
+from accord.consent.receipts import event_state as event_state
+from accord.consent.receipts import ledger_link_ok as ledger_link_ok
 from accord.consent.receipts import signed_receipt as signed_receipt
 from accord.consent.verification import verify as verify
 

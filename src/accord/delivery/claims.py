@@ -157,3 +157,15 @@ def taking_turns(rows: Any) -> list[tuple[int, uuid.UUID]]:
         key=lambda t: (t[0], t[1], t[2].id),
     )
     return [(row.id, row.person_id) for _, _, row in turns]
+
+
+def release(session: Session, owner: str, now: datetime) -> int:
+    """End `owner`'s leases now (its chunk failed; nothing of it is in flight): its rows are
+    due for the next claim. Returns how many."""
+    o = OutboxMessage
+    ended = session.execute(
+        update(o)
+        .where(o.lease_owner == owner, o.state == "sending")
+        .values(lease_expires_at=now - timedelta(seconds=1))
+    )
+    return int(getattr(ended, "rowcount", 0) or 0)

@@ -30,6 +30,7 @@ from accord.core.settings import Settings
 from accord.delivery import compose
 from accord.delivery.channels import Channels
 from accord.delivery.handover import HandOver, Recorder, Suppression
+from accord.delivery.journal import Journal
 from accord.delivery.outcomes import MAX_ATTEMPTS, OutboxRow, Outcome, failed, result
 from accord.delivery.outcomes import record as record_outcomes
 from accord.delivery.slots import RateWriter, Slots, in_session
@@ -171,6 +172,7 @@ def process(
     write_rate: RateWriter = in_session,
     interrupt: Callable[[], bool] | None = None,
     record: Recorder | None = None,
+    journal: Journal | None = None,
 ) -> tuple[Outcome, list[tuple[int, uuid.UUID]], list[Suppression]]:
     """Check and send the claimed rows (id, person) this worker still holds the lease of.
 
@@ -190,8 +192,11 @@ def process(
         return outcome, [], []
     order = {row_id: i for i, (row_id, _) in enumerate(claimed)}
     rows.sort(key=lambda r: order[r.id])  # the claim's order: brands take turns
-    sources = compose.load(session, rows)
+    every = rows
     results: list[dict[str, Any]] = []
+    if journal is not None:  # handed over by a chunk that never committed: not again
+        rows = _recovered(session, journal, rows, outcome, results)
+    sources = compose.load(session, rows)
     sendable = _checked(session, rows, sources, now, outcome, results)
     by_channel: dict[str, list[OutboxRow]] = {}
     for row in rows:
@@ -223,8 +228,38 @@ def process(
     for brand_slots in slots.values():
         brand_slots.release()
     record_outcomes(session, results)
-    _tell_brands(session, rows, results, now)
+    if journal is not None:
+        journal.forget(session, [row.id for row in every])
+    _tell_brands(session, every, results, now)
     return outcome, [(row.id, row.person_id) for row in hand.left], hand.suppressions
+
+
+def _recovered(
+    session: Session,
+    journal: Journal,
+    rows: list[OutboxRow],
+    outcome: Outcome,
+    results: list[dict[str, Any]],
+) -> list[OutboxRow]:
+    """The rows the journal says a channel already took (a worker killed or cut off before its
+    chunk committed): recorded as it says, without the gate or a second hand-over; the others
+    are returned."""
+    handed = journal.found(session, rows)
+    for row in rows:
+        entry = handed.get(row.id)
+        if entry is not None:
+            outcome.sent += 1
+            results.append(
+                result(
+                    row,
+                    entry.status,
+                    reason=None,
+                    sent_at=entry.sent_at,
+                    ref=entry.provider_ref,
+                    attempts=max(1, row.attempts - 1),  # the claim that found it sent nothing
+                )
+            )
+    return [row for row in rows if row.id not in handed]
 
 
 HANDED_STATES = {"sent": MESSAGE_SENT.name, "delivered": MESSAGE_DELIVERED.name}

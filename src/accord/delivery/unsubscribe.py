@@ -207,3 +207,43 @@ def _fewer(session: Session, rel: Relationship, brand: str, actor: Actor) -> Don
         return Done(False, f"{brand} could already send you at most {rel.brand_cap} a week.")
     relationships.set_brand_cap(session, rel, FEWER_CAP, actor)
     return Done(True, f"{brand} may now send you at most {FEWER_CAP} marketing message a week.")
+
+
+def before(session: Session, token: UnsubscribeToken) -> dict[str, object]:
+    """What the relationship holds now that a choice may change: kept for Undo."""
+    rel = target(session, token).rel
+    if rel is None:
+        return {}
+    until = rel.paused_until.isoformat() if rel.paused_until else None
+    return {"cap": rel.brand_cap, "paused": rel.state == State.paused, "until": until}
+
+
+def undo(
+    session: Session, token: UnsubscribeToken, choice: Choice, kept: dict[str, object]
+) -> Done:
+    """Put back what `choice` changed (the page's Undo, right after the choice)."""
+    hold(session, token.person)
+    found = target(session, token)
+    brand = found.brand_name
+    if not found.live or found.rel is None:
+        return Done(False, f"You have no active relationship with {brand}: nothing to undo.")
+    rel = found.rel
+    actor = Actor(source=Source.email_link, evidence=_evidence(token, "undo"))
+    if choice is Choice.topic:
+        relationships.set_topic(session, rel, token.topic, True, actor)
+        return Done(True, f"Undone: you get '{found.topic_name}' from {brand} again.")
+    if choice is Choice.brand:
+        relationships.set_purpose(session, rel, Purpose.marketing, True, actor)
+        return Done(True, f"Undone: {brand} may send you marketing again, as before.")
+    if choice is Choice.pause:
+        until = kept.get("until")
+        if kept.get("paused"):
+            relationships.pause(
+                session, rel, datetime.fromisoformat(str(until)) if until else None, actor
+            )
+        else:
+            relationships.resume(session, rel, actor)
+        return Done(True, f"Undone: {brand} is no longer paused by this choice.")
+    cap = kept.get("cap")
+    relationships.set_brand_cap(session, rel, cap if isinstance(cap, int) else rel.brand_cap, actor)
+    return Done(True, f"Undone: {brand} may send you at most {rel.brand_cap} a week again.")

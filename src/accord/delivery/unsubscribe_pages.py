@@ -34,6 +34,9 @@ router = APIRouter(
 )
 
 
+UNDO = "unsubscribe_undo"
+
+
 class ChoiceForm(BaseModel):
     choice: Literal["topic", "brand", "pause", "fewer"]
 
@@ -103,10 +106,16 @@ async def choose(
         return _invalid(request, exc)
 
     def act(data: ChoiceForm) -> Response:
+        kept = unsubscribe.before(session, parsed)
         done = unsubscribe.choose(session, parsed, Choice(data.choice))
         found = unsubscribe.target(session, parsed)
+        if done.changed:
+            # Undo is offered to this browser only, right after the choice.
+            request.session[UNDO] = {"token": token, "choice": data.choice, **kept}
         context = {
             "done": done,
+            "token": token,
+            "undo": done.changed,
             "brand_name": found.brand_name,
             "manage_url": _manage_url(request, parsed),
         }
@@ -120,3 +129,31 @@ async def choose(
         template="delivery/unsubscribe.html",
         context=lambda: _choices_context(request, session, token, parsed),
     )
+
+
+@router.post("/u/{token}/undo", response_class=HTMLResponse)
+def undo(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Put back the choice this browser just made with this link (nothing else)."""
+    try:
+        parsed = unsubscribe.read(settings, token)
+    except InvalidInput as exc:
+        return _invalid(request, exc)
+    kept = request.session.get(UNDO)
+    found = unsubscribe.target(session, parsed)
+    if not isinstance(kept, dict) or kept.get("token") != token:
+        done = unsubscribe.Done(
+            False,
+            "There is nothing to undo here: the choice was not made in this browser, "
+            "or it was undone already.",
+        )
+    else:
+        done = unsubscribe.undo(session, parsed, Choice(str(kept["choice"])), kept)
+        request.session.pop(UNDO, None)
+    context = {
+        "done": done,
+        "token": token,
+        "undo": False,
+        "brand_name": found.brand_name,
+        "manage_url": _manage_url(request, parsed),
+    }
+    return render(request, "delivery/unsubscribe_done.html", context)

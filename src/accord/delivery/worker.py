@@ -23,14 +23,15 @@ from accord.campaigns import service as campaigns
 from accord.core import write_turns
 from accord.core.db import Database, utcnow
 from accord.core.settings import Settings
-from accord.delivery import claims, counters, dispatch, rate
+from accord.delivery import claims, counters, dispatch, journal, rate
 from accord.delivery.channels import Channels
 from accord.delivery.outcomes import Outcome
-from accord.webhooks import dispatch as webhooks
+from accord.webhooks import service as webhooks
 
 log = logging.getLogger("accord.worker")
-# One transaction per chunk: a crash re-sends at most this many messages (same Message-ID), and
-# on PostgreSQL a withdrawal waits at most for this many hand-overs for the person's head lock.
+# One transaction per chunk: on PostgreSQL a withdrawal waits at most for this many hand-overs
+# for the person's head lock. Each hand-over is written to the journal as it happens, so a crash
+# re-sends at most the one message in flight (same Message-ID), whatever the chunk's size.
 CHUNK = 100
 # SQLite has one write lock and no queue. A chunk ends early when another connection waits for
 # it, and before the next one the worker lets them in (`write_turns`), waiting at most this long.
@@ -52,6 +53,7 @@ class Worker:
     def __post_init__(self) -> None:
         self.channels = Channels(self.settings)
         self.turn = claims.Turn()  # brands take turns across claims too
+        self.journal = journal.open_for(self.db.engine)
         self.sqlite = self.db.engine.dialect.name == "sqlite"
         # SQLite: a chunk ends early when another connection waits for the write lock.
         self.someone_waits = (
@@ -116,7 +118,11 @@ class Worker:
                         self.name,
                         self.write_rate,
                         self.someone_waits,
+                        record=self.journal.record if self.journal else None,
+                        journal=self.journal,
                     )
+                if self.journal is not None:
+                    self.journal.settled([row_id for row_id, _ in chunk])
                 if suppressions:
                     with self.db.transaction() as session:
                         dispatch.suppress(session, self.settings, suppressions)
@@ -124,6 +130,9 @@ class Worker:
                 total.add(done)
         except BaseException:
             self.channels.close()  # a hand-over may be half done: no connection is reused
+            if self.journal is not None:
+                self.journal.close()
+            self.release()
             raise
         if not total.total:  # idle: no connection is kept open meanwhile
             self.channels.close()
@@ -139,6 +148,16 @@ class Worker:
                 break
             total.add(done)
         return total
+
+    def release(self) -> None:
+        """After a chunk that failed (a lost connection, a bug), this worker's rows may be
+        claimed again at once, by it or another, rather than after their lease: the journal
+        says which of them a channel took. Nothing is in flight any more."""
+        try:
+            with self.db.transaction() as session:
+                claims.release(session, self.name, utcnow())
+        except Exception:  # the database is still away: the leases run out instead
+            log.warning("worker %s: could not release its leases", self.name, exc_info=True)
 
     def run(self, idle_seconds: float = 1.0) -> None:
         log.info("worker %s started", self.name)

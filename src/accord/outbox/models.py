@@ -123,3 +123,17 @@ class DeliveryCounter(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OutboxHandover(Base):
+    """A message a channel took, on record from that moment until its chunk's outcomes commit
+    (`accord.delivery.journal`, PostgreSQL). No foreign key: written beside the chunk's row
+    locks on its own connection, it never waits for them."""
+
+    __tablename__ = "outbox_handovers"
+
+    outbox_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(40))  # the row's key digest (its Message-ID)
+    status: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime]
+    provider_ref: Mapped[str | None] = mapped_column(String(200))

@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
+from accord.core import pickers
 from accord.core.errors import AccordError
 from accord.core.validation import Email
 from accord.core.web.csrf import csrf_protect
@@ -40,8 +42,8 @@ class PhoneForm(BaseModel):
     @classmethod
     def _region(cls, value: str) -> str:
         value = value.strip().upper()
-        if len(value) != 2 or not value.isalpha():
-            raise ValueError("Give the two-letter country code, for example DE, GB or US.")
+        if value and value not in pickers.country_codes():
+            raise PydanticCustomError("region", "not a country in the list")
         return value
 
 
@@ -68,6 +70,7 @@ def _context(session: Session, person_id: uuid.UUID, **extra: Any) -> Callable[[
         return {
             "points": service.contact_points(session, person_id),
             "channel_text": CHANNEL_TEXT,
+            "phone_countries": pickers.country_options(calling_codes=True),
             "code_for": None,
             **extra,
         }
@@ -83,7 +86,8 @@ def _done(request: Request, text: str) -> Response:
 @router.get("/contacts", response_class=HTMLResponse)
 def contact_list(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     context = _context(session, person.person_id)()
-    return show_form(request, PAGE, {}, **context)
+    me = service.get_person(session, person.person_id)
+    return show_form(request, PAGE, {"region": me.country or ""}, **context)
 
 
 @router.post("/contacts/email", response_class=HTMLResponse)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from accord.core import pickers
+from accord.core.db import utcnow
 from accord.core.errors import AccordError
 from accord.core.web import sign_in
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep, client_ip
-from accord.core.web.forms import handle_form, read_form, show_form
+from accord.core.web.forms import handle_form, parse_form, read_form, show_form
 from accord.core.web.next_page import FIELD, safe_next
 from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
@@ -32,9 +35,35 @@ EQUAL_TIME = [Depends(equal_time, scope="function")]
 SIGNIN = "people/signin.html"
 
 
+def _pickers(**current: str) -> dict[str, Any]:
+    """The pickers' options (with a stored value the list lacks, so a saved form keeps it)."""
+    return {
+        "zones": pickers.with_current(pickers.time_zone_options(utcnow().date().isoformat()), ""),
+        "languages": pickers.with_current(pickers.language_options(), current.get("locale", "")),
+        "countries": pickers.country_options(),
+    }
+
+
+def _picked(allowed_locale: str = "") -> Callable[[dict[str, str]], dict[str, str]]:
+    """Errors for a picker value not in its list (sent by hand), beside the field."""
+
+    def check(values: dict[str, str]) -> dict[str, str]:
+        errors = {}
+        locale = values.get("locale", "")
+        if locale and locale not in pickers.language_tags() and locale != allowed_locale:
+            errors["locale"] = "Choose your language from the list."
+        country = values.get("country", "").strip().upper()
+        if country and country not in pickers.country_codes():
+            errors["country"] = "Choose your country from the list."
+        return errors
+
+    return check
+
+
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(request: Request) -> HTMLResponse:
-    return show_form(request, SIGNUP, {"time_zone": "UTC", "locale": "en"}, model=SignUp)
+    values = {"time_zone": "UTC", "locale": "en"}
+    return show_form(request, SIGNUP, values, model=SignUp, **_pickers())
 
 
 @router.post("/signup", response_class=HTMLResponse, dependencies=EQUAL_TIME)
@@ -44,7 +73,21 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
         service.sign_up(session, settings, mailer, data, ip=client_ip(request))
         return render(request, "people/check_inbox.html", {"email": data.email})
 
-    return await handle_form(request, session, SignUp, act, template=SIGNUP)
+    def parse(values: dict[str, str]) -> SignUp | dict[str, str]:
+        found = parse_form(SignUp, values)
+        wrong = _picked()(values)
+        return {**(found if isinstance(found, dict) else {}), **wrong} or found
+
+    return await handle_form(
+        request,
+        session,
+        parse,
+        act,
+        template=SIGNUP,
+        fields=list(SignUp.model_fields),
+        model=SignUp,
+        context=_pickers,
+    )
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -121,7 +164,9 @@ def profile_form(request: Request, person: PersonDep, session: SessionDep) -> HT
         "locale": me.locale,
         "country": me.country or "",
     }
-    return show_form(request, PROFILE, values, model=ProfileUpdate, me=me)
+    return show_form(
+        request, PROFILE, values, model=ProfileUpdate, me=me, **_pickers(locale=me.locale)
+    )
 
 
 @router.post("/profile", response_class=HTMLResponse)
@@ -131,9 +176,24 @@ async def profile(request: Request, person: PersonDep, session: SessionDep) -> R
         flash(request, "Your profile is saved.")
         return RedirectResponse("/profile", status_code=303)
 
+    me = service.get_person(session, person.person_id)
+    stored = me.locale
+
     def context() -> dict[str, Any]:
-        return {"me": service.get_person(session, person.person_id)}
+        return {"me": service.get_person(session, person.person_id), **_pickers(locale=stored)}
+
+    def parse(values: dict[str, str]) -> ProfileUpdate | dict[str, str]:
+        found = parse_form(ProfileUpdate, values)
+        wrong = _picked(stored)(values)
+        return {**(found if isinstance(found, dict) else {}), **wrong} or found
 
     return await handle_form(
-        request, session, ProfileUpdate, act, template=PROFILE, context=context
+        request,
+        session,
+        parse,
+        act,
+        template=PROFILE,
+        fields=list(ProfileUpdate.model_fields),
+        model=ProfileUpdate,
+        context=context,
     )

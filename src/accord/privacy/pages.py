@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,6 +26,66 @@ router = APIRouter(
 )
 
 DELETE = "privacy/delete_account.html"
+SUMMARY = "privacy/export_summary.html"
+# Names a person reads for the tables of the export (others: the table name in words).
+TABLE_TITLES = {
+    "contact_points": "Your contact points",
+    "relationships": "Your relationships",
+    "purpose_grants": "Purposes you allowed",
+    "channel_choices": "Channels you chose",
+    "topic_choices": "Topics you chose",
+    "global_preferences": "Your settings for all brands",
+}
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _sections(tables: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each table that holds rows as a section (title, columns, rows), and the empty ones."""
+    sections, empty = [], []
+    for name in sorted(tables, key=lambda n: (n not in TABLE_TITLES, n)):
+        if name == "people":
+            continue
+        rows = tables[name]
+        title = TABLE_TITLES.get(name, name.replace("_", " ").capitalize())
+        if not rows:
+            empty.append(title)
+            continue
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+        sections.append(
+            {
+                "id": name.replace("_", "-"),
+                "title": title,
+                "columns": [c.replace("_", " ") for c in columns],
+                "rows": cells,
+            }
+        )
+    return sections, empty
+
+
+@router.get("/export/summary", response_class=HTMLResponse)
+def export_summary(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
+    """What the export holds, as a page a person reads (the JSON file has it all)."""
+    document = service.export(session, person.person_id)
+    profile = document["tables"]["people"][0]
+    sections, empty = _sections(document["tables"])
+    terms = document.get("terms") or {}
+    context = {
+        "profile": [(k.replace("_", " ").capitalize(), _cell(v)) for k, v in profile.items()],
+        "sections": sections,
+        "empty": empty,
+        "decisions": len(document["ledger_events"]),
+        "proffers": len(terms.get("proffers", [])),
+        "exported_at": utcnow(),
+    }
+    return render(request, SUMMARY, context)
 
 
 @router.get("/export")

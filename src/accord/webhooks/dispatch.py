@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import and_, any_, func, or_, select, update
+from sqlalchemy import Table, and_, any_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -27,7 +27,7 @@ from accord.core.db import Database, utcnow
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
 from accord.mail.service import Email, build_mailer, compose
-from accord.webhooks import service, ssrf
+from accord.webhooks import endpoints, ssrf
 from accord.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 log = logging.getLogger("accord.webhooks")
@@ -128,7 +128,7 @@ class Poster:
 
     def post(self, job: Job, now: datetime) -> Answer:
         try:
-            target = service.check_url(self.settings, job.url)
+            target = endpoints.check_url(self.settings, job.url)
         except InvalidInput as exc:
             return Answer(None, "", f"refused: {exc.detail}")
         body = json.dumps(job.payload, separators=(",", ":"), sort_keys=True).encode()
@@ -176,6 +176,51 @@ def _next_attempt(attempts: int, now: datetime, answer: Answer) -> datetime | No
     return now + wait
 
 
+_deliveries = cast(Table, WebhookDelivery.__table__)
+# Every success of a round in one executemany UPDATE (a statement per delivery cost more than
+# the request itself); still only while the lease is ours.
+_SUCCEEDED = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("job_id"), _deliveries.c.lease_owner.is_not(None))
+    .values(
+        state="succeeded",
+        succeeded_at=bindparam("at"),
+        lease_owner=None,
+        lease_expires_at=None,
+        last_attempt_at=bindparam("at"),
+        last_status=bindparam("status"),
+        last_response=bindparam("body"),
+        last_error=None,
+    )
+)
+
+
+def record_all(
+    session: Session, settings: Settings, answered: list[tuple[Job, Answer]], now: datetime
+) -> None:
+    """Record a round's answers in the order they came: each endpoint read once, successes in
+    one statement, each failure as `record` does."""
+    ids = {job.endpoint_id for job, _ in answered}
+    endpoints = {
+        e.id: e for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(ids)))
+    }
+    succeeded: list[dict[str, Any]] = []
+    for job, answer in answered:
+        endpoint = endpoints.get(job.endpoint_id)
+        if endpoint is None:
+            continue
+        if answer.ok:
+            succeeded.append(
+                {"job_id": job.id, "at": now, "status": answer.status, "body": answer.body}
+            )
+            endpoint.last_success_at, endpoint.failing_since = now, None
+        else:
+            record(session, settings, job, answer, now)
+    if succeeded:
+        session.execute(_SUCCEEDED, succeeded)
+    session.flush()
+
+
 def record(session: Session, settings: Settings, job: Job, answer: Answer, now: datetime) -> None:
     d = WebhookDelivery
     mine = and_(d.id == job.id, d.lease_owner.is_not(None))
@@ -217,7 +262,7 @@ def disable(
     """Disable the endpoint, stop its pending deliveries, and tell the brand's owners."""
     if not endpoint.enabled:
         return
-    service.set_enabled(endpoint, False, reason=reason)
+    endpoints.set_enabled(endpoint, False, reason=reason)
     session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == "pending")
@@ -279,9 +324,7 @@ def run_once(
                 .where(WebhookDelivery.id.in_(cancelled))
                 .values(state="cancelled", lease_owner=None, lease_expires_at=None)
             )
-        moment = clock()
-        for job, answer in zip(live, answers, strict=True):
-            record(session, settings, job, answer, moment)
+        record_all(session, settings, list(zip(live, answers, strict=True)), clock())
     return len(jobs)
 
 

@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.settings import Settings
-from accord.webhooks import registry, ssrf
+from accord.webhooks import registry
+from accord.webhooks.dispatch import run_once as run_once
+from accord.webhooks.endpoints import check_url as check_url
+from accord.webhooks.endpoints import set_enabled as set_enabled
 from accord.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from accord.webhooks.registry import CONSENT_CHANGED as CONSENT_CHANGED
 from accord.webhooks.registry import MESSAGE_BOUNCED as MESSAGE_BOUNCED
@@ -56,10 +59,6 @@ def check_event_types(types: Sequence[str], *, field: str = "event_types") -> li
             field=field,
         )
     return sorted(set(types))
-
-
-def check_url(settings: Settings, url: str) -> ssrf.Target:
-    return ssrf.check(url, allow_private=settings.is_dev)
 
 
 def create_endpoint(
@@ -142,18 +141,6 @@ def update_endpoint(
         raise InvalidInput("Pick at least one event type.", field="event_types")
     session.flush()
     return endpoint
-
-
-def set_enabled(endpoint: WebhookEndpoint, enabled: bool, *, reason: str) -> None:
-    if enabled:
-        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = True, None, None
-        endpoint.failing_since = None
-    elif endpoint.enabled:
-        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = (
-            False,
-            utcnow(),
-            reason[:300],
-        )
 
 
 def rotate_secret(session: Session, brand_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookEndpoint:

@@ -129,3 +129,87 @@
   }
   form.addEventListener("change", update);
 }());
+
+/* Pickers (<select data-picker>): a search box that narrows the list as one types, and on a
+   fresh form the browser's own time zone or language when the list has it. */
+(function () {
+  "use strict";
+  var pickers = document.querySelectorAll("select[data-picker]");
+  function browserValue(kind) {
+    try {
+      if (kind === "time_zone") { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; }
+      if (kind === "locale") { return navigator.language || ""; }
+    } catch (e) { return ""; }
+    return "";
+  }
+  function pick(select, value) {
+    var options = Array.prototype.slice.call(select.options);
+    var exact = options.filter(function (o) { return o.value === value; })[0] ||
+      options.filter(function (o) { return o.value === value.split("-")[0]; })[0];
+    if (exact) { select.value = exact.value; }
+  }
+  Array.prototype.forEach.call(pickers, function (select) {
+    var form = select.form;
+    var kind = select.getAttribute("data-browser");
+    if (kind && form && form.hasAttribute("data-fresh")) { pick(select, browserValue(kind)); }
+    var search = document.createElement("input");
+    search.type = "search";
+    search.id = select.id + "-search";
+    search.className = "picker-search";
+    search.setAttribute("aria-controls", select.id);
+    search.setAttribute("autocomplete", "off");
+    var label = document.createElement("label");
+    label.htmlFor = search.id;
+    label.className = "picker-search-label";
+    label.textContent = "Search " + select.getAttribute("data-picker").toLowerCase();
+    var status = document.createElement("p");
+    status.className = "hint";
+    status.id = select.id + "-found";
+    status.setAttribute("aria-live", "polite");
+    select.parentNode.insertBefore(label, select);
+    select.parentNode.insertBefore(search, select);
+    select.parentNode.insertBefore(status, select);
+    var all = Array.prototype.slice.call(select.options).map(function (o) {
+      return { value: o.value, text: o.text };
+    });
+    search.addEventListener("input", function () {
+      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var matches = all.filter(function (o) {
+        var text = (o.text + " " + o.value).toLowerCase();
+        return words.every(function (w) { return text.indexOf(w) !== -1; });
+      });
+      var kept = select.value;
+      if (matches.length && !matches.some(function (o) { return o.value === kept; })) {
+        kept = matches[0].value;
+      }
+      var shown = matches.length ? matches : all;
+      select.options.length = 0;
+      shown.forEach(function (o) { select.add(new Option(o.text, o.value, o.value === kept, o.value === kept)); });
+      status.textContent = words.length ? (matches.length ? matches.length + " found" : "Nothing found: the whole list is shown") : "";
+    });
+  });
+}());
+
+/* Wide tables scroll in their own box, not the page: every table in the main area not already
+   in one is put in a .table-scroll box, which takes the keyboard focus (to scroll with the
+   arrow keys) and is named after the table. */
+(function () {
+  "use strict";
+  function nameOf(table) {
+    var caption = table.querySelector("caption");
+    if (caption && caption.textContent.trim()) { return caption.textContent.trim(); }
+    var section = table.closest("section");
+    var heading = section && section.querySelector("h1, h2, h3");
+    return heading ? heading.textContent.trim() : "Table";
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("main table"), function (table) {
+    if (table.closest(".table-scroll")) { return; }
+    var box = document.createElement("div");
+    box.className = "table-scroll";
+    box.setAttribute("tabindex", "0");
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", nameOf(table));
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
+  });
+}());

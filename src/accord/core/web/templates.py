@@ -34,7 +34,22 @@ def build_templates() -> Jinja2Templates:
     env.globals["person_banners"] = person_banners
     env.filters["when"] = _when
     env.filters["linkify"] = linkify
+    env.filters["phone"] = phone_shown
     return Jinja2Templates(env=env)
+
+
+def phone_shown(number: Any) -> str:
+    """An E.164 number as people write it (+44 7911 123456); anything else as it is."""
+    import phonenumbers
+
+    text = str(number or "")
+    if not text.startswith("+"):
+        return text
+    try:
+        parsed = phonenumbers.parse(text)
+    except phonenumbers.NumberParseException:
+        return text
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 _URL = re.compile(r"https?://[^\s<>\"']+")

@@ -1,0 +1,219 @@
+"""The hand-over journal: every message a channel took outside the database (an SMTP server's
+250, a provider's 2xx) is written down durably before the next message is handed over, so a
+worker that is killed or cut off from the database mid-chunk re-sends at most the one message
+it had in flight (with the same Message-ID), never the ones before it.
+
+A chunk's outcomes are written in one transaction at its end (the hand-overs are checked by the
+gate under the people's ledger-head locks, held until then). The journal is what survives a
+chunk that never commits: the next worker to claim those rows finds them here and records them
+as sent without handing them over again.
+
+- PostgreSQL: the `outbox_handovers` table, written by an autocommitted INSERT on a connection
+  of the journal's own (a small write per message, no lock shared with the chunk: the table has
+  no foreign key; `synchronous_commit = off`, see `PostgresJournal`); read and emptied inside
+  the chunk's own transaction, atomically with the rows' outcomes. A lost connection is opened
+  again and the write retried.
+- SQLite: the chunk holds the database's single write lock, so the journal is a second SQLite
+  file beside the database (`<database>-handovers`), autocommitted (WAL: each write survives a
+  killed process), emptied once the chunk has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from accord.delivery.channels.base import Verdict
+from accord.delivery.outcomes import OutboxRow
+from accord.outbox.models import OutboxHandover
+
+log = logging.getLogger("accord.worker")
+# A write that fails this many times (each on a new connection) stops the chunk: its message
+# is the one in flight, re-sent after the lease.
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A hand-over on record: what the row's outcome is, without handing it over again."""
+
+    status: str
+    sent_at: datetime
+    provider_ref: str | None
+
+
+class Journal:
+    """Where hand-overs are written down as they happen (`record`), found again by the chunk
+    that claims their rows after a fault (`found`), and forgotten once the rows' outcomes are
+    committed (`forget` inside the chunk's transaction, `settled` after it)."""
+
+    def record(self, row: OutboxRow, address: str, verdict: Verdict, at: datetime) -> None:
+        raise NotImplementedError
+
+    def found(self, session: Session, rows: Iterable[OutboxRow]) -> dict[int, Entry]:
+        raise NotImplementedError
+
+    def forget(self, session: Session, ids: list[int]) -> None:
+        """Inside the chunk's transaction."""
+
+    def settled(self, ids: list[int]) -> None:
+        """After the chunk's transaction committed."""
+
+    def close(self) -> None:
+        return None
+
+
+def _match(rows: Iterable[OutboxRow], entries: Iterable[Any]) -> dict[int, Entry]:
+    """Entries of `rows`, by id, whose key digest is the row's (an entry outlives nothing else:
+    a row id used again after a rollback is another message)."""
+    from accord.delivery.email_channel import key_digest
+
+    by_id = {row.id: row for row in rows}
+    found: dict[int, Entry] = {}
+    for outbox_id, digest, status, sent_at, provider_ref in entries:
+        row = by_id.get(outbox_id)
+        if row is not None and key_digest(row.idempotency_key) == digest:
+            found[outbox_id] = Entry(status, sent_at, provider_ref)
+    return found
+
+
+class PostgresJournal(Journal):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+
+    def _connection(self) -> Connection:
+        if self.connection is None:
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            # A commit in the server's memory before its disk: it outlives the worker and the
+            # worker's connection (the faults the journal is for), at a fifth of the time per
+            # message of waiting for the disk; only a crash of PostgreSQL itself within a
+            # fraction of a second could lose the last entries.
+            connection.exec_driver_sql("SET synchronous_commit = off")
+            self.connection = connection
+        return self.connection
+
+    def record(self, row: OutboxRow, address: str, verdict: Verdict, at: datetime) -> None:
+        from accord.delivery.email_channel import key_digest
+
+        statement = (
+            pg_insert(OutboxHandover)
+            .values(
+                outbox_id=row.id,
+                digest=key_digest(row.idempotency_key),
+                status=verdict.status,
+                sent_at=at,
+                provider_ref=verdict.provider_ref,
+            )
+            .on_conflict_do_nothing()  # a retry after a write that did land
+        )
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                self._connection().execute(statement)
+                return
+            except DBAPIError:
+                self.close()  # lost (terminated, network): the next attempt opens another
+                if attempt == ATTEMPTS:
+                    raise
+                log.warning("hand-over journal: write failed, retrying on a new connection")
+
+    def found(self, session: Session, rows: Iterable[OutboxRow]) -> dict[int, Entry]:
+        rows = list(rows)
+        h = OutboxHandover
+        entries = session.execute(
+            select(h.outbox_id, h.digest, h.status, h.sent_at, h.provider_ref).where(
+                h.outbox_id.in_([row.id for row in rows])
+            )
+        ).all()
+        return _match(rows, entries) if entries else {}
+
+    def forget(self, session: Session, ids: list[int]) -> None:
+        session.execute(delete(OutboxHandover).where(OutboxHandover.outbox_id.in_(ids)))
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+                connection.close()
+            except Exception:
+                pass
+
+
+class SqliteJournal(Journal):
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS handovers (outbox_id INTEGER PRIMARY KEY, digest TEXT NOT "
+        "NULL, status TEXT NOT NULL, sent_at TEXT NOT NULL, provider_ref TEXT)"
+    )
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute(self.SCHEMA)
+
+    def record(self, row: OutboxRow, address: str, verdict: Verdict, at: datetime) -> None:
+        from accord.delivery.email_channel import key_digest
+
+        with self.lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO handovers VALUES (?, ?, ?, ?, ?)",
+                (
+                    row.id,
+                    key_digest(row.idempotency_key),
+                    verdict.status,
+                    at.isoformat(),
+                    verdict.provider_ref,
+                ),
+            )
+
+    def found(self, session: Session, rows: Iterable[OutboxRow]) -> dict[int, Entry]:
+        rows = list(rows)
+        ids = [row.id for row in rows]
+        with self.lock:
+            entries = [
+                (i, d, s, datetime.fromisoformat(t), p)
+                for chunk in range(0, len(ids), 500)
+                for i, d, s, t, p in self.db.execute(
+                    "SELECT outbox_id, digest, status, sent_at, provider_ref FROM handovers "
+                    f"WHERE outbox_id IN ({','.join('?' * len(ids[chunk : chunk + 500]))})",
+                    ids[chunk : chunk + 500],
+                )
+            ]
+        return _match(rows, entries) if entries else {}
+
+    def settled(self, ids: list[int]) -> None:
+        with self.lock:
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk : chunk + 500]
+                self.db.execute(
+                    f"DELETE FROM handovers WHERE outbox_id IN ({','.join('?' * len(part))})", part
+                )
+
+    def close(self) -> None:
+        return None  # one connection for the worker's life: a file, nothing to drop
+
+
+def open_for(engine: Engine) -> Journal | None:
+    """The journal of the database behind `engine`; None for an in-memory SQLite database
+    (nothing survives its process anyway)."""
+    if engine.dialect.name == "postgresql":
+        return PostgresJournal(engine)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        return SqliteJournal(Path(f"{database}-handovers"))
+    return None
