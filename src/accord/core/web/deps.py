@@ -55,7 +55,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the request is the unit of work, so it commits here.
 
     Opening a session does no I/O, so it happens on the event loop; the commit (or rollback)
-    and close run in one trip to the thread pool, or on the loop when the request only read. A
+    and close run in one trip to the thread pool, or on the loop when a SQLite request only read. A
     sync generator dependency would cost two trips (enter, exit), each a thread hand-over that,
     under load, costs more than the work (bench/api_overhead.py)."""
     session: Session = request.app.state.db.session()
@@ -64,8 +64,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await run_in_threadpool(_finish, session, False)
         raise
-    if _read_only(session):
-        _finish(session, True)
+    if _read_only(session) and session.get_bind().dialect.name == "sqlite":
+        _finish(session, True)  # a local file, no lock to wait for: cheaper than a thread hop
     else:
         await run_in_threadpool(_finish, session, True)
 
