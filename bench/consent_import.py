@@ -109,10 +109,10 @@ def setup(url: str, tmp: Path) -> tuple[Any, Any, Any]:
                 TopicCreate(slug=slug, name=slug, description="d", purpose=Purpose.marketing),
             )
         session.expunge(brand)
-    from accord.relationships import consent_import
+    from accord.relationships import consent_import_rows
 
     # Modules the first row loads (e-mail validation, URL parsing), loaded before the clock.
-    consent_import.parse(
+    consent_import_rows.parse(
         2,
         next(_rows(Path(__file__).with_name("consent_import.py")))
         if False

@@ -20,7 +20,7 @@ from accord.core.pagination import Page
 from accord.core.permissions import Permission
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.params import CursorParam, RowId
-from accord.relationships import brand_records, consent_import, service
+from accord.relationships import brand_records, consent_import, consent_import_rows, service
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import (
     BrandPreferences,
@@ -141,7 +141,7 @@ async def import_consent_csv(
     rows): rejects name their line in the file."""
     caller.require(Permission.record_consent)
     header, rows = csv_input.dict_rows(await file.read())
-    missing = [c for c in consent_import.REQUIRED if c not in header]
+    missing = [c for c in consent_import_rows.REQUIRED if c not in header]
     if missing:
         raise InvalidInput(f"The CSV has no column {', '.join(missing)}.", field="file")
     items = list(enumerate(rows, start=2))

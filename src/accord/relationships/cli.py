@@ -14,7 +14,7 @@ from accord.brands import service as brands
 from accord.core import csv_input
 from accord.core.cli_helpers import cli_errors, console, load_settings
 from accord.core.db import Database, utcnow
-from accord.relationships import consent_import
+from accord.relationships import consent_import, consent_import_rows
 
 relationships_app = typer.Typer(help="Relationships and consent: bulk import with evidence.")
 
@@ -60,7 +60,7 @@ def import_command(
     data = file.read_bytes()
     with cli_errors():
         header, rows = csv_input.dict_rows(data)
-        missing = [c for c in consent_import.REQUIRED if c not in header]
+        missing = [c for c in consent_import_rows.REQUIRED if c not in header]
         if missing:
             console.print(f"The file has no column {', '.join(missing)}.", style="red")
             raise typer.Exit(1)
