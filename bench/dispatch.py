@@ -393,6 +393,8 @@ WHAT_IFS = {
     "no-write-turns": "the SQLite worker does not look for connections waiting for the write"
     " lock (what fairness to web requests costs it)",
     "chunk-20": "worker.CHUNK = 20 (a transaction per 20 messages instead of 100)",
+    "no-journal": "no hand-over journal (what writing each hand-over down costs; a crash may"
+    " then re-send a whole chunk)",
 }
 WHAT_IF: list[str] = []
 SINK = ["aiosmtpd-bulk"]  # --sink
@@ -401,6 +403,10 @@ SHARED_SINK = [False]  # --shared-sink
 
 def _never(*args: object, **kwargs: object) -> bool:
     return False
+
+
+def _none(*args: object, **kwargs: object) -> None:
+    return None
 
 
 def apply_what_if(names: list[str]) -> None:
@@ -412,6 +418,8 @@ def apply_what_if(names: list[str]) -> None:
         write_turns.someone_waits = _never
     if "chunk-20" in names:
         worker_module.CHUNK = 20
+    if "no-journal" in names:
+        worker_module.journal.open_for = _none
 
 
 def worker_main(
