@@ -13,7 +13,17 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Table, bindparam, delete, func, literal, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Table,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from accord.consent import service as consent
@@ -123,10 +133,10 @@ def summary(session: Session, person_id: uuid.UUID) -> tuple[dict[str, Any], dic
 
 
 @functools.cache
-def _counts() -> CompoundSelect:
+def _counts() -> CompoundSelect[str, int]:
     """One UNION ALL of a COUNT per exported table, built once (the schema is fixed by the
     time a request runs: the composition root imported every domain's models)."""
-    person = bindparam("person_id")
+    person: BindParameter[uuid.UUID] = bindparam("person_id")
     parts = [
         select(literal(table.name).label("name"), func.count().label("rows"))
         .select_from(table)
