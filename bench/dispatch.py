@@ -411,6 +411,7 @@ def _none(*args: object, **kwargs: object) -> None:
 
 def apply_what_if(names: list[str]) -> None:
     from accord.core import write_turns
+    from accord.delivery import journal as journal_module
     from accord.delivery import worker as worker_module
 
     if "no-write-turns" in names:
@@ -419,7 +420,7 @@ def apply_what_if(names: list[str]) -> None:
     if "chunk-20" in names:
         worker_module.CHUNK = 20
     if "no-journal" in names:
-        worker_module.journal.open_for = _none
+        journal_module.open_for = _none
 
 
 def worker_main(
