@@ -27,6 +27,9 @@ SQLite is left as Accord leaves it (no ANALYZE; `--sqlite-analyze` to add one).
 
 The floor is the faster (in this run, per backend) of two hand-written statements: EXISTS
 with correlated cap counts, and joins on the choice tables' keys with the caps aggregated once.
+Both apply the terms rule too, written plainly (`_floor_terms.py`): the gate must apply it, so a
+floor for the gate's set in any world must as well (without it the floors matched the gate only
+because the world holds no terms, and skipped work the gate does; here it keeps nobody out).
 Both must return exactly the gate's NULL-reason rows, as must the eligible form and resolve's
 batches, and reason_counts must equal the counted full fetch. Rounds are interleaved; the best
 of each is kept. Prints `RESULT gate_vs_floor_<backend> <ratio>` (ratio = resolve's eligible
@@ -69,6 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import BENCH_SECRET, PG_ADMIN, fresh_postgres
+from _floor_terms import TERMS
 from sqlalchemy import BindParameter, Select, TextClause, Uuid, bindparam, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -455,7 +459,7 @@ WHERE r.brand_id = :brand
          AND o.state = 'sent' AND o.brand_id = :brand) < r.brand_cap
   AND (SELECT count(*) FROM outbox o
        WHERE o.person_id = r.person_id AND o.purpose = 'marketing' AND o.sent_at > :since
-         AND o.state = 'sent') < COALESCE(g.global_cap, 10){legal}
+         AND o.state = 'sent') < COALESCE(g.global_cap, 10){legal}{terms}
 """
 FLOOR_JOIN = """
 SELECT r.person_id
@@ -480,7 +484,7 @@ WHERE r.brand_id = :brand
               WHERE cp.person_id = r.person_id AND cp.channel = '{channel}'
                 AND cp.verified_at IS NOT NULL AND cp.suppressed_reason IS NULL)
   AND COALESCE(s.brand_n, 0) < r.brand_cap
-  AND COALESCE(s.global_n, 0) < COALESCE(g.global_cap, 10){legal}
+  AND COALESCE(s.global_n, 0) < COALESCE(g.global_cap, 10){legal}{terms}
 """
 FLOORS = {"floor_exists": FLOOR_EXISTS, "floor_join": FLOOR_JOIN}
 
@@ -533,7 +537,7 @@ def floor_query(engine: Engine, world: World, sql: str, channel: str = "email") 
         topic = " AND o.topic_id = :topic" if per == "topic" else ""
         legal += LEGAL_LIMIT.format(channel=channel, i=i, topic=topic, hours=hours, per=per)
     people = "\nJOIN people p ON p.id = r.person_id" if limits else ""
-    filled = sql.format(false=false, channel=channel, legal=legal, people=people)
+    filled = sql.format(false=false, channel=channel, legal=legal, people=people, terms=TERMS)
     return bound(filled, params).columns(person_id=Uuid())
 
 

@@ -254,6 +254,11 @@ def test_every_table_with_person_data_is_in_the_export(
     assert len(document["ledger_events"]) == len(ledger.events_for(session, person.id)) > 5
     flat = str(document)
     assert "token_hash" not in flat and "code_hash" not in flat
+    # The summary page counts what the export reads: the same tables, the same rows.
+    profile, counts = privacy.summary(session, person.id)
+    assert profile == document["tables"]["people"][0]
+    held = {name: len(rows) for name, rows in document["tables"].items() if name != "people"}
+    assert counts == held
 
 
 def text_columns() -> list[tuple[str, str]]:

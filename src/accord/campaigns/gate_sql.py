@@ -13,10 +13,10 @@ fact the rules read, one row per member) and makes two statements from the rules
 FALSE and NULL both keep the person out, in both statements. The choice tables (grant,
 channel, topic) are joined on their full primary key, so each adds at most one row per person.
 Where the best plan differs by backend or by statement, only how a fact is fetched differs
-(contact points and sent counts: EXISTS and correlated counts, or aggregated once and joined),
-never the rule over it; the differential test runs both statements on both backends. The only
-per-value work in Python is one local minute per distinct time zone (SQLite has no time zone
-data).
+(contact points, sent counts and the legal limits' counts: EXISTS and correlated counts, or
+aggregated once and joined; and the order the facts are joined in), never the rule over it;
+the differential test runs both statements on both backends. The only per-value work in Python
+is one local minute per distinct time zone (SQLite has no time zone data).
 """
 
 from __future__ import annotations
@@ -148,9 +148,6 @@ def _facts(
         person = members.c[0]
         query = select(person.label("person_id")).select_from(members).where(*span(person))
     legal = legal_rules(session, sending)
-    if reasons or interruptive or legal.applies:
-        # (Without it, a person missing from people has no relationship either: foreign key.)
-        query = query.join(PEOPLE, and_(PEOPLE.c.id == person, *span(PEOPLE.c.id)))
     if not isinstance(audience, Related):
         query = query.outerjoin(
             relationship_t,
@@ -211,12 +208,23 @@ def _facts(
         marketing_granted = grant.person_id.is_not(None)
         topic_chosen = topic_choice.person_id.is_not(None)
         chosen = topic_choice.person_id
-        query, brand_sent, global_sent = _sent(query, sending, person, chosen, span, sqlite)
 
+    # Joined in the rules' order, the person's row and the law's facts last. PostgreSQL orders
+    # at most eight joined tables (join_collapse_limit) freely and keeps the written order past
+    # them, so the tables that narrow an audience most (a text's: the channel chosen and a
+    # usable number, which few people have both) must be among the first eight; the later ones
+    # only add facts to the rows left.
     any_point, verified_point, usable_point, query = _contact_points(
-        query, sending, person, chosen, span, aggregated=reasons and not sqlite
+        query, sending, person, chosen, span, aggregated=not sqlite
     )
-    query, legal_window, legal_limits = _legal(query, sending, legal, person, chosen, span, sqlite)
+    if marketing:
+        query, brand_sent, global_sent = _sent(query, sending, person, chosen, span, sqlite)
+    if reasons or interruptive or legal.applies:
+        # (Without it, a person missing from people has no relationship either: foreign key.)
+        query = query.join(PEOPLE, and_(PEOPLE.c.id == person, *span(PEOPLE.c.id)))
+    query, legal_window, legal_limits = _legal(
+        query, sending, legal, person, chosen, span, tallied=reasons and not sqlite
+    )
     minute = NOT_JOINED
     if clock and (interruptive or legal.has_window):
         zones = zone_minutes(session, sending.at)
@@ -303,7 +311,7 @@ def _legal(
     person: Any,
     chosen: Any,
     span: Span,
-    sqlite: bool,
+    tallied: bool,
 ) -> tuple[
     Select[uuid.UUID],
     tuple[ColumnElement[int], ColumnElement[int]] | None,
@@ -312,7 +320,9 @@ def _legal(
     """The law where each person is: the strictest window and the maxima of the frequency
     limits at their place (the folds as a small table joined on the person's country and
     state, then on the country alone; everywhere's fold as literals), and the messages counted
-    against each limit."""
+    against each limit: `tallied` (every member's reason, on PostgreSQL), counted once per
+    person and joined; otherwise counted for each person still in (correlated to `chosen`),
+    few of whom reach the rule, through the (person, purpose, sent_at) index, with no join."""
     if not legal.applies:
         return query, None, ()
     maxima = [f"max_{i}" for i in range(len(legal.limits))]
@@ -367,7 +377,7 @@ def _legal(
             OUTBOX.sent_at > since,
             *([OUTBOX.topic_id == sending.topic_id] if per == "topic" else []),
         ]
-        if sqlite:  # through the (person, purpose, sent_at) index, for those still in
+        if not tallied:
             sent: ColumnElement[int] = (
                 select(func.count()).where(OUTBOX.person_id == chosen, *counted).scalar_subquery()
             )
@@ -397,9 +407,12 @@ def _contact_points(
     verified = points.verified_at.is_not(None)
     usable = and_(verified, points.suppressed_reason.is_(None))
     if aggregated:
-        # Every member's reason on PostgreSQL: contact points counted once per person and
-        # hash-joined. As EXISTS each is a sub-plan, which PostgreSQL costs so high that it
-        # compiles the statement (JIT) for longer than the statement then runs.
+        # PostgreSQL: contact points counted once per person and joined, in both statements.
+        # For every member's reason, as EXISTS each is a sub-plan, which PostgreSQL costs so
+        # high that it compiles the statement (JIT) for longer than the statement then runs.
+        # For the eligible, EXISTS becomes a semi-join that PostgreSQL puts after every joined
+        # table once they are more than eight (a text's audience with the law's facts): the
+        # numbers were probed last, for every relationship, instead of narrowing it first.
         counts = (
             select(
                 points.person_id.label("pid"),
