@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from accord.campaigns.models import SavedSegment
-from accord.core.errors import Conflict
+from accord.campaigns.audience import audience_select
+from accord.campaigns.models import Campaign, SavedSegment
+from accord.core.errors import Conflict, NotFound
 
 SAVABLE = ("filter", "segment")
 
@@ -60,3 +61,39 @@ def as_form_values(segment: SavedSegment) -> dict[str, str]:
         text = "\n".join(f"{k}={v}" for k, v in dict(audience.get("filter") or {}).items())
         return {"audience_kind": "filter", "audience_filter": text}
     return {"audience_kind": "segment", "audience_segment": str(audience.get("segment") or "")}
+
+
+def sizes(session: Session, segments: list[SavedSegment]) -> dict[uuid.UUID, int]:
+    """How many people each segment holds now (before the gate checks each person's consent
+    and preferences): one statement for the list, a COUNT per segment joined by UNION ALL."""
+    if not segments:
+        return {}
+    counts = []
+    for segment in segments:
+        # The audience a campaign picking this segment would have (never stored).
+        as_campaign = Campaign(
+            brand_id=segment.brand_id,
+            audience_kind=str(segment.audience.get("kind")),
+            audience=segment.audience,
+        )
+        people = audience_select(as_campaign).subquery()
+        counts.append(
+            select(literal(str(segment.id)).label("id"), func.count(people.c.person_id.distinct()))
+        )
+    statement = union_all(*counts) if len(counts) > 1 else counts[0]
+    return {uuid.UUID(str(found)): int(n) for found, n in session.execute(statement)}
+
+
+def remove(session: Session, brand_id: uuid.UUID, segment_id: str) -> str:
+    """Delete the brand's segment; its name, for the message. Campaigns that picked it keep
+    their audience: a campaign stores the audience itself, not the segment."""
+    found = get(session, brand_id, segment_id)
+    if found is None:
+        raise NotFound("No such saved segment.")
+    name = found.name
+    session.execute(
+        delete(SavedSegment).where(SavedSegment.brand_id == brand_id, SavedSegment.id == found.id)
+    )
+    session.expunge(found)
+    session.flush()
+    return name

@@ -248,3 +248,14 @@ class MessageOut(BaseModel):
     reason: str | None
     message_id: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+class SavedSegmentOut(BaseModel):
+    """A saved segment: its rule (a filter on shared facts or an RFM segment) and how many
+    people it holds now, before the gate checks each one."""
+
+    id: uuid.UUID
+    name: str
+    audience: dict[str, Any]
+    size: int
+    created_at: datetime
