@@ -41,45 +41,31 @@ def _effects(session: Session) -> dict[tuple[str, int], list[Effect]]:
     return found
 
 
-# The roster is written by migrations only, so one read serves a whole session (a request):
-# pages that show agreements, effects and the roster's own list read it once, not once each.
-_MEMO = "accord.terms.roster"
-
-
 def entries(session: Session, *, latest_only: bool = False) -> list[Entry]:
     """Every roster entry in a stable order (by id, newest version first)."""
-    every: list[Entry] | None = session.info.get(_MEMO)
-    if every is None:
-        every = session.info[_MEMO] = _read(session)
-    if not latest_only:
-        return list(every)
-    seen: set[str] = set()
-    latest = []
-    for found in every:
-        if found.slug not in seen:
-            seen.add(found.slug)
-            latest.append(found)
-    return latest
-
-
-def _read(session: Session) -> list[Entry]:
     effects = _effects(session)
     rows = session.scalars(
         select(RosterEntry).order_by(RosterEntry.slug, RosterEntry.version.desc())
     )
-    return [
-        Entry(
-            slug=row.slug,
-            version=row.version,
-            title=row.title,
-            text=row.text,
-            machine=dict(row.machine),
-            follows=row.follows,
-            follows_url=row.follows_url,
-            effects=tuple(effects.get((row.slug, row.version), ())),
+    found: list[Entry] = []
+    seen: set[str] = set()
+    for row in rows:
+        if latest_only and row.slug in seen:
+            continue
+        seen.add(row.slug)
+        found.append(
+            Entry(
+                slug=row.slug,
+                version=row.version,
+                title=row.title,
+                text=row.text,
+                machine=dict(row.machine),
+                follows=row.follows,
+                follows_url=row.follows_url,
+                effects=tuple(effects.get((row.slug, row.version), ())),
+            )
         )
-        for row in rows
-    ]
+    return found
 
 
 def entry(
