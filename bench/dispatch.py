@@ -393,6 +393,8 @@ WHAT_IFS = {
     "no-write-turns": "the SQLite worker does not look for connections waiting for the write"
     " lock (what fairness to web requests costs it)",
     "chunk-20": "worker.CHUNK = 20 (a transaction per 20 messages instead of 100)",
+    "no-journal": "no hand-over journal (what writing each hand-over down costs; a crash may"
+    " then re-send a whole chunk)",
 }
 WHAT_IF: list[str] = []
 SINK = ["aiosmtpd-bulk"]  # --sink
@@ -403,8 +405,13 @@ def _never(*args: object, **kwargs: object) -> bool:
     return False
 
 
+def _none(*args: object, **kwargs: object) -> None:
+    return None
+
+
 def apply_what_if(names: list[str]) -> None:
     from accord.core import write_turns
+    from accord.delivery import journal as journal_module
     from accord.delivery import worker as worker_module
 
     if "no-write-turns" in names:
@@ -412,6 +419,8 @@ def apply_what_if(names: list[str]) -> None:
         write_turns.someone_waits = _never
     if "chunk-20" in names:
         worker_module.CHUNK = 20
+    if "no-journal" in names:
+        journal_module.open_for = _none
 
 
 def worker_main(

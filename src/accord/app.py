@@ -21,6 +21,7 @@ from accord.core.web.body_limit import BodySizeLimit
 from accord.core.web.busy_retry import RetryWhenBusy
 from accord.core.web.errors import install_error_handlers
 from accord.core.web.idempotency import IdempotencyMiddleware
+from accord.core.web.request_slots import RequestSlots
 from accord.core.web.security_headers import SecurityHeaders
 from accord.core.web.templates import build_templates
 from accord.mail.backends import build_mailer
@@ -60,6 +61,7 @@ def create_app(
     app.state.texter = _texter(db, settings)
     app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
+    app.state.request_slots = RequestSlots(settings.db_connections)
 
     # Each add_middleware wraps the ones before: the security headers go on every answer
     # (the size limit's 413 too), and the size limit sees bytes before anything buffers them.

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
+from accord.core.dates import format_moment
 from accord.core.db import utcnow
 from tests.browser.conftest import LiveServer
 from tests.builders import make_brand, make_person, make_relationship, make_topic
@@ -76,7 +77,7 @@ def test_person_pauses_a_brand_turns_off_a_topic_and_sees_both_in_history(
     until = (utcnow() + timedelta(days=10)).astimezone(ZoneInfo("Europe/Lisbon"))
     page.get_by_label("Pause until").fill(until.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Pause until then").click()
-    shown = until.strftime("%Y-%m-%d %H:%M") + " (Europe/Lisbon)"
+    shown = format_moment(until, "Europe/Lisbon", "en")  # the person's zone and language
     expect(page.locator("main .state-paused").first).to_have_text("paused")
     expect(page.get_by_text(f"until {shown}").first).to_be_visible()
     expect(page.get_by_role("button", name="Resume now")).to_be_visible()

@@ -21,9 +21,10 @@ from accord.core.db import utcnow
 from accord.core.settings import EmailBackend, Settings
 from accord.delivery.worker import Worker
 from accord.outbox.models import OutboxMessage
+from accord.people import service as people_service
 from accord.people.models import ContactPoint, Person
 from accord.relationships import consent_import, replay
-from accord.relationships.models import PurposeGrant, Relationship
+from accord.relationships.models import PurposeGrant, Relationship, TopicChoice
 from tests.builders import make_api_key, make_brand, make_person, make_relationship, make_topic
 from tests.conftest import RolledBackDatabase
 from tests.helpers import csrf_of
@@ -108,6 +109,60 @@ def test_import_grants_requests_and_rejects(session: Session, settings: Settings
     assert (again.granted, again.requested, again.already) == (0, 0, 2)
     assert count(session, LedgerEvent) == events_before
     assert count(session, OutboxMessage) == outbox_before
+
+
+def test_people_stored_before_and_addresses_held_by_someone_else(
+    session: Session, settings: Settings
+) -> None:
+    """Rows of people stored before the chunk (who may have the rows already: INSERT … ON
+    CONFLICT DO NOTHING on PostgreSQL, where the new people's rows go by COPY), a grant waiting
+    for confirmation that a later file confirms, and an address that another person's
+    contact point holds (the new person gets none; the confirmation verifies that one)."""
+    brand = make_brand(session)
+    topic = make_topic(session, brand=brand, slug="news")
+    known = make_person(session, email="known@people.example", verified=False)
+    owner = make_person(session, email="owner@people.example")
+    session.add(ContactPoint(person_id=owner.id, channel="email", address="held@people.example",
+                             address_normalised="held@people.example"))  # fmt: skip
+    session.flush()
+    header = "email,source,collected_at,ip,double_opt_in,purpose,topics\n"
+    first = (
+        f"known@people.example,form,{WHEN},203.0.113.1,no,marketing,news\n"
+        f"held@people.example,form,{WHEN},203.0.113.1,yes,marketing,\n"
+        f"later@people.example,form,{WHEN},203.0.113.1,yes,marketing,news\n"
+    )
+    report = consent_import.run(session, settings, brand, iter(csv_rows(header + first)))
+    assert (report.granted, report.requested, report.people_created) == (2, 1, 2)
+    held = session.scalars(select(Person).where(Person.email == "held@people.example")).one()
+    points = session.scalars(
+        select(ContactPoint).where(ContactPoint.address_normalised == "held@people.example")
+    ).all()
+    assert [(p.person_id, p.verified_at is not None) for p in points] == [(owner.id, True)]
+
+    second = (
+        f"known@people.example,form,{WHEN},203.0.113.1,yes,marketing,news\n"
+        f"later@people.example,form,{WHEN},203.0.113.1,yes,marketing,news\n"
+    )
+    again = consent_import.run(session, settings, brand, iter(csv_rows(header + second)), chunk=1)
+    assert (again.granted, again.requested, again.already, again.people_created) == (1, 0, 1, 0)
+    later = session.scalars(select(Person).where(Person.email == "later@people.example")).one()
+    statuses = dict(
+        session.execute(
+            select(PurposeGrant.person_id, PurposeGrant.status).where(
+                PurposeGrant.brand_id == brand.id, PurposeGrant.purpose == "marketing"
+            )
+        ).all()
+    )
+    assert statuses == {known.id: "granted", held.id: "granted", later.id: "granted"}
+    assert count(session, TopicChoice) == 2  # known's and later's, one each
+    assert session.get(TopicChoice, (known.id, topic.id)) is not None
+    session.expire_all()
+    (point,) = people_service.contact_points(session, known.id)
+    assert point.verified_at is not None
+    assert count(session, Relationship) == 3
+    for person in (known, held, later):
+        assert replay.replay(session, person.id) == replay.stored(session, person.id)
+    assert verify(session)[1] == []
 
 
 def test_confirmation_mail_goes_through_the_outbox_and_confirms(

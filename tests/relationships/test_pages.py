@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from accord.consent import ledger
 from accord.consent.models import LedgerEvent
+from accord.core.dates import format_moment
 from accord.core.db import utcnow
 from accord.relationships import decisions, service
 from accord.relationships.models import GlobalPreferences
@@ -148,7 +149,7 @@ def test_pause_in_the_past_is_refused_by_the_field_and_writes_nothing(
         second=0, microsecond=0
     )
     shown = client.get(f"/relationships/{brand.id}", headers=HTML).text
-    assert "until " + until.strftime("%Y-%m-%d %H:%M") + " (Europe/Berlin)" in shown
+    assert "until " + format_moment(until, "Europe/Berlin", me.locale) in shown
     assert post(client, f"/relationships/{brand.id}/resume", {}).status_code == 303
     session.refresh(rel)
     assert rel.state == "active"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from accord.brands import keys
@@ -248,16 +248,18 @@ def revoke_api_key(session: Session, brand_id: uuid.UUID, key_id: uuid.UUID) -> 
     return key
 
 
+# Built once: every API request runs it, and building a statement costs more than running it.
+_KEY_BY_HASH = select(
+    ApiKey.id, ApiKey.brand_id, ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at
+).where(ApiKey.key_hash == bindparam("key_hash"))
+
+
 def find_api_key(session: Session, secret: str) -> tuple[BrandCaller, bool]:
     """The caller behind a bearer key, reading only (one indexed SELECT), and whether its
     `last_used_at` is due for an update (`touch_api_key`). Any failure says the same thing."""
     if not secret.startswith(KEY_PREFIX):
         raise NotAuthenticated(BAD_CREDENTIALS)
-    row = session.execute(
-        select(
-            ApiKey.id, ApiKey.brand_id, ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at
-        ).where(ApiKey.key_hash == token_hash(secret))
-    ).one_or_none()
+    row = session.connection().execute(_KEY_BY_HASH, {"key_hash": token_hash(secret)}).one_or_none()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated(BAD_CREDENTIALS)
     stale = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from accord.brands.deps import BRAND_SCOPED, BrandDep
-from accord.campaigns import control, messages, report, service
+from accord.campaigns import control, messages, report, segments_api, service
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import (
     CampaignCreate,
@@ -28,6 +28,7 @@ from accord.core.web.deps import SessionDep
 from accord.core.web.params import CursorParam, IdempotencyKeyParam
 
 router = APIRouter(tags=["campaigns", BRAND_SCOPED])
+router.include_router(segments_api.router)
 
 
 def _out(session: Session, campaign: Campaign) -> CampaignOut:

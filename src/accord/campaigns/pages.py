@@ -20,6 +20,7 @@ from accord.campaigns import (
     page_forms,
     report,
     saved_segments,
+    segment_pages,
     service,
     sms_text,
     templating,
@@ -46,6 +47,8 @@ router = APIRouter(
     include_in_schema=False,
     dependencies=[Depends(csrf_protect)],
 )
+# First, so that /console/campaigns/segments is matched before `/{campaign_id}`.
+router.include_router(segment_pages.router)
 
 LIST = "campaigns/list.html"
 NEW = "campaigns/new.html"

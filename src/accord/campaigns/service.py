@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.campaigns import gate_facts, multichannel, sms_text, templating
+from accord.campaigns import saved_segments as saved_segments
 from accord.campaigns.audience import audience_of as audience_of
 from accord.campaigns.audience import audience_select, local_instants
 from accord.campaigns.footer import footer_html as footer_html

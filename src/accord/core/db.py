@@ -92,7 +92,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings each backend needs (SQLite: WAL, FKs, busy timeout)."""
+    """An engine with the settings each backend needs (SQLite: WAL, FKs, busy timeout).
+
+    Taking a connection never waits: past the pool's size it opens one more (closed again when
+    given back). A capped pool deadlocks a web process: requests holding connections wait for
+    the event loop or a thread, while the loop or every thread waits for a connection. The web
+    app bounds its connections by admitting requests instead (`accord.core.web.request_slots`)."""
+    kwargs.setdefault("max_overflow", -1)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -119,7 +125,9 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(make_engine(settings.resolved_database_url()))
+        # The requests admitted at once, plus the embedded worker's and digests' connections.
+        pool_size = settings.db_connections + 2
+        return cls(make_engine(settings.resolved_database_url(), pool_size=pool_size))
 
     def session(self) -> Session:
         return self.sessionmaker()

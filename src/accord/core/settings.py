@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         le=5000,
         description="Sign-in link and sign-up answers take at least this long (known or not).",
     )
+    db_connections: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="Requests one web process serves with the database at once (the rest wait "
+        "their turn), and the connections each process keeps open.",
+    )
     session_days: int = Field(default=14, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     reply_domain: str = Field(

@@ -1,5 +1,6 @@
-"""Demo campaigns: per brand one already sent, one scheduled for next week, one draft; and an
-order confirmation for Ada, so that people's pages show both kinds of message.
+"""Demo campaigns: per brand one already sent, one scheduled for next week, one draft; an
+order confirmation for Ada, so that people's pages show both kinds of message; and Groove's
+saved segments.
 
 Campaigns are known by name per brand, messages by their idempotency key: a second run adds
 nothing. The sent campaign is resolved into the outbox here (its audience counted by reason);
@@ -158,7 +159,24 @@ def seed_campaigns(session: Session, brands: dict[str, Brand]) -> int:
                 campaigns.resolve(session, campaign, campaign.send_at or utcnow())
             created += 1
     _orders(session, brands)
+    _segments(session, brands)
     return created
+
+
+# Groove's saved audiences (RFM segments of its customers), offered in the composer and listed
+# on the console's saved segments page.
+SEGMENTS = {"groove": [("Best customers", "champions"), ("Slipping away", "at_risk")]}
+
+
+def _segments(session: Session, brands: dict[str, Brand]) -> None:
+    for slug, specs in SEGMENTS.items():
+        brand = brands[slug]
+        have = {s.name for s in campaigns.saved_segments.listing(session, brand.id)}
+        for name, segment in specs:
+            if name not in have:
+                campaigns.saved_segments.save(
+                    session, brand.id, name, {"kind": "segment", "segment": segment}
+                )
 
 
 def _orders(session: Session, brands: dict[str, Brand]) -> None:

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from accord.core.dates import Viewer
 from accord.core.errors import NotAuthenticated
 from accord.core.principals import PersonCaller
 from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
 from accord.core.web.deps import SessionDep, SessionScheme
+from accord.people.models import Person
 
 
 def current_person(request: Request, session: SessionDep, _cookie: SessionScheme) -> PersonCaller:
@@ -22,6 +24,12 @@ def current_person(request: Request, session: SessionDep, _cookie: SessionScheme
     if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
         # A cookie-authenticated API write needs the CSRF header, like a form needs its field.
         check_token(request, request.headers.get(CSRF_HEADER))
+    if not request.url.path.startswith("/api/"):
+        # Pages show times in the person's zone and format (the `when` filter reads this);
+        # most pages read the person anyway, and then from the session's identity map.
+        me = session.get(Person, person_id)
+        if me is not None:
+            request.state.viewer = Viewer(zone=me.time_zone, locale=me.locale)
     return PersonCaller(person_id=person_id)
 
 

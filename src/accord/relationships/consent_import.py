@@ -23,13 +23,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.consent import service as consent
 from accord.consent.service import Scope
+from accord.core import pg_bulk
 from accord.core.db import among_many, utcnow
 from accord.core.security import keyed_hash, new_token, token_hash
 from accord.core.settings import Settings
@@ -98,7 +98,12 @@ class Importer:
             if t.slug != TOPIC_SLUG
         }
         self._confirm_topic: uuid.UUID | None = None
+        self.verified: set[str] = set()  # the chunk's new people's addresses stored verified
+        self.created: set[uuid.UUID] = set()  # the people the chunk created
         self.heads: consent.Heads = {}
+        # The chunk's relationships and grants as `_decide` read them (under the heads' locks).
+        self.rels: dict[uuid.UUID, str] = {}
+        self.grants: dict[tuple[uuid.UUID, str], str] = {}
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -142,11 +147,29 @@ class Importer:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def _insert(self, model: Any, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            insert = pg_insert if self.postgres else sqlite_insert
-            # Core, not the ORM's bulk insert: the rows are complete, nothing to fetch back.
-            self.session.execute(insert(model.__table__).on_conflict_do_nothing(), rows)
+    def _insert(
+        self, model: Any, rows: list[dict[str, Any]], *, new: bool = False, shared: bool = False
+    ) -> None:
+        """INSERT … ON CONFLICT DO NOTHING of `rows`; `new`: none of them can exist yet;
+        `shared`: another person's row may hold a unique value of theirs.
+        PostgreSQL: a statement or two (`pg_bulk`); SQLite: executemany."""
+        if not rows:
+            return
+        if self.postgres:
+            # The rows of people this chunk created are new as well, unless `shared`: no one
+            # else can refer to a person before this transaction commits. They go by COPY, the
+            # others (of people stored before) by INSERT … ON CONFLICT DO NOTHING.
+            created = set() if shared else self.created
+            fresh = rows if new else [r for r in rows if r["person_id"] in created]
+            table = model.__table__
+            pg_bulk.copy(self.session, table, fresh)
+            if len(fresh) < len(rows):
+                pg_bulk.insert_missing(
+                    self.session, table, [r for r in rows if r["person_id"] not in created]
+                )
+            return
+        # Core, not the ORM's bulk insert: the rows are complete, nothing to fetch back.
+        self.session.execute(sqlite_insert(model.__table__).on_conflict_do_nothing(), rows)
 
     def _people(self, rows: list[_Row], reject: Reject) -> list[_Row]:
         """Find or create every row's person (one query, one insert each for people and their
@@ -172,6 +195,9 @@ class Importer:
         }
         new_people = [e for e in emails_ if e not in known and e not in erased_emails]
         created = {e: uuid.uuid4() for e in new_people}
+        self.created = set(created.values())
+        # New: looked up just now. A person another writer stores meanwhile fails the import,
+        # as it did when their contact point then missed its person.
         self._insert(
             Person,
             [
@@ -179,15 +205,27 @@ class Importer:
                  "created_at": self.now}
                 for e, pid in created.items()
             ],
+            new=True,
         )  # fmt: skip
+        # A new person's address is proved by a completed double opt-in of theirs: stored
+        # verified at once rather than updated after (`_grants`). An address some other
+        # person's contact point holds already gets no contact point here, as the conflict
+        # skipped it before, and stays for `_grants` to verify.
+        taken = self._taken(new_people)
+        proved = {
+            r.data.email for r in rows if r.data.double_opt_in and Channel.email in r.data.channels
+        }
+        self.verified = {e for e in proved if e in created and e not in taken}
         self._insert(
             ContactPoint,
             [
                 {"id": uuid.uuid4(), "person_id": pid, "channel": "email", "address": e,
                  "address_normalised": e, "is_primary": True, "details": {},
-                 "code_attempts": 0, "created_at": self.now}
-                for e, pid in created.items()
+                 "code_attempts": 0, "created_at": self.now,
+                 "verified_at": self.now if e in self.verified else None}
+                for e, pid in created.items() if e not in taken
             ],
+            shared=True,  # the address: someone may add it to their profile meanwhile
         )  # fmt: skip
         self.report.people_created += len(created)
         known.update(created)
@@ -200,6 +238,29 @@ class Importer:
                 r.person_id = known[r.data.email]
                 kept.append(r)
         return kept
+
+    def _taken(self, addresses: list[str]) -> set[str]:
+        """Those of `addresses` that an e-mail contact point holds already."""
+        if not addresses:
+            return set()
+        if self.postgres:
+            return pg_bulk.stored(
+                self.session,
+                ContactPoint.__table__,  # type: ignore[arg-type]
+                "address_normalised",
+                addresses,
+                channel="email",
+            )
+        return set(
+            self.session.scalars(
+                select(ContactPoint.address_normalised).where(
+                    ContactPoint.channel == "email",
+                    among_many(
+                        self.session, ContactPoint.address_normalised, "addresses", addresses
+                    ),
+                )
+            )
+        )
 
     def _state(
         self, person_ids: list[uuid.UUID]
@@ -233,7 +294,7 @@ class Importer:
             return []
         # The people's ledger heads locked before their state is read, as every decision does.
         self.heads = consent.hold_many(self.session, person_ids)
-        rels, grants = self._state(person_ids)
+        rels, grants = self.rels, self.grants = self._state(person_ids)
         todo = []
         for r in rows:
             assert r.person_id is not None
@@ -263,7 +324,7 @@ class Importer:
         person_ids = sorted({r.person_id for r in rows if r.person_id is not None})
         entries = [self._entry(r) for r in rows]
         consent.append_many(self.session, entries, self.heads)  # heads held by _decide
-        rels, _ = self._state(person_ids)
+        rels = self.rels
         self._insert(
             Relationship,
             [
@@ -334,11 +395,12 @@ class Importer:
                 for r in rows
             ],
         )  # fmt: skip
-        # A grant waiting for confirmation that the file now shows confirmed.
-        upgraded = [r.person_id for r in confirmed]
+        # A grant stored before (waiting for confirmation, say) that the file shows confirmed;
+        # the grants inserted above are granted already.
+        upgraded = [r for r in confirmed if (r.person_id, r.data.purpose.value) in self.grants]
         if upgraded:
-            for purpose in {r.data.purpose.value for r in confirmed}:
-                ids = [r.person_id for r in confirmed if r.data.purpose.value == purpose]
+            for purpose in {r.data.purpose.value for r in upgraded}:
+                ids = [r.person_id for r in upgraded if r.data.purpose.value == purpose]
                 self.session.execute(
                     update(PurposeGrant)
                     .where(
@@ -364,8 +426,10 @@ class Importer:
                 for t in r.topic_ids
             ],
         )
-        # A completed double opt-in proved the address.
-        addresses = sorted({r.data.email for r in confirmed if Channel.email in r.data.channels})
+        # A completed double opt-in proved the address (a new person's is stored verified).
+        addresses = sorted(
+            {r.data.email for r in confirmed if Channel.email in r.data.channels} - self.verified
+        )
         if addresses:
             self.session.execute(
                 update(ContactPoint)
@@ -446,7 +510,7 @@ class Importer:
                     "created_at": self.now,
                 }
             )
-        self._insert(PendingConsent, pending)
+        self._insert(PendingConsent, pending, new=True)  # fresh ids and tokens
         self._insert(OutboxMessage, messages)
 
 

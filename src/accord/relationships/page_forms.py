@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, field_validator
 
+from accord.core.dates import format_moment
 from accord.relationships.schemas import PreferenceChange
 from accord.relationships.vocabulary import GRANTABLE, Channel, Purpose
 
@@ -64,11 +65,10 @@ def local_input(moment: datetime | None, zone: str) -> str:
     return moment.astimezone(zone_of(zone)).strftime("%Y-%m-%dT%H:%M") if moment else ""
 
 
-def local_text(moment: datetime | None, zone: str) -> str:
-    """A time as a person reads it, in their own time zone."""
-    if moment is None:
-        return ""
-    return f"{moment.astimezone(zone_of(zone)).strftime('%Y-%m-%d %H:%M')} ({zone})"
+def local_text(moment: datetime | None, zone: str, locale: str = "") -> str:
+    """A time as a person reads it: in their time zone and their language's format (the
+    `when` filter's formatting, for text made outside a template)."""
+    return format_moment(moment, zone, locale)
 
 
 def parse_facts(text: str) -> dict[str, str]:

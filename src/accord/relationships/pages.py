@@ -85,7 +85,7 @@ def follow(
 
 @router.get("/relationships", response_class=HTMLResponse)
 def relationships(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    zone = people.get_person(session, person.person_id).time_zone
+    me = people.get_person(session, person.person_id)
     rows = []
     for rel, brand, chosen in service.for_person(session, person.person_id):
         names = {t.id: t.name for t in service.brand_topics(session, brand.id)}
@@ -102,7 +102,7 @@ def relationships(request: Request, person: PersonDep, session: SessionDep) -> H
                     [marketing[t] for t in chosen.topics if t in marketing],
                     rel.brand_cap,
                 ),
-                "until": local_text(rel.paused_until, zone),
+                "until": local_text(rel.paused_until, me.time_zone, me.locale),
                 "purposes": [p for p, status in chosen.purposes.items() if status == "granted"],
                 "pending": [p for p, status in chosen.purposes.items() if status == "pending"],
                 "channels": {
@@ -157,7 +157,7 @@ def _context(
         "rel": rel,
         "state": state,
         "state_text": STATE_TEXT,
-        "until_text": local_text(rel.paused_until, me.time_zone),
+        "until_text": local_text(rel.paused_until, me.time_zone, me.locale),
         "zone": me.time_zone,
         "purposes": [(p.value, PURPOSE_TEXT[p]) for p in GRANTABLE],
         "pending": pending,
@@ -294,7 +294,8 @@ async def pause(
     brand_id: uuid.UUID, request: Request, person: PersonDep, session: SessionDep
 ) -> Response:
     rel = service.get(session, person.person_id, brand_id)
-    zone = people.get_person(session, person.person_id).time_zone
+    me = people.get_person(session, person.person_id)
+    zone = me.time_zone
 
     def parse(values: dict[str, str]) -> datetime | dict[str, str] | None:
         try:
@@ -305,7 +306,7 @@ async def pause(
     def act(until: datetime | None) -> Response:
         service.pause(session, rel, until, PORTAL)
         brand = brands.get_brand(session, brand_id)
-        text = local_text(rel.paused_until, zone)
+        text = local_text(rel.paused_until, zone, me.locale)
         flash(request, f"{brand.name} is paused {'until ' + text if text else 'until you resume'}.")
         return _page(f"/relationships/{brand_id}")
 

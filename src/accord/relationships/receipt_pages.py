@@ -48,14 +48,18 @@ def _event(session: Session, person_id: uuid.UUID, seq: int) -> LedgerEvent:
     return found
 
 
-def _what(session: Session, body: dict[str, Any], zone: str) -> str:
+def _what(session: Session, body: dict[str, Any], zone: str, locale: str) -> str:
     brand_names = {str(b.id): b.name for b in service.directory(session)}
     topics: dict[str, str] = {}
     if body.get("brand") and str(body["brand"]) in brand_names:
         found = service.brand_topics(session, uuid.UUID(str(body["brand"])))
         topics = {str(t.id): t.name for t in found}
     raw = body.get("value", {}).get("until")
-    until = local_text(datetime.fromisoformat(str(raw).replace("Z", "+00:00")), zone) if raw else ""
+    until = (
+        local_text(datetime.fromisoformat(str(raw).replace("Z", "+00:00")), zone, locale)
+        if raw
+        else ""
+    )
     return sentence(body, brand_names, topics, until)
 
 
@@ -104,11 +108,11 @@ def _context(request: Request, session: Session, person_id: uuid.UUID, seq: int)
         "seq": seq,
         "who": me.email,
         "controller": controller,
-        "what": _what(session, body, me.time_zone),
+        "what": _what(session, body, me.time_zone, me.locale),
         "state": consent.event_state(body["action"]),
         "how": HOW.get(body["source"], body["source"]),
         "method": consent.COLLECTION_METHODS.get(body["source"], body["source"]),
-        "when": local_text(event.occurred_at, me.time_zone),
+        "when": local_text(event.occurred_at, me.time_zone, me.locale),
         "policy": body.get("policy"),
         "purposes": purposes,
         "basis": {

@@ -39,7 +39,8 @@ TEMPLATE = "relationships/settings.html"
 def _shown(session: Session, person_id: uuid.UUID) -> tuple[dict[str, str], dict[str, Any]]:
     """The form's values for the stored settings, and what else the page shows."""
     prefs = service.global_preferences(session, person_id)
-    zone = people.get_person(session, person_id).time_zone
+    me = people.get_person(session, person_id)
+    zone = me.time_zone
     paused = prefs.paused_until is not None and prefs.paused_until > utcnow()
     values = {
         "quiet_start": prefs.quiet_start or "",
@@ -48,7 +49,8 @@ def _shown(session: Session, person_id: uuid.UUID) -> tuple[dict[str, str], dict
         "do_not_contact": "on" if prefs.do_not_contact else "",
         "paused_until": local_input(prefs.paused_until, zone) if paused else "",
     }
-    extra = {"zone": zone, "paused_text": local_text(prefs.paused_until, zone) if paused else ""}
+    paused_text = local_text(prefs.paused_until, zone, me.locale) if paused else ""
+    extra = {"zone": zone, "paused_text": paused_text}
     return values, extra
 
 
@@ -114,16 +116,17 @@ def resume_all(request: Request, person: PersonDep, session: SessionDep) -> Resp
     return RedirectResponse("/settings", status_code=303)
 
 
-def _until(value: dict[str, Any], zone: str) -> str:
+def _until(value: dict[str, Any], zone: str, locale: str) -> str:
     raw = value.get("until")
     if not raw:
         return ""
-    return local_text(datetime.fromisoformat(str(raw).replace("Z", "+00:00")), zone)
+    return local_text(datetime.fromisoformat(str(raw).replace("Z", "+00:00")), zone, locale)
 
 
 @router.get("/history", response_class=HTMLResponse)
 def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    zone = people.get_person(session, person.person_id).time_zone
+    me = people.get_person(session, person.person_id)
+    zone, locale = me.time_zone, me.locale
     brand_names = {str(b.id): b.name for b in service.directory(session)}
     events = service.history(session, person.person_id)
     topic_names: dict[str, str] = {}
@@ -137,9 +140,11 @@ def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLRes
         rows.append(
             {
                 "seq": event["seq"],
-                "text": sentence(body, brand_names, topic_names, _until(body["value"], zone)),
+                "text": sentence(
+                    body, brand_names, topic_names, _until(body["value"], zone, locale)
+                ),
                 "how": HOW.get(body["source"], body["source"]),
-                "at": local_text(cast(datetime, event["at"]), zone),
+                "at": local_text(cast(datetime, event["at"]), zone, locale),
             }
         )
     checked, breaks = consent.verify(session, subject=person.person_id)

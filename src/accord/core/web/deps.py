@@ -12,6 +12,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from starlette.concurrency import run_in_threadpool
 
 from accord.core.settings import Settings
+from accord.core.web.request_slots import RequestSlots
 
 
 def _finish(session: Session, ok: bool) -> None:
@@ -54,20 +55,25 @@ def _read_only(session: Session) -> bool:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; the request is the unit of work, so it commits here.
 
+    The request first waits for one of the process's database slots (`request_slots`).
     Opening a session does no I/O, so it happens on the event loop; the commit (or rollback)
     and close run in one trip to the thread pool, or on the loop when a SQLite request only read. A
     sync generator dependency would cost two trips (enter, exit), each a thread hand-over that,
     under load, costs more than the work (bench/api_overhead.py)."""
-    session: Session = request.app.state.db.session()
-    try:
-        yield session
-    except BaseException:
-        await run_in_threadpool(_finish, session, False)
-        raise
-    if _read_only(session) and session.get_bind().dialect.name == "sqlite":
-        _finish(session, True)  # a local file, no lock to wait for: cheaper than a thread hop
-    else:
-        await run_in_threadpool(_finish, session, True)
+    slots: RequestSlots = request.app.state.request_slots
+    async with slots:
+        session: Session = request.app.state.db.session()
+        try:
+            yield session
+        except BaseException:
+            await run_in_threadpool(_finish, session, False)
+            raise
+        if _read_only(session) and session.get_bind().dialect.name == "sqlite":
+            # Nothing to commit, and a local file has no lock to wait for: closing on the loop
+            # (which ends the read transaction) costs less than a commit and a thread hop.
+            session.close()
+        else:
+            await run_in_threadpool(_finish, session, True)
 
 
 def client_ip(request: Request) -> str | None:

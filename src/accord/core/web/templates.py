@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from accord.core import dates
 from accord.core.web.csrf import csrf_token
 from accord.core.web.panels import nav_count, person_banners
 
@@ -32,7 +33,7 @@ def build_templates() -> Jinja2Templates:
     env.globals["csrf_token"] = csrf_token
     env.globals["nav_count"] = nav_count
     env.globals["person_banners"] = person_banners
-    env.filters["when"] = _when
+    env.filters["when"] = dates.when  # the viewer's zone and locale format
     env.filters["linkify"] = linkify
     env.filters["phone"] = phone_shown
     return Jinja2Templates(env=env)
@@ -59,10 +60,6 @@ def linkify(text: str) -> Markup:
     """Escaped text with its http(s) URLs as links (the dev mailbox shows plain-text mail)."""
     escaped = str(escape(text))
     return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
-
-
-def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
 def flash(request: Request, text: str, level: str = "info") -> None:

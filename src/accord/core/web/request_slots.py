@@ -1,0 +1,39 @@
+"""Admission of requests that use the database: at most N at once per web process.
+
+The engine's pool never makes anyone wait (`accord.core.db.make_engine`), so without a bound a
+burst of requests would open a connection each (PostgreSQL refuses clients past
+`max_connections`). Requests past the bound wait here, on the event loop, in arrival order;
+waiting for a connection in a thread or on the loop instead could deadlock the process."""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+
+
+class RequestSlots:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        # One semaphore per event loop: a test client runs its own loop, and an asyncio
+        # semaphore belongs to the loop it first waited on.
+        self._by_loop: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        semaphore = self._by_loop.get(loop)
+        if semaphore is None:
+            for stale in [other for other in self._by_loop if other.is_closed()]:
+                del self._by_loop[stale]
+            semaphore = self._by_loop[loop] = asyncio.Semaphore(self.size)
+        return semaphore
+
+    async def __aenter__(self) -> None:
+        await self._semaphore().acquire()
+
+    async def __aexit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self._semaphore().release()
