@@ -22,27 +22,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from _common import free_port, fresh_postgres, stop
-from sqlalchemy import select
+from _common import free_port, fresh_postgres, stop, wait_up
+from _people import SLUG, cli, expect, lua_literal, sign_up_and_follow, wrk_script
 from sqlalchemy.engine import Engine
 
 from accord.core.db import make_engine
-from accord.mail.models import DevMailMessage
 
-SLUG = "bench"
-LINK = re.compile(r"https?://\S+/auth/link\?token=([\w-]+)")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-HTML = {"accept": "text/html"}
 CLIENTS = 16
 
 # Each wrk thread keeps its own Lua state: counters per thread, summed in done().
@@ -116,93 +109,14 @@ end
 """
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "accord", *args], env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"accord {' '.join(args)}: {done.returncode}\n{done.stdout}{done.stderr}"
-        )
-    return done.stdout
-
-
-def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    """Until GET `url` answers 200 (start-up imports every domain: slow on a busy machine)."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def _expect(response: httpx.Response, status: int) -> httpx.Response:
-    if response.status_code != status:
-        raise RuntimeError(
-            f"{response.request.method} {response.request.url.path}: "
-            f"{response.status_code} {response.text[:300]}"
-        )
-    return response
-
-
-def _mail_token(engine: Engine, email: str) -> str:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            body = conn.execute(
-                select(DevMailMessage.text_body)
-                .where(DevMailMessage.recipients == email)
-                .order_by(DevMailMessage.created_at.desc())
-                .limit(1)
-            ).scalar()
-        if body is not None and (match := LINK.search(body)):
-            return match.group(1)
-        time.sleep(0.05)
-    raise RuntimeError(f"no sign-in link for {email} in the dev mailbox")
-
-
-def _csrf(client: httpx.Client, path: str) -> str:
-    page = client.get(path, headers=HTML)
-    match = CSRF.search(page.text)
-    if page.status_code != 200 or match is None:
-        raise RuntimeError(f"no CSRF token on {path}: {page.status_code}")
-    return match.group(1)
-
-
 def person_headers(base: str, engine: Engine, email: str) -> dict[str, str]:
     """Sign up, use the link from the dev mailbox, follow the brand: the session's headers."""
-    with httpx.Client(base_url=base, timeout=10) as client:
-        _expect(client.post("/api/v1/people", json={"email": email}), 202)
-        form = {"token": _mail_token(engine, email), "csrf_token": _csrf(client, "/signin")}
-        _expect(client.post("/auth/link", data=form, follow_redirects=False), 303)
-        csrf = _csrf(client, "/home")
-        headers = {"X-CSRF-Token": csrf}
-        _expect(client.post("/api/v1/me/relationships", json={"brand": SLUG}, headers=headers), 201)
-        cookie = client.cookies.get("accord_session")
-        return {
-            "Content-Type": "application/json",
-            "X-CSRF-Token": csrf,
-            "Cookie": f"accord_session={cookie}",
-        }
-
-
-def lua_table(value: object) -> str:
-    """A Python value as a Lua literal (strings, lists, dicts of strings)."""
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string literal is a valid Lua string literal
-    if isinstance(value, list):
-        return "{" + ", ".join(lua_table(v) for v in value) + "}"
-    if isinstance(value, dict):
-        return (
-            "{" + ", ".join(f"[{json.dumps(k)}] = {lua_table(v)}" for k, v in value.items()) + "}"
-        )
-    raise TypeError(type(value))
+    cookie, csrf = sign_up_and_follow(base, engine, email)
+    return {
+        "Content-Type": "application/json",
+        "X-CSRF-Token": csrf,
+        "Cookie": f"accord_session={cookie}",
+    }
 
 
 @dataclass
@@ -226,19 +140,7 @@ class Run:
 
 
 def wrk(base: str, script: Path, spec: Path, connections: int, seconds: float) -> Run:
-    threads = min(2, connections)
-    done = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:.0f}s",
-         "--timeout", "30s", "--latency", "-s", str(script), base],
-        env={**os.environ, "BENCH_SPEC": str(spec)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )  # fmt: skip
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
-    return Run(**json.loads(line.removeprefix("BENCH ")))
+    return Run(**wrk_script(base, script, spec, connections=connections, seconds=seconds))
 
 
 def measure(backend: str, db_url: str, workdir: Path, seconds: float) -> tuple[Run, Run]:
@@ -274,8 +176,8 @@ def measure(backend: str, db_url: str, workdir: Path, seconds: float) -> tuple[R
     try:
         wait_up(f"{base}/signin", accord)
         brand = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        brand_id = _expect(httpx.get(f"{base}/api/v1/brand", headers=brand), 200).json()["id"]
-        topic = _expect(
+        brand_id = expect(httpx.get(f"{base}/api/v1/brand", headers=brand), 200).json()["id"]
+        topic = expect(
             httpx.post(
                 f"{base}/api/v1/topics",
                 headers=brand,
@@ -301,7 +203,7 @@ def measure(backend: str, db_url: str, workdir: Path, seconds: float) -> tuple[R
             "evidence": json.dumps(evidence),
         }
         spec_file = workdir / "spec.lua"
-        spec_file.write_text("return " + lua_table(spec) + "\n")
+        spec_file.write_text("return " + lua_literal(spec) + "\n")
         script = workdir / "mix.lua"
         script.write_text(LUA)
         wrk(base, script, spec_file, 1, 2)  # warm up

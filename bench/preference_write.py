@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,18 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from _common import WRK_MISSING, free_port, fresh_postgres, stop, wait_up
+from _common import free_port, fresh_postgres, stop, wait_up
+from _people import SLUG, cli, expect, lua_literal, sign_up_and_follow, wrk_script
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from accord.consent.models import LedgerEvent
 from accord.core.db import make_engine
-from accord.mail.models import DevMailMessage
-
-SLUG = "bench"
-LINK = re.compile(r"https?://\S+/auth/link\?token=([\w-]+)")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-HTML = {"accept": "text/html"}
 
 
 def serve_bare(port: int, payload_file: str) -> None:
@@ -68,17 +61,6 @@ def serve_bare(port: int, payload_file: str) -> None:
 # --- set-up through the CLI and the API ------------------------------------------------------
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "accord", *args], env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"accord {' '.join(args)}: {done.returncode}\n{done.stdout}{done.stderr}"
-        )
-    return done.stdout
-
-
 def prepare_database(env: dict[str, str]) -> str:
     """Migrate, create the brand and an API key through the real CLI; return the key."""
     cli(env, "db", "upgrade")
@@ -93,55 +75,6 @@ class Person:
     email: str
     session_cookie: str
     csrf: str
-
-
-def _mail_token(engine: Engine, email: str) -> str:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            text = conn.execute(
-                select(DevMailMessage.text_body)
-                .where(DevMailMessage.recipients == email)
-                .order_by(DevMailMessage.created_at.desc())
-                .limit(1)
-            ).scalar()
-        if text is not None and (match := LINK.search(text)):
-            return match.group(1)
-        time.sleep(0.05)
-    raise RuntimeError(f"no sign-in link for {email} in the dev mailbox")
-
-
-def _csrf(client: httpx.Client, path: str) -> str:
-    page = client.get(path, headers=HTML)
-    match = CSRF.search(page.text)
-    if page.status_code != 200 or match is None:
-        raise RuntimeError(f"no CSRF token on {path}: {page.status_code}")
-    return match.group(1)
-
-
-def _expect(response: httpx.Response, status: int) -> httpx.Response:
-    if response.status_code != status:
-        raise RuntimeError(
-            f"{response.request.method} {response.request.url.path}: "
-            f"{response.status_code} {response.text[:300]}"
-        )
-    return response
-
-
-def sign_up_and_follow(base: str, engine: Engine, email: str) -> Person:
-    """Sign up, use the magic link from the dev mailbox, follow the brand; as a person would."""
-    with httpx.Client(base_url=base, timeout=10) as client:
-        _expect(client.post("/api/v1/people", json={"email": email}), 202)
-        token = _mail_token(engine, email)
-        form = {"token": token, "csrf_token": _csrf(client, "/signin")}
-        used = _expect(client.post("/auth/link", data=form, follow_redirects=False), 303)
-        assert used.headers["location"] == "/home", used.headers
-        csrf = _csrf(client, "/home")  # the signed-in session's token
-        headers = {"X-CSRF-Token": csrf}
-        _expect(client.post("/api/v1/me/relationships", json={"brand": SLUG}, headers=headers), 201)
-        cookie = client.cookies.get("accord_session")
-        assert cookie, "no session cookie"
-        return Person(email, cookie, csrf)
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -200,17 +133,6 @@ end
 """
 
 
-def lua(value: object) -> str:
-    """A Python value as a Lua literal (strings, lists, dicts of strings)."""
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "{" + ", ".join(lua(v) for v in value) + "}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"[{json.dumps(k)}] = {lua(v)}" for k, v in value.items()) + "}"
-    raise TypeError(type(value))
-
-
 @dataclass
 class Run:
     ok: int
@@ -230,17 +152,7 @@ class Run:
 
 
 def wrk_run(base: str, script: Path, spec: Path, seconds: float) -> Run:
-    if shutil.which("wrk") is None:
-        raise SystemExit(WRK_MISSING)
-    done = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds:.0f}s",
-         "--timeout", "30s", "--latency", "-s", str(script), base],
-        env={**os.environ, "BENCH_SPEC": str(spec)}, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
-    return Run(**json.loads(line.removeprefix("BENCH ")))
+    return Run(**wrk_script(base, script, spec, connections=CONNECTIONS, seconds=seconds))
 
 
 def count_events(engine: Engine) -> int:
@@ -286,8 +198,8 @@ def measure(db_url: str, workdir: Path, people_count: int, seconds: float, round
     try:
         wait_up(f"{base}/signin", accord)
         auth = {"Authorization": f"Bearer {key}"}
-        brand_id = _expect(httpx.get(f"{base}/api/v1/brand", headers=auth), 200).json()["id"]
-        topic = _expect(
+        brand_id = expect(httpx.get(f"{base}/api/v1/brand", headers=auth), 200).json()["id"]
+        topic = expect(
             httpx.post(
                 f"{base}/api/v1/topics",
                 headers=auth,
@@ -297,8 +209,8 @@ def measure(db_url: str, workdir: Path, people_count: int, seconds: float, round
             201,
         ).json()["id"]  # fmt: skip
         people = [
-            sign_up_and_follow(base, engine, f"bench.person{n}@example.com")
-            for n in range(people_count)
+            Person(email, *sign_up_and_follow(base, engine, email))
+            for email in (f"bench.person{n}@example.com" for n in range(people_count))
         ]
         path = f"/api/v1/me/relationships/{brand_id}"
         # The bare route answers what Accord answers to a PATCH that turns the topic on.
@@ -309,8 +221,8 @@ def measure(db_url: str, workdir: Path, people_count: int, seconds: float, round
             cookies={"accord_session": people[0].session_cookie},
         )
         payload = workdir / "payload.json"
-        payload.write_text(_expect(sample, 200).text)
-        _expect(
+        payload.write_text(expect(sample, 200).text)
+        expect(
             httpx.patch(
                 base + path,
                 json={"topics": {topic: False}},
@@ -334,7 +246,8 @@ def measure(db_url: str, workdir: Path, people_count: int, seconds: float, round
              "Content-Type": "application/json"}
             for p in people
         ]  # fmt: skip
-        spec.write_text(f"return {lua({'path': path, 'topic': topic, 'people': headers})}\n")
+        spec_table = lua_literal({"path": path, "topic": topic, "people": headers})
+        spec.write_text(f"return {spec_table}\n")
         events_before = count_events(engine)
         changes = 0
         changes += wrk_run(base, script, spec, 1).ok  # warm both up

@@ -45,7 +45,7 @@ def test_a_marketer_lists_and_deletes_a_saved_segment(live: LiveServer, page: Pa
     expect(page.get_by_role("heading", name="Saved segments", level=1)).to_be_visible()
     lisbon = page.get_by_role("row").filter(has_text="Lisbon fans")
     expect(lisbon).to_contain_text("city is Lisbon")
-    expect(lisbon.locator("td.num")).to_have_text("2")
+    expect(lisbon.locator("td.num")).to_have_text("2 people now")
     no_violations(page)
 
     page.set_viewport_size({"width": 1280, "height": 900})

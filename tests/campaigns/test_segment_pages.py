@@ -41,12 +41,12 @@ def porto_world(client: TestClient, session: Session, role: Role = Role.marketer
     return w
 
 
-def size_in(page: str, segment: SavedSegment) -> int:
+def size_in(page: str, segment: SavedSegment) -> str:
     row = re.search(rf'<tr id="segment-{segment.id}">(.*?)</tr>', page, re.S)
     assert row is not None, f"no row for {segment.name}"
-    found = re.search(r'<td class="num">([\d,]+)</td>', row.group(1))
+    found = re.search(r'<td class="num">(.*?)</td>', row.group(1), re.S)
     assert found is not None
-    return int(found.group(1).replace(",", ""))
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
 
 
 def test_segments_are_listed_with_their_size_and_deleted_only_when_confirmed(
@@ -58,7 +58,9 @@ def test_segments_are_listed_with_their_size_and_deleted_only_when_confirmed(
 
     page = client.get(LIST, headers=HTML)
     assert page.status_code == 200
-    assert size_in(page.text, w["porto"]) == 2 and size_in(page.text, w["best"]) == 0
+    assert size_in(page.text, w["porto"]) == "2 people now"
+    # An RFM segment's size is the last fit's figure: none before the first fit.
+    assert size_in(page.text, w["best"]).startswith("— (no fit yet")
     assert "city is Porto" in page.text and "Champions" in page.text
 
     ask = f"{LIST}/{w['porto'].id}/delete"
@@ -112,7 +114,10 @@ def test_the_api_lists_segments_with_sizes_and_deletes_them(
     auth = {"authorization": f"Bearer {key}"}
     listed = client.get("/api/v1/segments", headers=auth)
     assert listed.status_code == 200
-    assert [(s["name"], s["size"]) for s in listed.json()["items"]] == [("Best", 0), ("Porto", 2)]
+    assert [(s["name"], s["size"], s["size_as_of"]) for s in listed.json()["items"]] == [
+        ("Best", None, "last_fit"),
+        ("Porto", 2, "now"),
+    ]
     assert listed.json()["items"][1]["audience"] == {"kind": "filter", "filter": {"city": "Porto"}}
     assert client.delete(f"/api/v1/segments/{theirs.id}", headers=auth).status_code == 404
     assert client.delete(f"/api/v1/segments/{w['porto'].id}", headers=auth).status_code == 204

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select
+from sqlalchemy.dialects.postgresql import ENUM
 from sqlalchemy.orm import Session
 
 from accord.core import pg_bulk
@@ -79,6 +80,23 @@ def test_insert_missing_skips_rows_that_conflict(session: Session, table: Table)
         "a": ("x", THEN, {}, 1, True),
         "c": ("z", THEN, {"new": True}, None, True),
     }
+
+
+def test_a_type_psycopg_does_not_know_goes_as_text(session: Session) -> None:
+    """Binary COPY needs every column's type by name; a type of the database's own (an enum
+    here) sends the rows as text, which the server parses."""
+    table = Table(
+        "pg_bulk_moods",
+        MetaData(),
+        Column("id", String(36), primary_key=True),
+        Column("mood", ENUM("calm", "glad", name="pg_bulk_mood")),
+        prefixes=["TEMPORARY"],
+    )
+    table.create(session.connection())
+    pg_bulk.copy(session, table, [{"id": "a", "mood": "calm"}])
+    pg_bulk.insert_missing(session, table, [{"id": "a", "mood": "glad"}, {"id": "b", "mood": None}])
+    stored = session.execute(select(table.c.id, table.c.mood).order_by(table.c.id)).all()
+    assert [tuple(r) for r in stored] == [("a", "calm"), ("b", None)]
 
 
 def test_update_and_stored(session: Session, table: Table) -> None:

@@ -228,3 +228,13 @@ def _earliest(summary: Summary) -> date:
     # Without a start the cohort is everyone up to the cut-off, which is the same cohort as
     # starting on the earliest first purchase: storing that day keeps the fit reproducible.
     return date.fromordinal(date(1970, 1, 1).toordinal() + int(summary.first_day.min()))
+
+
+def segment_sizes_at_fit(session: Session, brand_id: uuid.UUID) -> dict[str, int | None]:
+    """Customers per RFM segment as the latest fit stored them (the RFM tab's figures; None for
+    a segment too small to show): computing RFM live takes a pass over every purchase."""
+    fit_id = latest_fit_id(session, brand_id)
+    stored = snapshot.load(session, brand_id, fit_id) if fit_id is not None else None
+    if stored is None:
+        return {}
+    return {count.segment.key: count.customers for count in stored.segments}

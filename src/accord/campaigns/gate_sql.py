@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -44,7 +45,7 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.elements import ColumnElement
 
 from accord.campaigns.gate_legal import LegalRules, legal_rules
 from accord.campaigns.gate_rules import (
@@ -57,6 +58,7 @@ from accord.campaigns.gate_rules import (
     local_minute,
     rules_for,
 )
+from accord.compliance import service as compliance
 from accord.core.db import UTCDateTime, unindexed
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
@@ -209,13 +211,14 @@ def _facts(
         topic_chosen = topic_choice.person_id.is_not(None)
         chosen = topic_choice.person_id
 
-    # Joined in the rules' order, the person's row and the law's facts last. PostgreSQL orders
-    # at most eight joined tables (join_collapse_limit) freely and keeps the written order past
-    # them, so the tables that narrow an audience most (a text's: the channel chosen and a
-    # usable number, which few people have both) must be among the first eight; the later ones
-    # only add facts to the rows left.
+    # PostgreSQL orders at most eight joined tables freely (join_collapse_limit; an EXISTS
+    # made a semi-join counts as one) and keeps the written order past them. What narrows an
+    # audience most must be among them: a text's, the channel chosen and a usable number (few
+    # people have both). So an eligible text's audience joins seven tables and its contact
+    # points' EXISTS, no more: the law's facts by place are CASEs over the person's row
+    # (`_at_place`) and the messages counted against its limits are correlated counts.
     any_point, verified_point, usable_point, query = _contact_points(
-        query, sending, person, chosen, span, aggregated=not sqlite
+        query, sending, person, chosen, span, aggregated=reasons and not sqlite
     )
     if marketing:
         query, brand_sent, global_sent = _sent(query, sending, person, chosen, span, sqlite)
@@ -265,6 +268,7 @@ def _facts(
 
 
 Span = Callable[[Any], list[ColumnElement[bool]]]
+Number = ColumnElement[int]
 
 
 def _sent(
@@ -318,55 +322,18 @@ def _legal(
     tuple[tuple[ColumnElement[int], ColumnElement[int]], ...],
 ]:
     """The law where each person is: the strictest window and the maxima of the frequency
-    limits at their place (the folds as a small table joined on the person's country and
-    state, then on the country alone; everywhere's fold as literals), and the messages counted
-    against each limit: `tallied` (every member's reason, on PostgreSQL), counted once per
-    person and joined; otherwise counted for each person still in (correlated to `chosen`),
-    few of whom reach the rule, through the (person, purpose, sent_at) index, with no join."""
+    limits at their place (`_at_place`), and the messages counted against each limit:
+    `tallied` (every member's reason, on PostgreSQL), counted once per person and joined;
+    otherwise counted for each person still in (correlated to `chosen`), few of whom reach the
+    rule, through the (person, purpose, sent_at) index, with no join."""
     if not legal.applies:
         return query, None, ()
-    maxima = [f"max_{i}" for i in range(len(legal.limits))]
-    rows = [
-        (country, subdivision, *(fold.window or (None, None)), *legal.maxima(fold))
-        for (country, subdivision), fold in sorted(legal.folds.items())
-    ]
-    columns: list[ColumnClause[Any]] = [
-        column("country", String()),
-        column("subdivision", String()),
-        column("window_start", Integer()),
-        column("window_end", Integer()),
-        *(column(name, Integer()) for name in maxima),
-    ]
-    # A CTE, not a VALUES join: SQLite cannot alias the columns of a VALUES in FROM. With no
-    # place of its own (a rule for everywhere alone) one row that matches nobody.
-    places = values(*columns, name="places").data(
-        rows or [("", "", None, None, *(None for _ in maxima))]
-    )
-    table = places.cte("legal_places")
-    exact, country = table.alias("legal_here"), table.alias("legal_country")
-    query = query.outerjoin(
-        exact,
-        and_(
-            exact.c.country == PEOPLE.c.place_country,
-            exact.c.subdivision == PEOPLE.c.place_subdivision,
-        ),
-    ).outerjoin(
-        country,
-        and_(country.c.country == PEOPLE.c.place_country, country.c.subdivision == ""),
-    )
-
-    def strictest(name: str, world: int | None) -> ColumnElement[int]:
-        # A place's fold already holds its country's and everywhere's rules: the first found.
-        found = [exact.c[name], country.c[name]]
-        if world is not None:
-            found.append(literal(world, Integer()))
-        return func.coalesce(*found)
-
     window = None
     if legal.has_window:
-        start, end = legal.world.window or (None, None)
-        window = (strictest("window_start", start), strictest("window_end", end))
-    world_maxima = legal.maxima(legal.world)
+        window = (
+            _at_place(legal, lambda fold: (fold.window or (None, None))[0]),
+            _at_place(legal, lambda fold: (fold.window or (None, None))[1]),
+        )
     limits = []
     for i, (hours, per) in enumerate(legal.limits):
         since = bindparam(f"legal_since_{i}", sending.at - timedelta(hours=hours), UTCDateTime())
@@ -390,8 +357,40 @@ def _legal(
             )
             query = query.outerjoin(tally, tally.c.pid == person)
             sent = func.coalesce(tally.c.n, 0)
-        limits.append((strictest(maxima[i], world_maxima[i]), sent))
+        limits.append((_at_place(legal, partial(_maximum, legal, i)), sent))
     return query, window, tuple(limits)
+
+
+def _at_place(legal: LegalRules, value: Callable[[compliance.Fold], int | None]) -> Number:
+    """`value` of the fold at each person's place, picked as `LegalRules.fold_at` picks it: their
+    state's, else their country's, else everywhere's (a place's fold already holds its
+    country's and everywhere's rules). A CASE over the person's country and state, the places
+    of one value in one list; not a table joined on them, as it was: PostgreSQL orders at most
+    eight joined tables freely (join_collapse_limit), and a text's audience joins seven besides
+    its contact points, which must come early."""
+    country, state = PEOPLE.c.place_country, PEOPLE.c.place_subdivision
+    states: dict[tuple[int | None, str], list[str]] = {}
+    countries: dict[int | None, list[str]] = {}
+    for (code, subdivision), fold in sorted(legal.folds.items()):
+        if subdivision:
+            states.setdefault((value(fold), code), []).append(subdivision)
+        else:
+            countries.setdefault(value(fold), []).append(code)
+    whens = [
+        (and_(country == code, state.in_(names)), _number(found))
+        for (found, code), names in states.items()
+    ]
+    whens += [(country.in_(codes), _number(found)) for found, codes in countries.items()]
+    world = _number(value(legal.world))
+    return case(*whens, else_=world) if whens else world
+
+
+def _maximum(legal: LegalRules, i: int, fold: compliance.Fold) -> int | None:
+    return legal.maxima(fold)[i]
+
+
+def _number(value: int | None) -> Number:
+    return literal(value, Integer())
 
 
 def _contact_points(
@@ -407,12 +406,11 @@ def _contact_points(
     verified = points.verified_at.is_not(None)
     usable = and_(verified, points.suppressed_reason.is_(None))
     if aggregated:
-        # PostgreSQL: contact points counted once per person and joined, in both statements.
-        # For every member's reason, as EXISTS each is a sub-plan, which PostgreSQL costs so
-        # high that it compiles the statement (JIT) for longer than the statement then runs.
-        # For the eligible, EXISTS becomes a semi-join that PostgreSQL puts after every joined
-        # table once they are more than eight (a text's audience with the law's facts): the
-        # numbers were probed last, for every relationship, instead of narrowing it first.
+        # Every member's reason on PostgreSQL: contact points counted once per person and
+        # hash-joined. As EXISTS each is a sub-plan, which PostgreSQL costs so high that it
+        # compiles the statement (JIT) for longer than the statement then runs. (The eligible
+        # form keeps EXISTS, a semi-join PostgreSQL places freely among at most eight tables:
+        # joined as counts, a late nested loop over them took minutes at a million people.)
         counts = (
             select(
                 points.person_id.label("pid"),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from accord.analytics import service as analytics
 from accord.campaigns.audience import audience_select
 from accord.campaigns.models import Campaign, SavedSegment
 from accord.core.errors import Conflict, NotFound
@@ -63,25 +64,33 @@ def as_form_values(segment: SavedSegment) -> dict[str, str]:
     return {"audience_kind": "segment", "audience_segment": str(audience.get("segment") or "")}
 
 
-def sizes(session: Session, segments: list[SavedSegment]) -> dict[uuid.UUID, int]:
-    """How many people each segment holds now (before the gate checks each person's consent
-    and preferences): one statement for the list, a COUNT per segment joined by UNION ALL."""
-    if not segments:
-        return {}
+def sizes(session: Session, segments: list[SavedSegment]) -> dict[uuid.UUID, int | None]:
+    """How many each segment holds, before the gate checks each person. A filter: the people
+    whose shared facts match now, counted in one statement for the list (a COUNT per segment
+    joined by UNION ALL). An RFM segment: its customers at the latest fit, as the fit stored
+    them (None when too few to show, or before a fit): RFM computed live would take a pass
+    over every purchase on each view."""
+    found: dict[uuid.UUID, int | None] = {}
     counts = []
     for segment in segments:
+        if segment.audience.get("kind") != "filter":
+            continue
         # The audience a campaign picking this segment would have (never stored).
         as_campaign = Campaign(
-            brand_id=segment.brand_id,
-            audience_kind=str(segment.audience.get("kind")),
-            audience=segment.audience,
+            brand_id=segment.brand_id, audience_kind="filter", audience=segment.audience
         )
         people = audience_select(as_campaign).subquery()
         counts.append(
             select(literal(str(segment.id)).label("id"), func.count(people.c.person_id.distinct()))
         )
-    statement = union_all(*counts) if len(counts) > 1 else counts[0]
-    return {uuid.UUID(str(found)): int(n) for found, n in session.execute(statement)}
+    if counts:
+        statement = union_all(*counts) if len(counts) > 1 else counts[0]
+        found.update((uuid.UUID(str(i)), int(n)) for i, n in session.execute(statement))
+    rfm = [s for s in segments if s.audience.get("kind") == "segment"]
+    if rfm:
+        at_fit = analytics.segment_sizes_at_fit(session, rfm[0].brand_id)
+        found.update((s.id, at_fit.get(str(s.audience.get("segment")))) for s in rfm)
+    return found
 
 
 def remove(session: Session, brand_id: uuid.UUID, segment_id: str) -> str:

@@ -251,11 +251,13 @@ class MessageOut(BaseModel):
 
 
 class SavedSegmentOut(BaseModel):
-    """A saved segment: its rule (a filter on shared facts or an RFM segment) and how many
-    people it holds now, before the gate checks each one."""
+    """A saved segment: its rule (a filter on shared facts or an RFM segment) and its size
+    before the gate checks each person: people matching a filter now, or customers in an RFM
+    segment at the latest fit (`size_as_of`); null when not known (no fit, or too few)."""
 
     id: uuid.UUID
     name: str
     audience: dict[str, Any]
-    size: int
+    size: int | None
+    size_as_of: Literal["now", "last_fit"]
     created_at: datetime

@@ -40,12 +40,22 @@ def describe(segment: SavedSegment) -> str:
     return f"RFM segment {SEGMENT_NAMES.get(key, key)}"
 
 
+def basis(segment: SavedSegment) -> str:
+    """What the size counts: people now (a filter), customers at the last fit (RFM)."""
+    if segment.audience.get("kind") == "filter":
+        return "people now"
+    return "customers at the last fit"
+
+
 @router.get("", response_class=HTMLResponse)
 def listing(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     caller.require(Permission.read_brand)
     found = saved_segments.listing(session, caller.brand_id)
     sizes = saved_segments.sizes(session, found)
-    rows = [{"segment": s, "what": describe(s), "size": sizes.get(s.id, 0)} for s in found]
+    rows = [
+        {"segment": s, "what": describe(s), "size": sizes.get(s.id), "basis": basis(s)}
+        for s in found
+    ]
     context: dict[str, Any] = {
         "brand": brands.get_brand(session, caller.brand_id),
         "rows": rows,
@@ -67,12 +77,12 @@ def confirm_delete(
 ) -> HTMLResponse:
     caller.require(Permission.write_campaigns)
     segment = _found(session, caller, segment_id)
-    size = saved_segments.sizes(session, [segment]).get(segment.id, 0)
     context = {
         "brand": brands.get_brand(session, caller.brand_id),
         "segment": segment,
         "what": describe(segment),
-        "size": size,
+        "size": saved_segments.sizes(session, [segment]).get(segment.id),
+        "basis": basis(segment),
     }
     return render(request, CONFIRM, context)
 

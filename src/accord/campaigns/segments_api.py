@@ -28,7 +28,8 @@ def listing(caller: BrandDep, session: SessionDep) -> Page[SavedSegmentOut]:
             id=s.id,
             name=s.name,
             audience=s.audience,
-            size=sizes.get(s.id, 0),
+            size=sizes.get(s.id),
+            size_as_of="now" if s.audience.get("kind") == "filter" else "last_fit",
             created_at=s.created_at,
         )
         for s in found

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import rfc8785
@@ -41,7 +42,11 @@ class Scope:
         }
 
 
+@lru_cache(maxsize=4096)
 def timestamp(moment: datetime) -> str:
+    # Cached (the same instant gives the same text, whatever its zone): strftime takes
+    # microseconds, and a bulk import stamps every event with one time and its evidence
+    # with the few times a file holds.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -7,7 +7,7 @@ than a COPY of the same rows (bench/consent_import.py). Here:
 
 - `copy`: COPY … FROM STDIN, for rows the caller knows are new (a conflict is an error, as it
   is for a plain INSERT);
-- `insert_missing`: INSERT … SELECT FROM unnest(one array per column) ON CONFLICT DO NOTHING,
+- `insert_missing`: COPY into a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING,
   for rows of which some may exist: the same outcome as that INSERT row by row;
 - `update`: UPDATE … FROM unnest(…), each row matched on its key columns;
 - `stored`: which of many keys a table holds, by one index probe each.
@@ -18,6 +18,8 @@ engine's serialiser), so the database holds what a Core statement would have sto
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -33,29 +35,33 @@ def copy(session: Session, table: Table, rows: Sequence[Row]) -> None:
     """COPY `rows` (dicts with the same keys, all new) into `table`."""
     if not rows:
         return
-    dialect = session.get_bind().dialect
-    names = list(rows[0])
-    columns = _values(dialect, table, names, rows)
-    target = f"{_name(dialect, table)} ({', '.join(_quote(dialect, n) for n in names)})"
-    with _cursor(session) as cursor, cursor.copy(f"COPY {target} FROM STDIN") as out:
-        write = out.write_row
-        for row in zip(*columns, strict=True):
-            write(row)
+    with _cursor(session) as cursor:
+        _copy(session, cursor, _name(session.get_bind().dialect, table), table, rows)
 
 
 def insert_missing(session: Session, table: Table, rows: Sequence[Row]) -> None:
-    """Insert those of `rows` that conflict with no row already stored (one statement)."""
+    """Insert those of `rows` that conflict with no row already stored: COPY into a temporary
+    table of the same columns, then one INSERT … SELECT … ON CONFLICT DO NOTHING. (Arrays
+    given to unnest cost more: psycopg formats each element in Python.)"""
     if not rows:
         return
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    arrays = ", ".join(f"%s::{_type(dialect, table, n)}[]" for n in names)
-    query = (
-        f"INSERT INTO {_name(dialect, table)} ({', '.join(_quote(dialect, n) for n in names)}) "
-        f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
-    )
+    columns = ", ".join(_quote(dialect, n) for n in names)
+    # Named for the table and the columns: a temporary table of this connection, dropped at
+    # commit or rollback, emptied after each use.
+    stage = _quote(dialect, f"pg_bulk_{table.name}_{zlib.crc32(columns.encode()):08x}")
     with _cursor(session) as cursor:
-        cursor.execute(query, _values(dialect, table, names, rows))
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {_name(dialect, table)} WITH NO DATA"
+        )
+        _copy(session, cursor, stage, table, rows)
+        cursor.execute(
+            f"INSERT INTO {_name(dialect, table)} ({columns}) SELECT {columns} FROM {stage} "
+            "ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(f"TRUNCATE {stage}")
 
 
 def update(session: Session, table: Table, keys: Sequence[str], rows: Sequence[Row]) -> None:
@@ -100,6 +106,24 @@ def stored(
     with _cursor(session) as cursor:
         cursor.execute(query, given)
         return {v for (v,) in cursor.fetchall()}
+
+
+def _copy(session: Session, cursor: Any, target: str, table: Table, rows: Sequence[Row]) -> None:
+    """COPY `rows`, valued as `table`'s columns, into `target` (`table` or a table like it):
+    binary, with the columns' types declared, when psycopg knows each type by its name (the
+    server parses nothing, the client formats in C); as text otherwise."""
+    dialect = session.get_bind().dialect
+    names = list(rows[0])
+    columns = _values(dialect, table, names, rows)
+    types = [re.sub(r"\(.*?\)", "", _type(dialect, table, n)).lower() for n in names]
+    binary = all(cursor.adapters.types.get(t) is not None for t in types)
+    into = f"{target} ({', '.join(_quote(dialect, n) for n in names)})"
+    with cursor.copy(f"COPY {into} FROM STDIN" + (" (FORMAT BINARY)" if binary else "")) as out:
+        if binary:
+            out.set_types(types)
+        write = out.write_row
+        for row in zip(*columns, strict=True):
+            write(row)
 
 
 def _values(dialect: Dialect, table: Table, names: list[str], rows: Sequence[Row]) -> list[Any]:

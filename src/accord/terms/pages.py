@@ -44,8 +44,8 @@ def _split(value: str) -> tuple[str, int | None]:
     return slug, int(version) if version.isdigit() else None
 
 
-def _roster_context(session: Session) -> dict[str, Any]:
-    entries = terms.roster_entries(session)
+def _roster_context(session: Session, entries: list[Any] | None = None) -> dict[str, Any]:
+    entries = terms.roster_entries(session) if entries is None else entries
     return {
         "roster": entries,
         "roster_options": [(f"{e.slug}:{e.version}", f"{e.title} (v{e.version})") for e in entries],
@@ -68,11 +68,12 @@ def _record_response(document: dict[str, Any], agreement_id: uuid.UUID) -> Respo
 
 
 def _mine(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
-    mine = terms.my_terms(session, person_id)
+    entries = terms.roster_entries(session)  # read once: listed, and named by agreements
+    mine = terms.my_terms(session, person_id, roster_read=entries)
     related = terms.related_brands(session, person_id)
     names = {b.id: b.name for b in related}
     return {
-        **_roster_context(session),
+        **_roster_context(session, entries),
         "mine": mine,
         "brand_names": names,
         "targets": [(EVERY_BRAND, "Every brand I have a relationship with, now or later")]

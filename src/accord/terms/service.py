@@ -175,15 +175,20 @@ def agreement_out(
     )
 
 
-def my_terms(session: Session, person_id: uuid.UUID) -> MyTermsOut:
+def my_terms(
+    session: Session, person_id: uuid.UUID, *, roster_read: list[Entry] | None = None
+) -> MyTermsOut:
     """The person's stance, proffers and every agreement that came from them (settled first,
-    so a brand they followed since a proffer to every brand is there)."""
+    so a brand they followed since a proffer to every brand is there). `roster_read`: the
+    roster, when the caller read it already (a page that lists it too)."""
     settle(session, person_id=person_id)
     rows = agreements.rows_for_person(session, person_id)
     by_proffer: dict[uuid.UUID | None, list[Agreement]] = {}
     for row in rows:
         by_proffer.setdefault(row.proffer_id, []).append(row)
-    entries = _entries_by_key(session)
+    if roster_read is None:
+        roster_read = roster.entries(session)
+    entries = {e.key: e for e in roster_read}
     names: dict[uuid.UUID, str] = {}
     proffers = [
         ProfferOut(
