@@ -34,12 +34,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import _gate_floor
+import _gate_world
 import gate_audience as world_of
 from _common import fresh_postgres
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from accord.campaigns.gate_rules import CAP_WINDOW
 from accord.core import migrate
 from accord.core.db import make_engine
 from accord.gatecheck import service
@@ -106,7 +109,7 @@ def reasons_floor_sql(engine: Engine) -> str:
 def floor_sql(engine: Engine) -> str:
     pg = engine.dialect.name == "postgresql"
     among = "r.person_id = ANY(:ids)" if pg else "r.person_id IN :ids"
-    sql = world_of.FLOOR_EXISTS.format(false="FALSE" if pg else "0")
+    sql = _gate_floor.FLOOR_EXISTS.format(false="FALSE" if pg else "0")
     return sql.replace("WHERE r.brand_id = :brand", f"WHERE r.brand_id = :brand AND {among}")
 
 
@@ -119,9 +122,9 @@ def run_floor(
         "brand": world.brand,
         "topic": world.topic,
         "at": world.at,
-        "since": world.at - world_of.CAP_WINDOW,
+        "since": world.at - CAP_WINDOW,
     }
-    clause = world_of.bound(sql or floor_sql(engine), params)
+    clause = _gate_world.bound(sql or floor_sql(engine), params)
     if pg:
         from sqlalchemy import Uuid
         from sqlalchemy.dialects.postgresql import ARRAY
@@ -156,9 +159,9 @@ def bench(backend: str, url: str, people: int, rounds: int) -> None:
     try:
         started = time.perf_counter()
         migrate.upgrade(engine)
-        world = world_of.make_refs(engine, datetime.now(UTC).replace(microsecond=0))
-        world_of.build_world(engine, people, world)
-        world_of.finish_build(engine, False)
+        world = _gate_world.make_refs(engine, datetime.now(UTC).replace(microsecond=0))
+        _gate_world.build_world(engine, people, world)
+        _gate_world.finish_build(engine, False)
         with Session(engine) as session:
             everyone = list(session.scalars(select(Person.id)))
             slug = session.scalars(select(Topic.slug).where(Topic.id == world.topic)).one()
