@@ -31,8 +31,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import dispatch as d
 from _common import free_port
+from _dispatch_sink import start_sink
+from _dispatch_workers import settings_for
+from _dispatch_world import TEXT, build_world
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -84,7 +86,7 @@ def receiver_main(conn: Connection, port: int) -> None:
 
 
 def worker_main(url: str, smtp_port: int, var_dir: str, conn: Connection) -> None:
-    settings = d.settings_for(url, smtp_port, var_dir)
+    settings = settings_for(url, smtp_port, var_dir)
     worker = Worker(Database.from_settings(settings), settings)
     conn.send("ready")
     conn.recv()  # go
@@ -118,7 +120,7 @@ def campaign(engine: Any, world: Any, channels: list[str], name: str) -> int:
                 channels=channels,  # type: ignore[arg-type]
                 channel_mode="all",
                 subject="{{ topic.name }}: what is new, {{ person.first_name }}",
-                text=d.TEXT,
+                text=TEXT,
             ),
             member_id=None,
         )
@@ -152,14 +154,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'multichannel.db'}"
         engine = make_engine(url)
-        world = d.build_world(engine, n)
+        world = build_world(engine, n)
         hook_port = free_port()
         parent, child = ctx.Pipe()
         receiver = ctx.Process(target=receiver_main, args=(child, hook_port))
         receiver.start()
         if not parent.poll(30) or parent.recv() != "ready":
             raise RuntimeError("the webhook receiver did not start")
-        sink = d.start_sink(ctx)
+        sink = start_sink(ctx)
         try:
             with engine.begin() as conn:
                 for channel in ("inapp", "webhook"):
@@ -170,7 +172,7 @@ def main() -> None:
                         ),
                         {"channel": channel},
                     )
-            settings = d.settings_for(url, sink.port, tmp)
+            settings = settings_for(url, sink.port, tmp)
             with Session(engine) as session:
                 webhooks.create_endpoint(
                     session,

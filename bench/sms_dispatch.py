@@ -42,9 +42,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import dispatch as d
 import httpx
 from _common import free_port
+from _dispatch_workers import settings_for as email_settings_for
+from _dispatch_world import World, build_world
 from pydantic import SecretStr
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.engine import Engine
@@ -129,8 +130,8 @@ def midday_zone(now: datetime) -> str:
     return "Etc/GMT" + (f"+{-offset}" if offset < 0 else f"-{offset}")
 
 
-def texting_world(engine: Engine, people: int) -> d.World:
-    world = d.build_world(engine, people)
+def texting_world(engine: Engine, people: int) -> World:
+    world = build_world(engine, people)
     created = utcnow()
     with engine.begin() as conn:
         conn.execute(
@@ -161,7 +162,7 @@ def texting_world(engine: Engine, people: int) -> d.World:
 
 
 def settings_for(url: str, sink_port: int, var_dir: str) -> Settings:
-    return d.settings_for(url, free_port(), var_dir).model_copy(
+    return email_settings_for(url, free_port(), var_dir).model_copy(
         update={
             "sms_gateway": SmsGatewayKind.generic,
             "sms_gateway_url": f"http://127.0.0.1:{sink_port}/messages",
@@ -171,7 +172,7 @@ def settings_for(url: str, sink_port: int, var_dir: str) -> Settings:
     )
 
 
-def new_campaign(engine: Engine, world: d.World, name: str) -> int:
+def new_campaign(engine: Engine, world: World, name: str) -> int:
     with Session(engine) as session:
         made = campaigns.create(
             session,
