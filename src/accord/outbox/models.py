@@ -38,7 +38,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "state", "not_before"),
         # Claims: the brands with queued rows (a skip scan), and each one's due rows in order.
         Index("ix_outbox_brand_due", "state", "brand_id", "not_before"),
-        Index("ix_outbox_caps", "person_id", "purpose", "sent_at"),
+        # The caps: each person's marketing in the window, by brand too, from the index alone.
+        Index("ix_outbox_caps", "person_id", "purpose", "sent_at", "brand_id"),
         Index("ix_outbox_campaign_state", "campaign_id", "state"),
         Index(
             "ix_outbox_provider_ref",
