@@ -105,7 +105,10 @@ def legal_limits(engine: Engine, channel: str) -> list[tuple[int, str]]:
     return [(int(hours), str(per)) for hours, per in rows]
 
 
-def floor_query(engine: Engine, world: World, sql: str, channel: str = "email") -> TextualSelect:
+def fill_floor(
+    engine: Engine, world: World, sql: str, channel: str = "email"
+) -> tuple[str, dict[str, Any]]:
+    """A floor's SQL with its placeholders filled for `channel`, and the parameters it binds."""
     false = "FALSE" if engine.dialect.name == "postgresql" else "0"
     params: dict[str, Any] = {
         "brand": world.brand,
@@ -121,4 +124,9 @@ def floor_query(engine: Engine, world: World, sql: str, channel: str = "email") 
         legal += LEGAL_LIMIT.format(channel=channel, i=i, topic=topic, hours=hours, per=per)
     people = "\nJOIN people p ON p.id = r.person_id" if limits else ""
     filled = sql.format(false=false, channel=channel, legal=legal, people=people, terms=TERMS)
+    return filled, params
+
+
+def floor_query(engine: Engine, world: World, sql: str, channel: str = "email") -> TextualSelect:
+    filled, params = fill_floor(engine, world, sql, channel)
     return bound(filled, params).columns(person_id=Uuid())

@@ -106,11 +106,14 @@ def reasons_floor_sql(engine: Engine) -> str:
     return FLOOR_REASONS.format(true="TRUE" if pg else "1", among=among)
 
 
-def floor_sql(engine: Engine) -> str:
+def floor_sql(engine: Engine, world: Any) -> tuple[str, dict[str, Any]]:
+    """gate_audience's allowed-only floor, for the people in `:ids` only."""
     pg = engine.dialect.name == "postgresql"
     among = "r.person_id = ANY(:ids)" if pg else "r.person_id IN :ids"
-    sql = _gate_floor.FLOOR_EXISTS.format(false="FALSE" if pg else "0")
-    return sql.replace("WHERE r.brand_id = :brand", f"WHERE r.brand_id = :brand AND {among}")
+    sql, params = _gate_floor.fill_floor(engine, world, _gate_floor.FLOOR_EXISTS)
+    return sql.replace(
+        "WHERE r.brand_id = :brand", f"WHERE r.brand_id = :brand AND {among}"
+    ), params
 
 
 def run_floor(
@@ -118,13 +121,17 @@ def run_floor(
 ) -> Any:
     """The allowed-only floor (a set of ids), or with `sql` the reasons floor ({id: reason})."""
     pg = engine.dialect.name == "postgresql"
-    params = {
-        "brand": world.brand,
-        "topic": world.topic,
-        "at": world.at,
-        "since": world.at - CAP_WINDOW,
-    }
-    clause = _gate_world.bound(sql or floor_sql(engine), params)
+    if sql is None:
+        filled, params = floor_sql(engine, world)
+    else:
+        filled = sql
+        params = {
+            "brand": world.brand,
+            "topic": world.topic,
+            "at": world.at,
+            "since": world.at - CAP_WINDOW,
+        }
+    clause = _gate_world.bound(filled, params)
     if pg:
         from sqlalchemy import Uuid
         from sqlalchemy.dialects.postgresql import ARRAY

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from accord.campaigns.service import RULES, Decision, Reason, Sending, gate_select
 from accord.campaigns.service import check_gate as gate_check
-from accord.core.db import among, insert_or_ignore, utcnow
+from accord.core.db import among_many, insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput
 from accord.core.security import normalise_email
 from accord.gatecheck.models import GateCheckUsage
@@ -122,8 +122,10 @@ def _decide(
     """The gate's answer per person, by its set-based form (`gate_sql.gate_select`, one
     statement, the rules' SQL side); the moment a deferred message may go comes from the
     per-message form, for the deferred people only. People not found are left out."""
-    audience: Any = select(Person.id).where(among(session, Person.id, "check_people", people))
-    result: Any = session.execute(gate_select(session, sending, audience))
+    # Up to 10,000 people: on SQLite one JSON parameter (an expanding IN renders a parameter
+    # per value), and rows read as plain rows (the ORM's loading cost a third of the call).
+    audience: Any = select(Person.id).where(among_many(session, Person.id, "check_people", people))
+    result: Any = session.connection().execute(gate_select(session, sending, audience))
     rows: list[tuple[uuid.UUID, str | None]] = [(row[0], row[1]) for row in result]
     decisions: dict[str | None, Decision] = {
         None: ALLOWED,
