@@ -158,6 +158,13 @@ def _number(session: Session, brand: Brand) -> uuid.UUID:
     return numbers.register(session, brand.id, f"+447911{uuid.uuid4().int % 300_000:06d}").id
 
 
+def _segment(session: Session, brand: Brand) -> uuid.UUID:
+    from accord.campaigns import saved_segments
+
+    audience = {"kind": "segment", "segment": "champions"}
+    return saved_segments.save(session, brand.id, "victim", audience).id
+
+
 OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "campaign_id": _campaign,
     "member_id": lambda s, b: make_member(s, brand=b, password=None).id,
@@ -175,6 +182,7 @@ OWNED: dict[str, Callable[[Session, Brand], object]] = {
     "board_id": _board,
     "idea_id": _idea,
     "number_id": _number,
+    "segment_id": _segment,
 }
 PARAM = re.compile(r"{(\w+)}")
 # A valid body for operations whose body has required fields (the others get {}), so that the
