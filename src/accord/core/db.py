@@ -98,7 +98,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     given back). A capped pool deadlocks a web process: requests holding connections wait for
     the event loop or a thread, while the loop or every thread waits for a connection. The web
     app bounds its connections by admitting requests instead (`accord.core.web.request_slots`)."""
-    kwargs.setdefault("max_overflow", -1)
+    if url.startswith("sqlite") and url.split("///", 1)[-1] in ("", ":memory:"):
+        # One connection per thread, no pool to size (SQLAlchemy refuses the arguments).
+        kwargs.pop("pool_size", None)
+        kwargs.pop("max_overflow", None)
+    else:
+        kwargs.setdefault("max_overflow", -1)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
