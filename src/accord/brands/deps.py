@@ -27,14 +27,16 @@ async def brand_caller(
 
     On SQLite an API key is looked up on the event loop (one indexed read of a local file,
     which never waits for a lock: SQLite's readers do not wait for its writer); the rare write
-    of its last use, PostgreSQL's round trips and the member's path run in the thread pool."""
+    of its last use and the member's path run in the thread pool. On PostgreSQL the lookup (and
+    that write when due) is one trip to the thread pool: the server's round trip stays off the
+    loop."""
     api = request.url.path.startswith("/api/")
     auth = request.headers.get("authorization")
     if auth is not None and api:
         scheme, _, secret = auth.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise NotAuthenticated(service.BAD_CREDENTIALS)
-        if session.get_bind().dialect.name != "sqlite":  # a server round trip: off the loop
+        if session.get_bind().dialect.name != "sqlite":
             return await run_in_threadpool(service.authenticate_api_key, session, secret.strip())
         caller, stale = service.find_api_key(session, secret.strip())
         if stale and caller.api_key_id is not None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 import rfc8785
@@ -21,7 +22,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from accord.consent.models import LedgerEvent, LedgerHead
-from accord.core import pg_bulk
+from accord.core import pg_bulk, sqlite_bulk
 from accord.core.db import among_many, insert_or_ignore, utcnow
 
 GENESIS = "0" * 64
@@ -212,7 +213,7 @@ def append_many(
     if not entries:
         return []
     if heads is None:
-        heads = hold_many(session, sorted({e.subject for e in entries}))
+        heads = hold_many(session, sorted({e.subject for e in entries}, key=attrgetter("int")))
     heads = dict(heads)
     known = set(heads)
     events: list[dict[str, Any]] = []
@@ -263,9 +264,8 @@ def append_many(
                        for s, e in last.items() if s in known]  # fmt: skip
         pg_bulk.update(session, table, ["subject_id"], moved_heads)
         return out
-    session.execute(LedgerEvent.__table__.insert(), events)  # type: ignore[attr-defined]
-    if new:
-        session.execute(table.insert(), new)
+    sqlite_bulk.insert(session, LedgerEvent.__table__, events)  # type: ignore[arg-type]
+    sqlite_bulk.insert(session, table, new)
     moved = [{"s": s, "q": e["seq"], "h": e["hash"]} for s, e in last.items() if s in known]
     if moved:
         session.execute(

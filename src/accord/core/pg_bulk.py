@@ -22,6 +22,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -81,7 +82,7 @@ def update(session: Session, table: Table, keys: Sequence[str], rows: Sequence[R
         f"FROM unnest({given}) AS u({alias}) WHERE {match}"
     )
     with _cursor(session) as cursor:
-        cursor.execute(query, _values(dialect, table, names, rows))
+        cursor.execute(query, bound(dialect, table, names, rows))
 
 
 def stored(
@@ -114,7 +115,7 @@ def _copy(session: Session, cursor: Any, target: str, table: Table, rows: Sequen
     server parses nothing, the client formats in C); as text otherwise."""
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    columns = _values(dialect, table, names, rows)
+    columns = bound(dialect, table, names, rows)
     types = [re.sub(r"\(.*?\)", "", _type(dialect, table, n)).lower() for n in names]
     binary = all(cursor.adapters.types.get(t) is not None for t in types)
     into = f"{target} ({', '.join(_quote(dialect, n) for n in names)})"
@@ -126,16 +127,38 @@ def _copy(session: Session, cursor: Any, target: str, table: Table, rows: Sequen
             write(row)
 
 
-def _values(dialect: Dialect, table: Table, names: list[str], rows: Sequence[Row]) -> list[Any]:
-    """One list per column, each value as the column's type binds it."""
+def bound(dialect: Dialect, table: Table, names: list[str], rows: Sequence[Row]) -> list[Any]:
+    """One list per column, each value as the column's type binds it. A column of few distinct
+    values (a chunk's brand, its one time, a state) has each value bound once: binding a
+    datetime costs microseconds, and bulk rows repeat them."""
     columns = []
     for name in names:
-        values = [row[name] for row in rows]
+        values = list(map(itemgetter(name), rows))
         process: Callable[[Any], Any] | None = (
             table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         )
-        columns.append(values if process is None else [process(v) for v in values])
+        if process is None:
+            columns.append(values)
+            continue
+        distinct = _few(values)
+        if distinct is None:
+            columns.append([process(v) for v in values])
+        else:
+            done = {v: process(v) for v in distinct}
+            columns.append(list(map(done.__getitem__, values)))
     return columns
+
+
+def _few(values: list[Any]) -> set[Any] | None:
+    """The distinct values, when they are few, hashable and of one type besides None (values
+    equal across types, like 1 and True, may bind differently)."""
+    try:
+        distinct = set(values)
+    except TypeError:  # dicts, lists
+        return None
+    if len(distinct) * 4 > len(values) or len({type(v) for v in distinct} - {type(None)}) > 1:
+        return None
+    return distinct
 
 
 def _type(dialect: Dialect, table: Table, name: str) -> str:

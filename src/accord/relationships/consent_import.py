@@ -20,16 +20,16 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.consent import service as consent
 from accord.consent.service import Scope
-from accord.core import pg_bulk
+from accord.core import cycles, pg_bulk, sqlite_bulk
 from accord.core.db import among_many, utcnow
 from accord.core.security import keyed_hash, new_token, token_hash
 from accord.core.settings import Settings
@@ -152,7 +152,7 @@ class Importer:
     ) -> None:
         """INSERT … ON CONFLICT DO NOTHING of `rows`; `new`: none of them can exist yet;
         `shared`: another person's row may hold a unique value of theirs.
-        PostgreSQL: a statement or two (`pg_bulk`); SQLite: executemany."""
+        PostgreSQL: a statement or two (`pg_bulk`); SQLite: one executemany (`sqlite_bulk`)."""
         if not rows:
             return
         if self.postgres:
@@ -168,8 +168,7 @@ class Importer:
                     self.session, table, [r for r in rows if r["person_id"] not in created]
                 )
             return
-        # Core, not the ORM's bulk insert: the rows are complete, nothing to fetch back.
-        self.session.execute(sqlite_insert(model.__table__).on_conflict_do_nothing(), rows)
+        sqlite_bulk.insert(self.session, model.__table__, rows, ignore=True)
 
     def _people(self, rows: list[_Row], reject: Reject) -> list[_Row]:
         """Find or create every row's person (one query, one insert each for people and their
@@ -289,7 +288,7 @@ class Importer:
 
     def _decide(self, rows: list[_Row], reject: Reject) -> list[_Row]:
         """The rows that change something; the others are counted or rejected."""
-        person_ids = sorted({r.person_id for r in rows if r.person_id is not None})
+        person_ids = _people_of(rows)
         if not person_ids:
             return []
         # The people's ledger heads locked before their state is read, as every decision does.
@@ -321,7 +320,7 @@ class Importer:
         if not rows:
             return
         b = self.brand.id
-        person_ids = sorted({r.person_id for r in rows if r.person_id is not None})
+        person_ids = _people_of(rows)
         entries = [self._entry(r) for r in rows]
         consent.append_many(self.session, entries, self.heads)  # heads held by _decide
         rels = self.rels
@@ -514,6 +513,15 @@ class Importer:
         self._insert(OutboxMessage, messages)
 
 
+def _people_of(rows: list[_Row]) -> list[uuid.UUID]:
+    """The rows' people in id order (sorted on the ids' integers: comparing UUIDs calls
+    Python code, thousands of times a chunk)."""
+    return sorted({r.person_id for r in rows if r.person_id is not None}, key=_INT)
+
+
+_INT = attrgetter("int")
+
+
 def literal(text: str) -> str:
     """Text the outbox's templates output as it is (a `{` never starts a template)."""
     return text.replace("{", "{{ '{' }}")
@@ -532,18 +540,19 @@ def run(
     """Import every (line, row) in chunks; the caller commits."""
     importer = Importer(session, settings, brand)
     batch: list[tuple[int, dict[str, str]]] = []
-    for item in rows:
-        batch.append(item)
-        if len(batch) >= chunk:
+    with cycles.uncollected():
+        for item in rows:
+            batch.append(item)
+            if len(batch) >= chunk:
+                importer.chunk(batch, reject or _ignore)
+                batch = []
+                if progress is not None:
+                    progress(importer.report.rows)
+        if batch:
             importer.chunk(batch, reject or _ignore)
-            batch = []
-            if progress is not None:
-                progress(importer.report.rows)
-    if batch:
-        importer.chunk(batch, reject or _ignore)
-    if progress is not None:
-        progress(importer.report.rows)
-    session.flush()
+        if progress is not None:
+            progress(importer.report.rows)
+        session.flush()
     return importer.report
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 from starlette.concurrency import run_in_threadpool
 
+from accord.core.prepared import server_idle
 from accord.core.read_memo import remember
 from accord.core.settings import Settings
 from accord.core.web.request_slots import RequestSlots
@@ -58,9 +59,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
     The request first waits for one of the process's database slots (`request_slots`).
     Opening a session does no I/O, so it happens on the event loop; the commit (or rollback)
-    and close run in one trip to the thread pool, or on the loop when a SQLite request only read. A
-    sync generator dependency would cost two trips (enter, exit), each a thread hand-over that,
-    under load, costs more than the work (bench/api_overhead.py)."""
+    and close run in one trip to the thread pool, or on the loop when the request only read and
+    ending it sends nothing to a server (SQLite's reads, or reads outside a transaction:
+    `accord.core.prepared`). A sync generator dependency would cost two trips (enter, exit),
+    each a thread hand-over that, under load, costs more than the work
+    (bench/api_overhead.py)."""
     slots: RequestSlots = request.app.state.request_slots
     async with slots:
         session: Session = request.app.state.db.session()
@@ -73,9 +76,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         except BaseException:
             await run_in_threadpool(_finish, session, False)
             raise
-        if _read_only(session) and session.get_bind().dialect.name == "sqlite":
-            # Nothing to commit, and a local file has no lock to wait for: closing on the loop
-            # (which ends the read transaction) costs less than a commit and a thread hop.
+        if _read_only(session) and (
+            session.get_bind().dialect.name == "sqlite" or server_idle(session)
+        ):
+            # Nothing to commit, and nothing to wait for (a local file has no lock to wait
+            # for; an idle server connection needs no ROLLBACK): closing on the loop costs
+            # less than a commit and a thread hop.
             session.close()
         else:
             await run_in_threadpool(_finish, session, True)
