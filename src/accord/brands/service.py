@@ -23,6 +23,7 @@ from accord.core.pagination import paginate
 from accord.core.permissions import Role
 from accord.core.prepared import Prepared
 from accord.core.principals import BrandCaller
+from accord.core.read_memo import remembered
 from accord.core.security import hash_password, token_hash, verify_password
 from accord.core.settings import Settings
 from accord.mail.service import Email, Mailer, compose
@@ -82,7 +83,7 @@ def public_keys(session: Session, brand_id: uuid.UUID) -> list[dict[str, str]]:
 
 
 def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:
-    brand = session.get(Brand, brand_id)
+    brand = remembered(session, ("brand", brand_id), lambda: session.get(Brand, brand_id))
     if brand is None:
         raise NotFound("No such brand.")
     return brand

@@ -14,7 +14,7 @@ from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
 from accord.core.web.deps import SESSION_COOKIE, SessionDep
 from accord.core.web.openapi import declares_security
-from accord.people.models import Person
+from accord.people.service import find_person
 
 
 @declares_security(SESSION_COOKIE)
@@ -28,8 +28,8 @@ def current_person(request: Request, session: SessionDep) -> PersonCaller:
         check_token(request, request.headers.get(CSRF_HEADER))
     if not request.url.path.startswith("/api/"):
         # Pages show times in the person's zone and format (the `when` filter reads this);
-        # most pages read the person anyway, and then from the session's identity map.
-        me = session.get(Person, person_id)
+        # most pages read the person anyway, and then from the request's read memo.
+        me = find_person(session, person_id)
         if me is not None:
             request.state.viewer = Viewer(zone=me.time_zone, locale=me.locale)
     return PersonCaller(person_id=person_id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from starlette.concurrency import run_in_threadpool
 
 from accord.core.prepared import server_idle
+from accord.core.read_memo import remember
 from accord.core.settings import Settings
 from accord.core.web.request_slots import RequestSlots
 
@@ -66,6 +67,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     slots: RequestSlots = request.app.state.request_slots
     async with slots:
         session: Session = request.app.state.db.session()
+        # The layout's counts and banners read through it too (core.web.panels), and what a
+        # page and its panels read again comes from the request's read memo (core.read_memo).
+        request.state.db_session = session
+        remember(session)
         try:
             yield session
         except BaseException:
