@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Uuid, text
 from sqlalchemy.orm import Session
 
-from accord.core import sqlite_bulk
+from accord.core import read_memo, sqlite_bulk
 from accord.core.db import UTCDateTime
 
 THEN = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
@@ -109,3 +109,14 @@ def test_columns_with_python_defaults_must_be_given(session: Session) -> None:
     table.create(session.connection())
     with pytest.raises(ValueError, match="token"):
         sqlite_bulk.insert(session, table, [{"id": 1}])
+
+
+def test_a_bulk_insert_empties_the_requests_read_memo(session: Session) -> None:
+    """The executemany bypasses the ORM's events: without emptying the memo, a read the request
+    remembered before the import would answer with what the import just changed."""
+    table = _table(session, "bulk_memo")
+    read_memo.remember(session)
+    count = lambda: session.execute(text(f"SELECT count(*) FROM {table.name}")).scalar_one()  # noqa: E731
+    assert read_memo.remembered(session, ("count",), count) == 0
+    sqlite_bulk.insert(session, table, _rows(3))
+    assert read_memo.remembered(session, ("count",), count) == 3
