@@ -30,7 +30,7 @@ async def brand_caller(request: Request, session: SessionDep) -> BrandCaller:
     of its last use and the member's path run in the thread pool. On PostgreSQL the lookup (and
     that write when due) is one trip to the thread pool: the server's round trip stays off the
     loop."""
-    api = request.url.path.startswith("/api/")
+    api = request.scope["path"].startswith("/api/")  # request.url would build a whole URL
     auth = request.headers.get("authorization")
     if auth is not None and api:
         scheme, _, secret = auth.partition(" ")

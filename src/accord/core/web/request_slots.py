@@ -27,6 +27,12 @@ class RequestSlots:
             semaphore = self._by_loop[loop] = asyncio.Semaphore(self.size)
         return semaphore
 
+    async def acquire(self) -> None:
+        await self._semaphore().acquire()
+
+    def release(self) -> None:
+        self._semaphore().release()
+
     async def __aenter__(self) -> None:
         await self._semaphore().acquire()
 
