@@ -8,6 +8,13 @@ threads) in the same run, on SQLite and on PostgreSQL. The load generator is wrk
 so the client does not cap the rates it measures (`apt-get install wrk`; the bench says so
 when it is missing).
 
+Both servers are configured alike: no access log (`ACCORD_ACCESS_LOG=false`; the bare server
+runs at uvicorn's `warning` level, which logs no requests either) and no background work beside
+the web app (`ACCORD_WORKER_IN_PROCESS=false`: `accord serve` would otherwise run a delivery
+worker and the digest loop in the same process, polling the database while wrk runs). What is
+compared is the cost of answering one authenticated API read, not of logging it or of work
+that production runs in `accord worker` processes.
+
 Prints the absolute requests per second and p50/p99 latency of both, and
 `RESULT api_read_vs_bare_<backend> <ratio>` for each backend (best of the interleaved rounds).
 """
@@ -81,7 +88,12 @@ def measure(backend: str, db_url: str, workdir: Path, seconds: float, rounds: in
     accord_port, bare_port = free_port(), free_port()
     accord = subprocess.Popen(
         [sys.executable, "-m", "accord", "serve", "--port", str(accord_port)],
-        env={**env, "ACCORD_ENVIRONMENT": "prod"},
+        env={
+            **env,
+            "ACCORD_ENVIRONMENT": "prod",
+            "ACCORD_ACCESS_LOG": "false",  # as the bare server (see the docstring)
+            "ACCORD_WORKER_IN_PROCESS": "false",
+        },
         stdout=(workdir / "accord.log").open("wb"),
         stderr=subprocess.STDOUT,
     )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from accord.mail.models import DevMailMessage
@@ -69,3 +73,20 @@ def sign_in_member(client: TestClient, email: str, password: str) -> None:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+@contextmanager
+def selects_run(engine: Engine) -> Iterator[list[str]]:
+    """The SELECT statements run on `engine` inside the block (a page's reads, for a bound on
+    how many a page runs: each costs an ORM round whatever the data's size)."""
+    found: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            found.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -16,7 +16,7 @@ import accord.models
 from accord.core.db import Database
 from accord.core.migrate import ensure_current
 from accord.core.settings import Settings
-from accord.core.web import openapi
+from accord.core.web import openapi, route_index
 from accord.core.web.body_limit import BodySizeLimit
 from accord.core.web.busy_retry import RetryWhenBusy
 from accord.core.web.errors import install_error_handlers
@@ -83,6 +83,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app, settings)
     _wire_inbound(app)
+    route_index.install(app)
     return app
 
 

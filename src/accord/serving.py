@@ -41,7 +41,14 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
     else:
         log_config = uvicorn.config.LOGGING_CONFIG
     try:
-        uvicorn.run(web_app, host=host, port=port, log_level="info", log_config=log_config)
+        uvicorn.run(
+            web_app,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=log_config,
+            access_log=settings.access_log,
+        )
     finally:
         if worker is not None:
             worker.stop.set()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Uuid, text
 from sqlalchemy.orm import Session
 
-from accord.core import sqlite_bulk
+from accord.core import read_memo, sqlite_bulk
 from accord.core.db import UTCDateTime
 
 THEN = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
@@ -121,3 +121,14 @@ def test_roomy_cache_is_put_back(session: Session) -> None:
     with sqlite_bulk.roomy_cache(session, mebibytes=64):
         assert cache_size() == -64 * 1024
     assert cache_size() == before
+
+
+def test_a_bulk_insert_empties_the_requests_read_memo(session: Session) -> None:
+    """The executemany bypasses the ORM's events: without emptying the memo, a read the request
+    remembered before the import would answer with what the import just changed."""
+    table = _table(session, "bulk_memo")
+    read_memo.remember(session)
+    count = lambda: session.execute(text(f"SELECT count(*) FROM {table.name}")).scalar_one()  # noqa: E731
+    assert read_memo.remembered(session, ("count",), count) == 0
+    sqlite_bulk.insert(session, table, _rows(3))
+    assert read_memo.remembered(session, ("count",), count) == 3

@@ -28,10 +28,11 @@ LimitQuery = Query(default=50, ge=1, le=200)
 
 
 @router.get("/brand", response_model=BrandOut)
-def read_brand(caller: BrandDep, session: SessionDep) -> BrandOut:
+async def read_brand(caller: BrandDep) -> BrandOut:
     """The calling key's or member's brand."""
     caller.require(Permission.read_brand)
-    return BrandOut.model_validate(service.get_brand(session, caller.brand_id))
+    # Read with the credential (brands.service); async: nothing here waits for the database.
+    return BrandOut.model_validate(caller.brand)
 
 
 @router.patch("/brand", response_model=BrandOut)

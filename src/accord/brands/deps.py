@@ -14,27 +14,29 @@ from accord.core.principals import BrandCaller
 from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
-from accord.core.web.deps import ApiKeyScheme, SessionDep, SessionScheme
+from accord.core.web.deps import API_KEY, SESSION_COOKIE, SessionDep
+from accord.core.web.openapi import declares_security
 
 # The OpenAPI tag of every route that acts for a brand (its API key or a member's session).
 BRAND_SCOPED = "brand-scoped"
 
 
-async def brand_caller(
-    request: Request, session: SessionDep, _key: ApiKeyScheme, _cookie: SessionScheme
-) -> BrandCaller:
+@declares_security(API_KEY, SESSION_COOKIE)
+async def brand_caller(request: Request, session: SessionDep) -> BrandCaller:
     """An API key opens the API only; the console's pages need a signed-in member.
 
     On SQLite an API key is looked up on the event loop (one indexed read of a local file,
     which never waits for a lock: SQLite's readers do not wait for its writer); the rare write
-    of its last use, PostgreSQL's round trips and the member's path run in the thread pool."""
+    of its last use and the member's path run in the thread pool. On PostgreSQL the lookup (and
+    that write when due) is one trip to the thread pool: the server's round trip stays off the
+    loop."""
     api = request.url.path.startswith("/api/")
     auth = request.headers.get("authorization")
     if auth is not None and api:
         scheme, _, secret = auth.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise NotAuthenticated(service.BAD_CREDENTIALS)
-        if session.get_bind().dialect.name != "sqlite":  # a server round trip: off the loop
+        if session.get_bind().dialect.name != "sqlite":
             return await run_in_threadpool(service.authenticate_api_key, session, secret.strip())
         caller, stale = service.find_api_key(session, secret.strip())
         if stale and caller.api_key_id is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import bindparam, func, select, update
@@ -20,7 +21,9 @@ from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from accord.core.pagination import paginate
 from accord.core.permissions import Role
+from accord.core.prepared import Prepared
 from accord.core.principals import BrandCaller
+from accord.core.read_memo import remembered
 from accord.core.security import hash_password, token_hash, verify_password
 from accord.core.settings import Settings
 from accord.mail.service import Email, Mailer, compose
@@ -30,6 +33,24 @@ BAD_CREDENTIALS = "Invalid or missing credentials."
 MEMBER = "member"
 # Writing last_used_at on every request would serialise API reads on one row; a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class BrandRow(NamedTuple):
+    """A brand's row as read with its caller's credential (`BrandCaller.brand`)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    name: str
+    slug: str
+    kind: str
+    sender_name: str
+    sender_email: str
+    postal_address: str | None
+    support_email: str
+    send_rate_per_second: int
+
+
+_BRAND = tuple(Brand.__table__.c[name] for name in BrandRow._fields)
 
 
 def create_brand(session: Session, data: BrandCreate, *, secret: str) -> Brand:
@@ -62,7 +83,7 @@ def public_keys(session: Session, brand_id: uuid.UUID) -> list[dict[str, str]]:
 
 
 def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:
-    brand = session.get(Brand, brand_id)
+    brand = remembered(session, ("brand", brand_id), lambda: session.get(Brand, brand_id))
     if brand is None:
         raise NotFound("No such brand.")
     return brand
@@ -182,11 +203,14 @@ def complete_member_link(session: Session, token: str) -> Member:
 
 def member_caller(session: Session, member_id: uuid.UUID) -> BrandCaller:
     row = session.execute(
-        select(Member.brand_id, Member.role).where(Member.id == member_id)
+        select(Member.role, *_BRAND)
+        .join_from(Member, Brand, Brand.id == Member.brand_id)
+        .where(Member.id == member_id)
     ).one_or_none()
     if row is None:
         raise NotAuthenticated(BAD_CREDENTIALS)
-    return BrandCaller(brand_id=row.brand_id, role=row.role, member_id=member_id)
+    brand = BrandRow._make(row[1:])
+    return BrandCaller(brand_id=brand.id, role=row.role, member_id=member_id, brand=brand)
 
 
 def create_api_key(
@@ -248,22 +272,27 @@ def revoke_api_key(session: Session, brand_id: uuid.UUID, key_id: uuid.UUID) -> 
     return key
 
 
-# Built once: every API request runs it, and building a statement costs more than running it.
-_KEY_BY_HASH = select(
-    ApiKey.id, ApiKey.brand_id, ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at
-).where(ApiKey.key_hash == bindparam("key_hash"))
+# Every API request runs it: the key and its brand's row, in one indexed statement.
+_KEY_AND_BRAND = Prepared(
+    select(ApiKey.id.label("key_id"), ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at, *_BRAND)
+    .join_from(ApiKey, Brand, Brand.id == ApiKey.brand_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
+_KEY_FIELDS = 4
 
 
 def find_api_key(session: Session, secret: str) -> tuple[BrandCaller, bool]:
-    """The caller behind a bearer key, reading only (one indexed SELECT), and whether its
-    `last_used_at` is due for an update (`touch_api_key`). Any failure says the same thing."""
+    """The caller behind a bearer key, reading only (one indexed SELECT, with the brand's row),
+    and whether its `last_used_at` is due for an update (`touch_api_key`). Any failure says
+    the same thing. Read from the database on every request: a revoked key stops at once."""
     if not secret.startswith(KEY_PREFIX):
         raise NotAuthenticated(BAD_CREDENTIALS)
-    row = session.connection().execute(_KEY_BY_HASH, {"key_hash": token_hash(secret)}).one_or_none()
+    row = _KEY_AND_BRAND.first(session, key_hash=token_hash(secret))
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated(BAD_CREDENTIALS)
     stale = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
-    return BrandCaller(brand_id=row.brand_id, role=row.role, api_key_id=row.id), stale
+    brand = BrandRow._make(row[_KEY_FIELDS:])
+    return BrandCaller(brand_id=brand.id, role=row.role, api_key_id=row.key_id, brand=brand), stale
 
 
 def touch_api_key(session: Session, api_key_id: uuid.UUID) -> None:

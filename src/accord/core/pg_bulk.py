@@ -29,6 +29,8 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from accord.core import read_memo
+
 Row = dict[str, Any]
 
 
@@ -182,6 +184,7 @@ def _cursor(session: Session) -> Iterator[Any]:
     """A cursor of the session's own connection, hence in its transaction; the session's
     pending changes flushed first (the rows may refer to them)."""
     session.flush()
+    read_memo.forget(session)
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
     cursor: Any = raw.cursor()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from accord.core.errors import PermissionDenied
 from accord.core.permissions import Permission, role_allows
@@ -17,6 +17,9 @@ class BrandCaller:
     role: str
     member_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
+    # The brand's row, read in the same statement as the credential (its columns as
+    # attributes): the caller's own brand costs a route no second read.
+    brand: object = field(default=None, compare=False, repr=False)
 
     def require(self, permission: Permission) -> None:
         if not role_allows(self.role, permission):

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", description="`json`: one JSON object per log line."
     )
+    access_log: bool = Field(
+        default=True, description="`accord serve` logs one line per request it answers."
+    )
 
     @field_validator("base_url")
     @classmethod

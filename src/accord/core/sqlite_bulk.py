@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from accord.core import read_memo
 from accord.core.pg_bulk import Row, bound
 
 
@@ -26,6 +27,7 @@ def insert(session: Session, table: Table, rows: Sequence[Row], *, ignore: bool 
     if not rows:
         return
     session.flush()  # the rows may refer to the session's pending changes
+    read_memo.forget(session)
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])

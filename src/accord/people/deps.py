@@ -12,11 +12,13 @@ from accord.core.principals import PersonCaller
 from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
-from accord.core.web.deps import SessionDep, SessionScheme
-from accord.people.models import Person
+from accord.core.web.deps import SESSION_COOKIE, SessionDep
+from accord.core.web.openapi import declares_security
+from accord.people.service import find_person
 
 
-def current_person(request: Request, session: SessionDep, _cookie: SessionScheme) -> PersonCaller:
+@declares_security(SESSION_COOKIE)
+def current_person(request: Request, session: SessionDep) -> PersonCaller:
     """The person this request is signed in as (a session the server still holds)."""
     person_id = sign_in.current(request, session, sign_in.PERSON)
     if person_id is None:
@@ -26,8 +28,8 @@ def current_person(request: Request, session: SessionDep, _cookie: SessionScheme
         check_token(request, request.headers.get(CSRF_HEADER))
     if not request.url.path.startswith("/api/"):
         # Pages show times in the person's zone and format (the `when` filter reads this);
-        # most pages read the person anyway, and then from the session's identity map.
-        me = session.get(Person, person_id)
+        # most pages read the person anyway, and then from the request's read memo.
+        me = find_person(session, person_id)
         if me is not None:
             request.state.viewer = Viewer(zone=me.time_zone, locale=me.locale)
     return PersonCaller(person_id=person_id)

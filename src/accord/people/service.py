@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from accord.core.auth import consume_magic_link, issue_magic_link
 from accord.core.db import utcnow
 from accord.core.errors import NotFound
+from accord.core.read_memo import remembered
 from accord.core.security import keyed_hash, normalise_email
 from accord.core.settings import Settings
 from accord.mail.service import Mailer, compose
@@ -31,8 +32,12 @@ def find_by_email(session: Session, email: str) -> Person | None:
     return session.scalars(select(Person).where(Person.email == email)).one_or_none()
 
 
+def find_person(session: Session, person_id: uuid.UUID) -> Person | None:
+    return remembered(session, ("person", person_id), lambda: session.get(Person, person_id))
+
+
 def get_person(session: Session, person_id: uuid.UUID) -> Person:
-    person = session.get(Person, person_id)
+    person = find_person(session, person_id)
     if person is None:
         raise NotFound("No such person.")
     return person
@@ -144,13 +149,17 @@ def update_profile(session: Session, person_id: uuid.UUID, data: ProfileUpdate) 
 
 
 def contact_points(session: Session, person_id: uuid.UUID) -> list[ContactPoint]:
-    return list(
-        session.scalars(
-            select(ContactPoint)
-            .where(ContactPoint.person_id == person_id)
-            .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
+    def read() -> list[ContactPoint]:
+        return list(
+            session.scalars(
+                select(ContactPoint)
+                .where(ContactPoint.person_id == person_id)
+                .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
+            )
         )
-    )
+
+    # A copy: a caller may sort or filter its list in place.
+    return list(remembered(session, ("contact_points", person_id), read))
 
 
 def address_hash(settings: Settings, email: str) -> str:

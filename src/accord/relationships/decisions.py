@@ -22,6 +22,7 @@ from accord.consent.models import LedgerEvent
 from accord.consent.service import Scope
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
+from accord.core.read_memo import remembered
 from accord.relationships.models import (
     DEFAULT_BRAND_CAP,
     ChannelChoice,
@@ -92,11 +93,14 @@ def record(
 
 
 def find(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relationship | None:
-    return session.scalars(
-        select(Relationship).where(
-            Relationship.person_id == person_id, Relationship.brand_id == brand_id
-        )
-    ).one_or_none()
+    def read() -> Relationship | None:
+        return session.scalars(
+            select(Relationship).where(
+                Relationship.person_id == person_id, Relationship.brand_id == brand_id
+            )
+        ).one_or_none()
+
+    return remembered(session, ("relationship", person_id, brand_id), read)
 
 
 def get(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relationship:

@@ -13,6 +13,7 @@ from accord.brands.models import Brand
 from accord.consent import service as consent
 from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import NotFound
+from accord.core.read_memo import remembered
 from accord.relationships import decisions, global_prefs, topics
 from accord.relationships.decisions import PORTAL as PORTAL
 from accord.relationships.decisions import Actor as Actor
@@ -69,6 +70,16 @@ class Choices:
 
 
 def choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
+    found = remembered(
+        session, ("choices", person_id, brand_id), lambda: _choices(session, person_id, brand_id)
+    )
+    # A copy: callers may change what they are given.
+    return Choices(
+        dict(found.purposes), {p: list(cs) for p, cs in found.channels.items()}, list(found.topics)
+    )
+
+
+def _choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
     where = (PurposeGrant.person_id == person_id, PurposeGrant.brand_id == brand_id)
     purposes = {g.purpose: g.status for g in session.scalars(select(PurposeGrant).where(*where))}
     channels: dict[str, list[str]] = {}
@@ -202,9 +213,12 @@ def directory(session: Session) -> list[Brand]:
 
 
 def brand_topics(session: Session, brand_id: uuid.UUID) -> list[Topic]:
-    return list(
-        session.scalars(select(Topic).where(Topic.brand_id == brand_id).order_by(Topic.name))
-    )
+    def read() -> list[Topic]:
+        return list(
+            session.scalars(select(Topic).where(Topic.brand_id == brand_id).order_by(Topic.name))
+        )
+
+    return list(remembered(session, ("brand_topics", brand_id), read))
 
 
 def has_topics(session: Session, brand_id: uuid.UUID) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.core.errors import NotFound
+from accord.core.read_memo import remembered
 from accord.terms.models import RosterEffect, RosterEntry
 from accord.terms.vocabulary import Effect
 
@@ -43,6 +44,12 @@ def _effects(session: Session) -> dict[tuple[str, int], list[Effect]]:
 
 def entries(session: Session, *, latest_only: bool = False) -> list[Entry]:
     """Every roster entry in a stable order (by id, newest version first)."""
+    # The console's terms page asks three times (its lists, each agreement's terms).
+    key = ("terms_roster", latest_only)
+    return list(remembered(session, key, lambda: _entries(session, latest_only)))
+
+
+def _entries(session: Session, latest_only: bool) -> list[Entry]:
     effects = _effects(session)
     rows = session.scalars(
         select(RosterEntry).order_by(RosterEntry.slug, RosterEntry.version.desc())

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 from starlette.concurrency import run_in_threadpool
 
+from accord.core.prepared import server_idle
+from accord.core.read_memo import remember
 from accord.core.settings import Settings
 from accord.core.web.request_slots import RequestSlots
 
@@ -57,20 +59,29 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
     The request first waits for one of the process's database slots (`request_slots`).
     Opening a session does no I/O, so it happens on the event loop; the commit (or rollback)
-    and close run in one trip to the thread pool, or on the loop when a SQLite request only read. A
-    sync generator dependency would cost two trips (enter, exit), each a thread hand-over that,
-    under load, costs more than the work (bench/api_overhead.py)."""
+    and close run in one trip to the thread pool, or on the loop when the request only read and
+    ending it sends nothing to a server (SQLite's reads, or reads outside a transaction:
+    `accord.core.prepared`). A sync generator dependency would cost two trips (enter, exit),
+    each a thread hand-over that, under load, costs more than the work
+    (bench/api_overhead.py)."""
     slots: RequestSlots = request.app.state.request_slots
     async with slots:
         session: Session = request.app.state.db.session()
+        # The layout's counts and banners read through it too (core.web.panels), and what a
+        # page and its panels read again comes from the request's read memo (core.read_memo).
+        request.state.db_session = session
+        remember(session)
         try:
             yield session
         except BaseException:
             await run_in_threadpool(_finish, session, False)
             raise
-        if _read_only(session) and session.get_bind().dialect.name == "sqlite":
-            # Nothing to commit, and a local file has no lock to wait for: closing on the loop
-            # (which ends the read transaction) costs less than a commit and a thread hop.
+        if _read_only(session) and (
+            session.get_bind().dialect.name == "sqlite" or server_idle(session)
+        ):
+            # Nothing to commit, and nothing to wait for (a local file has no lock to wait
+            # for; an idle server connection needs no ROLLBACK): closing on the loop costs
+            # less than a commit and a thread hop.
             session.close()
         else:
             await run_in_threadpool(_finish, session, True)
@@ -93,7 +104,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 # How callers authenticate, for the OpenAPI document (the dependencies read the request
-# themselves; these only declare the schemes, and never refuse on their own).
+# themselves and name these with `accord.core.web.openapi.declares_security`; as `Security`
+# parameters they never refuse on their own).
 API_KEY = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",

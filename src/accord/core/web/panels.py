@@ -8,7 +8,8 @@ either: those depend on relationships).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +58,7 @@ def nav_count(request: Request, name: str) -> int:
         person_id = uuid.UUID(str(raw))
     except ValueError:
         return 0
-    with request.app.state.db.session() as session:
+    with _session(request) as session:
         return counts[name](session, person_id)
 
 
@@ -124,5 +125,17 @@ def person_banners(request: Request) -> list[dict[str, str]]:
         person_id = uuid.UUID(str(raw))
     except ValueError:
         return []
-    with request.app.state.db.session() as session:
+    with _session(request) as session:
         return banners(session, person_id)
+
+
+@contextmanager
+def _session(request: Request) -> Iterator[Session]:
+    """The request's own session while its transaction is open (a page renders inside its
+    route), else one of its own: a second session costs a pool checkout and a transaction."""
+    session: Session | None = getattr(request.state, "db_session", None)
+    if session is not None and session.in_transaction():
+        yield session
+        return
+    with request.app.state.db.session() as own:
+        yield own

@@ -29,7 +29,11 @@ def build_templates() -> Jinja2Templates:
     loader = ChoiceLoader(
         [FileSystemLoader(PACKAGE_DIR / "core" / "templates"), PrefixLoader(domains)]
     )
-    env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]))
+    # No auto_reload: it stats every template (layouts, imports, includes) on every render,
+    # and `accord serve` reloads no code either, so a changed template needs a restart anyway.
+    env = Environment(
+        loader=loader, autoescape=select_autoescape(["html", "xml"]), auto_reload=False
+    )
     env.globals["csrf_token"] = csrf_token
     env.globals["nav_count"] = nav_count
     env.globals["person_banners"] = person_banners

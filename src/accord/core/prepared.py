@@ -1,0 +1,127 @@
+"""Reads that every request makes, compiled once and run straight on the DBAPI cursor.
+
+An API request authenticates its key with one indexed SELECT. Through SQLAlchemy, even a
+statement built once costs several times what the database spends on it (cache key, execution
+context, result metadata; the ORM's `Session.get` ten times more), so a request's fixed cost
+was mostly that. `Prepared` compiles its statement once per dialect and runs it on a DBAPI
+connection (the session's, or straight from the pool when the session has not begun),
+applying the column types' conversions itself (the same values SQLAlchemy would give back).
+On PostgreSQL, psycopg prepares it on the server after a few runs.
+
+When the connection has no transaction open, the statement runs outside one (PostgreSQL:
+autocommit for that one statement): a single SELECT needs no BEGIN, and a request that only
+made such reads leaves nothing to end on the server (`server_idle`), so finishing it costs no
+round trip. Inside a transaction (a request that already wrote, or the tests' outer one) it
+reads in that transaction, seeing its writes.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import Session
+
+_Processor = Callable[[Any], Any] | None
+
+
+class _Compiled:
+    def __init__(self, statement: Select[Any], dialect: Dialect, row: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.postgres = dialect.name == "postgresql"
+        self.positions = list(compiled.positiontup or [])
+        self.binds: dict[str, _Processor] = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in ((b.key, b) for b in compiled.binds.values())
+        }
+        self.results: list[_Processor] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        self.row = row
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        bound = {}
+        for name, value in values.items():
+            process = self.binds[name]
+            bound[name] = process(value) if process is not None else value
+        if self.positions:
+            return tuple(bound[name] for name in self.positions)
+        return bound
+
+    def make_row(self, raw: Any) -> Any:
+        return self.row._make(
+            value if process is None or value is None else process(value)
+            for process, value in zip(self.results, raw, strict=True)
+        )
+
+
+class Prepared:
+    """A SELECT run many times with different parameters; rows are named tuples whose fields
+    are the selected columns' keys."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.row: Any = namedtuple("Row", [c.key for c in statement.selected_columns])  # type: ignore[misc]
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            found = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect, self.row)
+        return found
+
+    def first(self, session: Session, **values: Any) -> Any:
+        """The first row for these parameters, or None."""
+        bind = session.get_bind()
+        if isinstance(bind, Engine) and not session.in_transaction():
+            # Nothing of the session's to see: a connection straight from the pool, given back
+            # at once, spares the session a transaction to begin and end.
+            pooled = bind.raw_connection()
+            try:
+                return self._run(bind.dialect, pooled.dbapi_connection, values)
+            finally:
+                pooled.close()
+        connection = session.connection()
+        return self._run(connection.dialect, connection.connection.dbapi_connection, values)
+
+    def _run(self, dialect: Dialect, dbapi: Any, values: dict[str, Any]) -> Any:
+        compiled = self._compiled(dialect)
+        outside = compiled.postgres and _pg_idle(dbapi)
+        if outside:
+            dbapi.autocommit = True
+        try:
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute(compiled.sql, compiled.parameters(values))
+                raw = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            if outside:
+                dbapi.autocommit = False
+        return None if raw is None else compiled.make_row(raw)
+
+
+_PG_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: connected, no transaction open
+
+
+def _pg_idle(dbapi: Any) -> bool:
+    return bool(dbapi.info.transaction_status == _PG_IDLE)
+
+
+def server_idle(session: Session) -> bool:
+    """True when the session's connection (if any) has no transaction open in the database:
+    ending the session then sends nothing to the server."""
+    if not session.in_transaction():
+        return True
+    dbapi = session.connection().connection.dbapi_connection
+    if dbapi is None:
+        return True
+    if session.get_bind().dialect.name == "postgresql":
+        return _pg_idle(dbapi)
+    return not getattr(dbapi, "in_transaction", True)

@@ -1,0 +1,56 @@
+"""How many statements the relationship page runs: the page and the panels other domains add
+to it read the relationship, the choices and the contact points once per request (the read
+memo), and the layout's counts read through the request's own session."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from accord.relationships import service
+from tests.builders import make_brand, make_relationship, make_topic
+from tests.helpers import selects_run
+from tests.relationships.page_helpers import HTML, post, signed_in
+
+# The page, its seven panels and the layout, each thing read once (core.read_memo).
+RELATIONSHIP_PAGE_SELECTS = 23
+
+
+def test_the_relationship_page_reads_each_thing_once(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    me = signed_in(client, session)
+    brand = make_brand(session, name="Velo Cycles")
+    topic = make_topic(session, brand=brand, name="New arrivals")
+    make_relationship(
+        session,
+        person=me,
+        brand=brand,
+        marketing=True,
+        channels=("email", "sms"),
+        topics_on=(topic,),
+    )
+    client.get(f"/relationships/{brand.id}", headers=HTML)  # warm: nothing first-time counts
+    with selects_run(app.state.db.engine) as selects:
+        page = client.get(f"/relationships/{brand.id}", headers=HTML)
+    assert page.status_code == 200 and "New arrivals" in page.text
+    repeated = [s for s in set(selects) if selects.count(s) > 1]
+    assert repeated == [], repeated
+    assert len(selects) <= RELATIONSHIP_PAGE_SELECTS, "\n".join(selects)
+
+
+def test_a_change_saved_on_the_page_shows_at_once(client: TestClient, session: Session) -> None:
+    """The memo never hides a write: the page after a save shows the saved choices."""
+    me = signed_in(client, session)
+    brand = make_brand(session, name="Velo Cycles")
+    make_relationship(session, person=me, brand=brand)
+    shown = client.get(f"/relationships/{brand.id}", headers=HTML).text
+    assert 'name="purpose:marketing" value="on" checked' not in shown
+    data = {"purpose:marketing": "on", "channel:marketing:email": "on", "brand_cap": "3"}
+    data |= {"shown_on": "", "shared": ""}
+    saved = post(client, f"/relationships/{brand.id}", data, f"/relationships/{brand.id}")
+    assert saved.status_code == 303
+    assert service.choices(session, me.id, brand.id).purposes.get("marketing") == "granted"
+    page = client.get(f"/relationships/{brand.id}", headers=HTML).text
+    assert 'name="purpose:marketing" value="on" checked' in page
