@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, 
 from sqlalchemy.dialects.postgresql import ENUM
 from sqlalchemy.orm import Session
 
-from accord.core import pg_bulk
+from accord.core import pg_bulk, read_memo
 from accord.core.db import UTCDateTime
 
 THEN = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
@@ -125,3 +125,15 @@ def test_writes_join_the_session_transaction(session: Session, table: Table) -> 
         assert len(_rows(session, table)) == 2
         savepoint.rollback()
     assert list(_rows(session, table)) == ["a"]
+
+
+def test_a_bulk_copy_empties_the_requests_read_memo(session: Session, table: Table) -> None:
+    """COPY bypasses the ORM's events: without emptying the memo, a read the request remembered
+    before the import would answer with what the import just changed."""
+    read_memo.remember(session)
+    count = lambda: len(_rows(session, table))  # noqa: E731
+    assert read_memo.remembered(session, ("count",), count) == 0
+    pg_bulk.copy(
+        session, table, [{"id": "a", "code": "a", "at": THEN, "doc": 1, "n": 1, "flag": True}]
+    )
+    assert read_memo.remembered(session, ("count",), count) == 1

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from accord.analytics.validation import Record
+from accord.core import read_memo
 from accord.core.db import utcnow
 
 # The advisory lock's first key: one namespace for "writing a brand's transactions".
@@ -147,6 +148,7 @@ def link(session: Session, brand_id: uuid.UUID, pairs: dict[str, str]) -> None:
 def _cursor(session: Session) -> Iterator[Any]:
     """A cursor of the session's own connection, hence in its transaction. Plain psycopg:
     tens of thousands of result rows cost a tenth of what they cost through SQLAlchemy."""
+    read_memo.forget(session)
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
     cursor: Any = raw.cursor()

@@ -14,15 +14,15 @@ from accord.core.principals import BrandCaller
 from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
-from accord.core.web.deps import ApiKeyScheme, SessionDep, SessionScheme
+from accord.core.web.deps import API_KEY, SESSION_COOKIE, SessionDep
+from accord.core.web.openapi import declares_security
 
 # The OpenAPI tag of every route that acts for a brand (its API key or a member's session).
 BRAND_SCOPED = "brand-scoped"
 
 
-async def brand_caller(
-    request: Request, session: SessionDep, _key: ApiKeyScheme, _cookie: SessionScheme
-) -> BrandCaller:
+@declares_security(API_KEY, SESSION_COOKIE)
+async def brand_caller(request: Request, session: SessionDep) -> BrandCaller:
     """An API key opens the API only; the console's pages need a signed-in member.
 
     On SQLite an API key is looked up on the event loop (one indexed read of a local file,

@@ -3,10 +3,10 @@
 An API request authenticates its key with one indexed SELECT. Through SQLAlchemy, even a
 statement built once costs several times what the database spends on it (cache key, execution
 context, result metadata; the ORM's `Session.get` ten times more), so a request's fixed cost
-was mostly that. `Prepared` compiles its statement once per dialect and runs it on the
-session's own DBAPI connection, applying the column types' conversions itself (the same
-values SQLAlchemy would give back). On PostgreSQL, psycopg prepares it on the server after a
-few runs.
+was mostly that. `Prepared` compiles its statement once per dialect and runs it on a DBAPI
+connection (the session's, or straight from the pool when the session has not begun),
+applying the column types' conversions itself (the same values SQLAlchemy would give back).
+On PostgreSQL, psycopg prepares it on the server after a few runs.
 
 When the connection has no transaction open, the statement runs outside one (PostgreSQL:
 autocommit for that one statement): a single SELECT needs no BEGIN, and a request that only
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
 
 _Processor = Callable[[Any], Any] | None
@@ -75,12 +75,22 @@ class Prepared:
             found = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect, self.row)
         return found
 
-    def first(self, session: Session, **values: Any) -> Any | None:
+    def first(self, session: Session, **values: Any) -> Any:
         """The first row for these parameters, or None."""
+        bind = session.get_bind()
+        if isinstance(bind, Engine) and not session.in_transaction():
+            # Nothing of the session's to see: a connection straight from the pool, given back
+            # at once, spares the session a transaction to begin and end.
+            pooled = bind.raw_connection()
+            try:
+                return self._run(bind.dialect, pooled.dbapi_connection, values)
+            finally:
+                pooled.close()
         connection = session.connection()
-        compiled = self._compiled(connection.dialect)
-        dbapi = connection.connection.dbapi_connection
-        assert dbapi is not None
+        return self._run(connection.dialect, connection.connection.dbapi_connection, values)
+
+    def _run(self, dialect: Dialect, dbapi: Any, values: dict[str, Any]) -> Any:
+        compiled = self._compiled(dialect)
         outside = compiled.postgres and _pg_idle(dbapi)
         if outside:
             dbapi.autocommit = True

@@ -41,7 +41,9 @@ def remembered(session: Session, key: tuple[Hashable, ...], read: Callable[[], T
     return found
 
 
-def _forget(session: Session) -> None:
+def forget(session: Session) -> None:
+    """Empty the memo: for writes that bypass the session's ORM execution (a bulk COPY or an
+    executemany on its connection), which the listeners below do not see."""
     memo = session.info.get(MEMO)
     if memo:
         memo.clear()
@@ -50,19 +52,19 @@ def _forget(session: Session) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _on_execute(state: ORMExecuteState) -> None:
     if not state.is_select:
-        _forget(state.session)
+        forget(state.session)
 
 
 @event.listens_for(Session, "after_flush")
 def _on_flush(session: Session, _context: object) -> None:
-    _forget(session)
+    forget(session)
 
 
 @event.listens_for(Session, "after_commit")
 def _on_commit(session: Session) -> None:
-    _forget(session)
+    forget(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _on_rollback(session: Session, _transaction: object) -> None:
-    _forget(session)
+    forget(session)

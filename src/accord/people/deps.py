@@ -12,11 +12,13 @@ from accord.core.principals import PersonCaller
 from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
-from accord.core.web.deps import SessionDep, SessionScheme
+from accord.core.web.deps import SESSION_COOKIE, SessionDep
+from accord.core.web.openapi import declares_security
 from accord.people.service import find_person
 
 
-def current_person(request: Request, session: SessionDep, _cookie: SessionScheme) -> PersonCaller:
+@declares_security(SESSION_COOKIE)
+def current_person(request: Request, session: SessionDep) -> PersonCaller:
     """The person this request is signed in as (a session the server still holds)."""
     person_id = sign_in.current(request, session, sign_in.PERSON)
     if person_id is None:

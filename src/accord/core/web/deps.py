@@ -104,7 +104,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 # How callers authenticate, for the OpenAPI document (the dependencies read the request
-# themselves; these only declare the schemes, and never refuse on their own).
+# themselves and name these with `accord.core.web.openapi.declares_security`; as `Security`
+# parameters they never refuse on their own).
 API_KEY = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",

@@ -15,11 +15,16 @@ is described without anyone listing its errors:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security.base import SecurityBase
 from pydantic import BaseModel, Field
+from starlette.routing import BaseRoute
 
 ERROR = "Error"
 _WRITES = frozenset({"post", "put", "patch", "delete"})
@@ -93,6 +98,57 @@ def _error_schemas() -> dict[str, Any]:
     return {ERROR: schema, **definitions}
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+_DECLARED = "accord_security_schemes"
+
+
+def declares_security(*schemes: SecurityBase) -> Callable[[_F], _F]:
+    """Mark a dependency that authenticates by reading the request itself: the document lists
+    `schemes` for every operation that depends on it, as if it took `Security(scheme)`
+    parameters. Such parameters would cost every request one more dependency each (FastAPI
+    solves and runs them) only to be ignored."""
+
+    def mark(dependency: _F) -> _F:
+        setattr(dependency, _DECLARED, schemes)
+        return dependency
+
+    return mark
+
+
+def _declared(dependant: Any) -> list[SecurityBase]:
+    """The declared schemes in FastAPI's order: depth first, a dependency's after its own."""
+    found: list[SecurityBase] = []
+    for sub in dependant.dependencies:
+        found += _declared(sub)
+        found += getattr(sub.call, _DECLARED, ())
+    return found
+
+
+def add_declared_security(document: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
+    """Each operation's declared schemes (`declares_security`), after those FastAPI found."""
+    schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+    for context in iter_route_contexts(list(routes)):
+        if not isinstance(context.original_route, APIRoute) or not context.include_in_schema:
+            continue
+        declared = _declared(context.dependant)
+        path_item = document.get("paths", {}).get(context.path_format)
+        if not declared or path_item is None:
+            continue
+        for method in sorted(context.methods or ()):
+            operation = path_item.get(method.lower())
+            if operation is None:
+                continue
+            security = operation.setdefault("security", [])
+            named = {name for requirement in security for name in requirement}
+            for scheme in declared:
+                schemes[scheme.scheme_name] = jsonable_encoder(
+                    scheme.model, by_alias=True, exclude_none=True
+                )
+                if scheme.scheme_name not in named:
+                    named.add(scheme.scheme_name)
+                    security.append({scheme.scheme_name: []})
+
+
 def install(app: FastAPI) -> None:
     """Build `app`'s OpenAPI document once, with the errors described."""
 
@@ -104,6 +160,7 @@ def install(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            add_declared_security(document, app.routes)
             app.openapi_schema = describe_errors(document)
         return app.openapi_schema
 
