@@ -76,7 +76,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         except BaseException:
             await run_in_threadpool(_finish, session, False)
             raise
-        if _read_only(session) and (
+        if not session.in_transaction():
+            session.close()  # the route committed (`commit_in_route`): nothing left to finish
+        elif _read_only(session) and (
             session.get_bind().dialect.name == "sqlite" or server_idle(session)
         ):
             # Nothing to commit, and nothing to wait for (a local file has no lock to wait
@@ -85,6 +87,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
         else:
             await run_in_threadpool(_finish, session, True)
+
+
+def commit_in_route(session: Session) -> None:
+    """Commit now, in the route's own thread, once its answer is built: `get_session` would
+    commit in one more trip to the thread pool after the route returns, and a transaction that
+    wrote holds its locks (SQLite: the database's one write lock) across that trip, which under
+    load waits in the event loop's queue behind other requests. Only as a route's last step:
+    the request is still one unit of work, and a failure here is still the request's error."""
+    session.commit()
 
 
 def client_ip(request: Request) -> str | None:

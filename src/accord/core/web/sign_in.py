@@ -49,8 +49,8 @@ def begin(
     request.session[_TOKEN] = token
 
 
-# Every signed-in page asks: one indexed read, prepared once (core.prepared).
-_CURRENT = Prepared(
+# Every signed-in request runs it (compiled once, on the DBAPI cursor: `accord.core.prepared`).
+_SIGNED_IN = Prepared(
     select(AuthSession.subject_id).where(
         AuthSession.token_hash == bindparam("token_hash"),
         AuthSession.subject_kind == bindparam("kind"),
@@ -65,7 +65,7 @@ def current(request: Request, session: Session, kind: str) -> uuid.UUID | None:
     raw, token = request.session.get(_key(kind)), request.session.get(_TOKEN)
     if not raw or not isinstance(token, str):
         return None
-    row = _CURRENT.first(session, token_hash=token_hash(token), kind=kind, now=utcnow())
+    row = _SIGNED_IN.first(session, token_hash=token_hash(token), kind=kind, now=utcnow())
     found: uuid.UUID | None = None if row is None else row.subject_id
     if found is None or str(found) != str(raw):
         request.session.clear()
