@@ -16,7 +16,7 @@ without a completed double opt-in (one row in four). Set-up, not measured: a syn
 two fresh databases migrated by `accord.core.migrate.upgrade`.
 
 Each round imports into a fresh database and then runs the floor on what it wrote; the best
-of --rounds (3) interleaved rounds counts for each, so that a burst of load on a shared machine
+of --rounds (5) interleaved rounds counts for each, so that a burst of load on a shared machine
 does not decide the figure. Prints both rates, `RESULT consent_import_vs_floor_<backend>
 <ratio>`, each round's ratio, and, for information, the rate of importing the same file again
 (nothing new is written). 100,000 rows by default, 10,000 with --quick.
@@ -280,7 +280,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 rows")
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds; best counts")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds; best counts")
     args = parser.parse_args()
     rows = args.rows or (10_000 if args.quick else 100_000)
     print(f"goal: >= {GOAL}x the floor on each backend")

@@ -34,3 +34,25 @@ def test_an_event_body() -> None:
         "evidence": {"method": "Formulaire d'été 🌞"}, "value": {"channels": ["email"]},
     }  # fmt: skip
     assert ledger.canonical_event(body) == ledger.canonical(body)
+
+
+# Anything a caller might put in an event's value: floats, any text, any key, big integers.
+anything = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(anything)
+def test_what_the_fast_encoding_is_trusted_with_it_encodes_as_rfc8785(value: Any) -> None:
+    # `append` takes the fast path only for parts `_plain` accepts.
+    if ledger._plain(value):
+        assert ledger.canonical_event({"value": value}) == ledger.canonical({"value": value})
+
+
+def test_floats_and_lone_surrogates_take_the_reference_path() -> None:
+    assert not ledger._plain({"x": 1.5})
+    assert not ledger._plain("\ud800")
+    assert not ledger._plain(2**60)
+    assert ledger._plain({"channels": ["email"], "cap": 3, "note": "été"})

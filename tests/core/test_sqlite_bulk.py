@@ -28,6 +28,7 @@ def _table(session: Session, name: str) -> Table:
         Column("ref", Uuid()),
         Column("at", UTCDateTime()),
         Column("doc", JSON),
+        Column("tag", JSON),
         Column("n", Integer),
         Column("flag", Boolean),
         prefixes=["TEMPORARY"],
@@ -38,7 +39,7 @@ def _table(session: Session, name: str) -> Table:
 
 def _raw(session: Session, table: Table) -> list[tuple[Any, ...]]:
     """The stored values as SQLite holds them, not as the column types read them back."""
-    query = f"SELECT id, code, ref, at, doc, n, flag FROM {table.name} ORDER BY id"
+    query = f"SELECT id, code, ref, at, doc, tag, n, flag FROM {table.name} ORDER BY id"
     return [tuple(r) for r in session.execute(text(query))]
 
 
@@ -52,9 +53,10 @@ def _rows(count: int) -> list[dict[str, Any]]:
             "code": f"c{i}",
             # Repeated values (bound once) and distinct ones, zones other than UTC, and JSON
             # scalars equal in Python but not in JSON (True == 1).
-            "ref": ref if i % 3 else uuid.uuid4(),
+            "ref": ref if i % 8 else uuid.uuid4(),
             "at": (THEN + timedelta(minutes=i % 2)).astimezone(paris) if i % 5 else None,
             "doc": docs[i % len(docs)],
+            "tag": [True, 1, "x", None][i % 4],
             "n": i % 2,
             "flag": bool(i % 2) if i % 7 else None,
         }
@@ -63,18 +65,18 @@ def _rows(count: int) -> list[dict[str, Any]]:
 
 
 def test_insert_stores_what_a_core_insert_stores(session: Session) -> None:
-    rows = _rows(40)
+    rows = _rows(80)
     core, bulk = _table(session, "core_probe"), _table(session, "bulk_probe")
     session.execute(core.insert(), rows)
     sqlite_bulk.insert(session, bulk, rows)
     assert _raw(session, bulk) == _raw(session, core)
-    assert len(_raw(session, bulk)) == 40
+    assert len(_raw(session, bulk)) == 80
 
 
 def test_ignore_skips_rows_that_conflict(session: Session) -> None:
     table = _table(session, "bulk_probe")
     row: dict[str, Any] = {"id": "a", "code": "x", "ref": None, "at": THEN, "doc": {}, "n": 1}
-    row["flag"] = True
+    row |= {"tag": None, "flag": True}
     sqlite_bulk.insert(session, table, [row])
     sqlite_bulk.insert(
         session,
@@ -86,13 +88,13 @@ def test_ignore_skips_rows_that_conflict(session: Session) -> None:
         ],
         ignore=True,
     )
-    assert [(r[0], r[5]) for r in _raw(session, table)] == [("a", 1), ("c", None)]
+    assert [(r[0], r[6]) for r in _raw(session, table)] == [("a", 1), ("c", None)]
 
 
 def test_a_conflict_fails_without_ignore(session: Session) -> None:
     table = _table(session, "bulk_probe")
     row: dict[str, Any] = {"id": "a", "code": "x", "ref": None, "at": None, "doc": None}
-    row |= {"n": 1, "flag": None}
+    row |= {"tag": None, "n": 1, "flag": None}
     sqlite_bulk.insert(session, table, [row])
     with pytest.raises(Exception, match="UNIQUE"):
         sqlite_bulk.insert(session, table, [row | {"id": "b"}])
@@ -109,6 +111,16 @@ def test_columns_with_python_defaults_must_be_given(session: Session) -> None:
     table.create(session.connection())
     with pytest.raises(ValueError, match="token"):
         sqlite_bulk.insert(session, table, [{"id": 1}])
+
+
+def test_roomy_cache_is_put_back(session: Session) -> None:
+    def cache_size() -> int:
+        return int(session.execute(text("PRAGMA cache_size")).scalar_one())
+
+    before = cache_size()
+    with sqlite_bulk.roomy_cache(session, mebibytes=64):
+        assert cache_size() == -64 * 1024
+    assert cache_size() == before
 
 
 def test_a_bulk_insert_empties_the_requests_read_memo(session: Session) -> None:

@@ -131,7 +131,9 @@ def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) ->
     """The context of the scores panel on the person's relationship page."""
     if brand_id is None:
         return {"granted": False, "lines": [], "computed_at": None, "model": None}
-    granted = profiling_granted(session, person_id, brand_id)
+    # The page has read the person's choices already (relationships' read memo).
+    chosen = relationships.choices(session, person_id, brand_id)
+    granted = chosen.purposes.get(Purpose.profiling.value) == "granted"
     score = scores_for(session, brand_id, person_id) if granted else None
     if score is None:
         return {"granted": granted, "lines": [], "computed_at": None, "model": None}

@@ -112,11 +112,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        database = path if path and path != ":memory:" else None
+        connect_args: dict[str, Any] = {"check_same_thread": False}
+        if database:  # writers in this process take turns (accord.core.write_turns)
+            connect_args["factory"] = write_turns.TurnConnection
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        database = engine.url.database
-        if database and database != ":memory:":
-            write_turns.install(engine, database)
+        if database and engine.url.database:
+            write_turns.install(engine, engine.url.database)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -204,6 +207,28 @@ def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
     # Only the outermost rollback discards the side effects; a savepoint's does not.
     if previous_transaction.parent is None:
         session.info.pop("after_commit", None)
+
+
+_TRANSACTION = "accord_transaction"
+
+
+def transaction_info(session: Session) -> dict[str, Any]:
+    """Scratch space that lives as long as the session's transaction as it stands: emptied when
+    the transaction ends (commit, rollback, close) and on any rollback, a savepoint's too. For
+    what holds only inside it: a lock taken, a row read under that lock."""
+    info: dict[str, Any] = session.info.setdefault(_TRANSACTION, {})
+    return info
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TRANSACTION, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, _previous_transaction: Any) -> None:
+    session.info.pop(_TRANSACTION, None)
 
 
 def insert_or_ignore(session: Session, model: type[Base], values: dict[str, Any]) -> None:

@@ -130,37 +130,41 @@ def _copy(session: Session, cursor: Any, target: str, table: Table, rows: Sequen
 
 
 def bound(dialect: Dialect, table: Table, names: list[str], rows: Sequence[Row]) -> list[Any]:
-    """One list per column, each value as the column's type binds it. A column of few distinct
-    values (a chunk's brand, its one time, a state) has each value bound once: binding a
-    datetime costs microseconds, and bulk rows repeat them."""
+    """One list per column, each value as the column's type binds it."""
     columns = []
     for name in names:
         values = list(map(itemgetter(name), rows))
         process: Callable[[Any], Any] | None = (
             table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         )
-        if process is None:
-            columns.append(values)
-            continue
-        distinct = _few(values)
-        if distinct is None:
-            columns.append([process(v) for v in values])
-        else:
-            done = {v: process(v) for v in distinct}
-            columns.append(list(map(done.__getitem__, values)))
+        columns.append(values if process is None else _bind(process, values))
     return columns
 
 
-def _few(values: list[Any]) -> set[Any] | None:
-    """The distinct values, when they are few, hashable and of one type besides None (values
-    equal across types, like 1 and True, may bind differently)."""
+def _bind(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`process` of each value; a column of few distinct values (a chunk's brand, its one
+    time, a state, a shared empty JSON object) has each bound once: binding a datetime or
+    a JSON document costs microseconds, and bulk rows repeat them. Hashable values are told
+    apart by value, of one type only (1 and True are equal and bind differently), the others
+    (dicts, lists) by identity; the first values tell whether repeats are worth looking for."""
+    sample = values[:32]
     try:
-        distinct = set(values)
-    except TypeError:  # dicts, lists
-        return None
-    if len(distinct) * 4 > len(values) or len({type(v) for v in distinct} - {type(None)}) > 1:
-        return None
-    return distinct
+        keys: list[Any] = values
+        few = len(sample) >= 8 and len(set(sample)) * 4 <= len(sample)
+        if few:
+            distinct = dict(zip(values, values, strict=True))
+            kinds = {type(v) for v in distinct} - {type(None)}
+            few = len(distinct) * 4 <= len(values) and len(kinds) <= 1
+    except TypeError:  # unhashable
+        keys = list(map(id, values))
+        few = len(sample) >= 8 and len(set(keys[:32])) * 4 <= len(sample)
+        if few:
+            distinct = dict(zip(keys, values, strict=True))
+            few = len(distinct) * 4 <= len(values)
+    if not few:
+        return [process(v) for v in values]
+    done = {k: process(v) for k, v in distinct.items()}
+    return list(map(done.__getitem__, keys))
 
 
 def _type(dialect: Dialect, table: Table, name: str) -> str:

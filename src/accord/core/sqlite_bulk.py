@@ -11,7 +11,8 @@ stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -43,3 +44,22 @@ def insert(session: Session, table: Table, rows: Sequence[Row], *, ignore: bool 
     # Tuples go to the driver as they are (text statements skip SQLAlchemy's binding).
     values = bound(dialect, table, names, rows)
     connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
+
+
+@contextmanager
+def roomy_cache(session: Session, mebibytes: int = 256) -> Iterator[None]:
+    """A page cache of up to `mebibytes` for the session's connection while the block runs
+    (SQLite only), then the one it had. A bulk import adds to every index of ten tables in
+    turn, keyed by random ids: with SQLite's default 2 MiB most index pages are evicted
+    before their next insert, read back and spilled to the WAL again, and at 100,000 rows its
+    inserts took a third longer. Memory only: durability is untouched."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = {-1024 * mebibytes}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, and_, case, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
@@ -18,6 +18,7 @@ from accord.campaigns.models import Campaign
 from accord.core.db import utcnow
 from accord.core.errors import InvalidInput, NotAuthenticated, NotFound
 from accord.core.pagination import paginate
+from accord.core.prepared import Prepared
 from accord.core.settings import Settings
 from accord.inbox.models import InboxItem
 from accord.relationships.models import Relationship
@@ -131,7 +132,21 @@ def campaign_names(
     return {row.id: row.name for row in session.execute(query)}
 
 
+# The person's navigation shows it on every page: prepared once (core.prepared).
+_UNREAD = Prepared(
+    select(func.count().label("n")).where(
+        InboxItem.person_id == bindparam("person_id"),
+        InboxItem.read_at.is_(None),
+        InboxItem.archived_at.is_(None),
+    )
+)
+
+
 def unread_count(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None = None) -> int:
+    if brand_id is None:
+        session.flush()  # what the ORM's autoflush would do: an item just read counts as read
+        row = _UNREAD.first(session, person_id=person_id)
+        return 0 if row is None else int(row.n or 0)
     return int(
         session.scalar(
             select(func.count()).where(

@@ -49,6 +49,8 @@ from accord.relationships.models import (
 from accord.relationships.vocabulary import PURPOSE_TEXT, Channel, State
 
 CONFIRM_DAYS = 7
+# The empty JSON object of every new row, one object: a bulk write binds it once.
+_NOTHING: dict[str, Any] = {}
 TOPIC_SLUG = "consent-confirmation"
 GRANTED = "import_grant"
 REQUESTED = "import_request"
@@ -219,7 +221,7 @@ class Importer:
             ContactPoint,
             [
                 {"id": uuid.uuid4(), "person_id": pid, "channel": "email", "address": e,
-                 "address_normalised": e, "is_primary": True, "details": {},
+                 "address_normalised": e, "is_primary": True, "details": _NOTHING,
                  "code_attempts": 0, "created_at": self.now,
                  "verified_at": self.now if e in self.verified else None}
                 for e, pid in created.items() if e not in taken
@@ -328,7 +330,7 @@ class Importer:
             Relationship,
             [
                 {"id": uuid.uuid4(), "person_id": p, "brand_id": b, "state": State.active.value,
-                 "origin": "import", "brand_cap": 3, "shared": {}, "created_at": self.now,
+                 "origin": "import", "brand_cap": 3, "shared": _NOTHING, "created_at": self.now,
                  "updated_at": self.now}
                 for p in person_ids if p not in rels
             ],
@@ -461,6 +463,7 @@ class Importer:
         topic_id = self.confirm_topic()
         pending: list[dict[str, Any]] = []
         messages: list[dict[str, Any]] = []
+        expires = self.now + timedelta(days=CONFIRM_DAYS)
         for r in rows:
             token = new_token()
             d = r.data
@@ -476,7 +479,7 @@ class Importer:
                         "topics": [str(t) for t in r.topic_ids],
                         "policy": d.notice_version,
                     },
-                    "expires_at": self.now + timedelta(days=CONFIRM_DAYS),
+                    "expires_at": expires,
                     "created_at": self.now,
                 }
             )
@@ -540,7 +543,7 @@ def run(
     """Import every (line, row) in chunks; the caller commits."""
     importer = Importer(session, settings, brand)
     batch: list[tuple[int, dict[str, str]]] = []
-    with cycles.uncollected():
+    with cycles.uncollected(), sqlite_bulk.roomy_cache(session):
         for item in rows:
             batch.append(item)
             if len(batch) >= chunk:

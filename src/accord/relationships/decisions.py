@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import rfc8785
-from sqlalchemy import delete, select
+from sqlalchemy import Uuid, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from accord.brands.models import Brand
 from accord.consent import service as consent
-from accord.consent.models import LedgerEvent
 from accord.consent.service import Scope
-from accord.core.db import utcnow
+from accord.core.db import transaction_info, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.read_memo import remembered
 from accord.relationships.models import (
@@ -59,7 +61,7 @@ def record(
     *,
     scope: Scope | None = None,
     value: dict[str, Any] | None = None,
-) -> LedgerEvent:
+) -> consent.Appended:
     event = consent.append(
         session,
         subject=rel.person_id,
@@ -110,11 +112,51 @@ def get(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relation
     return rel
 
 
+_FRESH = "fresh_relationships"  # transaction_info: relationships read under their person's lock
+
+
+def _fresh(session: Session) -> weakref.WeakSet[Relationship]:
+    # Weak: holding them would keep them in the session's identity map, where a later read
+    # in the same session would find this copy rather than the row.
+    fresh: weakref.WeakSet[Relationship] = transaction_info(session).setdefault(
+        _FRESH, weakref.WeakSet()
+    )
+    return fresh
+
+
+_HELD = (
+    select(Relationship, Brand)
+    .join(Brand, Brand.id == Relationship.brand_id)
+    .where(
+        Relationship.person_id == bindparam("person", type_=Uuid()),
+        Relationship.brand_id == bindparam("brand", type_=Uuid()),
+    )
+    .execution_options(populate_existing=True)  # fresher than any copy read before the lock
+)
+
+
+def held(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> tuple[Relationship, Brand]:
+    """The relationship and its brand, read under the person's ledger-head lock (one statement
+    after the lock's), ready for decisions: they need not read it again."""
+    consent.hold(session, person_id)
+    found = session.execute(_HELD, {"person": person_id, "brand": brand_id}).one_or_none()
+    if found is None:
+        raise NotFound("No relationship with this brand.")
+    rel, brand = found
+    _fresh(session).add(rel)
+    return rel, brand
+
+
 def _hold(session: Session, rel: Relationship) -> None:
     """Take the person's ledger-head lock, then re-read the relationship: a concurrent decision
-    for this person has committed by now, or waits for ours."""
+    for this person has committed by now, or waits for ours. Once per transaction: after that,
+    the lock is still ours and the relationship changes only through this session."""
+    fresh = _fresh(session)
+    if rel in fresh:
+        return
     consent.hold(session, rel.person_id)
     session.refresh(rel)
+    fresh.add(rel)
 
 
 def _open(rel: Relationship) -> None:
@@ -360,21 +402,58 @@ def brand_topic(session: Session, brand_id: uuid.UUID, topic_id: uuid.UUID) -> T
     return topic
 
 
+_topics: Any = Topic.__table__
+_topic_choices: Any = TopicChoice.__table__
+# The brand's topic and the person's choice of it, in one statement.
+_TOPIC_AND_CHOICE = (
+    select(_topics.c.purpose, _topics.c.retired_at, _topic_choices.c.person_id)
+    .select_from(_topics)
+    .outerjoin(
+        _topic_choices,
+        (_topic_choices.c.topic_id == _topics.c.id)
+        & (_topic_choices.c.person_id == bindparam("person", type_=Uuid())),
+    )
+    .where(
+        _topics.c.id == bindparam("topic", type_=Uuid()),
+        _topics.c.brand_id == bindparam("brand", type_=Uuid()),
+    )
+)
+_CHOOSE_TOPIC = insert(_topic_choices)
+_UNCHOOSE_TOPIC = delete(_topic_choices).where(
+    _topic_choices.c.person_id == bindparam("person", type_=Uuid()),
+    _topic_choices.c.topic_id == bindparam("topic", type_=Uuid()),
+)
+
+
 def set_topic(
     session: Session, rel: Relationship, topic_id: uuid.UUID, on: bool, actor: Actor
 ) -> bool:
     _hold(session, rel)
     _open(rel)
-    topic = brand_topic(session, rel.brand_id, topic_id)
-    row = session.get(TopicChoice, (rel.person_id, topic_id))
-    scope = Scope(purpose=topic.purpose, topic=topic.id)
-    if on and row is None and topic.retired_at is not None:
-        raise Conflict("This topic is retired and can no longer be chosen.", field="topic")
-
-    def make() -> TopicChoice:
-        return TopicChoice(person_id=rel.person_id, brand_id=rel.brand_id, topic_id=topic_id)
-
-    return _toggle(session, rel, row, on, make, scope, actor)
+    where = {"person": rel.person_id, "topic": topic_id, "brand": rel.brand_id}
+    found = session.execute(_TOPIC_AND_CHOICE, where).one_or_none()
+    if found is None:
+        raise NotFound("No such topic.", field="topic")
+    purpose, retired_at, chosen = found
+    scope = Scope(purpose=purpose, topic=topic_id)
+    if on and chosen is None:
+        if retired_at is not None:
+            raise Conflict("This topic is retired and can no longer be chosen.", field="topic")
+        row = {"person_id": rel.person_id, "topic_id": topic_id, "brand_id": rel.brand_id}
+        session.execute(_CHOOSE_TOPIC, row)
+        record(session, rel, "grant", actor, scope=scope)
+    elif not on and chosen is not None:
+        session.execute(_UNCHOOSE_TOPIC, where)
+        # Written as rows: a copy of the choice the session holds (merged in by
+        # `confirm_purpose`) would now say it is still there.
+        stale = session.identity_map.get(identity_key(TopicChoice, (rel.person_id, topic_id)))
+        if stale is not None:
+            session.expunge(stale)
+        record(session, rel, "withdraw", actor, scope=scope)
+    else:
+        return False
+    session.flush()
+    return True
 
 
 def set_brand_cap(session: Session, rel: Relationship, cap: int, actor: Actor) -> bool:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.consent import service as consent
 from accord.core.db import insert_or_ignore, utcnow
 from accord.core.errors import InvalidInput
+from accord.core.prepared import Prepared
 from accord.relationships.decisions import Actor
 from accord.relationships.models import GlobalPreferences
 
@@ -102,10 +104,22 @@ def resume_all(session: Session, person_id: uuid.UUID, actor: Actor) -> bool:
     return True
 
 
+# Every page of a signed-in person asks: prepared once (core.prepared).
+_BANNER_FACTS = Prepared(
+    cast(
+        "Select[Any]",
+        select(GlobalPreferences.do_not_contact, GlobalPreferences.paused_until).where(
+            GlobalPreferences.person_id == bindparam("person_id")
+        ),
+    )
+)
+
+
 def banners(session: Session, person_id: uuid.UUID) -> list[dict[str, str]]:
     """What the person has switched off for every brand, said over every page, with the way
     back: do-not-contact (turned off in the settings) and a pause of everything (resumed)."""
-    prefs = session.get(GlobalPreferences, person_id)
+    session.flush()  # what the ORM's autoflush would do: a change just made shows
+    prefs = _BANNER_FACTS.first(session, person_id=person_id)
     if prefs is None:
         return []
     found = []

@@ -13,7 +13,7 @@ from accord.brands import service as brands
 from accord.consent.models import LedgerEvent
 from accord.core.errors import NotFound
 from accord.core.validation import Line
-from accord.core.web.deps import SessionDep
+from accord.core.web.deps import SessionDep, commit_in_route
 from accord.core.web.params import SmallId
 from accord.people.deps import PersonDep
 from accord.relationships import service
@@ -73,9 +73,11 @@ def change(
     brand_id: uuid.UUID, data: PreferenceChange, person: PersonDep, session: SessionDep
 ) -> RelationshipOut:
     """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
-    rel = service.get(session, person.person_id, brand_id)
+    rel, brand = service.held(session, person.person_id, brand_id)
     service.apply_change(session, rel, data, PORTAL)
-    return _out(session, person.person_id, brand_id)
+    out = service.relationship_out(rel, brand, service.choices(session, person.person_id, brand_id))
+    commit_in_route(session)
+    return out
 
 
 @router.post("/relationships/{brand_id}/pause", response_model=RelationshipOut)

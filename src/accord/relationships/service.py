@@ -5,8 +5,19 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import (
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
@@ -22,6 +33,7 @@ from accord.relationships.decisions import channel_order as channel_order
 from accord.relationships.decisions import end as end
 from accord.relationships.decisions import find as find
 from accord.relationships.decisions import get as get
+from accord.relationships.decisions import held as held
 from accord.relationships.decisions import pause as pause
 from accord.relationships.decisions import resume as resume
 from accord.relationships.decisions import set_brand_cap as set_brand_cap
@@ -79,24 +91,39 @@ def choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choi
     )
 
 
-def _choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
-    where = (PurposeGrant.person_id == person_id, PurposeGrant.brand_id == brand_id)
-    purposes = {g.purpose: g.status for g in session.scalars(select(PurposeGrant).where(*where))}
-    channels: dict[str, list[str]] = {}
-    rows = session.scalars(
-        select(ChannelChoice)
-        .where(ChannelChoice.person_id == person_id, ChannelChoice.brand_id == brand_id)
-        .order_by(ChannelChoice.purpose, ChannelChoice.channel)
-    )
-    for row in rows:
-        channels.setdefault(row.purpose, []).append(row.channel)
-    topics = list(
-        session.scalars(
-            select(TopicChoice.topic_id).where(
-                TopicChoice.person_id == person_id, TopicChoice.brand_id == brand_id
-            )
+def _choices_statement() -> Any:
+    def mine(table: Any) -> Any:
+        return (table.c.person_id == bindparam("person", type_=Uuid())) & (
+            table.c.brand_id == bindparam("brand", type_=Uuid())
         )
+
+    grants: Any = PurposeGrant.__table__
+    channels: Any = ChannelChoice.__table__
+    topics: Any = TopicChoice.__table__
+    return union_all(
+        select(literal_column("'p'"), grants.c.purpose, grants.c.status).where(mine(grants)),
+        select(literal_column("'c'"), channels.c.purpose, channels.c.channel).where(mine(channels)),
+        select(literal_column("'t'"), cast(topics.c.topic_id, String), null()).where(mine(topics)),
     )
+
+
+# Built once (a statement that runs on every preference answer): on the tables, compiled once.
+_CHOICES = _choices_statement()
+
+
+def _choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
+    """The person's purposes, channels and topics at the brand, in one statement."""
+    rows = session.execute(_CHOICES, {"person": person_id, "brand": brand_id}).all()
+    purposes: dict[str, str] = {}
+    channels: dict[str, list[str]] = {}
+    topics: list[uuid.UUID] = []
+    for kind, a, b in sorted(rows):
+        if kind == "p":
+            purposes[a] = b
+        elif kind == "c":
+            channels.setdefault(a, []).append(b)
+        else:
+            topics.append(uuid.UUID(a))
     return Choices(purposes, channels, sorted(topics))
 
 

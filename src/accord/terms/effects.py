@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from accord.core.db import among
+from accord.terms import roster
 from accord.terms.models import (
     Agreement,
     BrandAcceptance,
@@ -120,10 +121,9 @@ def effects_for_many(
                 )
             )
         }
-        for fx in session.execute(
-            select(RosterEffect.slug, RosterEffect.version, RosterEffect.effect)
-        ):
-            effects_of.setdefault((fx.slug, fx.version), set()).add(Effect(fx.effect))
+        # The roster's effects, as the page's other sections read them (once a request).
+        for key, listed in roster.effects_by_entry(session).items():
+            effects_of[key] = set(listed)
     return {
         pid: _apply(rows[pid], proffers[pid], pid in stance, published, effects_of) for pid in ids
     }

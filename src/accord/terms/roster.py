@@ -31,6 +31,11 @@ class Entry:
         return (self.slug, self.version)
 
 
+def effects_by_entry(session: Session) -> dict[tuple[str, int], list[Effect]]:
+    """Each roster entry's effects, by (id, version)."""
+    return remembered(session, ("terms_roster_effects",), lambda: _effects(session))
+
+
 def _effects(session: Session) -> dict[tuple[str, int], list[Effect]]:
     found: dict[tuple[str, int], list[Effect]] = {}
     for row in session.execute(
@@ -50,7 +55,7 @@ def entries(session: Session, *, latest_only: bool = False) -> list[Entry]:
 
 
 def _entries(session: Session, latest_only: bool) -> list[Entry]:
-    effects = _effects(session)
+    effects = effects_by_entry(session)
     rows = session.scalars(
         select(RosterEntry).order_by(RosterEntry.slug, RosterEntry.version.desc())
     )

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Uuid, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from accord.core.db import utcnow
@@ -186,6 +186,13 @@ def emit(
     return ids[0] if ids else None
 
 
+_endpoints: Any = WebhookEndpoint.__table__
+# Every decision asks this (a statement built once, on the table: compiled once).
+_ENABLED_ENDPOINTS = select(
+    _endpoints.c.id, _endpoints.c.is_channel, _endpoints.c.event_types
+).where(_endpoints.c.brand_id == bindparam("brand", type_=Uuid()), _endpoints.c.enabled.is_(True))
+
+
 def emit_many(
     session: Session,
     brand_id: uuid.UUID,
@@ -201,13 +208,11 @@ def emit_many(
     if not registry.is_known(type_):
         raise ValueError(f"event type {type_!r} is not defined in accord.webhooks.registry")
     wanted = [
-        e.id
-        for e in session.scalars(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.brand_id == brand_id, WebhookEndpoint.enabled.is_(True)
-            )
+        endpoint_id
+        for endpoint_id, is_channel, event_types in session.execute(
+            _ENABLED_ENDPOINTS, {"brand": brand_id}
         )
-        if (e.is_channel if type_ == registry.MESSAGE_DELIVER.name else type_ in e.event_types)
+        if (is_channel if type_ == registry.MESSAGE_DELIVER.name else type_ in event_types)
     ]
     if not wanted or not events:
         return []

@@ -97,6 +97,8 @@ async def _end(
     try:
         if error is not None:
             await run_in_threadpool(_finish, session, False)
+        elif not session.in_transaction():
+            session.close()  # the route committed (`commit_in_route`): nothing left to finish
         elif _read_only(session) and (
             session.get_bind().dialect.name == "sqlite" or server_idle(session)
         ):
@@ -109,6 +111,15 @@ async def _end(
     finally:
         slots.release()
     return False  # an error goes on to the error handlers
+
+
+def commit_in_route(session: Session) -> None:
+    """Commit now, in the route's own thread, once its answer is built: `get_session` would
+    commit in one more trip to the thread pool after the route returns, and a transaction that
+    wrote holds its locks (SQLite: the database's one write lock) across that trip, which under
+    load waits in the event loop's queue behind other requests. Only as a route's last step:
+    the request is still one unit of work, and a failure here is still the request's error."""
+    session.commit()
 
 
 def client_ip(request: Request) -> str | None:

@@ -131,10 +131,12 @@ def person_banners(request: Request) -> list[dict[str, str]]:
 
 @contextmanager
 def _session(request: Request) -> Iterator[Session]:
-    """The request's own session while its transaction is open (a page renders inside its
-    route), else one of its own: a second session costs a pool checkout and a transaction."""
+    """The request's own session while its transaction is open and usable (a page renders
+    inside its route), else one of its own (an error page after a failed flush, a page with no
+    session): a second session costs a pool checkout and a transaction."""
     session: Session | None = getattr(request.state, "db_session", None)
-    if session is not None and session.in_transaction():
+    transaction = session.get_transaction() if session is not None else None
+    if session is not None and transaction is not None and transaction.is_active:
         yield session
         return
     with request.app.state.db.session() as own:

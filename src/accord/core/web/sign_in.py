@@ -12,11 +12,12 @@ import uuid
 from datetime import timedelta
 
 from fastapi import Request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from accord.core.auth_models import AuthSession
 from accord.core.db import utcnow
+from accord.core.prepared import Prepared
 from accord.core.security import new_token, token_hash
 
 PERSON = "person"
@@ -48,19 +49,24 @@ def begin(
     request.session[_TOKEN] = token
 
 
+# Every signed-in request runs it (compiled once, on the DBAPI cursor: `accord.core.prepared`).
+_SIGNED_IN = Prepared(
+    select(AuthSession.subject_id).where(
+        AuthSession.token_hash == bindparam("token_hash"),
+        AuthSession.subject_kind == bindparam("kind"),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > bindparam("now"),
+    )
+)
+
+
 def current(request: Request, session: Session, kind: str) -> uuid.UUID | None:
     """Who of `kind` this request is signed in as, if the session still holds."""
     raw, token = request.session.get(_key(kind)), request.session.get(_TOKEN)
     if not raw or not isinstance(token, str):
         return None
-    found = session.scalar(
-        select(AuthSession.subject_id).where(
-            AuthSession.token_hash == token_hash(token),
-            AuthSession.subject_kind == kind,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
-    )
+    row = _SIGNED_IN.first(session, token_hash=token_hash(token), kind=kind, now=utcnow())
+    found: uuid.UUID | None = None if row is None else row.subject_id
     if found is None or str(found) != str(raw):
         request.session.clear()
         return None

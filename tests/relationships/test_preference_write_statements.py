@@ -1,0 +1,56 @@
+"""How many SQL statements one preference change costs (a regression guard)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from accord.consent.models import LedgerEvent
+from tests.builders import make_brand, make_topic
+from tests.relationships.test_person_api import signed_in
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+# Through SQLAlchemy: the person's ledger head locked and read, the relationship with its
+# brand, the topic with the person's choice of it, the choice written, the head moved, the event
+# inserted, the brand's webhook endpoints, the choices read back for the answer. (The session
+# check before them runs on the DBAPI cursor, `accord.core.prepared`: nine in all.)
+STATEMENTS_PER_TOPIC_CHANGE = 8
+
+
+def test_one_topic_change_costs_at_most_eight_statements(
+    client: TestClient, session: Session, engine: Engine
+) -> None:
+    _, csrf = signed_in(client, session)
+    brand = make_brand(session)
+    topic = make_topic(session, brand=brand)
+    client.post("/api/v1/me/relationships", json={"brand": brand.slug}, headers=csrf)
+    path = f"/api/v1/me/relationships/{brand.id}"
+    before = session.scalar(select(func.count()).select_from(LedgerEvent))
+    for on in (True, False, True):
+        with statements(engine) as seen:
+            answer = client.patch(path, json={"topics": {str(topic.id): on}}, headers=csrf)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["topics"] == ([str(topic.id)] if on else [])
+        assert len(seen) <= STATEMENTS_PER_TOPIC_CHANGE, "\n".join(seen)
+    assert session.scalar(select(func.count()).select_from(LedgerEvent)) == (before or 0) + 3
