@@ -13,6 +13,7 @@ from accord.analytics import predict as pr
 from accord.analytics.models import CustomerScore, ModelFit, SegmentAggregate
 from accord.analytics.summary import as_date
 from accord.analytics.tracking import fit_row
+from accord.core.read_memo import remembered
 
 TOP_BAND = "clv_top_10"
 
@@ -96,11 +97,16 @@ def get_fit(session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID) -> FitResu
 
 
 def latest_fit_id(session: Session, brand_id: uuid.UUID) -> uuid.UUID | None:
-    return session.scalar(
-        select(ModelFit.id)
-        .where(ModelFit.brand_id == brand_id, ModelFit.model.in_(pr.PURCHASE_MODELS))
-        .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
-        .limit(1)
+    # The fits page asks twice (its tabs' figures, then the equity section): once a request.
+    return remembered(
+        session,
+        ("latest_fit", brand_id),
+        lambda: session.scalar(
+            select(ModelFit.id)
+            .where(ModelFit.brand_id == brand_id, ModelFit.model.in_(pr.PURCHASE_MODELS))
+            .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
+            .limit(1)
+        ),
     )
 
 

@@ -9,6 +9,7 @@ everywhere ("*")."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -49,7 +50,20 @@ class LegalRules:
 
 
 def legal_rules(session: Session, sending: Sending) -> LegalRules:
-    return fold_rules(compliance.rules(session), sending.channel.value, sending.purpose.value)
+    ruleset = compliance.rules(session)
+    channel, purpose = sending.channel.value, sending.purpose.value
+    # The same rule set object comes back until another is loaded (compliance.store): its
+    # folds are kept with it, and checked to be its own (a reload may run beside a read).
+    key = (id(ruleset), channel, purpose)
+    found = _FOLDED.get(key)
+    if found is None or found[0] is not ruleset:
+        if len(_FOLDED) > 64:
+            _FOLDED.clear()
+        found = _FOLDED[key] = (ruleset, fold_rules(ruleset, channel, purpose))
+    return found[1]
+
+
+_FOLDED: dict[tuple[int, str, str], tuple[Any, LegalRules]] = {}
 
 
 def fold_rules(ruleset: compliance.RuleSet, channel: str, purpose: str) -> LegalRules:

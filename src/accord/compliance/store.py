@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from accord.compliance.models import Jurisdiction as JurisdictionRow
@@ -56,7 +58,30 @@ def write(session: Session, ruleset: RuleSet) -> None:
     session.flush()
 
 
+# What identifies the loaded rule set: `write` replaces every table and stamps each rule with
+# the time it ran, so a new set changes these (the rule set itself is small, but reading and
+# building it costs a campaign page's preview several ORM rounds).
+_VERSION = select(
+    select(func.count()).select_from(LegalRule).scalar_subquery(),
+    select(func.max(LegalRule.loaded_at)).scalar_subquery(),
+    select(func.count()).select_from(JurisdictionPlace).scalar_subquery(),
+    select(func.count()).select_from(JurisdictionRow).scalar_subquery(),
+)
+_READ: dict[tuple[Any, ...], RuleSet] = {}
+
+
 def read(session: Session) -> RuleSet:
+    """The loaded rule set: read once per process for each set loaded."""
+    version = tuple(session.execute(_VERSION).one())
+    found = _READ.get(version)
+    if found is None:
+        found = _read(session)
+        _READ.clear()  # one set is loaded at a time
+        _READ[version] = found
+    return found
+
+
+def _read(session: Session) -> RuleSet:
     places: dict[str, list[tuple[str, str]]] = {}
     for row in session.execute(
         select(
