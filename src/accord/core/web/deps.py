@@ -98,7 +98,11 @@ async def _end(
         if error is not None:
             await run_in_threadpool(_finish, session, False)
         elif not session.in_transaction():
-            session.close()  # the route committed (`commit_in_route`): nothing left to finish
+            # The route committed (`commit_in_route`), or it never needed a connection (an API
+            # key read on a pooled one of its own, `accord.core.prepared`): nothing left to
+            # finish, and a session that holds no object needs no closing either.
+            if session.identity_map or session.new or session.deleted:
+                session.close()
         elif _read_only(session) and (
             session.get_bind().dialect.name == "sqlite" or server_idle(session)
         ):

@@ -39,14 +39,21 @@ async def _json(send: Send, status: int, payload: dict[str, Any], extra: list[An
     await send({"type": "http.response.body", "body": body})
 
 
+def _api_post(scope: Scope) -> bool:
+    return bool(
+        scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith("/api/")
+    )
+
+
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        # Only an API POST can carry a key: other requests pass without their headers read.
+        headers = dict(scope.get("headers", [])) if _api_post(scope) else {}
         key_bytes = headers.get(HEADER)
-        if key_bytes is None or scope["method"] != "POST" or not scope["path"].startswith("/api/"):
+        if key_bytes is None:
             await self.app(scope, receive, send)
             return
         key = key_bytes.decode("latin-1").strip()
