@@ -16,6 +16,7 @@ from accord.app import create_app
 from accord.core import migrate
 from accord.core.db import Database
 from accord.core.settings import Settings
+from accord.core.web.request_slots import RequestSlots
 from tests.builders import TEST_SECRET, make_api_key, make_brand
 from tests.databases import fresh_engine
 
@@ -68,3 +69,32 @@ async def _burst(app: Any, secret: str) -> list[int]:
             *(client.get("/api/v1/brand", headers=headers) for _ in range(CONCURRENT))
         )
     return [answer.status_code for answer in answers]
+
+
+def test_a_round_trip_in_the_slots_threads_is_waited_for_even_when_cancelled() -> None:
+    """The thread may be using the request's session: nothing may close it under the thread."""
+    import threading
+
+    slots = RequestSlots(2)
+    release = threading.Event()
+    finished: list[str] = []
+
+    def slow() -> str:
+        release.wait(timeout=30)
+        finished.append("done")
+        return "answer"
+
+    async def scenario() -> None:
+        assert await slots.run(lambda a, b: a + b, 2, b=3) == 5
+        task = asyncio.create_task(slots.run(slow))
+        await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.sleep(0)
+        assert not task.done()  # still waiting for the thread
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert finished == ["done"]
+
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        runner.submit(asyncio.run, scenario()).result()

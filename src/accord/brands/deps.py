@@ -16,6 +16,7 @@ from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
 from accord.core.web.deps import API_KEY, SESSION_COOKIE, SessionDep
 from accord.core.web.openapi import declares_security
+from accord.core.web.request_slots import RequestSlots
 
 # The OpenAPI tag of every route that acts for a brand (its API key or a member's session).
 BRAND_SCOPED = "brand-scoped"
@@ -30,14 +31,15 @@ async def brand_caller(request: Request, session: SessionDep) -> BrandCaller:
     of its last use and the member's path run in the thread pool. On PostgreSQL the lookup (and
     that write when due) is one trip to the thread pool: the server's round trip stays off the
     loop."""
-    api = request.url.path.startswith("/api/")
+    api = request.scope["path"].startswith("/api/")  # request.url would build a whole URL
     auth = request.headers.get("authorization")
     if auth is not None and api:
         scheme, _, secret = auth.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise NotAuthenticated(service.BAD_CREDENTIALS)
         if session.get_bind().dialect.name != "sqlite":
-            return await run_in_threadpool(service.authenticate_api_key, session, secret.strip())
+            slots: RequestSlots = request.app.state.request_slots
+            return await slots.run(service.authenticate_api_key, session, secret.strip())
         caller, stale = service.find_api_key(session, secret.strip())
         if stale and caller.api_key_id is not None:
             await run_in_threadpool(service.touch_api_key, session, caller.api_key_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from accord.core.dates import Viewer
 from accord.core.errors import NotAuthenticated
@@ -18,8 +20,19 @@ from accord.people.service import find_person
 
 
 @declares_security(SESSION_COOKIE)
-def current_person(request: Request, session: SessionDep) -> PersonCaller:
-    """The person this request is signed in as (a session the server still holds)."""
+async def current_person(request: Request, session: SessionDep) -> PersonCaller:
+    """The person this request is signed in as (a session the server still holds).
+
+    On SQLite on the event loop (one indexed read of a local file, which never waits: SQLite's
+    readers do not wait for its writer), sparing a trip to the thread pool before the route's
+    own; on PostgreSQL in the thread pool, so that the server's round trip stays off the loop
+    (as `accord.brands.deps.brand_caller`)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _current_person(request, session)
+    return await run_in_threadpool(_current_person, request, session)
+
+
+def _current_person(request: Request, session: Session) -> PersonCaller:
     person_id = sign_in.current(request, session, sign_in.PERSON)
     if person_id is None:
         raise NotAuthenticated("Sign in to continue.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -71,13 +71,14 @@ def my_relationship(brand_id: uuid.UUID, person: PersonDep, session: SessionDep)
 @router.patch("/relationships/{brand_id}", response_model=RelationshipOut)
 def change(
     brand_id: uuid.UUID, data: PreferenceChange, person: PersonDep, session: SessionDep
-) -> RelationshipOut:
+) -> Response:
     """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
     rel, brand = service.held(session, person.person_id, brand_id)
     service.apply_change(session, rel, data, PORTAL)
     out = service.relationship_out(rel, brand, service.choices(session, person.person_id, brand_id))
     commit_in_route(session)
-    return out
+    # Already a RelationshipOut: encoded once here rather than validated again on the way out.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.post("/relationships/{brand_id}/pause", response_model=RelationshipOut)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from functools import partial
+from types import TracebackType
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -54,8 +56,8 @@ def _read_only(session: Session) -> bool:
     )
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request; the request is the unit of work, so it commits here.
+async def get_session(request: Request) -> Session:
+    """One session per request; the request is the unit of work, so it commits at its end.
 
     The request first waits for one of the process's database slots (`request_slots`).
     Opening a session does no I/O, so it happens on the event loop; the commit (or rollback)
@@ -63,20 +65,39 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     ending it sends nothing to a server (SQLite's reads, or reads outside a transaction:
     `accord.core.prepared`). A sync generator dependency would cost two trips (enter, exit),
     each a thread hand-over that, under load, costs more than the work
-    (bench/api_overhead.py)."""
+    (bench/api_overhead.py).
+
+    The end is registered on the exit stack FastAPI closes when the route's function (and the
+    answer's serialisation) is done, before the answer is sent, as a `scope="function"`
+    dependency with `yield` would, without the generator and context manager FastAPI wraps
+    around one on every request. An error on the way rolls back."""
     slots: RequestSlots = request.app.state.request_slots
-    async with slots:
+    stack: AsyncExitStack = request.scope["fastapi_function_astack"]
+    await slots.acquire()
+    try:
         session: Session = request.app.state.db.session()
         # The layout's counts and banners read through it too (core.web.panels), and what a
         # page and its panels read again comes from the request's read memo (core.read_memo).
         request.state.db_session = session
         remember(session)
-        try:
-            yield session
-        except BaseException:
+    except BaseException:
+        slots.release()
+        raise
+    stack.push_async_exit(partial(_end, slots, session))
+    return session
+
+
+async def _end(
+    slots: RequestSlots,
+    session: Session,
+    error: type[BaseException] | None,
+    _value: BaseException | None,
+    _traceback: TracebackType | None,
+) -> bool:
+    try:
+        if error is not None:
             await run_in_threadpool(_finish, session, False)
-            raise
-        if not session.in_transaction():
+        elif not session.in_transaction():
             session.close()  # the route committed (`commit_in_route`): nothing left to finish
         elif _read_only(session) and (
             session.get_bind().dialect.name == "sqlite" or server_idle(session)
@@ -87,6 +108,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
         else:
             await run_in_threadpool(_finish, session, True)
+    finally:
+        slots.release()
+    return False  # an error goes on to the error handlers
 
 
 def commit_in_route(session: Session) -> None:
@@ -109,8 +133,8 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-# scope="function": commit before the response is sent, so a failed commit is an error response.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# Commits before the response is sent, so a failed commit is an error response (get_session).
+SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -93,10 +93,7 @@ class RouteIndex:
         version = self._version
         if version is None or version[0] != len(self.router.routes):
             return False
-        return all(
-            getattr(r, "_routes_version", 0) == v
-            for r, v in zip(self._routers, version[1:], strict=True)
-        )
+        return version[1:] == tuple([getattr(r, "_routes_version", 0) for r in self._routers])
 
     def build(self) -> None:
         self._routers = [self.router, *_routers(self.router.routes)]
