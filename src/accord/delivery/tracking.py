@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from accord.core.db import utcnow
 from accord.core.errors import NotFound
 from accord.outbox.models import DeliveryEvent, OutboxMessage
+from accord.relationships import service as relationships
 from accord.relationships.models import PurposeGrant
 from accord.relationships.vocabulary import GrantStatus, Purpose
 from accord.terms import service as terms
@@ -160,7 +161,12 @@ def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) ->
     """The relationship page's section: whether the brand may track, and what it recorded."""
     if brand_id is None:
         return {"tracking_allowed": False, "tracked": []}
+    # `allowed`'s rule for one pair, from what the page has read already (the person's choices,
+    # the terms' effects: `terms.holds` and `effects_for` agree, tests/terms differential).
+    chosen = relationships.choices(session, person_id, brand_id)
+    granted = chosen.purposes.get(Purpose.profiling.value) == GrantStatus.granted.value
+    effects = terms.effects_for(session, person_id, brand_id).effects
     return {
-        "tracking_allowed": (person_id, brand_id) in allowed(session, [person_id]),
+        "tracking_allowed": granted and Effect.no_tracking not in effects,
         "tracked": for_person(session, person_id, brand_id),
     }

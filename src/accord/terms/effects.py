@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from accord.core.db import among
+from accord.core.read_memo import remembered
 from accord.terms import roster
 from accord.terms.models import (
     Agreement,
@@ -65,8 +66,13 @@ class Effects:
 
 
 def effects_for(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Effects:
-    """The effects in force between the person and the brand, now."""
-    return effects_for_many(session, [person_id], brand_id)[person_id]
+    """The effects in force between the person and the brand, now (once a request: the
+    relationship page's terms and tracking sections both ask)."""
+    return remembered(
+        session,
+        ("terms_effects", person_id, brand_id),
+        lambda: effects_for_many(session, [person_id], brand_id)[person_id],
+    )
 
 
 def effects_for_many(
