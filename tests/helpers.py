@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -76,13 +76,16 @@ def sign_in_member(client: TestClient, email: str, password: str) -> None:
 
 
 @contextmanager
-def selects_run(engine: Engine) -> Iterator[list[str]]:
-    """The SELECT statements run on `engine` inside the block (a page's reads, for a bound on
-    how many a page runs: each costs an ORM round whatever the data's size)."""
+def statements_run(engine: Engine, *, kinds: tuple[str, ...] = ()) -> Iterator[list[str]]:
+    """The SQL statements run on `engine` inside the block, those starting with one of `kinds`
+    (all but savepoints when none are given): for a bound on how many a request runs, each
+    costing a round whatever the data's size."""
     found: list[str] = []
+    skipped = ("SAVEPOINT", "RELEASE", "ROLLBACK TO")
 
     def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        head = statement.lstrip().upper()
+        if head.startswith(kinds) if kinds else not head.startswith(skipped):
             found.append(statement)
 
     event.listen(engine, "before_cursor_execute", note)
@@ -90,3 +93,8 @@ def selects_run(engine: Engine) -> Iterator[list[str]]:
         yield found
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def selects_run(engine: Engine) -> AbstractContextManager[list[str]]:
+    """The SELECT statements run on `engine` inside the block (a page's reads)."""
+    return statements_run(engine, kinds=("SELECT", "WITH"))

@@ -18,13 +18,11 @@ Formats:
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -38,6 +36,7 @@ from accord.analytics.reading import CountingReader, header_of, rows_of
 from accord.analytics.rejects import RejectsFile
 from accord.analytics.row_parser import RowParser
 from accord.analytics.writer import write_records
+from accord.core import cycles
 from accord.core.errors import InvalidInput
 from accord.core.settings import Settings
 
@@ -139,7 +138,7 @@ def _import_rows(
         return _Parsed(batch, *parse_chunk(parser, batch)) if batch else None
 
     with (
-        _without_cycle_collection(),
+        cycles.uncollected(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-import") as pool,
     ):
         ahead = pool.submit(next_chunk)
@@ -149,21 +148,6 @@ def _import_rows(
             imported, duplicates, read = imported + i, duplicates + d, read + len(parsed.batch)
             tick()
     return imported, duplicates, read
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Reference counting frees an import's rows as soon as a chunk is stored; the cycle
-    collector would only walk the hundreds of thousands of lists and tuples of the chunks in
-    memory, over and over (a third of the client's time, measured). The switch is
-    process-wide, so it is put back as it was."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _chain(pending: list[Any], rows: Iterator[Any]) -> Iterator[tuple[int, list[str]]]:

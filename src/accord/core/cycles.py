@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# The switch is process-wide, and two imports may overlap (a CLI import beside nothing, but
+# the batch API in the web process beside another): the collector comes back on only when the
+# last of them ends, and only if it was on before the first began.
+_lock = threading.Lock()
+_holders = 0
+_was_enabled = True
 
 
 @contextmanager
@@ -12,12 +20,18 @@ def uncollected() -> Iterator[None]:
     """Run the block with the cycle collector off. A bulk import keeps a chunk's rows, dicts
     and models alive while it writes them, so they outlive the young generations and every few
     chunks trigger a full collection that walks the whole heap (the process's modules included):
-    a third of the consent import's time on SQLite (bench/consent_import.py). Reference
-    counting still frees each chunk. The switch is process-wide, so it is put back as it was."""
-    enabled = gc.isenabled()
-    gc.disable()
+    a third of the consent import's time on SQLite (bench/consent_import.py), and of the
+    analytics import's. Reference counting still frees each chunk."""
+    global _holders, _was_enabled
+    with _lock:
+        if _holders == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _holders += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _lock:
+            _holders -= 1
+            if _holders == 0 and _was_enabled:
+                gc.enable()
