@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from accord.core.dates import Viewer
 from accord.core.errors import NotAuthenticated
@@ -16,6 +15,7 @@ from accord.core.web.csrf import HEADER as CSRF_HEADER
 from accord.core.web.csrf import SAFE_METHODS, check_token
 from accord.core.web.deps import SESSION_COOKIE, SessionDep
 from accord.core.web.openapi import declares_security
+from accord.core.web.request_slots import RequestSlots
 from accord.people.service import find_person
 
 
@@ -25,11 +25,12 @@ async def current_person(request: Request, session: SessionDep) -> PersonCaller:
 
     On SQLite on the event loop (one indexed read of a local file, which never waits: SQLite's
     readers do not wait for its writer), sparing a trip to the thread pool before the route's
-    own; on PostgreSQL in the thread pool, so that the server's round trip stays off the loop
-    (as `accord.brands.deps.brand_caller`)."""
+    own; on PostgreSQL in the request slots' own threads, so that the server's round trip stays
+    off the loop (as `accord.brands.deps.brand_caller` looks up an API key)."""
     if session.get_bind().dialect.name == "sqlite":
         return _current_person(request, session)
-    return await run_in_threadpool(_current_person, request, session)
+    slots: RequestSlots = request.app.state.request_slots
+    return await slots.run(_current_person, request, session)
 
 
 def _current_person(request: Request, session: Session) -> PersonCaller:
