@@ -56,3 +56,33 @@ def test_a_change_saved_on_the_page_shows_at_once(client: TestClient, session: S
     assert service.choices(session, me.id, brand.id).purposes.get("marketing") == "granted"
     page = client.get(f"/relationships/{brand.id}", headers=HTML).text
     assert 'name="purpose:marketing" value="on" checked' in page
+
+
+# The person, the relationships with their brands, every choice in one statement, and every
+# brand's topics in one: the same number whatever the number of brands.
+RELATIONSHIPS_LIST_SELECTS = 4
+
+
+def test_the_relationships_list_reads_a_fixed_number_of_statements(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    me = signed_in(client, session)
+
+    def follow(name: str) -> None:
+        brand = make_brand(session, name=name)
+        topic = make_topic(session, brand=brand, name=f"{name} news")
+        make_relationship(
+            session, person=me, brand=brand, marketing=True, channels=("email",), topics_on=(topic,)
+        )
+
+    counts = []
+    for names in (["Velo Cycles"], ["Kiln Coffee", "Harbour Books"]):
+        for name in names:
+            follow(name)
+        client.get("/relationships", headers=HTML)  # warm
+        with selects_run(app.state.db.engine) as selects:
+            page = client.get("/relationships", headers=HTML)
+        assert page.status_code == 200 and f"{names[-1]} news" in page.text
+        counts.append(len(selects))
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= RELATIONSHIPS_LIST_SELECTS, counts
