@@ -13,9 +13,10 @@ from tests.builders import make_brand, make_relationship, make_topic
 from tests.helpers import selects_run
 from tests.relationships.page_helpers import HTML, post, signed_in
 
-# The page, its seven panels and the layout, each thing read once (core.read_memo); the
+# The page, its seven panels and the layout, each thing read once (core.read_memo; the terms
+# section reads its rows and effects in one statement); the
 # prepared reads (the sign-in check, the layout's count and banners) pass no engine event.
-RELATIONSHIP_PAGE_SELECTS = 16
+RELATIONSHIP_PAGE_SELECTS = 13
 
 
 def test_the_relationship_page_reads_each_thing_once(
