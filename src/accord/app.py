@@ -5,6 +5,8 @@ import every domain. `accord.app:create_app` is the entry point for ASGI servers
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 import accord
 import accord.models
 from accord.core.db import Database
+from accord.core.loop_reads import LoopReads
 from accord.core.migrate import ensure_current
 from accord.core.settings import Settings
 from accord.core.web import openapi, route_index
@@ -50,6 +53,7 @@ def create_app(
         docs_url=None,  # served by accord.core.web.api_docs, without a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.db = db
@@ -62,6 +66,7 @@ def create_app(
     app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
     app.state.request_slots = RequestSlots(settings.db_connections)
+    app.state.loop_reads = LoopReads(db.engine, settings.db_connections)
 
     # Each add_middleware wraps the ones before: the security headers go on every answer
     # (the size limit's 413 too), and the size limit sees bytes before anything buffers them.
@@ -85,6 +90,14 @@ def create_app(
     _wire_inbound(app)
     route_index.install(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        app.state.loop_reads.close()
 
 
 def _wire_inbound(app: FastAPI) -> None:
