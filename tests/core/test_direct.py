@@ -4,6 +4,8 @@ session's pending objects flushed first, the engine's listeners told, SQLAlchemy
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
@@ -17,7 +19,7 @@ from accord.core.web.deps import WROTE
 from tests.builders import make_api_key, make_brand
 from tests.helpers import statements_run
 
-_keys = ApiKey.__table__
+_keys: Any = ApiKey.__table__
 _READ = (
     select(ApiKey.id, ApiKey.brand_id, ApiKey.revoked_at, ApiKey.created_at, Brand.slug)
     .join_from(ApiKey, Brand, Brand.id == ApiKey.brand_id)
