@@ -73,9 +73,7 @@ def change(
     brand_id: uuid.UUID, data: PreferenceChange, person: PersonDep, session: SessionDep
 ) -> Response:
     """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
-    rel, brand = service.held(session, person.person_id, brand_id)
-    service.apply_change(session, rel, data, PORTAL)
-    out = service.relationship_out(rel, brand, service.choices(session, person.person_id, brand_id))
+    out = service.change(session, person.person_id, brand_id, data, PORTAL)
     commit_in_route(session)
     # Already a RelationshipOut: encoded once here rather than validated again on the way out.
     return Response(out.model_dump_json(), media_type="application/json")

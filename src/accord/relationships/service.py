@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.consent import service as consent
 from accord.core.db import insert_or_ignore, utcnow
+from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.core.read_memo import remembered
-from accord.relationships import decisions, global_prefs, topics
+from accord.relationships import decisions, global_prefs, topic_change, topics
 from accord.relationships.decisions import PORTAL as PORTAL
 from accord.relationships.decisions import Actor as Actor
 from accord.relationships.decisions import brand_topic as brand_topic
@@ -108,8 +109,9 @@ def _choices_statement() -> Any:
     )
 
 
-# Built once (a statement that runs on every preference answer): on the tables, compiled once.
-_CHOICES = _choices_statement()
+# Built once (a statement that runs on every preference answer): on the tables, compiled once,
+# run on the DBAPI cursor.
+_CHOICES = Direct(_choices_statement())
 
 
 def _person_choices_statement() -> Any:
@@ -137,7 +139,7 @@ _PERSON_CHOICES = _person_choices_statement()
 
 def _choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
     """The person's purposes, channels and topics at the brand, in one statement."""
-    rows = session.execute(_CHOICES, {"person": person_id, "brand": brand_id}).all()
+    rows = _CHOICES.all(session, person=person_id, brand=brand_id)
     purposes: dict[str, str] = {}
     channels: dict[str, list[str]] = {}
     topics: list[uuid.UUID] = []
@@ -212,6 +214,22 @@ def for_brand(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> Br
         brand_cap=rel.brand_cap,
         shared=rel.shared,
     )
+
+
+def change(
+    session: Session,
+    person_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    data: PreferenceChange,
+    actor: Actor,
+) -> RelationshipOut:
+    """Apply a person's change to their relationship with the brand (`apply_change`); the
+    relationship as it now stands."""
+    if data.purposes or data.channels or data.brand_cap is not None or data.shared is not None:
+        rel, brand = decisions.held(session, person_id, brand_id)
+        apply_change(session, rel, data, actor)
+        return relationship_out(rel, brand, choices(session, person_id, brand_id))
+    return topic_change.change_topics(session, person_id, brand_id, data.topics, actor)
 
 
 def apply_change(
