@@ -90,6 +90,14 @@ def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:
     return brand
 
 
+def brand_names(session: Session, brand_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of these brands, in one statement (a list naming several brands)."""
+    if not brand_ids:
+        return {}
+    rows = session.execute(select(Brand.id, Brand.name).where(Brand.id.in_(sorted(brand_ids))))
+    return {brand_id: name for brand_id, name in rows}
+
+
 def get_brand_by_slug(session: Session, slug: str) -> Brand:
     brand = session.scalars(select(Brand).where(Brand.slug == slug)).one_or_none()
     if brand is None:

@@ -189,7 +189,8 @@ def my_terms(
     if roster_read is None:
         roster_read = roster.entries(session)
     entries = {e.key: e for e in roster_read}
-    names: dict[uuid.UUID, str] = {}
+    # Every brand named, in one read (not one a brand).
+    names = brands.brand_names(session, {r.brand_id for r in rows})
     proffers = [
         ProfferOut(
             id=p.id,
