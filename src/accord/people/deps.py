@@ -37,10 +37,12 @@ def _current_person(request: Request, session: Session) -> PersonCaller:
     person_id = sign_in.current(request, session, sign_in.PERSON)
     if person_id is None:
         raise NotAuthenticated("Sign in to continue.")
-    if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
+    # The scope's path, not `request.url` (which builds the whole URL on every request).
+    api = request.scope["path"].startswith("/api/")
+    if api and request.method not in SAFE_METHODS:
         # A cookie-authenticated API write needs the CSRF header, like a form needs its field.
         check_token(request, request.headers.get(CSRF_HEADER))
-    if not request.url.path.startswith("/api/"):
+    if not api:
         # Pages show times in the person's zone and format (the `when` filter reads this);
         # most pages read the person anyway, and then from the request's read memo.
         me = find_person(session, person_id)
