@@ -5,6 +5,8 @@ import every domain. `accord.app:create_app` is the entry point for ASGI servers
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 import accord
 import accord.models
 from accord.core.db import Database
+from accord.core.loop_reads import LoopReads
 from accord.core.migrate import ensure_current
 from accord.core.settings import Settings
 from accord.core.web import openapi, route_index
@@ -46,6 +49,7 @@ def create_app(
         docs_url=None,  # served by accord.core.web.api_docs, without a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.db = db
@@ -58,6 +62,7 @@ def create_app(
     app.state.sms_reply_handlers = []
     app.state.nav_counts = {}
     app.state.request_slots = RequestSlots(settings.db_connections)
+    app.state.loop_reads = LoopReads(db.engine, settings.db_connections)
 
     # One layer for what every request passes through (security headers on every answer, the
     # body size limit, the session cookie, Idempotency-Key, SQLite's retry when busy).
@@ -78,6 +83,14 @@ def create_app(
     _wire_inbound(app)
     route_index.install(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        app.state.loop_reads.close()
 
 
 def _wire_inbound(app: FastAPI) -> None:

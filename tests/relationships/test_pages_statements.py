@@ -13,9 +13,10 @@ from tests.builders import make_brand, make_relationship, make_topic
 from tests.helpers import selects_run
 from tests.relationships.page_helpers import HTML, post, signed_in
 
-# The page, its seven panels and the layout, each thing read once (core.read_memo); the
+# The page, its seven panels and the layout, each thing read once (core.read_memo; the terms
+# section reads its rows and effects in one statement); the
 # prepared reads (the sign-in check, the layout's count and banners) pass no engine event.
-RELATIONSHIP_PAGE_SELECTS = 16
+RELATIONSHIP_PAGE_SELECTS = 13
 
 
 def test_the_relationship_page_reads_each_thing_once(
@@ -55,3 +56,33 @@ def test_a_change_saved_on_the_page_shows_at_once(client: TestClient, session: S
     assert service.choices(session, me.id, brand.id).purposes.get("marketing") == "granted"
     page = client.get(f"/relationships/{brand.id}", headers=HTML).text
     assert 'name="purpose:marketing" value="on" checked' in page
+
+
+# The person, the relationships with their brands, every choice in one statement, and every
+# brand's topics in one: the same number whatever the number of brands.
+RELATIONSHIPS_LIST_SELECTS = 4
+
+
+def test_the_relationships_list_reads_a_fixed_number_of_statements(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    me = signed_in(client, session)
+
+    def follow(name: str) -> None:
+        brand = make_brand(session, name=name)
+        topic = make_topic(session, brand=brand, name=f"{name} news")
+        make_relationship(
+            session, person=me, brand=brand, marketing=True, channels=("email",), topics_on=(topic,)
+        )
+
+    counts = []
+    for names in (["Velo Cycles"], ["Kiln Coffee", "Harbour Books"]):
+        for name in names:
+            follow(name)
+        client.get("/relationships", headers=HTML)  # warm
+        with selects_run(app.state.db.engine) as selects:
+            page = client.get("/relationships", headers=HTML)
+        assert page.status_code == 200 and f"{names[-1]} news" in page.text
+        counts.append(len(selects))
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= RELATIONSHIPS_LIST_SELECTS, counts

@@ -12,9 +12,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, or_, select
+from sqlalchemy import Table, Uuid, and_, bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from accord.analytics import predict as pr
@@ -67,10 +68,12 @@ class PersonScore:
     computed_at: datetime
 
 
-def scores_for(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> PersonScore | None:
-    """The person's score at the brand, or None unless they grant profiling and were scored."""
+@cache
+def _score_statement() -> Any:
+    """The score read, built once (the terms condition is a large tree to build and key on
+    every relationship page): the person and the brand are bound at execution."""
     s, g = CustomerScore, PurposeGrant
-    row = session.execute(
+    return (
         select(s, ModelFit)
         .join(
             g,
@@ -78,12 +81,19 @@ def scores_for(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> P
         )
         .join(ModelFit, ModelFit.id == s.fit_id)
         .where(
-            s.brand_id == brand_id,
-            s.person_id == person_id,
+            s.brand_id == bindparam("brand", type_=Uuid()),
+            s.person_id == bindparam("person", type_=Uuid()),
             g.status == GRANTED,
             # Personal terms that forbid profiling win over an earlier grant.
             ~terms.holds(Effect.no_profiling, s.person_id, s.brand_id),
         )
+    )
+
+
+def scores_for(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> PersonScore | None:
+    """The person's score at the brand, or None unless they grant profiling and were scored."""
+    row = session.execute(
+        _score_statement(), {"brand": brand_id, "person": person_id}
     ).one_or_none()
     if row is None:
         return None

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accord.brands import service
 from accord.core.errors import NotAuthenticated
+from accord.core.loop_reads import LoopReads
 from accord.core.principals import BrandCaller
 from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
@@ -26,23 +27,27 @@ BRAND_SCOPED = "brand-scoped"
 async def brand_caller(request: Request, session: SessionDep) -> BrandCaller:
     """An API key opens the API only; the console's pages need a signed-in member.
 
-    On SQLite an API key is looked up on the event loop (one indexed read of a local file,
-    which never waits for a lock: SQLite's readers do not wait for its writer); the rare write
-    of its last use and the member's path run in the thread pool. On PostgreSQL the lookup (and
-    that write when due) is one trip to the thread pool: the server's round trip stays off the
-    loop."""
+    An API key is looked up on the event loop: on SQLite one indexed read of a local file,
+    which never waits for a lock (SQLite's readers do not wait for its writer); on PostgreSQL
+    on an async connection (`accord.core.loop_reads`), the loop serving others while the server
+    answers. The rare write of its last use and the member's path run in a thread. A session
+    already in a transaction (the tests' outer one) reads in it, in a thread."""
     api = request.scope["path"].startswith("/api/")  # request.url would build a whole URL
     auth = request.headers.get("authorization")
     if auth is not None and api:
         scheme, _, secret = auth.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise NotAuthenticated(service.BAD_CREDENTIALS)
-        if session.get_bind().dialect.name != "sqlite":
-            slots: RequestSlots = request.app.state.request_slots
+        slots: RequestSlots = request.app.state.request_slots
+        reads: LoopReads = request.app.state.loop_reads
+        if reads.serves(session):
+            caller, stale = await service.find_api_key_on_loop(reads, secret.strip())
+        elif session.get_bind().dialect.name == "sqlite":
+            caller, stale = service.find_api_key(session, secret.strip())
+        else:
             return await slots.run(service.authenticate_api_key, session, secret.strip())
-        caller, stale = service.find_api_key(session, secret.strip())
         if stale and caller.api_key_id is not None:
-            await run_in_threadpool(service.touch_api_key, session, caller.api_key_id)
+            await slots.run(service.touch_api_key, session, caller.api_key_id)
         return caller
     return await run_in_threadpool(_member_caller, request, session, api)
 

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import bindparam, func, select, update
@@ -19,6 +19,7 @@ from accord.core import throttle
 from accord.core.auth import consume_magic_link, issue_magic_link
 from accord.core.db import utcnow
 from accord.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from accord.core.loop_reads import LoopReads
 from accord.core.pagination import paginate
 from accord.core.permissions import Role
 from accord.core.prepared import Prepared
@@ -285,9 +286,23 @@ def find_api_key(session: Session, secret: str) -> tuple[BrandCaller, bool]:
     """The caller behind a bearer key, reading only (one indexed SELECT, with the brand's row),
     and whether its `last_used_at` is due for an update (`touch_api_key`). Any failure says
     the same thing. Read from the database on every request: a revoked key stops at once."""
+    row = _KEY_AND_BRAND.first(session, key_hash=_key_hash(secret))
+    return _key_caller(row)
+
+
+async def find_api_key_on_loop(reads: LoopReads, secret: str) -> tuple[BrandCaller, bool]:
+    """`find_api_key`, read on the event loop (PostgreSQL, a session not yet begun:
+    `LoopReads.serves`)."""
+    return _key_caller(await reads.first(_KEY_AND_BRAND, key_hash=_key_hash(secret)))
+
+
+def _key_hash(secret: str) -> str:
     if not secret.startswith(KEY_PREFIX):
         raise NotAuthenticated(BAD_CREDENTIALS)
-    row = _KEY_AND_BRAND.first(session, key_hash=token_hash(secret))
+    return token_hash(secret)
+
+
+def _key_caller(row: Any) -> tuple[BrandCaller, bool]:
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated(BAD_CREDENTIALS)
     stale = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION

@@ -28,7 +28,10 @@ from sqlalchemy.orm import Session
 _Processor = Callable[[Any], Any] | None
 
 
-class _Compiled:
+class Compiled:
+    """A statement as one dialect runs it: its SQL, how to bind its parameters, how to read a
+    row (`accord.core.loop_reads` runs it on an async connection)."""
+
     def __init__(self, statement: Select[Any], dialect: Dialect, row: Any) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
@@ -67,12 +70,13 @@ class Prepared:
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self.row: Any = namedtuple("Row", [c.key for c in statement.selected_columns])  # type: ignore[misc]
-        self._by_dialect: dict[str, _Compiled] = {}
+        self._by_dialect: dict[str, Compiled] = {}
 
-    def _compiled(self, dialect: Dialect) -> _Compiled:
+    def compiled(self, dialect: Dialect) -> Compiled:
+        """The statement compiled for `dialect`, once."""
         found = self._by_dialect.get(dialect.name)
         if found is None:
-            found = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect, self.row)
+            found = self._by_dialect[dialect.name] = Compiled(self.statement, dialect, self.row)
         return found
 
     def first(self, session: Session, **values: Any) -> Any:
@@ -90,7 +94,7 @@ class Prepared:
         return self._run(connection.dialect, connection.connection.dbapi_connection, values)
 
     def _run(self, dialect: Dialect, dbapi: Any, values: dict[str, Any]) -> Any:
-        compiled = self._compiled(dialect)
+        compiled = self.compiled(dialect)
         outside = compiled.postgres and _pg_idle(dbapi)
         if outside:
             dbapi.autocommit = True

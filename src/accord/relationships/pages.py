@@ -87,9 +87,12 @@ def follow(
 def relationships(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     me = people.get_person(session, person.person_id)
     rows = []
-    for rel, brand, chosen in service.for_person(session, person.person_id):
-        names = {t.id: t.name for t in service.brand_topics(session, brand.id)}
-        marketing = service.marketing_topic_names(session, chosen.topics)
+    listed = service.for_person(session, person.person_id)
+    by_brand, marketing = service.topics_for_list(
+        session, [brand.id for _, brand, _ in listed], [t for _, _, c in listed for t in c.topics]
+    )
+    for rel, brand, chosen in listed:
+        names = by_brand[brand.id]
         rows.append(
             {
                 "brand": brand,

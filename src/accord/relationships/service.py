@@ -15,6 +15,7 @@ from sqlalchemy import (
     cast,
     literal_column,
     null,
+    or_,
     select,
     union_all,
 )
@@ -111,6 +112,29 @@ def _choices_statement() -> Any:
 _CHOICES = _choices_statement()
 
 
+def _person_choices_statement() -> Any:
+    """`_choices_statement` for every brand of one person, each row with its brand."""
+    person = bindparam("person", type_=Uuid())
+    grants: Any = PurposeGrant.__table__
+    channels: Any = ChannelChoice.__table__
+    topics: Any = TopicChoice.__table__
+    return union_all(
+        select(literal_column("'p'"), grants.c.brand_id, grants.c.purpose, grants.c.status).where(
+            grants.c.person_id == person
+        ),
+        select(
+            literal_column("'c'"), channels.c.brand_id, channels.c.purpose, channels.c.channel
+        ).where(channels.c.person_id == person),
+        select(
+            literal_column("'t'"), topics.c.brand_id, cast(topics.c.topic_id, String), null()
+        ).where(topics.c.person_id == person),
+    )
+
+
+# The relationships list and the directory: one statement for all the person's choices.
+_PERSON_CHOICES = _person_choices_statement()
+
+
 def _choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
     """The person's purposes, channels and topics at the brand, in one statement."""
     rows = session.execute(_CHOICES, {"person": person_id, "brand": brand_id}).all()
@@ -139,25 +163,20 @@ def for_person(session: Session, person_id: uuid.UUID) -> list[tuple[Relationshi
     if not rows:
         return []
     found = {brand.id: Choices({}, {}, []) for _, brand in rows}
-    for grant in session.scalars(
-        select(PurposeGrant)
-        .where(PurposeGrant.person_id == person_id)
-        .order_by(PurposeGrant.brand_id, PurposeGrant.purpose)
+    # Sorted as `_choices` sorts one brand's: purposes by name, channels by purpose and name.
+    for kind, brand_id, a, b in sorted(
+        session.execute(_PERSON_CHOICES, {"person": person_id}).all(),
+        key=lambda r: (r[0], str(r[1]), r[2], r[3] or ""),
     ):
-        if grant.brand_id in found:
-            found[grant.brand_id].purposes[grant.purpose] = grant.status
-    for row in session.scalars(
-        select(ChannelChoice)
-        .where(ChannelChoice.person_id == person_id)
-        .order_by(ChannelChoice.brand_id, ChannelChoice.purpose, ChannelChoice.channel)
-    ):
-        if row.brand_id in found:
-            found[row.brand_id].channels.setdefault(row.purpose, []).append(row.channel)
-    for brand_id, topic_id in session.execute(
-        select(TopicChoice.brand_id, TopicChoice.topic_id).where(TopicChoice.person_id == person_id)
-    ):
-        if brand_id in found:
-            found[brand_id].topics.append(topic_id)
+        chosen = found.get(brand_id)
+        if chosen is None:
+            continue
+        if kind == "p":
+            chosen.purposes[a] = b
+        elif kind == "c":
+            chosen.channels.setdefault(a, []).append(b)
+        else:
+            chosen.topics.append(uuid.UUID(a))
     for chosen in found.values():
         chosen.topics.sort()
     return [(rel, brand, found[brand.id]) for rel, brand in rows]
@@ -288,6 +307,30 @@ def home_panel(
             for rel, brand, chosen in rows
         ]
     }
+
+
+def topics_for_list(
+    session: Session, brand_ids: list[uuid.UUID], chosen: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, dict[uuid.UUID, str]], dict[uuid.UUID, str]]:
+    """For a list of relationships, in one statement: each brand's topic names by id (as
+    `brand_topics`), and the names of the `chosen` topics that are about marketing (as
+    `marketing_topic_names`)."""
+    by_brand: dict[uuid.UUID, dict[uuid.UUID, str]] = {b: {} for b in brand_ids}
+    marketing: dict[uuid.UUID, str] = {}
+    if not brand_ids:
+        return by_brand, marketing
+    wanted = set(chosen)
+    found = session.execute(
+        select(Topic.id, Topic.brand_id, Topic.name, Topic.purpose)
+        .where(or_(Topic.brand_id.in_(brand_ids), Topic.id.in_(list(wanted))))
+        .order_by(Topic.name)
+    )
+    for topic_id, brand_id, name, purpose in found:
+        if brand_id in by_brand:
+            by_brand[brand_id][topic_id] = name
+        if topic_id in wanted and purpose == Purpose.marketing.value:
+            marketing[topic_id] = name
+    return by_brand, marketing
 
 
 def marketing_topic_names(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -24,7 +24,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import (
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -68,11 +81,108 @@ class Effects:
 def effects_for(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Effects:
     """The effects in force between the person and the brand, now (once a request: the
     relationship page's terms and tracking sections both ask)."""
+    return with_brand(session, person_id, brand_id).effects
+
+
+@dataclass(frozen=True)
+class LiveRow:
+    """A live (not withdrawn) agreement row between the person and the brand."""
+
+    slug: str
+    version: int
+    status: str
+    agreed_slug: str | None
+    agreed_version: int | None
+
+
+@dataclass(frozen=True)
+class WithBrand:
+    """The person's live agreement rows with one brand (newest first) and the effects."""
+
+    rows: tuple[LiveRow, ...]
+    effects: Effects
+
+
+def with_brand(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> WithBrand:
+    """The live rows and the effects for one (person, brand), once a request: the rows, the
+    proffers, the stance and the brand's published list in one statement, then the roster's
+    effects only when there is something to apply them to (the rule is `_apply`, as for
+    `effects_for_many`)."""
     return remembered(
         session,
-        ("terms_effects", person_id, brand_id),
-        lambda: effects_for_many(session, [person_id], brand_id)[person_id],
+        ("terms_with_brand", person_id, brand_id),
+        lambda: _with_brand(session, person_id, brand_id),
     )
+
+
+def _with_brand_statement() -> Any:
+    person = bindparam("person", type_=Uuid())
+    brand = bindparam("brand", type_=Uuid())
+    a: Any = Agreement.__table__
+    p: Any = Proffer.__table__
+    t: Any = PersonTerms.__table__
+    b: Any = BrandAcceptance.__table__
+    # Columns: kind, slug, version, status (a proffer's: whether it is to every brand),
+    # agreed slug and version, created (orders the rows).
+    return union_all(
+        select(
+            literal_column("'a'"),
+            a.c.slug,
+            a.c.version,
+            a.c.status,
+            a.c.agreed_slug,
+            a.c.agreed_version,
+            a.c.created_at,
+        ).where(a.c.subject_id == person, a.c.brand_id == brand, a.c.withdrawn_at.is_(None)),
+        select(
+            literal_column("'p'"),
+            p.c.slug,
+            p.c.version,
+            case((p.c.brand_id.is_(None), "all"), else_="one"),
+            null(),
+            null(),
+            null(),
+        ).where(
+            p.c.person_id == person,
+            p.c.withdrawn_at.is_(None),
+            or_(p.c.brand_id.is_(None), p.c.brand_id == brand),
+        ),
+        select(literal_column("'s'"), null(), null(), null(), null(), null(), null()).where(
+            t.c.person_id == person, t.c.only_my_terms == true()
+        ),
+        select(literal_column("'b'"), b.c.slug, b.c.version, null(), null(), null(), null()).where(
+            b.c.brand_id == brand
+        ),
+    )
+
+
+# Built once (it runs on every relationship page and per-message check): compiled once.
+_WITH_BRAND = _with_brand_statement()
+
+
+def _with_brand(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> WithBrand:
+    found = session.execute(_WITH_BRAND, {"person": person_id, "brand": brand_id}).all()
+    dated = [r for r in found if r[0] == "a"]
+    dated.sort(key=lambda r: r[6], reverse=True)
+    rows = tuple(LiveRow(r[1], r[2], r[3], r[4], r[5]) for r in dated)
+    proffers = [
+        _Offered(r[1], r[2], None if r[3] == "all" else brand_id) for r in found if r[0] == "p"
+    ]
+    only_mine = any(r[0] == "s" for r in found)
+    published: set[tuple[str, int]] = set()
+    effects_of: dict[tuple[str, int], set[Effect]] = {}
+    if rows or proffers:
+        published = {(r[1], r[2]) for r in found if r[0] == "b"}
+        for key, listed in roster.effects_by_entry(session).items():
+            effects_of[key] = set(listed)
+    return WithBrand(rows, _apply(list(rows), proffers, only_mine, published, effects_of))
+
+
+@dataclass(frozen=True)
+class _Offered:
+    slug: str
+    version: int
+    brand_id: uuid.UUID | None
 
 
 def effects_for_many(

@@ -272,20 +272,14 @@ def effects_for_brand(session: Session, brand_id: uuid.UUID, person_id: uuid.UUI
 
 
 def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) -> dict[str, Any]:
-    """The relationship page's section: agreements with this brand and the effects in force."""
+    """The relationship page's section: agreements with this brand and the effects in force
+    (the live rows and the effects come from one read, `effects.with_brand`)."""
     if brand_id is None:
         return {"terms_rows": [], "terms_effects": []}
-    rows = [
-        r
-        for r in agreements.rows_for_person(session, person_id)
-        if r.brand_id == brand_id and r.withdrawn_at is None
-    ]
-    names: dict[uuid.UUID, str] = {}
-    entries = _entries_by_key(session) if rows else {}
-    found = effects_for(session, person_id, brand_id)
+    found = effects_module.with_brand(session, person_id, brand_id)
     return {
-        "terms_rows": [agreement_out(session, r, names, entries) for r in rows],
-        "terms_effects": [(e.value, EFFECT_TEXT[e]) for e in sorted(found.effects)],
+        "terms_rows": found.rows,
+        "terms_effects": [(e.value, EFFECT_TEXT[e]) for e in sorted(found.effects.effects)],
     }
 
 

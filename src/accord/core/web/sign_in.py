@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import bindparam, select, update
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from accord.core.auth_models import AuthSession
 from accord.core.db import utcnow
+from accord.core.loop_reads import LoopReads
 from accord.core.prepared import Prepared
 from accord.core.security import new_token, token_hash
 
@@ -62,12 +64,33 @@ _SIGNED_IN = Prepared(
 
 def current(request: Request, session: Session, kind: str) -> uuid.UUID | None:
     """Who of `kind` this request is signed in as, if the session still holds."""
-    raw, token = request.session.get(_key(kind)), request.session.get(_TOKEN)
-    if not raw or not isinstance(token, str):
+    token = _token(request, kind)
+    if token is None:
         return None
     row = _SIGNED_IN.first(session, token_hash=token_hash(token), kind=kind, now=utcnow())
+    return _holds(request, kind, row)
+
+
+async def current_on_loop(request: Request, reads: LoopReads, kind: str) -> uuid.UUID | None:
+    """`current`, read on the event loop (PostgreSQL, a request session not yet begun:
+    `LoopReads.serves`)."""
+    token = _token(request, kind)
+    if token is None:
+        return None
+    row = await reads.first(_SIGNED_IN, token_hash=token_hash(token), kind=kind, now=utcnow())
+    return _holds(request, kind, row)
+
+
+def _token(request: Request, kind: str) -> str | None:
+    token = request.session.get(_TOKEN)
+    if not request.session.get(_key(kind)) or not isinstance(token, str):
+        return None
+    return token
+
+
+def _holds(request: Request, kind: str, row: Any) -> uuid.UUID | None:
     found: uuid.UUID | None = None if row is None else row.subject_id
-    if found is None or str(found) != str(raw):
+    if found is None or str(found) != str(request.session.get(_key(kind))):
         request.session.clear()
         return None
     return found
