@@ -181,3 +181,33 @@ def test_connections_are_few_per_loop_and_a_closed_loop_s_are_closed(live_pg: Li
         assert runner.submit(asyncio.run, _burst(live_pg.app, secret, 1)).result() == [200]
     assert live_pg.reads.open_connections() == 1
     wait_until(lambda: live_pg.server_connections() == 1, timeout=10, what="stale ones closed")
+
+
+def test_a_loop_read_gives_what_the_session_read_gives(live_pg: Live) -> None:
+    """The same row, value for value (aware times, UUIDs), from either road; None for none."""
+    from accord.brands.service import _KEY_AND_BRAND
+    from accord.core.db import utcnow
+    from accord.core.security import token_hash
+    from accord.core.web.sign_in import _SIGNED_IN
+
+    key, secret = _key(live_pg)
+    with live_pg.db.transaction() as session:
+        brands.touch_api_key(session, key.id)
+    with live_pg.db.session() as session:
+        expected = _KEY_AND_BRAND.first(session, key_hash=token_hash(secret))
+
+    async def read() -> list[Any]:
+        reads = live_pg.reads
+        try:
+            return [
+                await reads.first(_KEY_AND_BRAND, key_hash=token_hash(secret)),
+                await reads.first(_KEY_AND_BRAND, key_hash="no such hash"),
+                await reads.first(_SIGNED_IN, token_hash="none", kind="person", now=utcnow()),
+            ]
+        finally:
+            reads.close()
+
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        got, missing, no_session = runner.submit(asyncio.run, read()).result()
+    assert tuple(got) == tuple(expected) and got.last_used_at.tzinfo is not None
+    assert got.key_id == key.id and missing is None and no_session is None

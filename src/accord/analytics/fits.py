@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Uuid, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from accord.analytics import predict as pr
@@ -133,26 +135,33 @@ class EquitySummary:
     top_band: pr.SegmentEquity | None  # the top 10% by lifetime value, likewise
 
 
+@cache
+def _equity_statements() -> tuple[Any, Any]:
+    """`equity_summary`'s two reads, built once (the console's home runs them on every view)."""
+    latest = (
+        select(ModelFit)
+        .where(
+            ModelFit.brand_id == bindparam("brand", type_=Uuid()),
+            ModelFit.model.in_(pr.PURCHASE_MODELS),
+        )
+        .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
+        .limit(1)
+    )
+    segments = select(SegmentAggregate).where(
+        SegmentAggregate.fit_id == bindparam("fit", type_=Uuid()),
+        SegmentAggregate.segment.in_((pr.ALL, TOP_BAND)),
+    )
+    return latest, segments
+
+
 def equity_summary(session: Session, brand_id: uuid.UUID) -> EquitySummary | None:
     """The brand's latest fit with its total and top-band equity; None before the first fit.
     Two statements: the fit, and its two segment rows."""
-    row = session.scalars(
-        select(ModelFit)
-        .where(ModelFit.brand_id == brand_id, ModelFit.model.in_(pr.PURCHASE_MODELS))
-        .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
-        .limit(1)
-    ).first()
+    latest, segments = _equity_statements()
+    row = session.scalars(latest, {"brand": brand_id}).first()
     if row is None:
         return None
-    found = {
-        a.segment: a
-        for a in session.scalars(
-            select(SegmentAggregate).where(
-                SegmentAggregate.fit_id == row.id,
-                SegmentAggregate.segment.in_((pr.ALL, TOP_BAND)),
-            )
-        )
-    }
+    found = {a.segment: a for a in session.scalars(segments, {"fit": row.id})}
     lost_withheld = set(row.options.get("lost_withheld", []))
 
     def segment(name: str) -> pr.SegmentEquity | None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Uuid, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from accord.campaigns import console_view as view
@@ -58,33 +59,48 @@ def reachable(session: Session, brand_id: uuid.UUID, topics: list[Any]) -> dict[
     return {"topics": topics, "channels": CHANNELS, "counts": counts}
 
 
-def recent(session: Session, brand_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The last campaigns that went out, with messages sent, unsubscribes and complaints."""
-    rows = session.scalars(
+@cache
+def _recent_statements() -> tuple[Any, Any, Any]:
+    """`recent`'s three reads, built once (the console's home runs them on every view): the
+    brand and the campaigns' ids are bound."""
+    ids = bindparam("ids", expanding=True, type_=Uuid())
+    latest = (
         select(Campaign)
-        .where(Campaign.brand_id == brand_id, Campaign.state.in_(("sending", "done")))
+        .where(
+            Campaign.brand_id == bindparam("brand", type_=Uuid()),
+            Campaign.state.in_(("sending", "done")),
+        )
         .order_by(Campaign.send_at.desc(), Campaign.id)
         .limit(RECENT)
-    ).all()
+    )
+    handed = (
+        select(OutboxMessage.campaign_id, func.count())
+        .where(OutboxMessage.campaign_id.in_(ids), OutboxMessage.state.in_(HANDED))
+        .group_by(OutboxMessage.campaign_id)
+    )
+    followed = (
+        select(DeliveryEvent.campaign_id, DeliveryEvent.kind, func.count())
+        .where(
+            DeliveryEvent.campaign_id.in_(ids),
+            DeliveryEvent.kind.in_(("unsubscribed", "complained", "opted_out")),
+        )
+        .group_by(DeliveryEvent.campaign_id, DeliveryEvent.kind)
+    )
+    return latest, handed, followed
+
+
+def recent(session: Session, brand_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The last campaigns that went out, with messages sent, unsubscribes and complaints."""
+    latest, handed, followed = _recent_statements()
+    rows = session.scalars(latest, {"brand": brand_id}).all()
     ids = [c.id for c in rows]
     sent: dict[uuid.UUID, int] = {}
     events: dict[tuple[uuid.UUID, str], int] = {}
     if ids:
-        for campaign_id, n in session.execute(
-            select(OutboxMessage.campaign_id, func.count())
-            .where(OutboxMessage.campaign_id.in_(ids), OutboxMessage.state.in_(HANDED))
-            .group_by(OutboxMessage.campaign_id)
-        ):
+        for campaign_id, n in session.execute(handed, {"ids": ids}):
             if campaign_id is not None:
                 sent[campaign_id] = int(n)
-        for campaign_id, kind, n in session.execute(
-            select(DeliveryEvent.campaign_id, DeliveryEvent.kind, func.count())
-            .where(
-                DeliveryEvent.campaign_id.in_(ids),
-                DeliveryEvent.kind.in_(("unsubscribed", "complained", "opted_out")),
-            )
-            .group_by(DeliveryEvent.campaign_id, DeliveryEvent.kind)
-        ):
+        for campaign_id, kind, n in session.execute(followed, {"ids": ids}):
             if campaign_id is not None:
                 events[(campaign_id, kind)] = int(n)
     return [

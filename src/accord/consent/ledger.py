@@ -18,12 +18,15 @@ from operator import attrgetter
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Uuid, bindparam, insert, select, update
+from sqlalchemy import Integer, String, Uuid, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.consent.models import LedgerEvent, LedgerHead
 from accord.core import pg_bulk, sqlite_bulk
-from accord.core.db import among_many, insert_or_ignore, rowcount, transaction_info, utcnow
+from accord.core.db import among_many, transaction_info, utcnow
+from accord.core.direct import Direct
 
 GENESIS = "0" * 64
 VERSION = 1
@@ -95,30 +98,57 @@ def digest(canonical_bytes: bytes) -> str:
 _HEADS = "ledger_heads"  # transaction_info: subject -> (seq, hash) of the heads held
 
 
-# Built once: the hot path of every decision runs these as they are (compiled once, cached),
-# on the tables, so no ORM bookkeeping runs for rows the session never holds as objects.
+# Built once: the hot path of every decision runs these on the session's DBAPI cursor
+# (`accord.core.direct`: compiled once per dialect), on the tables, so no ORM bookkeeping runs
+# for rows the session never holds as objects.
 _heads: Any = LedgerHead.__table__
 _events: Any = LedgerEvent.__table__
 _SUBJECT = _heads.c.subject_id == bindparam("subject", type_=Uuid())
-_LOCK_HEAD = {
-    "postgresql": select(_heads.c.seq, _heads.c.hash).where(_SUBJECT).with_for_update(),
-    # A write that changes nothing takes SQLite's write lock, and reads the head.
-    "sqlite": update(_heads)
-    .where(_SUBJECT)
-    .values(seq=_heads.c.seq)
-    .returning(_heads.c.seq, _heads.c.hash),
-}
-_MOVE_HEAD = (
-    update(_heads)
-    .where(_SUBJECT, _heads.c.seq == bindparam("last"))
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_LOCK_HEAD = Direct(
+    {
+        "postgresql": select(_heads.c.seq, _heads.c.hash).where(_SUBJECT).with_for_update(),
+        # A write that changes nothing takes SQLite's write lock, and reads the head.
+        "sqlite": update(_heads)
+        .where(_SUBJECT)
+        .values(seq=_heads.c.seq)
+        .returning(_heads.c.seq, _heads.c.hash),
+    }
 )
-_INSERT_EVENT = insert(_events)
+_NEW_HEAD = Direct(
+    {
+        "postgresql": pg_insert(_heads).on_conflict_do_nothing(),
+        "sqlite": sqlite_insert(_heads).on_conflict_do_nothing(),
+    },
+    keys=["subject_id", "seq", "hash"],
+)
+_EVENT_COLUMNS = ["subject_id", "seq", "hash", "brand_id", "action", "occurred_at", "body"]
+_MOVED = _SUBJECT & (_heads.c.seq == bindparam("last", type_=Integer()))
+_NEW = {"seq": bindparam("seq", type_=Integer()), "hash": bindparam("hash", type_=String())}
+_MOVE_HEAD = Direct(update(_heads).where(_MOVED).values(_NEW))
+_INSERT_EVENT = Direct(insert(_events).inline(), keys=_EVENT_COLUMNS)
+
+
+def _move_and_insert() -> Any:
+    """PostgreSQL: the head moves and the event goes in by one statement, the event only when
+    the head moved (it had not moved under our lock): one round trip instead of two."""
+    moved = update(_heads).where(_MOVED).values(_NEW).returning(_heads.c.subject_id).cte("moved")
+    event = select(
+        moved.c.subject_id,
+        bindparam("seq", type_=Integer()),
+        bindparam("hash", type_=String()),
+        bindparam("brand_id", type_=Uuid()),
+        bindparam("action", type_=String()),
+        bindparam("occurred_at", type_=_events.c.occurred_at.type),
+        bindparam("body", type_=String()),
+    )
+    return insert(_events).from_select(_EVENT_COLUMNS, event)
+
+
+_APPEND = Direct({"postgresql": _move_and_insert()})
 
 
 def _lock_head(session: Session, subject: uuid.UUID) -> tuple[int, str] | None:
-    query = _LOCK_HEAD[session.get_bind().dialect.name]
-    row = session.execute(query, {"subject": subject}).one_or_none()
+    row = _LOCK_HEAD.first(session, subject=subject)
     return None if row is None else (row[0], row[1])
 
 
@@ -137,9 +167,7 @@ def hold(session: Session, subject: uuid.UUID) -> tuple[int, str]:
     if found is None:
         found = _lock_head(session, subject)
         if found is None:  # the person's first decision: their chain starts
-            insert_or_ignore(
-                session, LedgerHead, {"subject_id": subject, "seq": 0, "hash": GENESIS}
-            )
+            _NEW_HEAD.run(session, subject_id=subject, seq=0, hash=GENESIS)
             found = _lock_head(session, subject)
             assert found is not None
         held[subject] = found
@@ -200,24 +228,17 @@ def append(
     parts = (body["scope"], policy, body["evidence"], body["value"])
     raw = canonical_event(body) if all(map(_plain, parts)) else canonical(body)
     event_hash = digest(raw)
-    moved = session.execute(
-        _MOVE_HEAD, {"subject": subject, "last": last, "new_seq": seq, "new_hash": event_hash}
-    )
-    if rowcount(moved) != 1:
+    event = {"seq": seq, "hash": event_hash, "brand_id": brand, "action": action,
+             "occurred_at": moment, "body": raw.decode()}  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":
+        moved = _APPEND.run(session, subject=subject, last=last, **event)
+    else:
+        moved = _MOVE_HEAD.run(session, subject=subject, last=last, seq=seq, hash=event_hash)
+        if moved == 1:
+            _INSERT_EVENT.run(session, subject_id=subject, **event)
+    if moved != 1:
         raise RuntimeError(f"ledger head of {subject} moved under its lock")
     transaction_info(session)[_HEADS][subject] = (seq, event_hash)
-    session.execute(
-        _INSERT_EVENT,
-        {
-            "subject_id": subject,
-            "seq": seq,
-            "hash": event_hash,
-            "brand_id": brand,
-            "action": action,
-            "occurred_at": moment,
-            "body": raw.decode(),
-        },
-    )
     return Appended(subject, seq, event_hash, moment)
 
 

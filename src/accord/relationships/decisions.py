@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import rfc8785
 from sqlalchemy import Uuid, bindparam, delete, insert, select
@@ -23,6 +23,7 @@ from accord.brands.models import Brand
 from accord.consent import service as consent
 from accord.consent.service import Scope
 from accord.core.db import transaction_info, utcnow
+from accord.core.direct import Direct
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.read_memo import remembered
 from accord.relationships.models import (
@@ -53,9 +54,21 @@ class Actor:
 PORTAL = Actor()
 
 
+class Held(Protocol):
+    """What a decision needs of the relationship: a Relationship, or a row read under the
+    person's lock (`held_row`)."""
+
+    @property
+    def person_id(self) -> uuid.UUID: ...
+    @property
+    def brand_id(self) -> uuid.UUID: ...
+    @property
+    def state(self) -> str: ...
+
+
 def record(
     session: Session,
-    rel: Relationship,
+    rel: Held,
     action: str,
     actor: Actor,
     *,
@@ -159,7 +172,8 @@ def _hold(session: Session, rel: Relationship) -> None:
     fresh.add(rel)
 
 
-def _open(rel: Relationship) -> None:
+def open_relationship(rel: Held) -> None:
+    """Refuse a decision on an ended relationship."""
     if rel.state == State.ended:
         raise Conflict("This relationship has ended. Follow the brand again to start anew.")
 
@@ -233,7 +247,7 @@ def pause(
     session: Session, rel: Relationship, until: datetime | None, actor: Actor
 ) -> Relationship:
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     if until is not None and until <= utcnow():
         raise InvalidInput("The pause must end in the future.", field="until")
     if rel.state == State.paused and rel.paused_until == until:
@@ -248,7 +262,7 @@ def pause(
 
 def resume(session: Session, rel: Relationship, actor: Actor) -> Relationship:
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     if rel.state != State.paused:
         return rel
     rel.state, rel.paused_until = State.active.value, None
@@ -312,7 +326,7 @@ def set_purpose(
         raise InvalidInput(
             f"'{purpose.value}' is not granted; it comes with the relationship.", field="purpose"
         )
-    _open(rel)
+    open_relationship(rel)
     row = _grant_row(session, rel, purpose)
     scope = Scope(purpose=purpose.value)
     if on and row is not None and row.status != "granted":
@@ -329,7 +343,7 @@ def set_purpose(
 def request_purpose(session: Session, rel: Relationship, purpose: Purpose, actor: Actor) -> bool:
     """A brand recorded this purpose; it waits for the person's confirmation."""
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     row = _grant_row(session, rel, purpose)
     if row is not None:
         return False
@@ -349,7 +363,7 @@ def confirm_purpose(
 ) -> None:
     """The person confirmed (double opt-in): the purpose, its channels and topics take effect."""
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     row = _grant_row(session, rel, purpose)
     if row is None:
         session.add(_purpose_row(rel, purpose, "granted"))
@@ -377,7 +391,7 @@ def set_channel(
     session: Session, rel: Relationship, purpose: Purpose, channel: Channel, on: bool, actor: Actor
 ) -> bool:
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     key = (rel.person_id, rel.brand_id, purpose.value, channel.value)
     row = session.get(ChannelChoice, key)
     scope = Scope(purpose=purpose.value, channel=channel.value)
@@ -404,24 +418,23 @@ def brand_topic(session: Session, brand_id: uuid.UUID, topic_id: uuid.UUID) -> T
 
 _topics: Any = Topic.__table__
 _topic_choices: Any = TopicChoice.__table__
+_PERSON = bindparam("person", type_=Uuid())
+_TOPIC = bindparam("topic", type_=Uuid())
 # The brand's topic and the person's choice of it, in one statement.
-_TOPIC_AND_CHOICE = (
+_TOPIC_AND_CHOICE = Direct(
     select(_topics.c.purpose, _topics.c.retired_at, _topic_choices.c.person_id)
     .select_from(_topics)
     .outerjoin(
         _topic_choices,
-        (_topic_choices.c.topic_id == _topics.c.id)
-        & (_topic_choices.c.person_id == bindparam("person", type_=Uuid())),
+        (_topic_choices.c.topic_id == _topics.c.id) & (_topic_choices.c.person_id == _PERSON),
     )
-    .where(
-        _topics.c.id == bindparam("topic", type_=Uuid()),
-        _topics.c.brand_id == bindparam("brand", type_=Uuid()),
-    )
+    .where(_topics.c.id == _TOPIC, _topics.c.brand_id == bindparam("brand", type_=Uuid()))
 )
-_CHOOSE_TOPIC = insert(_topic_choices)
-_UNCHOOSE_TOPIC = delete(_topic_choices).where(
-    _topic_choices.c.person_id == bindparam("person", type_=Uuid()),
-    _topic_choices.c.topic_id == bindparam("topic", type_=Uuid()),
+_CHOOSE_TOPIC = Direct(insert(_topic_choices).inline(), keys=["person_id", "topic_id", "brand_id"])
+_UNCHOOSE_TOPIC = Direct(
+    delete(_topic_choices).where(
+        _topic_choices.c.person_id == _PERSON, _topic_choices.c.topic_id == _TOPIC
+    )
 )
 
 
@@ -429,23 +442,42 @@ def set_topic(
     session: Session, rel: Relationship, topic_id: uuid.UUID, on: bool, actor: Actor
 ) -> bool:
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     where = {"person": rel.person_id, "topic": topic_id, "brand": rel.brand_id}
-    found = session.execute(_TOPIC_AND_CHOICE, where).one_or_none()
+    found = _TOPIC_AND_CHOICE.first(session, **where)
     if found is None:
         raise NotFound("No such topic.", field="topic")
     purpose, retired_at, chosen = found
+    return topic_decision(
+        session, rel, topic_id, purpose, retired_at is not None, chosen is not None, on, actor
+    )
+
+
+def topic_decision(
+    session: Session,
+    rel: Held,
+    topic_id: uuid.UUID,
+    purpose: str,
+    retired: bool,
+    chosen: bool,
+    on: bool,
+    actor: Actor,
+) -> bool:
+    """Turn the person's topic on or off at an open relationship held under their lock, given
+    the topic and whether it is chosen as read under that lock; True when something changed.
+    The choice is written as a row (never held by the session as an object)."""
     scope = Scope(purpose=purpose, topic=topic_id)
-    if on and chosen is None:
-        if retired_at is not None:
+    if on and not chosen:
+        if retired:
             raise Conflict("This topic is retired and can no longer be chosen.", field="topic")
-        row = {"person_id": rel.person_id, "topic_id": topic_id, "brand_id": rel.brand_id}
-        session.execute(_CHOOSE_TOPIC, row)
+        _CHOOSE_TOPIC.run(
+            session, person_id=rel.person_id, topic_id=topic_id, brand_id=rel.brand_id
+        )
         record(session, rel, "grant", actor, scope=scope)
-    elif not on and chosen is not None:
-        session.execute(_UNCHOOSE_TOPIC, where)
-        # Written as rows: a copy of the choice the session holds (merged in by
-        # `confirm_purpose`) would now say it is still there.
+    elif not on and chosen:
+        _UNCHOOSE_TOPIC.run(session, person=rel.person_id, topic=topic_id)
+        # A copy of the choice the session holds (merged in by `confirm_purpose`) would now
+        # say it is still there.
         stale = session.identity_map.get(identity_key(TopicChoice, (rel.person_id, topic_id)))
         if stale is not None:
             session.expunge(stale)
@@ -458,7 +490,7 @@ def set_topic(
 
 def set_brand_cap(session: Session, rel: Relationship, cap: int, actor: Actor) -> bool:
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     if not 0 <= cap <= 100:
         raise InvalidInput("The cap must be between 0 and 100 messages a week.", field="brand_cap")
     if rel.brand_cap == cap:
@@ -472,7 +504,7 @@ def set_brand_cap(session: Session, rel: Relationship, cap: int, actor: Actor) -
 def share(session: Session, rel: Relationship, facts: dict[str, Any], actor: Actor) -> bool:
     """Self-profiling. The ledger keeps a digest of what was shared, never the facts."""
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     if rel.shared == facts:
         return False
     rel.shared = dict(facts)
@@ -515,7 +547,7 @@ def set_channel_order(
     """The person's order of preference among the brand's channels (first = preferred). A
     several-channel campaign reaches them on the first it may use. Unchanged: nothing written."""
     _hold(session, rel)
-    _open(rel)
+    open_relationship(rel)
     if len(set(channels)) != len(channels):
         raise InvalidInput("Each channel may appear once.", field="channels")
     current = [

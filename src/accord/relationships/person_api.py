@@ -85,9 +85,7 @@ async def change(
 def _change(
     session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, data: PreferenceChange
 ) -> Response:
-    rel, brand = service.held(session, person_id, brand_id)
-    service.apply_change(session, rel, data, PORTAL)
-    out = service.relationship_out(rel, brand, service.choices(session, person_id, brand_id))
+    out = service.change(session, person_id, brand_id, data, PORTAL)
     commit_in_route(session)
     # Already a RelationshipOut: encoded once here rather than validated again on the way out.
     return Response(out.model_dump_json(), media_type="application/json")

@@ -17,6 +17,7 @@ from sqlalchemy import Uuid, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.settings import Settings
 from accord.webhooks import registry
@@ -187,10 +188,12 @@ def emit(
 
 
 _endpoints: Any = WebhookEndpoint.__table__
-# Every decision asks this (a statement built once, on the table: compiled once).
-_ENABLED_ENDPOINTS = select(
-    _endpoints.c.id, _endpoints.c.is_channel, _endpoints.c.event_types
-).where(_endpoints.c.brand_id == bindparam("brand", type_=Uuid()), _endpoints.c.enabled.is_(True))
+# Every decision asks this: on the table, compiled once, run on the DBAPI cursor.
+_ENABLED_ENDPOINTS = Direct(
+    select(_endpoints.c.id, _endpoints.c.is_channel, _endpoints.c.event_types).where(
+        _endpoints.c.brand_id == bindparam("brand", type_=Uuid()), _endpoints.c.enabled.is_(True)
+    )
+)
 
 
 def emit_many(
@@ -209,9 +212,7 @@ def emit_many(
         raise ValueError(f"event type {type_!r} is not defined in accord.webhooks.registry")
     wanted = [
         endpoint_id
-        for endpoint_id, is_channel, event_types in session.execute(
-            _ENABLED_ENDPOINTS, {"brand": brand_id}
-        )
+        for endpoint_id, is_channel, event_types in _ENABLED_ENDPOINTS.all(session, brand=brand_id)
         if (is_channel if type_ == registry.MESSAGE_DELIVER.name else type_ in event_types)
     ]
     if not wanted or not events:
