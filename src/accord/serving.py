@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from accord.core.cli_helpers import HostOption, PortOption, fail, settings_for
+from accord.core.cycles import freeze_start_up
 from accord.core.errors import SchemaBehind
 from accord.core.settings import Settings
 
@@ -34,6 +35,7 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
         worker.start_thread()
         digests = DigestLoop(web_app.state.db, settings, web_app.state.mailer)
         digests.start_thread()
+    freeze_start_up()
     log_config = None
     if settings.log_format == "json":
         from accord.core.logs import configure

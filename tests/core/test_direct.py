@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -82,3 +82,8 @@ def test_an_error_is_sqlalchemys_and_the_transaction_goes_on(session: Session) -
     with pytest.raises(IntegrityError), session.begin_nested():
         ADD.run(session, created_at=key.created_at, **row)
     assert READ.first(session, brand=brand.id).id == key.id
+
+
+def test_values_the_statement_carries_are_bound(session: Session) -> None:
+    both = Direct(select((literal("a, ") + literal("b")).label("both")))
+    assert both.first(session).both == "a, b"

@@ -12,16 +12,17 @@ from tests.builders import make_brand, make_topic
 from tests.helpers import statements_run as statements
 from tests.relationships.test_person_api import signed_in
 
-# Seen by the engine (most run on the DBAPI cursor, `accord.core.direct`, which the engine's
-# listeners still see): the person's ledger head locked and read, the relationship with its
-# brand and the topic, the person's choices (the answer is built from them and the decision),
-# the choice written, the head moved and the event inserted (one statement on PostgreSQL, two on
-# SQLite), the brand's webhook endpoints. (The session check before them runs outside the
-# engine, `accord.core.prepared`: eight in all on SQLite.)
-STATEMENTS_PER_TOPIC_CHANGE = 7
+# Seen by the engine (they run on the DBAPI cursor, `accord.core.direct`, which the engine's
+# listeners still see): the person's ledger head locked and read; the relationship with its
+# brand, the topic, the person's choices (the answer is built from them and the decision) and
+# whether the brand's webhooks listen (they do not here: their endpoints are not read); the
+# choice written; the head moved and the event inserted (one statement on PostgreSQL, two on
+# SQLite). (The session check before them runs outside the engine, `accord.core.prepared` or
+# `accord.core.loop_reads`.)
+STATEMENTS_PER_TOPIC_CHANGE = {"postgresql": 4, "sqlite": 5}
 
 
-def test_one_topic_change_costs_at_most_seven_statements(
+def test_one_topic_change_costs_four_or_five_statements(
     client: TestClient, session: Session, engine: Engine
 ) -> None:
     _, csrf = signed_in(client, session)
@@ -35,5 +36,5 @@ def test_one_topic_change_costs_at_most_seven_statements(
             answer = client.patch(path, json={"topics": {str(topic.id): on}}, headers=csrf)
         assert answer.status_code == 200, answer.text
         assert answer.json()["topics"] == ([str(topic.id)] if on else [])
-        assert len(seen) <= STATEMENTS_PER_TOPIC_CHANGE, "\n".join(seen)
+        assert len(seen) <= STATEMENTS_PER_TOPIC_CHANGE[engine.dialect.name], "\n".join(seen)
     assert session.scalar(select(func.count()).select_from(LedgerEvent)) == (before or 0) + 3

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from accord.analytics.service import segment_people
-from accord.campaigns.gate_sql import Related
+from accord.campaigns.gate_sql import Related, zones_in_use
 from accord.campaigns.models import Campaign
 from accord.ideas import service as ideas
 from accord.people.models import ContactPoint, Person
@@ -61,7 +61,7 @@ def local_instants(session: Session, campaign: Campaign) -> dict[str, datetime]:
     assert campaign.local_date is not None and campaign.local_time is not None
     day = date.fromisoformat(campaign.local_date)
     hour, minute = (int(x) for x in campaign.local_time.split(":"))
-    zones = session.scalars(select(Person.time_zone).distinct()).all()
+    zones = zones_in_use(session)
     return {
         zone: datetime.combine(day, time(hour, minute), ZoneInfo(zone)).astimezone(ZoneInfo("UTC"))
         for zone in zones

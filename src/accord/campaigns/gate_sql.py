@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import (
@@ -60,6 +60,7 @@ from accord.campaigns.gate_rules import (
 )
 from accord.compliance import service as compliance
 from accord.core.db import UTCDateTime, unindexed
+from accord.core.read_memo import remembered
 from accord.outbox.models import OutboxMessage
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import (
@@ -101,9 +102,20 @@ MARKETING_GRANT = PurposeGrant.__table__.alias("marketing_grant")
 TOPIC_CHOICE = TopicChoice.__table__.alias("topic_choice")
 
 
+def zones_in_use(session: Session) -> list[str]:
+    """The time zones people have (once a request: a campaign's page reads them for its start
+    time and for its preview's gate)."""
+    return list(
+        remembered(
+            session,
+            ("zones_in_use",),
+            lambda: session.scalars(select(Person.time_zone).distinct()).all(),
+        )
+    )
+
+
 def zone_minutes(session: Session, at: datetime) -> list[tuple[str, int]]:
-    zones = session.scalars(select(Person.time_zone).distinct()).all()
-    return [(zone, local_minute(at, zone)) for zone in zones]
+    return [(zone, local_minute(at, zone)) for zone in zones_in_use(session)]
 
 
 def _facts(
@@ -261,10 +273,18 @@ def _facts(
         global_sent=global_sent,
         # Correlated to the last choice table, as contact points are: probed only for people
         # the earlier rules let through (where it is NULL an earlier rule fails already).
-        terms_forbid=terms.forbids(sending.purpose, chosen, sending.brand_id),
+        terms_forbid=_terms_forbid(sending.purpose, chosen, sending.brand_id),
         legal_window=legal_window,
         legal_limits=legal_limits,
     )
+
+
+@lru_cache(maxsize=256)
+def _terms_forbid(purpose: str, chosen: Any, brand_id: uuid.UUID) -> ColumnElement[bool]:
+    """`terms.forbids`, built once per purpose, brand and correlating column (one of the
+    module's aliases): a large tree, a sixth of a campaign page's preview to build, and the
+    same every time (an expression is immutable, so statements may share it)."""
+    return terms.forbids(purpose, chosen, brand_id)
 
 
 Span = Callable[[Any], list[ColumnElement[bool]]]

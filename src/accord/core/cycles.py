@@ -35,3 +35,14 @@ def uncollected() -> Iterator[None]:
             _holders -= 1
             if _holders == 0 and _was_enabled:
                 gc.enable()
+
+
+def freeze_start_up() -> None:
+    """Leave what a long-running process built at start-up out of every later collection.
+
+    The web app's routes, models, schemas and modules are some 300,000 tracked objects that live
+    as long as the process; every full collection walked them all, a pause of 100-400 ms of the
+    event loop under load (every request in flight waits: bench/api_overhead.py's PostgreSQL
+    p99). Garbage made so far is collected first, so none of it is kept."""
+    gc.collect()
+    gc.freeze()

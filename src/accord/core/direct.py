@@ -49,9 +49,16 @@ class _Compiled:
         compiled: Any = statement.compile(dialect=dialect, column_keys=keys)
         self.sql = compiled.string
         self.positions = list(compiled.positiontup or [])
+        names: dict[Any, str] = compiled.bind_names  # each bound parameter: its name in the SQL
         self.binds: dict[str, _Processor] = {
-            bind.key: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            names[bind]: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for bind in compiled.binds.values()
+        }
+        # Values the statement carries itself (a `literal`, a bound constant), as compiled.
+        self.constants = {
+            names[bind]: bind.value
+            for bind in compiled.binds.values()
+            if not bind.required and bind.callable is None
         }
         columns = _columns(statement)
         self.writes = not isinstance(statement, Select | CompoundSelect)
@@ -63,7 +70,7 @@ class _Compiled:
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
         bound = {}
-        for name, value in values.items():
+        for name, value in (values if not self.constants else {**self.constants, **values}).items():
             process = self.binds[name]
             bound[name] = value if process is None or value is None else process(value)
         if self.positions:

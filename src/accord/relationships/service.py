@@ -27,7 +27,7 @@ from accord.core.db import insert_or_ignore, utcnow
 from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.core.read_memo import remembered
-from accord.relationships import decisions, global_prefs, topics
+from accord.relationships import decisions, global_prefs, topic_change, topics
 from accord.relationships.decisions import PORTAL as PORTAL
 from accord.relationships.decisions import Actor as Actor
 from accord.relationships.decisions import brand_topic as brand_topic
@@ -229,90 +229,7 @@ def change(
         rel, brand = decisions.held(session, person_id, brand_id)
         apply_change(session, rel, data, actor)
         return relationship_out(rel, brand, choices(session, person_id, brand_id))
-    return _change_topics(session, person_id, brand_id, data.topics, actor)
-
-
-_rels: Any = Relationship.__table__
-_brands: Any = Brand.__table__
-_topics: Any = Topic.__table__
-# The relationship, its brand and (when the change names one) the first topic the change
-# names: one statement, run under the person's lock.
-_HELD_ROW = Direct(
-    select(
-        _rels.c.person_id,
-        _rels.c.brand_id,
-        _rels.c.state,
-        _rels.c.paused_until,
-        _rels.c.brand_cap,
-        _brands.c.name.label("brand_name"),
-        _brands.c.slug.label("brand_slug"),
-        _topics.c.purpose.label("topic_purpose"),
-        _topics.c.retired_at.label("topic_retired_at"),
-    )
-    .select_from(_rels)
-    .join(_brands, _brands.c.id == _rels.c.brand_id)
-    .outerjoin(
-        _topics,
-        (_topics.c.id == bindparam("topic", type_=Uuid()))
-        & (_topics.c.brand_id == _rels.c.brand_id),
-    )
-    .where(
-        _rels.c.person_id == bindparam("person", type_=Uuid()),
-        _rels.c.brand_id == bindparam("brand", type_=Uuid()),
-    )
-)
-_TOPIC = Direct(
-    select(_topics.c.purpose, _topics.c.retired_at).where(
-        _topics.c.id == bindparam("topic", type_=Uuid()),
-        _topics.c.brand_id == bindparam("brand", type_=Uuid()),
-    )
-)
-
-
-def _change_topics(
-    session: Session,
-    person_id: uuid.UUID,
-    brand_id: uuid.UUID,
-    wanted: dict[uuid.UUID, bool],
-    actor: Actor,
-) -> RelationshipOut:
-    """`change` for the commonest change, topics turned on or off, on rows rather than ORM
-    objects: the relationship with its brand and first topic read in one statement under the
-    person's lock, the person's choices in one more, each topic's decision written as rows
-    (`decisions.topic_decision`, as `set_topic` does), and the answer built from the choices read
-    and the decisions made rather than read again."""
-    consent.hold(session, person_id)
-    topic_ids = list(wanted)
-    first = topic_ids[0] if topic_ids else None
-    rel = _HELD_ROW.first(session, person=person_id, brand=brand_id, topic=first)
-    if rel is None:
-        raise NotFound("No relationship with this brand.")
-    chosen = _choices(session, person_id, brand_id)
-    topics = set(chosen.topics)
-    for topic_id, on in wanted.items():
-        decisions.open_relationship(rel)
-        if topic_id == first:
-            purpose, retired_at = rel.topic_purpose, rel.topic_retired_at
-        else:
-            found = _TOPIC.first(session, topic=topic_id, brand=brand_id)
-            purpose, retired_at = (None, None) if found is None else found
-        if purpose is None:
-            raise NotFound("No such topic.", field="topic")
-        is_chosen = topic_id in topics
-        retired = retired_at is not None
-        if decisions.topic_decision(session, rel, topic_id, purpose, retired, is_chosen, on, actor):
-            (topics.add if on else topics.discard)(topic_id)
-    return RelationshipOut(
-        brand_id=brand_id,
-        brand_name=rel.brand_name,
-        brand_slug=rel.brand_slug,
-        state=effective_state(rel),
-        paused_until=rel.paused_until,
-        purposes=chosen.purposes,
-        channels=chosen.channels,
-        topics=sorted(topics),
-        brand_cap=rel.brand_cap,
-    )
+    return topic_change.change_topics(session, person_id, brand_id, data.topics, actor)
 
 
 def apply_change(

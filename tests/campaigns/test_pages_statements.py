@@ -1,0 +1,29 @@
+"""How many statements a draft campaign's page runs: the member and brand, the campaign, its
+topic, the saved segments of the form, the compliance rules' freshness and the preview's one
+count by reason; nothing read twice (the time zones in use, read for a local schedule's start
+and again for the gate's quiet hours, come from the request's read memo)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.campaigns.test_pages import HTML, create, signed_in
+from tests.helpers import selects_run
+
+DRAFT_PAGE_SELECTS = 8
+
+
+def test_a_draft_campaign_page_reads_each_thing_once(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    w = signed_in(client, session)
+    campaign_id = create(client, w["topic"])
+    client.get(f"/console/campaigns/{campaign_id}", headers=HTML)  # warm
+    with selects_run(app.state.db.engine) as selects:
+        page = client.get(f"/console/campaigns/{campaign_id}", headers=HTML)
+    assert page.status_code == 200 and 'id="preview-eligible">4<' in page.text
+    repeated = [s for s in set(selects) if selects.count(s) > 1]
+    assert repeated == [], repeated
+    assert len(selects) <= DRAFT_PAGE_SELECTS, "\n".join(selects)
