@@ -11,7 +11,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 import accord
 import accord.models
@@ -20,12 +19,9 @@ from accord.core.loop_reads import LoopReads
 from accord.core.migrate import ensure_current
 from accord.core.settings import Settings
 from accord.core.web import openapi, route_index
-from accord.core.web.body_limit import BodySizeLimit
-from accord.core.web.busy_retry import RetryWhenBusy
+from accord.core.web.edge import Edge
 from accord.core.web.errors import install_error_handlers
-from accord.core.web.idempotency import IdempotencyMiddleware
 from accord.core.web.request_slots import RequestSlots
-from accord.core.web.security_headers import SecurityHeaders
 from accord.core.web.templates import build_templates
 from accord.mail.backends import build_mailer
 
@@ -68,21 +64,18 @@ def create_app(
     app.state.request_slots = RequestSlots(settings.db_connections)
     app.state.loop_reads = LoopReads(db.engine, settings.db_connections)
 
-    # Each add_middleware wraps the ones before: the security headers go on every answer
-    # (the size limit's 413 too), and the size limit sees bytes before anything buffers them.
-    # Innermost: a request SQLite found busy runs again before idempotency records its answer.
-    app.add_middleware(RetryWhenBusy, sqlite=db.engine.dialect.name == "sqlite")
-    app.add_middleware(IdempotencyMiddleware)
+    # One layer for what every request passes through (security headers on every answer, the
+    # body size limit, the session cookie, Idempotency-Key, SQLite's retry when busy).
     app.add_middleware(
-        SessionMiddleware,
+        Edge,
+        https=settings.secure_cookies,
+        max_bytes=settings.max_body_bytes,
         secret_key=secret,
         session_cookie="accord_session",
         max_age=settings.session_days * 86400,
         same_site="lax",
-        https_only=settings.secure_cookies,
+        sqlite=db.engine.dialect.name == "sqlite",
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     install_error_handlers(app)
     openapi.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -5,11 +5,16 @@ the same refusals as any other change, and a no-op writes nothing."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accord.core.settings import Settings
 from accord.relationships import topics
+from accord.webhooks import service as webhooks
+from accord.webhooks.models import WebhookEvent
 from tests.builders import make_brand, make_topic
 from tests.relationships.test_person_api import events, signed_in
+from tests.webhook_receiver import start_receiver
 
 
 def test_the_answer_is_what_a_fresh_read_gives(client: TestClient, session: Session) -> None:
@@ -67,3 +72,27 @@ def test_refusals_write_nothing(client: TestClient, session: Session) -> None:
         headers=csrf,
     )
     assert stranger.status_code == 404
+
+
+def test_a_listening_brand_hears_of_each_decision(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    _, csrf = signed_in(client, session)
+    brand, deaf = make_brand(session), make_brand(session)
+    receiver = start_receiver()
+    try:
+        webhooks.create_endpoint(
+            session, settings, brand.id, url=receiver.url, event_types=["consent.changed"]
+        )
+    finally:
+        receiver.close()
+    for each in (brand, deaf):
+        topic = make_topic(session, brand=each)
+        client.post("/api/v1/me/relationships", json={"brand": each.slug}, headers=csrf)
+        path = f"/api/v1/me/relationships/{each.id}"
+        for on in (True, False):
+            changed = client.patch(path, json={"topics": {str(topic.id): on}}, headers=csrf)
+            assert changed.status_code == 200
+    heard = session.scalars(select(WebhookEvent).where(WebhookEvent.type == "consent.changed"))
+    by_brand = sorted((e.brand_id, e.payload["data"]["action"]) for e in heard)
+    assert by_brand == sorted([(brand.id, "grant"), (brand.id, "withdraw")])

@@ -74,6 +74,7 @@ def record(
     *,
     scope: Scope | None = None,
     value: dict[str, Any] | None = None,
+    listening: bool | None = None,
 ) -> consent.Appended:
     event = consent.append(
         session,
@@ -103,6 +104,7 @@ def record(
             "at": consent.timestamp(event.occurred_at),
         },
         event_id=f"msg_ledger_{event.subject_id.hex}_{event.seq}",
+        listening=listening,
     )
     return event
 
@@ -462,9 +464,11 @@ def topic_decision(
     chosen: bool,
     on: bool,
     actor: Actor,
+    listening: bool | None = None,
 ) -> bool:
     """Turn the person's topic on or off at an open relationship held under their lock, given
-    the topic and whether it is chosen as read under that lock; True when something changed.
+    the topic and whether it is chosen as read under that lock (and, when read with them,
+    whether the brand's webhooks listen: `webhooks.listening`); True when something changed.
     The choice is written as a row (never held by the session as an object)."""
     scope = Scope(purpose=purpose, topic=topic_id)
     if on and not chosen:
@@ -473,7 +477,7 @@ def topic_decision(
         _CHOOSE_TOPIC.run(
             session, person_id=rel.person_id, topic_id=topic_id, brand_id=rel.brand_id
         )
-        record(session, rel, "grant", actor, scope=scope)
+        record(session, rel, "grant", actor, scope=scope, listening=listening)
     elif not on and chosen:
         _UNCHOOSE_TOPIC.run(session, person=rel.person_id, topic=topic_id)
         # A copy of the choice the session holds (merged in by `confirm_purpose`) would now
@@ -481,7 +485,7 @@ def topic_decision(
         stale = session.identity_map.get(identity_key(TopicChoice, (rel.person_id, topic_id)))
         if stale is not None:
             session.expunge(stale)
-        record(session, rel, "withdraw", actor, scope=scope)
+        record(session, rel, "withdraw", actor, scope=scope, listening=listening)
     else:
         return False
     session.flush()

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.consent.models import LedgerEvent
 from accord.core.errors import NotFound
 from accord.core.validation import Line
-from accord.core.web.deps import SessionDep, commit_in_route
+from accord.core.web.deps import SessionDep, commit_in_route, in_slot
 from accord.core.web.params import SmallId
 from accord.people.deps import PersonDep
 from accord.relationships import service
@@ -69,11 +70,22 @@ def my_relationship(brand_id: uuid.UUID, person: PersonDep, session: SessionDep)
 
 
 @router.patch("/relationships/{brand_id}", response_model=RelationshipOut)
-def change(
-    brand_id: uuid.UUID, data: PreferenceChange, person: PersonDep, session: SessionDep
+async def change(
+    brand_id: uuid.UUID,
+    data: PreferenceChange,
+    person: PersonDep,
+    session: SessionDep,
+    request: Request,
 ) -> Response:
     """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
-    out = service.change(session, person.person_id, brand_id, data, PORTAL)
+    # The busiest write a person makes: in the request slots' threads (`in_slot`).
+    return await in_slot(request, _change, session, person.person_id, brand_id, data)
+
+
+def _change(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, data: PreferenceChange
+) -> Response:
+    out = service.change(session, person_id, brand_id, data, PORTAL)
     commit_in_route(session)
     # Already a RelationshipOut: encoded once here rather than validated again on the way out.
     return Response(out.model_dump_json(), media_type="application/json")

@@ -4,10 +4,10 @@ A person's PATCH of their relationship is, most of the time, one topic turned on
 decision, one ledger event. Through the ORM it cost nine statements, each with several times
 the CPU the database spends on it. Here: the person's ledger head locked (`consent.hold`), then
 the relationship, its brand, the first topic the change names and the person's choices at the
-brand in one statement (`_HELD`, under the lock), each decision written as rows
-(`decisions.topic_decision`, as `set_topic` does), and the answer built from what was read and
-the decisions made rather than read again (tests/relationships/test_topic_change.py holds it to
-what a fresh read gives).
+brand (and whether its webhooks listen) in one statement (`_HELD`, under the lock), each
+decision written as rows (`decisions.topic_decision`, as `set_topic` does), and the answer
+built from what was read and the decisions made rather than read again
+(tests/relationships/test_topic_change.py holds it to what a fresh read gives).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from accord.relationships.models import (
 )
 from accord.relationships.replay import effective_state
 from accord.relationships.schemas import RelationshipOut
+from accord.webhooks import service as webhooks
 
 _rels: Any = Relationship.__table__
 _brands: Any = Brand.__table__
@@ -41,10 +42,11 @@ _topics: Any = Topic.__table__
 
 
 def _held(aggregate: Callable[[Any], Any]) -> Any:
-    """The relationship, its brand, the topic `:topic` (when the brand has it) and the person's
+    """The relationship, its brand, the topic `:topic` (when the brand has it), the person's
     purposes, channels and topics at the brand, each as one text ("purpose status,…",
     "purpose channel,…", "topic,…"; none: null) that `aggregate` (the dialect's string
-    aggregate) folds: one row."""
+    aggregate) folds, and whether the brand's webhooks listen (none: no read of them for each
+    decision): one row."""
 
     def folded(table: Any, *parts: Any) -> Any:
         text = parts[0] if len(parts) == 1 else parts[0] + literal_column("' '") + parts[1]
@@ -71,6 +73,7 @@ def _held(aggregate: Callable[[Any], Any]) -> Any:
             folded(grants, grants.c.purpose, grants.c.status).label("purposes"),
             folded(channels, channels.c.purpose, channels.c.channel).label("channels"),
             folded(chosen, cast(chosen.c.topic_id, String)).label("topics"),
+            webhooks.listening(_rels.c.brand_id).label("listening"),
         )
         .select_from(_rels)
         .join(_brands, _brands.c.id == _rels.c.brand_id)
@@ -130,7 +133,9 @@ def change_topics(
             raise NotFound("No such topic.", field="topic")
         is_chosen = topic_id in topics
         retired = retired_at is not None
-        if decisions.topic_decision(session, rel, topic_id, purpose, retired, is_chosen, on, actor):
+        if decisions.topic_decision(
+            session, rel, topic_id, purpose, retired, is_chosen, on, actor, rel.listening
+        ):
             (topics.add if on else topics.discard)(topic_id)
     channels: dict[str, list[str]] = {}
     for purpose, channel in _pairs(rel.channels):

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, func, insert, select, update
+from sqlalchemy import Uuid, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from accord.core.db import utcnow
@@ -181,13 +181,26 @@ def emit(
     data: Mapping[str, Any],
     *,
     event_id: str | None = None,
+    listening: bool | None = None,
 ) -> str | None:
-    """Raise one event for the brand; see `emit_many`."""
+    """Raise one event for the brand; see `emit_many`. `listening`: what `listening(brand)`
+    gave in this transaction, when the caller read it; False spares the read of the brand's
+    endpoints (there are none to deliver to)."""
+    if listening is False:
+        return None
     ids = emit_many(session, brand_id, type_, [(event_id or new_event_id(), data)])
     return ids[0] if ids else None
 
 
 _endpoints: Any = WebhookEndpoint.__table__
+
+
+def listening(brand_id: Any) -> Any:
+    """Whether the brand (a column or value) has an enabled endpoint: for a statement that reads
+    the brand anyway to carry, and hand to `emit`."""
+    return exists().where(_endpoints.c.brand_id == brand_id, _endpoints.c.enabled.is_(True))
+
+
 # Every decision asks this: on the table, compiled once, run on the DBAPI cursor.
 _ENABLED_ENDPOINTS = Direct(
     select(_endpoints.c.id, _endpoints.c.is_channel, _endpoints.c.event_types).where(

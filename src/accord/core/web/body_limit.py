@@ -1,71 +1,64 @@
-"""Refuses request bodies over the configured size with a 413, before any handler runs."""
+"""Refuses request bodies over the configured size with a 413, before any handler runs.
+
+Used by the web edge (`accord.core.web.edge`): a Content-Length over the limit is refused at
+once; a body without one (chunked) is counted as it is read, and reading past the limit raises
+`TooLarge`, which the edge answers with the 413 unless an answer has started."""
 
 from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive
 
 from accord.core.web.error_body import error_body
 
 
-class _TooLarge(Exception):
+class TooLarge(Exception):
     pass
 
 
-def _error(limit: int) -> bytes:
+def error(limit: int) -> bytes:
     detail = f"The request body is larger than {limit} bytes."
     return json.dumps(error_body("PayloadTooLarge", detail, "body")).encode()
 
 
-class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
+def refusal(limit: int) -> Message:
+    """The 413's start (its body is `error(limit)`)."""
+    return {
+        "type": "http.response.start",
+        "status": 413,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(error(limit))).encode()),
+        ],
+    }
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
-            return
-        seen = 0
-        started = False
 
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
+def counting(receive: Receive, limit: int) -> Receive:
+    """`receive` that raises TooLarge once more than `limit` bytes of body have come."""
+    seen = 0
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+    async def counting_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise TooLarge
+        return message
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+    return counting_receive
 
-    async def _refuse(self, send: Send) -> None:
-        body = _error(self.max_bytes)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body (bounded by the limit the edge applies); None if the client
+    left."""
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from functools import partial
 from types import TracebackType
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
@@ -17,6 +18,9 @@ from accord.core.prepared import server_idle
 from accord.core.read_memo import remember
 from accord.core.settings import Settings
 from accord.core.web.request_slots import RequestSlots
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _finish(session: Session, ok: bool) -> None:
@@ -124,6 +128,16 @@ def commit_in_route(session: Session) -> None:
     load waits in the event loop's queue behind other requests. Only as a route's last step:
     the request is still one unit of work, and a failure here is still the request's error."""
     session.commit()
+
+
+async def in_slot(request: Request, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`call(...)`, a route's synchronous work, in the request slots' own threads.
+
+    For an `async def` route that holds a session (so a slot) and whose work is synchronous: a
+    plain `def` route runs in anyio's thread pool, whose hand-over costs the event loop more
+    (`RequestSlots.run`), and whose threads are more threads to share the GIL with."""
+    slots: RequestSlots = request.app.state.request_slots
+    return await slots.run(call, *args, **kwargs)
 
 
 def client_ip(request: Request) -> str | None:

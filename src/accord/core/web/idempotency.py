@@ -45,6 +45,11 @@ def _api_post(scope: Scope) -> bool:
     )
 
 
+def wants_idempotency(scope: Scope) -> bool:
+    """An API POST that carries an Idempotency-Key (the web edge sends only these here)."""
+    return _api_post(scope) and any(name == HEADER for name, _ in scope["headers"])
+
+
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
