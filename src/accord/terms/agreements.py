@@ -14,9 +14,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import Uuid, and_, bindparam, delete, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -368,6 +369,44 @@ def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(insert(Agreement).on_conflict_do_nothing(), rows)
 
 
+def _missing_select(person: Any, brand: Any) -> Any:
+    """Proffers to every brand that lack a live row with a brand the person is related to."""
+    p = Proffer
+    related = relationships.related(person_id=person, brand_id=brand).subquery()
+    live = select(Agreement.id).where(
+        Agreement.subject_id == p.person_id,
+        Agreement.brand_id == related.c.brand_id,
+        Agreement.slug == p.slug,
+        Agreement.withdrawn_at.is_(None),
+    )
+    return (
+        select(p.id, p.person_id, p.slug, p.version, p.created_at, related.c.brand_id)
+        .join(related, related.c.person_id == p.person_id)
+        .where(p.brand_id.is_(None), p.withdrawn_at.is_(None), ~exists(live))
+    )
+
+
+def _due_select(person: Any, brand: Any) -> Any:
+    """Pending rows whose entry the brand publishes."""
+    a, b = Agreement, BrandAcceptance
+    due = (
+        select(a.id, a.subject_id)
+        .join(b, and_(b.brand_id == a.brand_id, b.slug == a.slug, b.version == a.version))
+        .where(a.status == Status.pending.value, a.withdrawn_at.is_(None))
+    )
+    if person is not None:
+        due = due.where(a.subject_id == person)
+    if brand is not None:
+        due = due.where(a.brand_id == brand)
+    return due.order_by(a.subject_id, a.id)
+
+
+@cache
+def _person_settle_statements() -> tuple[Any, Any]:
+    person = bindparam("person", type_=Uuid())
+    return _missing_select(person, None), _due_select(person, None)
+
+
 def settle(
     session: Session,
     *,
@@ -379,19 +418,13 @@ def settle(
     brand, or both: a pending row for each brand the person has since started a relationship
     with, and the acceptance (with its event) of each pending row whose entry the brand
     publishes. Returns how many agreements it accepted."""
-    p = Proffer
-    related = relationships.related(person_id=person_id, brand_id=brand_id).subquery()
-    live = select(Agreement.id).where(
-        Agreement.subject_id == p.person_id,
-        Agreement.brand_id == related.c.brand_id,
-        Agreement.slug == p.slug,
-        Agreement.withdrawn_at.is_(None),
-    )
-    missing = session.execute(
-        select(p.id, p.person_id, p.slug, p.version, p.created_at, related.c.brand_id)
-        .join(related, related.c.person_id == p.person_id)
-        .where(p.brand_id.is_(None), p.withdrawn_at.is_(None), ~exists(live))
-    ).all()
+    if person_id is not None and brand_id is None:
+        # A person's pages settle on every view: the statements are built once, the person bound.
+        missing_q, due_q = _person_settle_statements()
+        missing = session.execute(missing_q, {"person": person_id}).all()
+    else:
+        missing = session.execute(_missing_select(person_id, brand_id)).all()
+        due_q = None
     now = utcnow()
     _insert_rows(
         session,
@@ -410,18 +443,12 @@ def settle(
             for m in missing
         ],
     )
-    a, b = Agreement, BrandAcceptance
-    due = (
-        select(a.id, a.subject_id)
-        .join(b, and_(b.brand_id == a.brand_id, b.slug == a.slug, b.version == a.version))
-        .where(a.status == Status.pending.value, a.withdrawn_at.is_(None))
-    )
-    if person_id is not None:
-        due = due.where(a.subject_id == person_id)
-    if brand_id is not None:
-        due = due.where(a.brand_id == brand_id)
+    if due_q is not None:
+        due_rows = session.execute(due_q, {"person": person_id}).all()
+    else:
+        due_rows = session.execute(_due_select(person_id, brand_id)).all()
     accepted = 0
-    for agreement_id, subject in session.execute(due.order_by(a.subject_id, a.id)).all():
+    for agreement_id, subject in due_rows:
         consent.hold(session, subject)
         row = session.get(Agreement, agreement_id)
         if row is None:
