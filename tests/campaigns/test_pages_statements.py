@@ -1,7 +1,8 @@
 """How many statements a draft campaign's page runs: the member and brand, the campaign, its
-topic, the saved segments of the form, the compliance rules' freshness and the preview's one
-count by reason; nothing read twice (the time zones in use, read for a local schedule's start
-and again for the gate's quiet hours, come from the request's read memo)."""
+topic, the saved segments of the form, the compliance rules' freshness, the preview's one
+count by reason and the member's address for the test send (that column, not the member's
+row); nothing read twice (the time zones in use, read for a local schedule's start and again
+for the gate's quiet hours, come from the request's read memo)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,6 @@ def test_a_draft_campaign_page_reads_each_thing_once(
     repeated = [s for s in set(selects) if selects.count(s) > 1]
     assert repeated == [], repeated
     assert len(selects) <= DRAFT_PAGE_SELECTS, "\n".join(selects)
+    # "Test send to me" shows the member's address: that column is read, not the member's row.
+    assert "Test send to me" in page.text and w["member"].email in page.text
+    assert not [s for s in selects if "members.password_hash" in s], selects

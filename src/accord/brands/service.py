@@ -139,6 +139,13 @@ def list_members(
     )
 
 
+def member_email(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID) -> str | None:
+    """The member's address alone (a page that shows it need not load the member)."""
+    return session.scalar(
+        select(Member.email).where(Member.id == member_id, Member.brand_id == brand_id)
+    )
+
+
 def get_member(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID) -> Member:
     member = session.scalars(
         select(Member).where(Member.id == member_id, Member.brand_id == brand_id)

@@ -290,8 +290,9 @@ def _detail_context(
         "counts": counts,
         "reasons": view.reason_rows(counts),
         **_sms_of(session, campaign, topic),
-        "member": brands.get_member(session, caller.brand_id, caller.member_id)
-        if caller.member_id
+        # For "Test send to me", which only a member who may write is offered.
+        "member_email": brands.member_email(session, caller.brand_id, caller.member_id)
+        if caller.member_id and base["can_write"]
         else None,
     }
 
