@@ -18,7 +18,6 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from accord.app import create_app
-    from accord.core.web.http_protocol import OneWriteHttpProtocol
 
     try:
         web_app = create_app(settings)
@@ -51,7 +50,6 @@ def serve_app(settings: Settings, host: str, port: int) -> None:
             log_level="info",
             log_config=log_config,
             access_log=settings.access_log,
-            http=OneWriteHttpProtocol,  # an answer's head and body in one write
         )
     finally:
         if worker is not None:

@@ -47,24 +47,20 @@ class Live:
         reads: LoopReads = self.app.state.loop_reads
         return reads
 
-    def server_connections(self) -> int:
-        """The loop reads' connections the server holds for this database."""
+    def _on_loop_connections(self, what: str) -> list[Any]:
+        """`what` for each of the server's loop-read connections to this database."""
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            row = admin.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
-                " AND application_name = %s",
-                (self.engine.url.database, APPLICATION_NAME),
-            ).fetchone()
-        return int(row[0]) if row else 0
-
-    def terminate_loop_connections(self) -> int:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            rows = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-                " AND application_name = %s",
+            return admin.execute(
+                f"SELECT {what} FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
                 (self.engine.url.database, APPLICATION_NAME),
             ).fetchall()
-        return len(rows)
+
+    def server_connections(self) -> int:
+        """The loop reads' connections the server holds for this database."""
+        return len(self._on_loop_connections("pid"))
+
+    def terminate_loop_connections(self) -> int:
+        return len(self._on_loop_connections("pg_terminate_backend(pid)"))
 
 
 def _live(backend: str, tmp_path: Path) -> Iterator[Live]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from accord.analytics.service import segment_people
 from accord.campaigns.gate_sql import Related, zones_in_use
 from accord.campaigns.models import Campaign
+from accord.core.dates import zone_info
 from accord.ideas import service as ideas
 from accord.people.models import ContactPoint, Person
 from accord.relationships.models import Relationship
@@ -61,11 +61,9 @@ def local_instants(session: Session, campaign: Campaign) -> dict[str, datetime]:
     assert campaign.local_date is not None and campaign.local_time is not None
     day = date.fromisoformat(campaign.local_date)
     hour, minute = (int(x) for x in campaign.local_time.split(":"))
-    zones = zones_in_use(session)
-    return {
-        zone: datetime.combine(day, time(hour, minute), ZoneInfo(zone)).astimezone(ZoneInfo("UTC"))
-        for zone in zones
-    }
+    zones, utc = zones_in_use(session), zone_info("UTC")
+    moment = time(hour, minute)
+    return {zone: datetime.combine(day, moment, zone_info(zone)).astimezone(utc) for zone in zones}
 
 
 def people_by_email(

@@ -35,11 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, bindparam, cast, func, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from accord.core.dates import zone_info
 from accord.core.db import UTCDateTime
 from accord.relationships.vocabulary import Channel, Purpose, State
 from accord.terms import service as terms
@@ -171,7 +171,7 @@ def minutes_sql(hhmm: ColumnElement[str]) -> ColumnElement[int]:
 
 
 def local_minute(at: datetime, time_zone: str) -> int:
-    local = at.astimezone(ZoneInfo(time_zone))
+    local = at.astimezone(zone_info(time_zone))
     return local.hour * 60 + local.minute
 
 

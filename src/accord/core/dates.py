@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,14 @@ def pattern_for(locale: str) -> tuple[str, str, str]:
     """The pattern of `locale` ("en-GB", "de_AT", "pt"), else its language's, else ISO."""
     tag = locale.strip().lower().replace("_", "-")
     return FORMATS.get(tag) or FORMATS.get(tag.split("-", 1)[0]) or ISO
+
+
+@lru_cache(maxsize=1024)
+def zone_info(name: str) -> ZoneInfo:
+    """`ZoneInfo(name)`, held: zoneinfo keeps only the last 8 zones it made, so a request that
+    goes over more (a campaign's gate, one per zone in use) re-read their files every time.
+    An unknown name raises as ZoneInfo does (and is not kept)."""
+    return ZoneInfo(name)
 
 
 def _zone(name: str) -> ZoneInfo:

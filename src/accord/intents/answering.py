@@ -95,7 +95,8 @@ def visible_intent(session: Session, brand_id: uuid.UUID, intent_id: uuid.UUID) 
     ).one_or_none()
     if found is None:
         raise NotFound("No such intent.", field="intent")
-    _seen(session, brand_id, [found.id])
+    if not _had_sight_of(session, brand_id, found.id):  # seen before: a read, not a write
+        _seen(session, brand_id, [found.id])
     return found
 
 

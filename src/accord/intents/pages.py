@@ -226,7 +226,7 @@ def _one(session: Session, caller: BrandCaller, intent_id: uuid.UUID) -> dict[st
     return {
         "brand": brands.get_brand(session, caller.brand_id),
         "intent": intents.for_brand(session, intent, caller.brand_id),
-        "accepted_terms": terms.published(session, caller.brand_id),
+        "accepted_terms": [slug for slug, _ in terms.published_keys(session, caller.brand_id)],
     }
 
 

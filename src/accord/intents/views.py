@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.core.db import utcnow
+from accord.core.read_memo import remembered
 from accord.intents import taxonomy
 from accord.intents.models import Intent, IntentTerm, Offer, Subscription
 from accord.intents.schemas import (
@@ -30,6 +31,14 @@ from accord.terms.service import PinnedTermsRef
 
 
 def required_terms(session: Session, intent_id: uuid.UUID) -> list[PinnedTermsRef]:
+    """The terms the intent pins (once a request: its page shows them and checks them against
+    the brand's for the offer form)."""
+    return list(
+        remembered(session, ("intent_terms", intent_id), lambda: _required(session, intent_id))
+    )
+
+
+def _required(session: Session, intent_id: uuid.UUID) -> list[PinnedTermsRef]:
     rows = session.execute(
         select(IntentTerm.slug, IntentTerm.version)
         .where(IntentTerm.intent_id == intent_id)
@@ -77,7 +86,7 @@ def why_not(
     subscribed = session.get(Subscription, (brand_id, intent.category))
     if subscribed is None:
         return "Your brand does not subscribe to this category."
-    accepted = {e.key for e in terms.published(session, brand_id)}
+    accepted = set(terms.published_keys(session, brand_id))
     missing = [
         t.id for t in required_terms(session, intent.id) if (t.id, t.version) not in accepted
     ]

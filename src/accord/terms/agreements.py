@@ -26,6 +26,7 @@ from accord.brands import service as brands
 from accord.consent import service as consent
 from accord.core.db import INDIVIDUAL_PROFILE, Base, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
+from accord.core.read_memo import remembered
 from accord.core.signing import public_key_jwk
 from accord.relationships import service as relationships
 from accord.terms import records, roster
@@ -239,6 +240,26 @@ def publish(
 def published(session: Session, brand_id: uuid.UUID) -> list[roster.Entry]:
     keys = _listed(session, brand_id)
     return [e for e in roster.entries(session) if e.key in keys]
+
+
+def published_keys(session: Session, brand_id: uuid.UUID) -> list[tuple[str, int]]:
+    """The (id, version) of each entry the brand publishes, in the roster's order (id, newest
+    version first): what `published` gives without reading the roster's texts, once a request
+    (an intent's page asks for the list and again for whether the brand may offer)."""
+    return list(
+        remembered(
+            session,
+            ("terms_published_keys", brand_id),
+            lambda: [
+                (row.slug, row.version)
+                for row in session.execute(
+                    select(BrandAcceptance.slug, BrandAcceptance.version)
+                    .where(BrandAcceptance.brand_id == brand_id)
+                    .order_by(BrandAcceptance.slug, BrandAcceptance.version.desc())
+                )
+            ],
+        )
+    )
 
 
 def _listed(session: Session, brand_id: uuid.UUID) -> set[tuple[str, int]]:
