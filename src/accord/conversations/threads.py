@@ -393,6 +393,20 @@ class FileInfo:
     size: int
 
 
+# Built once: a thread's pages list its messages' attachments on every view.
+_ATTACHMENTS = (
+    select(
+        Attachment.id,
+        Attachment.message_id,
+        Attachment.filename,
+        Attachment.content_type,
+        Attachment.size,
+    )
+    .where(Attachment.message_id.in_(bindparam("messages", expanding=True)))
+    .order_by(Attachment.created_at, Attachment.filename)
+)
+
+
 def attachments_of(
     session: Session, message_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[FileInfo]]:
@@ -400,17 +414,7 @@ def attachments_of(
     found: dict[uuid.UUID, list[FileInfo]] = {}
     if not message_ids:
         return found
-    rows = session.execute(
-        select(
-            Attachment.id,
-            Attachment.message_id,
-            Attachment.filename,
-            Attachment.content_type,
-            Attachment.size,
-        )
-        .where(Attachment.message_id.in_(list(message_ids)))
-        .order_by(Attachment.created_at, Attachment.filename)
-    ).all()
+    rows = session.execute(_ATTACHMENTS, {"messages": list(message_ids)}).all()
     for row in rows:
         found.setdefault(row.message_id, []).append(FileInfo(*row))
     return found
