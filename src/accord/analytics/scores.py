@@ -68,13 +68,34 @@ class PersonScore:
     computed_at: datetime
 
 
+_SCORE_COLUMNS = (
+    "person_id",
+    "brand_id",
+    "customer_id",
+    "fit_id",
+    "frequency",
+    "recency_weeks",
+    "age_weeks",
+    "average_spend",
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "clv",
+    "segment",
+    "rfm",
+    "computed_at",
+)
+
+
 @cache
 def _score_statement() -> Any:
     """The score read, built once (the terms condition is a large tree to build and key on
     every relationship page): the person and the brand are bound at execution."""
     s, g = CustomerScore, PurposeGrant
     return (
-        select(s, ModelFit)
+        # The score's columns, not the entity: making an ORM object of a wide row cost more
+        # than the read.
+        select(*(getattr(s, name) for name in _SCORE_COLUMNS), ModelFit)
         .join(
             g,
             and_(g.person_id == s.person_id, g.brand_id == s.brand_id, g.purpose == s.purpose),
@@ -97,7 +118,7 @@ def scores_for(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> P
     ).one_or_none()
     if row is None:
         return None
-    score, fit = row
+    score, fit = row, row[-1]
     return PersonScore(
         person_id=score.person_id,
         brand_id=score.brand_id,

@@ -217,12 +217,16 @@ def complete_member_link(session: Session, token: str) -> Member:
     return member
 
 
+# Built once: every console request reads its member and brand with it.
+_MEMBER_CALLER = (
+    select(Member.role, *_BRAND)
+    .join_from(Member, Brand, Brand.id == Member.brand_id)
+    .where(Member.id == bindparam("member"))
+)
+
+
 def member_caller(session: Session, member_id: uuid.UUID) -> BrandCaller:
-    row = session.execute(
-        select(Member.role, *_BRAND)
-        .join_from(Member, Brand, Brand.id == Member.brand_id)
-        .where(Member.id == member_id)
-    ).one_or_none()
+    row = session.execute(_MEMBER_CALLER, {"member": member_id}).one_or_none()
     if row is None:
         raise NotAuthenticated(BAD_CREDENTIALS)
     brand = BrandRow._make(row[1:])

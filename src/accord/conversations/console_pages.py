@@ -195,7 +195,8 @@ def _thread_context(
         key=lambda item: item[1],
     )
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
+        # The caller's brand row, read with the member (only its name is shown).
+        "brand": caller.brand or brands.get_brand(session, caller.brand_id),
         "thread": thread,
         "person_name": person_name(person.display_name),
         "timeline": timeline,

@@ -236,6 +236,19 @@ def person_threads(
     session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None = None, *, limit: int = 200
 ) -> list[PersonRow]:
     """The person's threads (with one brand, or all), newest activity first."""
+    values: dict[str, Any] = {"person": person_id}
+    if brand_id is not None:
+        values["brand"] = brand_id
+    return [
+        PersonRow(*row)
+        for row in session.execute(_person_threads(brand_id is not None, limit), values)
+    ]
+
+
+@cache
+def _person_threads(by_brand: bool, limit: int) -> Any:
+    """`person_threads`' read, built once (the relationship page's panel runs it on every
+    view): the person and the brand are bound at execution."""
     t = Thread
     query = (
         select(
@@ -250,10 +263,10 @@ def person_threads(
             t.last_preview,
         )
         .join(Brand, Brand.id == t.brand_id)
-        .where(t.person_id == person_id)
+        .where(t.person_id == bindparam("person"))
         .order_by(t.last_message_at.desc(), t.id.desc())
         .limit(limit)
     )
-    if brand_id is not None:
-        query = query.where(t.brand_id == brand_id)
-    return [PersonRow(*row) for row in session.execute(query)]
+    if by_brand:
+        query = query.where(t.brand_id == bindparam("brand"))
+    return query

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.conversations.models import SavedReply
@@ -14,12 +14,14 @@ TITLE_CHARS = 120
 BODY_CHARS = 10_000
 
 
+# Built once: a thread's console page offers the brand's saved replies on every view.
+_LISTING = (
+    select(SavedReply).where(SavedReply.brand_id == bindparam("brand")).order_by(SavedReply.title)
+)
+
+
 def listing(session: Session, brand_id: uuid.UUID) -> list[SavedReply]:
-    return list(
-        session.scalars(
-            select(SavedReply).where(SavedReply.brand_id == brand_id).order_by(SavedReply.title)
-        )
-    )
+    return list(session.scalars(_LISTING, {"brand": brand_id}))
 
 
 def get(session: Session, brand_id: uuid.UUID, reply_id: uuid.UUID) -> SavedReply:

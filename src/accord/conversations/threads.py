@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
@@ -365,22 +365,23 @@ def add_note(session: Session, thread: Thread, body: str, member_id: uuid.UUID |
     return note
 
 
+# Built once: a thread's pages read its messages and notes on every view.
+_MESSAGES = (
+    select(Message)
+    .where(Message.thread_id == bindparam("thread"))
+    .order_by(Message.created_at, Message.id)
+)
+_NOTES = (
+    select(Note).where(Note.thread_id == bindparam("thread")).order_by(Note.created_at, Note.id)
+)
+
+
 def messages(session: Session, thread: Thread) -> list[Message]:
-    return list(
-        session.scalars(
-            select(Message)
-            .where(Message.thread_id == thread.id)
-            .order_by(Message.created_at, Message.id)
-        )
-    )
+    return list(session.scalars(_MESSAGES, {"thread": thread.id}))
 
 
 def notes(session: Session, thread: Thread) -> list[Note]:
-    return list(
-        session.scalars(
-            select(Note).where(Note.thread_id == thread.id).order_by(Note.created_at, Note.id)
-        )
-    )
+    return list(session.scalars(_NOTES, {"thread": thread.id}))
 
 
 @dataclass(frozen=True)
@@ -392,6 +393,20 @@ class FileInfo:
     size: int
 
 
+# Built once: a thread's pages list its messages' attachments on every view.
+_ATTACHMENTS = (
+    select(
+        Attachment.id,
+        Attachment.message_id,
+        Attachment.filename,
+        Attachment.content_type,
+        Attachment.size,
+    )
+    .where(Attachment.message_id.in_(bindparam("messages", expanding=True)))
+    .order_by(Attachment.created_at, Attachment.filename)
+)
+
+
 def attachments_of(
     session: Session, message_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[FileInfo]]:
@@ -399,17 +414,7 @@ def attachments_of(
     found: dict[uuid.UUID, list[FileInfo]] = {}
     if not message_ids:
         return found
-    rows = session.execute(
-        select(
-            Attachment.id,
-            Attachment.message_id,
-            Attachment.filename,
-            Attachment.content_type,
-            Attachment.size,
-        )
-        .where(Attachment.message_id.in_(list(message_ids)))
-        .order_by(Attachment.created_at, Attachment.filename)
-    ).all()
+    rows = session.execute(_ATTACHMENTS, {"messages": list(message_ids)}).all()
     for row in rows:
         found.setdefault(row.message_id, []).append(FileInfo(*row))
     return found

@@ -11,9 +11,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
@@ -38,12 +40,11 @@ class SentMessage:
     topic: str
 
 
-def sent_to(
-    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, *, limit: int = LIMIT
-) -> list[SentMessage]:
-    """The last `limit` messages `brand_id` sent `person_id` (handed to a channel), newest
-    first."""
-    rows = session.execute(
+@cache
+def _sent_statement(limit: int) -> Any:
+    """The read of `sent_to`, built once a limit (the relationship page runs it on every view):
+    the person and the brand are bound at execution."""
+    return (
         select(
             OutboxMessage.sent_at,
             OutboxMessage.created_at,
@@ -58,13 +59,21 @@ def sent_to(
         .outerjoin(Campaign, Campaign.id == OutboxMessage.campaign_id)
         .join(Topic, Topic.id == OutboxMessage.topic_id)
         .where(
-            OutboxMessage.person_id == person_id,
-            OutboxMessage.brand_id == brand_id,
+            OutboxMessage.person_id == bindparam("person"),
+            OutboxMessage.brand_id == bindparam("brand"),
             OutboxMessage.state.in_(HANDED),
         )
         .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
         .limit(limit)
-    ).all()
+    )
+
+
+def sent_to(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, *, limit: int = LIMIT
+) -> list[SentMessage]:
+    """The last `limit` messages `brand_id` sent `person_id` (handed to a channel), newest
+    first."""
+    rows = session.execute(_sent_statement(limit), {"person": person_id, "brand": brand_id}).all()
     if not rows:
         return []
     person = session.get_one(Person, person_id)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, Select, String, delete, func, literal, select
+from sqlalchemy import JSON, Select, String, bindparam, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -90,14 +90,16 @@ def create_board(
     return board
 
 
+# Built once: the relationship page's ideas panel reads it on every view.
+_BOARDS = (
+    select(IdeaBoard)
+    .where(IdeaBoard.brand_id == bindparam("brand"))
+    .order_by(IdeaBoard.status.desc(), IdeaBoard.created_at.desc())
+)
+
+
 def boards(session: Session, brand_id: uuid.UUID) -> list[IdeaBoard]:
-    return list(
-        session.scalars(
-            select(IdeaBoard)
-            .where(IdeaBoard.brand_id == brand_id)
-            .order_by(IdeaBoard.status.desc(), IdeaBoard.created_at.desc())
-        )
-    )
+    return list(session.scalars(_BOARDS, {"brand": brand_id}))
 
 
 def board_for_brand(session: Session, brand_id: uuid.UUID, board_id: uuid.UUID) -> IdeaBoard:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from accord.core.auth import consume_magic_link, issue_magic_link
@@ -148,15 +148,17 @@ def update_profile(session: Session, person_id: uuid.UUID, data: ProfileUpdate) 
     return person
 
 
+# Built once: portal pages read a person's contact points on most requests.
+_CONTACT_POINTS = (
+    select(ContactPoint)
+    .where(ContactPoint.person_id == bindparam("person"))
+    .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
+)
+
+
 def contact_points(session: Session, person_id: uuid.UUID) -> list[ContactPoint]:
     def read() -> list[ContactPoint]:
-        return list(
-            session.scalars(
-                select(ContactPoint)
-                .where(ContactPoint.person_id == person_id)
-                .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
-            )
-        )
+        return list(session.scalars(_CONTACT_POINTS, {"person": person_id}))
 
     # A copy: a caller may sort or filter its list in place.
     return list(remembered(session, ("contact_points", person_id), read))

@@ -109,13 +109,23 @@ def record(
     return event
 
 
+# Built once (pages read a relationship on every request): the pair is bound at execution.
+_FIND = select(Relationship).where(
+    Relationship.person_id == bindparam("person"), Relationship.brand_id == bindparam("brand")
+)
+_CHANNEL_ORDER = (
+    select(ChannelPreference.channel)
+    .where(
+        ChannelPreference.person_id == bindparam("person"),
+        ChannelPreference.brand_id == bindparam("brand"),
+    )
+    .order_by(ChannelPreference.rank)
+)
+
+
 def find(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Relationship | None:
     def read() -> Relationship | None:
-        return session.scalars(
-            select(Relationship).where(
-                Relationship.person_id == person_id, Relationship.brand_id == brand_id
-            )
-        ).one_or_none()
+        return session.scalars(_FIND, {"person": person_id, "brand": brand_id}).one_or_none()
 
     return remembered(session, ("relationship", person_id, brand_id), read)
 
@@ -583,10 +593,4 @@ def set_channel_order(
 
 
 def channel_order(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> list[str]:
-    return list(
-        session.scalars(
-            select(ChannelPreference.channel)
-            .where(ChannelPreference.person_id == person_id, ChannelPreference.brand_id == brand_id)
-            .order_by(ChannelPreference.rank)
-        )
-    )
+    return list(session.scalars(_CHANNEL_ORDER, {"person": person_id, "brand": brand_id}))

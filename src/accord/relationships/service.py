@@ -276,11 +276,13 @@ def directory(session: Session) -> list[Brand]:
     return list(session.scalars(select(Brand).order_by(Brand.name)))
 
 
+# Built once: a brand's topics are read on every relationship page.
+_BRAND_TOPICS = select(Topic).where(Topic.brand_id == bindparam("brand")).order_by(Topic.name)
+
+
 def brand_topics(session: Session, brand_id: uuid.UUID) -> list[Topic]:
     def read() -> list[Topic]:
-        return list(
-            session.scalars(select(Topic).where(Topic.brand_id == brand_id).order_by(Topic.name))
-        )
+        return list(session.scalars(_BRAND_TOPICS, {"brand": brand_id}))
 
     return list(remembered(session, ("brand_topics", brand_id), read))
 

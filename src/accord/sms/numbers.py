@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
@@ -44,14 +44,16 @@ def register(session: Session, brand_id: uuid.UUID, number: str, label: str = ""
     return row
 
 
+# Built once: the relationship page's texts panel reads it on every view.
+_OF_BRAND = (
+    select(SendingNumber)
+    .where(SendingNumber.brand_id == bindparam("brand"))
+    .order_by(SendingNumber.created_at, SendingNumber.number)
+)
+
+
 def of_brand(session: Session, brand_id: uuid.UUID) -> list[SendingNumber]:
-    return list(
-        session.scalars(
-            select(SendingNumber)
-            .where(SendingNumber.brand_id == brand_id)
-            .order_by(SendingNumber.created_at, SendingNumber.number)
-        )
-    )
+    return list(session.scalars(_OF_BRAND, {"brand": brand_id}))
 
 
 def get(session: Session, brand_id: uuid.UUID, number_id: uuid.UUID) -> SendingNumber:

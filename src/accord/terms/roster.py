@@ -36,13 +36,15 @@ def effects_by_entry(session: Session) -> dict[tuple[str, int], list[Effect]]:
     return remembered(session, ("terms_roster_effects",), lambda: _effects(session))
 
 
+# Built once: a relationship page with terms in force reads it on every view.
+_EFFECTS = select(RosterEffect.slug, RosterEffect.version, RosterEffect.effect).order_by(
+    RosterEffect.effect
+)
+
+
 def _effects(session: Session) -> dict[tuple[str, int], list[Effect]]:
     found: dict[tuple[str, int], list[Effect]] = {}
-    for row in session.execute(
-        select(RosterEffect.slug, RosterEffect.version, RosterEffect.effect).order_by(
-            RosterEffect.effect
-        )
-    ):
+    for row in session.execute(_EFFECTS):
         found.setdefault((row.slug, row.version), []).append(Effect(row.effect))
     return found
 
