@@ -88,7 +88,12 @@ class DeliveryEvent(Base):
     """What happened after sending: bounce, complaint, unsubscribe (attributed), reply."""
 
     __tablename__ = "delivery_events"
-    __table_args__ = {"info": DETACH}
+    __table_args__ = (
+        # A person's events, newest first: the relationship page's tracking section reads
+        # them on every view (without it, every brand's events were scanned).
+        Index("ix_delivery_events_person", "person_id", "created_at"),
+        {"info": DETACH},
+    )
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
