@@ -1,8 +1,8 @@
 """How many statements a draft campaign's page runs: the member and brand, the campaign, its
 topic, the saved segments of the form, the compliance rules' freshness, the preview's one
-count by reason and the member's address for the test send (that column, not the member's
-row); nothing read twice (the time zones in use, read for a local schedule's start and again
-for the gate's quiet hours, come from the request's read memo)."""
+count by reason (the member's address for the test send comes with the sign-in's read: the
+member's row is not loaded); nothing read twice (the time zones in use, read for a local
+schedule's start and again for the gate's quiet hours, come from the request's read memo)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.campaigns.test_pages import HTML, create, signed_in
 from tests.helpers import selects_run
 
-DRAFT_PAGE_SELECTS = 8
+DRAFT_PAGE_SELECTS = 7
 
 
 def test_a_draft_campaign_page_reads_each_thing_once(

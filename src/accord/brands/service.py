@@ -219,7 +219,7 @@ def complete_member_link(session: Session, token: str) -> Member:
 
 # Built once: every console request reads its member and brand with it.
 _MEMBER_CALLER = (
-    select(Member.role, *_BRAND)
+    select(Member.role, Member.email, *_BRAND)
     .join_from(Member, Brand, Brand.id == Member.brand_id)
     .where(Member.id == bindparam("member"))
 )
@@ -229,8 +229,10 @@ def member_caller(session: Session, member_id: uuid.UUID) -> BrandCaller:
     row = session.execute(_MEMBER_CALLER, {"member": member_id}).one_or_none()
     if row is None:
         raise NotAuthenticated(BAD_CREDENTIALS)
-    brand = BrandRow._make(row[1:])
-    return BrandCaller(brand_id=brand.id, role=row.role, member_id=member_id, brand=brand)
+    brand = BrandRow._make(row[2:])
+    return BrandCaller(
+        brand_id=brand.id, role=row.role, member_id=member_id, brand=brand, member_email=row.email
+    )
 
 
 def create_api_key(

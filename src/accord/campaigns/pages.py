@@ -291,10 +291,14 @@ def _detail_context(
         "reasons": view.reason_rows(counts),
         **_sms_of(session, campaign, topic),
         # For "Test send to me", which only a member who may write is offered.
-        "member_email": brands.member_email(session, caller.brand_id, caller.member_id)
-        if caller.member_id and base["can_write"]
-        else None,
+        "member_email": _member_email(session, caller) if base["can_write"] else None,
     }
+
+
+def _member_email(session: Session, caller: BrandCaller) -> str | None:
+    if caller.member_id is None or caller.member_email is not None:
+        return caller.member_email  # read with the sign-in
+    return brands.member_email(session, caller.brand_id, caller.member_id)
 
 
 @router.get("/{campaign_id}", response_class=HTMLResponse)

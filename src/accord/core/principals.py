@@ -20,6 +20,8 @@ class BrandCaller:
     # The brand's row, read in the same statement as the credential (its columns as
     # attributes): the caller's own brand costs a route no second read.
     brand: object = field(default=None, compare=False, repr=False)
+    # A signed-in member's address, read in that statement too (a page that shows it).
+    member_email: str | None = field(default=None, compare=False, repr=False)
 
     def require(self, permission: Permission) -> None:
         if not role_allows(self.role, permission):
