@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Uuid, any_, bindparam, func, select, text, union_all, update
+from sqlalchemy import Integer, Uuid, any_, bindparam, func, select, text, union_all, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -41,7 +41,10 @@ _BRANDS = """
     )
     LIMIT :cap
 """
-_PARAMS: tuple[BindParameter[Any], ...] = (bindparam("now", type_=UTCDateTime()), bindparam("cap"))
+_PARAMS: tuple[BindParameter[Any], ...] = (
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("cap", type_=Integer()),
+)
 _ALL_BRANDS = text(_BRANDS.format(after="")).bindparams(*_PARAMS).columns(brand_id=Uuid())
 _BRANDS_AFTER = (
     text(_BRANDS.format(after="AND brand_id > :after"))
