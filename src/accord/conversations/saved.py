@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.conversations.models import SavedReply
@@ -16,7 +16,9 @@ BODY_CHARS = 10_000
 
 # Built once: a thread's console page offers the brand's saved replies on every view.
 _LISTING = (
-    select(SavedReply).where(SavedReply.brand_id == bindparam("brand")).order_by(SavedReply.title)
+    select(SavedReply)
+    .where(SavedReply.brand_id == bindparam("brand", type_=Uuid()))
+    .order_by(SavedReply.title)
 )
 
 

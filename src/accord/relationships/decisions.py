@@ -111,13 +111,14 @@ def record(
 
 # Built once (pages read a relationship on every request): the pair is bound at execution.
 _FIND = select(Relationship).where(
-    Relationship.person_id == bindparam("person"), Relationship.brand_id == bindparam("brand")
+    Relationship.person_id == bindparam("person", type_=Uuid()),
+    Relationship.brand_id == bindparam("brand", type_=Uuid()),
 )
 _CHANNEL_ORDER = (
     select(ChannelPreference.channel)
     .where(
-        ChannelPreference.person_id == bindparam("person"),
-        ChannelPreference.brand_id == bindparam("brand"),
+        ChannelPreference.person_id == bindparam("person", type_=Uuid()),
+        ChannelPreference.brand_id == bindparam("brand", type_=Uuid()),
     )
     .order_by(ChannelPreference.rank)
 )
