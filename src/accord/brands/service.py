@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Uuid, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from accord.brands import keys
@@ -221,7 +221,7 @@ def complete_member_link(session: Session, token: str) -> Member:
 _MEMBER_CALLER = (
     select(Member.role, Member.email, *_BRAND)
     .join_from(Member, Brand, Brand.id == Member.brand_id)
-    .where(Member.id == bindparam("member"))
+    .where(Member.id == bindparam("member", type_=Uuid()))
 )
 
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Integer, Select, Table, bindparam, func, literal_column, select, tuple_
+from sqlalchemy import Integer, Select, Table, Uuid, bindparam, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -90,7 +90,7 @@ def _statement(kind: Filter, after: bool) -> Select[Any]:
         .select_from(_t)
         .join(_p, _p.c.id == t.person_id)
         .outerjoin(_m, _m.c.id == t.assigned_member_id)
-        .where(t.brand_id == bindparam("brand"))
+        .where(t.brand_id == bindparam("brand", type_=Uuid()))
     )
     # The filters' constants and the page size are written into the SQL, not bound: a plan
     # PostgreSQL prepares for `LIMIT $n` cannot know the page is small (it then hash-joins
@@ -102,7 +102,7 @@ def _statement(kind: Filter, after: bool) -> Select[Any]:
     if kind is Filter.waiting:
         query = query.where(t.waiting_on == literal_column("'brand'"))
     if kind is Filter.mine:
-        query = query.where(t.assigned_member_id == bindparam("member"))
+        query = query.where(t.assigned_member_id == bindparam("member", type_=Uuid()))
     if after:
         when = bindparam("after_at", type_=UTCDateTime())
         last = bindparam("after_id", type_=t.id.type)
@@ -263,10 +263,10 @@ def _person_threads(by_brand: bool, limit: int) -> Any:
             t.last_preview,
         )
         .join(Brand, Brand.id == t.brand_id)
-        .where(t.person_id == bindparam("person"))
+        .where(t.person_id == bindparam("person", type_=Uuid()))
         .order_by(t.last_message_at.desc(), t.id.desc())
         .limit(limit)
     )
     if by_brand:
-        query = query.where(t.brand_id == bindparam("brand"))
+        query = query.where(t.brand_id == bindparam("brand", type_=Uuid()))
     return query

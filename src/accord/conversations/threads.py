@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
@@ -368,11 +368,13 @@ def add_note(session: Session, thread: Thread, body: str, member_id: uuid.UUID |
 # Built once: a thread's pages read its messages and notes on every view.
 _MESSAGES = (
     select(Message)
-    .where(Message.thread_id == bindparam("thread"))
+    .where(Message.thread_id == bindparam("thread", type_=Uuid()))
     .order_by(Message.created_at, Message.id)
 )
 _NOTES = (
-    select(Note).where(Note.thread_id == bindparam("thread")).order_by(Note.created_at, Note.id)
+    select(Note)
+    .where(Note.thread_id == bindparam("thread", type_=Uuid()))
+    .order_by(Note.created_at, Note.id)
 )
 
 
@@ -402,7 +404,7 @@ _ATTACHMENTS = (
         Attachment.content_type,
         Attachment.size,
     )
-    .where(Attachment.message_id.in_(bindparam("messages", expanding=True)))
+    .where(Attachment.message_id.in_(bindparam("messages", type_=Uuid(), expanding=True)))
     .order_by(Attachment.created_at, Attachment.filename)
 )
 

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
@@ -59,8 +59,8 @@ def _sent_statement(limit: int) -> Any:
         .outerjoin(Campaign, Campaign.id == OutboxMessage.campaign_id)
         .join(Topic, Topic.id == OutboxMessage.topic_id)
         .where(
-            OutboxMessage.person_id == bindparam("person"),
-            OutboxMessage.brand_id == bindparam("brand"),
+            OutboxMessage.person_id == bindparam("person", type_=Uuid()),
+            OutboxMessage.brand_id == bindparam("brand", type_=Uuid()),
             OutboxMessage.state.in_(HANDED),
         )
         .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Uuid, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from accord.core.db import utcnow
@@ -153,10 +153,10 @@ def _for_person_statement(by_brand: bool) -> Any:
     """`for_person`'s read, built once (the relationship page runs it on every view)."""
     e = DeliveryEvent
     query = select(e.kind, e.created_at, e.detail).where(
-        e.person_id == bindparam("person"), e.kind.in_((OPEN, CLICK))
+        e.person_id == bindparam("person", type_=Uuid()), e.kind.in_((OPEN, CLICK))
     )
     if by_brand:
-        query = query.where(e.brand_id == bindparam("brand"))
+        query = query.where(e.brand_id == bindparam("brand", type_=Uuid()))
     return query.order_by(e.created_at.desc()).limit(50)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, Select, String, bindparam, delete, func, literal, select
+from sqlalchemy import JSON, Select, String, Uuid, bindparam, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -93,7 +93,7 @@ def create_board(
 # Built once: the relationship page's ideas panel reads it on every view.
 _BOARDS = (
     select(IdeaBoard)
-    .where(IdeaBoard.brand_id == bindparam("brand"))
+    .where(IdeaBoard.brand_id == bindparam("brand", type_=Uuid()))
     .order_by(IdeaBoard.status.desc(), IdeaBoard.created_at.desc())
 )
 

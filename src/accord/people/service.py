@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Uuid, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from accord.core.auth import consume_magic_link, issue_magic_link
@@ -151,7 +151,7 @@ def update_profile(session: Session, person_id: uuid.UUID, data: ProfileUpdate) 
 # Built once: portal pages read a person's contact points on most requests.
 _CONTACT_POINTS = (
     select(ContactPoint)
-    .where(ContactPoint.person_id == bindparam("person"))
+    .where(ContactPoint.person_id == bindparam("person", type_=Uuid()))
     .order_by(ContactPoint.is_primary.desc(), ContactPoint.created_at)
 )
 

@@ -277,7 +277,9 @@ def directory(session: Session) -> list[Brand]:
 
 
 # Built once: a brand's topics are read on every relationship page.
-_BRAND_TOPICS = select(Topic).where(Topic.brand_id == bindparam("brand")).order_by(Topic.name)
+_BRAND_TOPICS = (
+    select(Topic).where(Topic.brand_id == bindparam("brand", type_=Uuid())).order_by(Topic.name)
+)
 
 
 def brand_topics(session: Session, brand_id: uuid.UUID) -> list[Topic]:

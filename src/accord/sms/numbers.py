@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import phonenumbers
-from sqlalchemy import bindparam, select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
@@ -47,7 +47,7 @@ def register(session: Session, brand_id: uuid.UUID, number: str, label: str = ""
 # Built once: the relationship page's texts panel reads it on every view.
 _OF_BRAND = (
     select(SendingNumber)
-    .where(SendingNumber.brand_id == bindparam("brand"))
+    .where(SendingNumber.brand_id == bindparam("brand", type_=Uuid()))
     .order_by(SendingNumber.created_at, SendingNumber.number)
 )
 
