@@ -98,3 +98,12 @@ def statements_run(engine: Engine, *, kinds: tuple[str, ...] = ()) -> Iterator[l
 def selects_run(engine: Engine) -> AbstractContextManager[list[str]]:
     """The SELECT statements run on `engine` inside the block (a page's reads)."""
     return statements_run(engine, kinds=("SELECT", "WITH"))
+
+
+def assert_each_read_once(reads: list[str], *, most: int | None = None) -> None:
+    """No statement among `reads` ran twice, and (given `most`) at most `most` ran: a page's
+    guard against a read repeated per panel or per row."""
+    repeated = [s for s in set(reads) if reads.count(s) > 1]
+    assert repeated == [], repeated
+    if most is not None:
+        assert len(reads) <= most, "\n".join(reads)

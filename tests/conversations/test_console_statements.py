@@ -12,7 +12,7 @@ from accord.conversations import service
 from accord.core.settings import Settings
 from tests.builders import PASSWORD
 from tests.conversations import pair
-from tests.helpers import selects_run, sign_in_member
+from tests.helpers import assert_each_read_once, selects_run, sign_in_member
 
 HTML = {"accept": "text/html"}
 # The member with its brand (the page shows that row's name), the thread, its messages, notes
@@ -37,6 +37,4 @@ def test_a_thread_console_page_reads_each_thing_once(
     with selects_run(app.state.db.engine) as selects:
         page = client.get(path, headers=HTML)
     assert page.status_code == 200 and "Broken sleeve" in page.text and "More 2." in page.text
-    repeated = [s for s in set(selects) if selects.count(s) > 1]
-    assert repeated == [], repeated
-    assert len(selects) <= THREAD_PAGE_SELECTS, "\n".join(selects)
+    assert_each_read_once(selects, most=THREAD_PAGE_SELECTS)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from accord.core.permissions import Role
 from accord.intents.models import View
 from tests.builders import PASSWORD, make_member, make_person
-from tests.helpers import sign_in_member, statements_run
+from tests.helpers import assert_each_read_once, sign_in_member, statements_run
 from tests.intents.world import make_intent, ready_brand
 
 HTML = {"accept": "text/html"}
@@ -40,6 +40,5 @@ def test_a_seen_intent_page_only_reads_and_reads_each_thing_once(
         s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
     ]
     assert writes == [], writes
-    repeated = [s for s in set(reads) if reads.count(s) > 1]
-    assert repeated == [], repeated
+    assert_each_read_once(reads)
     assert not [s for s in reads if "terms_roster" in s], "the roster's texts are not read"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from accord.relationships import service
 from tests.builders import make_brand, make_relationship, make_topic
-from tests.helpers import selects_run
+from tests.helpers import assert_each_read_once, selects_run
 from tests.relationships.page_helpers import HTML, post, signed_in
 
 # The page, its seven panels and the layout, each thing read once (core.read_memo; the terms
@@ -37,9 +37,7 @@ def test_the_relationship_page_reads_each_thing_once(
     with selects_run(app.state.db.engine) as selects:
         page = client.get(f"/relationships/{brand.id}", headers=HTML)
     assert page.status_code == 200 and "New arrivals" in page.text
-    repeated = [s for s in set(selects) if selects.count(s) > 1]
-    assert repeated == [], repeated
-    assert len(selects) <= RELATIONSHIP_PAGE_SELECTS, "\n".join(selects)
+    assert_each_read_once(selects, most=RELATIONSHIP_PAGE_SELECTS)
 
 
 def test_a_change_saved_on_the_page_shows_at_once(client: TestClient, session: Session) -> None:

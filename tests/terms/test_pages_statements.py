@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from accord.core.permissions import Role
 from tests.builders import PASSWORD, make_brand, make_member, make_person, make_relationship
-from tests.helpers import csrf_of, selects_run, sign_in_member, sign_in_person
+from tests.helpers import (
+    assert_each_read_once,
+    csrf_of,
+    selects_run,
+    sign_in_member,
+    sign_in_person,
+)
 
 HTML = {"accept": "text/html"}
 
@@ -26,8 +32,7 @@ def test_the_console_terms_page_reads_nothing_twice(
     with selects_run(app.state.db.engine) as selects:
         page = client.get("/console/terms", headers=HTML)
     assert page.status_code == 200
-    repeated = [s for s in set(selects) if selects.count(s) > 1]
-    assert repeated == [], repeated
+    assert_each_read_once(selects)
 
 
 def test_my_terms_reads_the_same_statements_whatever_the_number_of_brands(
