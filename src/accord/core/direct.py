@@ -20,70 +20,16 @@ memo is stale (`core.read_memo.forget`).
 
 from __future__ import annotations
 
-from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
-from sqlalchemy.sql.expression import ClauseElement, CompoundSelect, UpdateBase
+from sqlalchemy.sql.expression import ClauseElement
 
+from accord.core.prepared import Compiled
 from accord.core.read_memo import forget
 from accord.core.web.deps import WROTE
-
-_Processor = Callable[[Any], Any] | None
-
-
-def _columns(statement: ClauseElement) -> list[Any]:
-    """The columns a statement gives back (its SELECT list or RETURNING), in order."""
-    if isinstance(statement, Select | CompoundSelect):
-        return list(statement.selected_columns)
-    if isinstance(statement, UpdateBase):
-        return list(statement.exported_columns)
-    return []
-
-
-class _Compiled:
-    def __init__(self, statement: ClauseElement, dialect: Dialect, keys: list[str] | None) -> None:
-        compiled: Any = statement.compile(dialect=dialect, column_keys=keys)
-        self.sql = compiled.string
-        self.positions = list(compiled.positiontup or [])
-        names: dict[Any, str] = compiled.bind_names  # each bound parameter: its name in the SQL
-        self.binds: dict[str, _Processor] = {
-            names[bind]: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for bind in compiled.binds.values()
-        }
-        # Values the statement carries itself (a `literal`, a bound constant), as compiled.
-        self.constants = {
-            names[bind]: bind.value
-            for bind in compiled.binds.values()
-            if not bind.required and bind.callable is None
-        }
-        columns = _columns(statement)
-        self.writes = not isinstance(statement, Select | CompoundSelect)
-        self.results: list[_Processor] = [
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-        ]
-        self.convert = any(p is not None for p in self.results)
-        self.row: Any = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
-
-    def parameters(self, values: Mapping[str, Any]) -> Any:
-        bound = {}
-        for name, value in (values if not self.constants else {**self.constants, **values}).items():
-            process = self.binds[name]
-            bound[name] = value if process is None or value is None else process(value)
-        if self.positions:
-            return tuple(bound[name] for name in self.positions)
-        return bound
-
-    def make_row(self, raw: Any) -> Any:
-        if not self.convert:
-            return self.row._make(raw)
-        return self.row._make(
-            value if process is None or value is None else process(value)
-            for process, value in zip(self.results, raw, strict=True)
-        )
 
 
 class Direct:
@@ -100,16 +46,16 @@ class Direct:
         self.statements = statement if isinstance(statement, Mapping) else None
         self.statement = None if isinstance(statement, Mapping) else statement
         self.keys = keys
-        self._by_dialect: dict[str, _Compiled] = {}
+        self._by_dialect: dict[str, Compiled] = {}
 
-    def _compiled(self, dialect: Dialect) -> _Compiled:
+    def _compiled(self, dialect: Dialect) -> Compiled:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             statement = self.statement
             if statement is None:
                 assert self.statements is not None
                 statement = self.statements[dialect.name]
-            found = self._by_dialect[dialect.name] = _Compiled(statement, dialect, self.keys)
+            found = self._by_dialect[dialect.name] = Compiled(statement, dialect, self.keys)
         return found
 
     def _execute(self, session: Session, values: Mapping[str, Any], fetch: bool) -> Any:

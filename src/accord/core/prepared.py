@@ -18,45 +18,68 @@ reads in that transaction, seeing its writes.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ClauseElement, CompoundSelect, UpdateBase
 
 _Processor = Callable[[Any], Any] | None
 
 
-class Compiled:
-    """A statement as one dialect runs it: its SQL, how to bind its parameters, how to read a
-    row (`accord.core.loop_reads` runs it on an async connection)."""
+def _columns(statement: ClauseElement) -> list[Any]:
+    """The columns a statement gives back (its SELECT list or RETURNING), in order."""
+    if isinstance(statement, Select | CompoundSelect):
+        return list(statement.selected_columns)
+    if isinstance(statement, UpdateBase):
+        return list(statement.exported_columns)
+    return []
 
-    def __init__(self, statement: Select[Any], dialect: Dialect, row: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
+
+class Compiled:
+    """A statement as one dialect runs it: its SQL, how to bind its parameters (the column
+    types' conversions, as SQLAlchemy would bind them), how to read a row (as SQLAlchemy would
+    give it back). `Prepared`, `accord.core.direct` and `accord.core.loop_reads` run it.
+    `keys`: for an INSERT without values, the columns it sets (as `column_keys`)."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect, keys: list[str] | None = None):
+        compiled: Any = statement.compile(dialect=dialect, column_keys=keys)
         self.sql = compiled.string
         self.postgres = dialect.name == "postgresql"
         self.positions = list(compiled.positiontup or [])
+        names: dict[Any, str] = compiled.bind_names  # each bound parameter: its name in the SQL
         self.binds: dict[str, _Processor] = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, bind in ((b.key, b) for b in compiled.binds.values())
+            names[bind]: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for bind in compiled.binds.values()
         }
+        # Values the statement carries itself (a `literal`, a bound constant), as compiled.
+        self.constants = {
+            names[bind]: bind.value
+            for bind in compiled.binds.values()
+            if not bind.required and bind.callable is None
+        }
+        columns = _columns(statement)
+        self.writes = not isinstance(statement, Select | CompoundSelect)
         self.results: list[_Processor] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         ]
-        self.row = row
+        self.convert = any(p is not None for p in self.results)
+        self.row: Any = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
 
-    def parameters(self, values: dict[str, Any]) -> Any:
+    def parameters(self, values: Mapping[str, Any]) -> Any:
         bound = {}
-        for name, value in values.items():
+        for name, value in (values if not self.constants else {**self.constants, **values}).items():
             process = self.binds[name]
-            bound[name] = process(value) if process is not None else value
+            bound[name] = value if process is None or value is None else process(value)
         if self.positions:
             return tuple(bound[name] for name in self.positions)
         return bound
 
     def make_row(self, raw: Any) -> Any:
+        if not self.convert:
+            return self.row._make(raw)
         return self.row._make(
             value if process is None or value is None else process(value)
             for process, value in zip(self.results, raw, strict=True)
@@ -69,14 +92,13 @@ class Prepared:
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
-        self.row: Any = namedtuple("Row", [c.key for c in statement.selected_columns])  # type: ignore[misc]
         self._by_dialect: dict[str, Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> Compiled:
         """The statement compiled for `dialect`, once."""
         found = self._by_dialect.get(dialect.name)
         if found is None:
-            found = self._by_dialect[dialect.name] = Compiled(self.statement, dialect, self.row)
+            found = self._by_dialect[dialect.name] = Compiled(self.statement, dialect)
         return found
 
     def first(self, session: Session, **values: Any) -> Any:
