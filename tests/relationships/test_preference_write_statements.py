@@ -17,8 +17,8 @@ from tests.relationships.test_person_api import signed_in
 # brand, the topic, the person's choices (the answer is built from them and the decision) and
 # whether the brand's webhooks listen (they do not here: their endpoints are not read); the
 # choice written, the head moved and the event inserted (one statement on PostgreSQL, three on
-# SQLite: `consent.Along`). (The session check before them runs outside the engine, `accord.core.prepared` or
-# `accord.core.loop_reads`.)
+# SQLite: `consent.Along`). (The session check before them runs outside the engine,
+# `accord.core.prepared` or `accord.core.loop_reads`.)
 STATEMENTS_PER_TOPIC_CHANGE = {"postgresql": 3, "sqlite": 5}
 
 
