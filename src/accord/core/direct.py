@@ -48,7 +48,8 @@ class Direct:
         self.keys = keys
         self._by_dialect: dict[str, Compiled] = {}
 
-    def _compiled(self, dialect: Dialect) -> Compiled:
+    def compiled(self, dialect: Dialect) -> Compiled:
+        """The statement compiled for `dialect`, once."""
         found = self._by_dialect.get(dialect.name)
         if found is None:
             statement = self.statement
@@ -61,7 +62,7 @@ class Direct:
     def _execute(self, session: Session, values: Mapping[str, Any], fetch: bool) -> Any:
         session._autoflush()  # as Session.execute: what the session holds goes first
         conn: Connection = session.connection()
-        compiled = self._compiled(conn.dialect)
+        compiled = self.compiled(conn.dialect)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             conn._cursor_execute(cursor, compiled.sql, compiled.parameters(values))
