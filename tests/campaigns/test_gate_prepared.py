@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from accord.brands.models import Brand
 from accord.campaigns import gate_prepared
 from accord.campaigns.gate_rules import Sending
 from accord.campaigns.gate_sql import Related, gate_select, reason_counts
 from accord.people.models import ContactPoint
 from accord.relationships import decisions, global_prefs
 from accord.relationships.decisions import PORTAL
+from accord.relationships.models import Topic
 from accord.relationships.vocabulary import Channel, Purpose
 from tests.builders import make_brand, make_person, make_relationship, make_topic
 
@@ -21,7 +23,7 @@ NIGHT = datetime(2026, 6, 1, 23, 0, tzinfo=UTC)  # inside 22:00-07:00 in UTC, no
 AFTERNOON = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)  # outside in UTC, inside in Tokyo (23:00)
 
 
-def _push_reader(session: Session, brand: object, topic: object, time_zone: str) -> None:
+def _push_reader(session: Session, brand: Brand, topic: Topic, time_zone: str) -> None:
     person = make_person(session, time_zone=time_zone)
     rel = make_relationship(session, person=person, brand=brand, marketing=True, topics_on=(topic,))
     decisions.set_channel(session, rel, Purpose.marketing, Channel.push, True, PORTAL)
