@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Hashable
 from datetime import date, datetime, time
 from typing import Any
 
@@ -43,6 +45,12 @@ def audience_of(campaign: Campaign) -> Select[Any] | Related:
         return conditions
 
     return Related(where)
+
+
+def audience_key(campaign: Campaign) -> tuple[Hashable, ...]:
+    """All `audience_of(campaign)` depends on: campaigns with equal keys have the same SELECT."""
+    described = json.dumps(campaign.audience or {}, sort_keys=True, default=str)
+    return (campaign.brand_id, campaign.audience_kind, described)
 
 
 def audience_select(campaign: Campaign) -> Select[Any]:

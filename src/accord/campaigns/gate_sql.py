@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache, partial
 from typing import Any
 
@@ -114,8 +114,27 @@ def zones_in_use(session: Session) -> list[str]:
     )
 
 
-def zone_minutes(session: Session, at: datetime) -> list[tuple[str, int]]:
-    return [(zone, local_minute(at, zone)) for zone in zones_in_use(session)]
+def clock_zones(session: Session) -> list[str]:
+    """The zones a gate that reads the local time joins (UTC alone when nobody has one)."""
+    return zones_in_use(session) or ["UTC"]
+
+
+def _zone_minute(sending: Sending, i: int) -> str:
+    return f"zone_minute_{sending.channel.value}_{i}"
+
+
+def moment_values(sending: Sending, legal: LegalRules, zones: list[str]) -> dict[str, Any]:
+    """The bound parameters a gate statement takes from its moment of sending, by name: the
+    moment, the starts of the cap and legal windows, each zone's local minute (`zones` as
+    `clock_zones` gave them when it was built). A statement built for one moment runs for
+    another with these (`gate_prepared`); a name it does not have is not in it."""
+    at = sending.at
+    found: dict[str, Any] = {"gate_at": at, "gate_since": at - CAP_WINDOW}
+    for i, (hours, _) in enumerate(legal.limits):
+        found[f"legal_since_{i}"] = at - timedelta(hours=hours)
+    for i, zone in enumerate(zones):
+        found[_zone_minute(sending, i)] = local_minute(at, zone)
+    return found
 
 
 def _facts(
@@ -242,13 +261,18 @@ def _facts(
     )
     minute = NOT_JOINED
     if clock and (interruptive or legal.has_window):
-        zones = zone_minutes(session, sending.at)
         # A CTE, not a VALUES join: SQLite cannot alias the columns of a VALUES in FROM. Named
         # by channel: a several-channel campaign puts one gate per channel in one statement.
+        # Each local minute is a named parameter: a statement kept for other moments
+        # (`gate_prepared`) is given new ones (`moment_values`).
         name = f"zones_{sending.channel.value}"
+        rows = [
+            (zone, bindparam(_zone_minute(sending, i), local_minute(sending.at, zone), Integer()))
+            for i, zone in enumerate(clock_zones(session))
+        ]
         table = (
             values(column("zone", String()), column("minute", Integer()), name=name)
-            .data(zones or [("UTC", local_minute(sending.at, "UTC"))])
+            .data(rows)
             .cte(name)
         )
         query = query.outerjoin(table, table.c.zone == PEOPLE.c.time_zone)

@@ -27,10 +27,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.campaigns import gate_facts, multichannel, sms_text, templating
+from accord.campaigns import gate_facts, gate_prepared, multichannel, sms_text, templating
 from accord.campaigns import saved_segments as saved_segments
+from accord.campaigns.audience import audience_key, audience_select, local_instants
 from accord.campaigns.audience import audience_of as audience_of
-from accord.campaigns.audience import audience_select, local_instants
 from accord.campaigns.footer import footer_html as footer_html
 from accord.campaigns.footer import footer_text as footer_text
 from accord.campaigns.gate_rules import DEFERRING
@@ -349,20 +349,25 @@ def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:
     return gate_select(session, _sending(session, campaign, at), audience_of(campaign))
 
 
+def _counted(session: Session, campaign: Campaign, at: datetime, channel: str | None = None) -> Any:
+    """The audience by reason on `channel` (or the first), its statement built once per
+    audience and sending (`gate_prepared`)."""
+    sending, key = _sending(session, campaign, at, channel), audience_key(campaign)
+    return gate_prepared.reason_counts(session, sending, lambda: audience_of(campaign), key)
+
+
 def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> Preview:
     """The audience counted by reason, at the send time (or now, if that has passed)."""
     moment = max(at or start_time(session, campaign), utcnow())
-    counts = reason_counts(session, _gate(session, campaign, moment))
+    counts = _counted(session, campaign, moment)
     deferred_by = {reason.value: counts.pop(reason) for reason in DEFERRING if reason in counts}
     deferred = sum(deferred_by.values())
     eligible = counts.pop("eligible", 0)
     by_channel: dict[str, dict[str, int]] = {}
     channels = channels_of(campaign)
     if len(channels) > 1:
-        audience = audience_of(campaign)
         for channel in channels:
-            sending = _sending(session, campaign, moment, channel)
-            by_channel[channel] = reason_counts(session, gate_select(session, sending, audience))
+            by_channel[channel] = _counted(session, campaign, moment, channel)
         if campaign.channel_mode == "preferred":
             chosen = multichannel.choose(session, campaign, moment, channels, _sending)
             sub = chosen.subquery()

@@ -54,6 +54,9 @@ class Compiled:
             names[bind]: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for bind in compiled.binds.values()
         }
+        # An IN over a list is expanded by SQLAlchemy at each run, which this does not do: a
+        # statement with one must run through SQLAlchemy.
+        self.expanding = any(bind.expanding for bind in compiled.binds.values())
         # Values the statement carries itself (a `literal`, a bound constant), as compiled.
         self.constants = {
             names[bind]: bind.value

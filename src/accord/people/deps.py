@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from accord.core.auth_models import AuthSession
 from accord.core.dates import Viewer
 from accord.core.errors import NotAuthenticated
 from accord.core.loop_reads import LoopReads
+from accord.core.prepared import Prepared
 from accord.core.principals import PersonCaller
 from accord.core.web import sign_in
 from accord.core.web.csrf import HEADER as CSRF_HEADER
@@ -18,7 +21,7 @@ from accord.core.web.csrf import SAFE_METHODS, check_token
 from accord.core.web.deps import SESSION_COOKIE, SessionDep
 from accord.core.web.openapi import declares_security
 from accord.core.web.request_slots import RequestSlots
-from accord.people.service import find_person
+from accord.people.models import Person
 
 
 @declares_security(SESSION_COOKIE)
@@ -27,14 +30,17 @@ async def current_person(request: Request, session: SessionDep) -> PersonCaller:
 
     On the event loop, sparing a trip to a thread before the route's own: on SQLite one
     indexed read of a local file, which never waits (SQLite's readers do not wait for its
-    writer); on PostgreSQL, for an API call, on an async connection (`accord.core.loop_reads`,
-    as `accord.brands.deps.brand_caller` looks up an API key). A page, which reads the person
-    too, or a session already in a transaction (the tests' outer one) reads in a thread."""
+    writer); on PostgreSQL on an async connection (`accord.core.loop_reads`, as
+    `accord.brands.deps.brand_caller` looks up an API key). A session already in a transaction
+    (the tests' outer one) reads in it, in a thread."""
     if session.get_bind().dialect.name == "sqlite":
         return _current_person(request, session)
     reads: LoopReads = request.app.state.loop_reads
-    if request.scope["path"].startswith("/api/") and reads.serves(session):
-        return _caller(request, await sign_in.current_on_loop(request, reads, sign_in.PERSON))
+    if reads.serves(session):
+        if request.scope["path"].startswith("/api/"):
+            return _caller(request, await sign_in.current_on_loop(request, reads, sign_in.PERSON))
+        read = sign_in.current_row_on_loop(request, reads, sign_in.PERSON, _SIGNED_IN_VIEWER)
+        return _viewing(request, await read)
     slots: RequestSlots = request.app.state.request_slots
     return await slots.run(_current_person, request, session)
 
@@ -48,14 +54,34 @@ def _caller(request: Request, person_id: uuid.UUID | None) -> PersonCaller:
     return PersonCaller(person_id=person_id)
 
 
+# A page's sign-in check, with the person's zone and format read beside it (the `when` filter
+# shows times in them): one statement on the DBAPI cursor, where the person's ORM object, read
+# for them, cost more than the rest of a small page's reads (a page that shows the person reads
+# it itself).
+_SIGNED_IN_VIEWER = Prepared(
+    sign_in.signed_in(
+        cast(
+            "Select[Any]",
+            select(AuthSession.subject_id, Person.time_zone, Person.locale).outerjoin(
+                Person, Person.id == AuthSession.subject_id
+            ),
+        )
+    )
+)
+
+
 def _current_person(request: Request, session: Session) -> PersonCaller:
-    caller = _caller(request, sign_in.current(request, session, sign_in.PERSON))
-    if not request.scope["path"].startswith("/api/"):
-        # Pages show times in the person's zone and format (the `when` filter reads this);
-        # most pages read the person anyway, and then from the request's read memo.
-        me = find_person(session, caller.person_id)
-        if me is not None:
-            request.state.viewer = Viewer(zone=me.time_zone, locale=me.locale)
+    if request.scope["path"].startswith("/api/"):
+        return _caller(request, sign_in.current(request, session, sign_in.PERSON))
+    row = sign_in.current_row(request, session, sign_in.PERSON, _SIGNED_IN_VIEWER)
+    return _viewing(request, row)
+
+
+def _viewing(request: Request, row: Any) -> PersonCaller:
+    """The caller of a page, whose times show in the person's zone and format."""
+    caller = _caller(request, None if row is None else row.subject_id)
+    if row.time_zone is not None:  # None: no such person any more
+        request.state.viewer = Viewer(zone=row.time_zone, locale=row.locale)
     return caller
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from accord.core.auth_models import AuthSession
@@ -51,34 +51,52 @@ def begin(
     request.session[_TOKEN] = token
 
 
-# Every signed-in request runs it (compiled once, on the DBAPI cursor: `accord.core.prepared`).
-_SIGNED_IN = Prepared(
-    select(AuthSession.subject_id).where(
+def signed_in(query: Select[Any]) -> Select[Any]:
+    """`query` (its first column `AuthSession.subject_id`, perhaps with what the caller reads
+    beside it, joined) limited to the session the cookie names, while it holds: run it with
+    `current_row`."""
+    return query.where(
         AuthSession.token_hash == bindparam("token_hash"),
         AuthSession.subject_kind == bindparam("kind"),
         AuthSession.revoked_at.is_(None),
         AuthSession.expires_at > bindparam("now"),
     )
-)
+
+
+# Every signed-in request runs it (compiled once, on the DBAPI cursor: `accord.core.prepared`).
+_SIGNED_IN = Prepared(signed_in(select(AuthSession.subject_id)))
 
 
 def current(request: Request, session: Session, kind: str) -> uuid.UUID | None:
     """Who of `kind` this request is signed in as, if the session still holds."""
+    row = current_row(request, session, kind, _SIGNED_IN)
+    return None if row is None else row.subject_id
+
+
+def current_row(request: Request, session: Session, kind: str, read: Prepared) -> Any:
+    """`read`'s row (a `signed_in` query) for this request's session of `kind`, if it holds:
+    a caller that reads its person's or member's columns with it makes one statement of two."""
     token = _token(request, kind)
     if token is None:
         return None
-    row = _SIGNED_IN.first(session, token_hash=token_hash(token), kind=kind, now=utcnow())
-    return _holds(request, kind, row)
+    row = read.first(session, token_hash=token_hash(token), kind=kind, now=utcnow())
+    return None if _holds(request, kind, row) is None else row
 
 
 async def current_on_loop(request: Request, reads: LoopReads, kind: str) -> uuid.UUID | None:
     """`current`, read on the event loop (PostgreSQL, a request session not yet begun:
     `LoopReads.serves`)."""
+    row = await current_row_on_loop(request, reads, kind, _SIGNED_IN)
+    return None if row is None else row.subject_id
+
+
+async def current_row_on_loop(request: Request, reads: LoopReads, kind: str, read: Prepared) -> Any:
+    """`current_row`, read on the event loop (as `current_on_loop`)."""
     token = _token(request, kind)
     if token is None:
         return None
-    row = await reads.first(_SIGNED_IN, token_hash=token_hash(token), kind=kind, now=utcnow())
-    return _holds(request, kind, row)
+    row = await reads.first(read, token_hash=token_hash(token), kind=kind, now=utcnow())
+    return None if _holds(request, kind, row) is None else row
 
 
 def _token(request: Request, kind: str) -> str | None:
