@@ -13,7 +13,7 @@ from accord.core.web.templates import option_tags
 
 PICKER_LOOP = (
     '{% for value, text in options %}<option value="{{ value }}"'
-    '{% if selected == value %} selected{% endif %}>{{ text }}</option>{% endfor %}'
+    "{% if selected == value %} selected{% endif %}>{{ text }}</option>{% endfor %}"
 )
 SELECT_LOOP = (
     '{% for value, text in options %}<option value="{{ value }}" '
