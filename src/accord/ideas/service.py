@@ -485,5 +485,6 @@ _VOTE_SIGNAL = _vote_signal()
 
 
 def vote_signal(session: Session, brand_id: uuid.UUID, idea_id: uuid.UUID) -> VoteSignal:
+    session.flush()  # what the ORM's autoflush would do: a vote just cast counts
     row = _VOTE_SIGNAL.first(session, idea=idea_id, brand=brand_id)
     return VoteSignal(votes=int(row.votes or 0), profiled=int(row.profiled or 0))
