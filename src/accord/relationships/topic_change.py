@@ -4,8 +4,8 @@ A person's PATCH of their relationship is, most of the time, one topic turned on
 decision, one ledger event. Through the ORM it cost nine statements, each with several times
 the CPU the database spends on it. Here: the person's ledger head locked, then the
 relationship, its brand, the first topic the change names and the person's choices at the
-brand (and whether its webhooks listen) in one statement (`_HELD`, under the lock; on SQLite
-the lock's own statement reads it: `consent.hold_reading`), each decision written as rows with
+brand (and whether its webhooks listen) in one statement (`_HELD`, under the lock; the lock's
+own statement reads it: `consent.hold_reading`), each decision written as rows with
 its event (`decisions.topic_decision`, as `set_topic` does; on PostgreSQL one statement:
 `consent.Along`), and the answer built from what was read and the decisions made rather than
 read again (tests/relationships/test_topic_change.py holds it to what a fresh read gives).
