@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Integer, String, Uuid, bindparam, insert, select, update
+from sqlalchemy import Integer, String, Uuid, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -52,6 +52,15 @@ def timestamp(moment: datetime) -> str:
     # microseconds, and a bulk import stamps every event with one time and its evidence
     # with the few times a file holds.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def stamp(moment: datetime) -> str:
+    """`timestamp` for a moment met once (a decision's own time, which a cache would only
+    miss): `isoformat` is C and several times cheaper than `strftime`; the same text."""
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:  # strftime does not pad the year to four digits
+        return timestamp(moment)
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
 
 
 def canonical(body: Mapping[str, Any]) -> bytes:
@@ -161,6 +170,45 @@ class Along:
         self.with_event = Direct({"postgresql": _move_and_insert(write)})
 
 
+class HeldRead:
+    """A read of the caller's (one row, or none) that must see the state as it stands under the
+    subject's lock (`hold_reading`), built once per dialect ({"postgresql": …, "sqlite": …}).
+    On SQLite the write that takes the lock carries it in its RETURNING, packed as one JSON
+    array (a scalar subquery gives one value) and unpacked with the read's own conversions:
+    lock and read in one statement, the read under the lock as before (the statement holds
+    the write lock before it reads). On PostgreSQL it stays a statement of its own after the
+    lock's: a statement reads from the snapshot it began with, before its row lock waited."""
+
+    def __init__(self, read: Mapping[str, Any]) -> None:
+        self.alone = Direct(read)
+        # As a CTE: in the RETURNING itself its columns would lose their tables' names.
+        packed = (
+            read["sqlite"]
+            .with_only_columns(func.json_array(*read["sqlite"].selected_columns).label("row"))
+            .cte("held_read")
+        )
+        lock = update(_heads).where(_SUBJECT).values(seq=_heads.c.seq).add_cte(packed)
+        returned = lock.returning(
+            _heads.c.seq, _heads.c.hash, select(packed.c.row).scalar_subquery()
+        )
+        self.with_lock = Direct({"sqlite": returned})
+
+
+def hold_reading(session: Session, subject: uuid.UUID, read: HeldRead, **values: Any) -> Any:
+    """`hold(session, subject)`, then `read`'s row as it stands under the lock (None: none)."""
+    dialect = session.get_bind().dialect
+    held: dict[uuid.UUID, tuple[int, str]] = transaction_info(session).setdefault(_HEADS, {})
+    if dialect.name == "sqlite" and subject not in held:
+        found = read.with_lock.first(session, subject=subject, **values)
+        if found is not None:  # else the person's first decision: `hold` starts their chain
+            held[subject] = (found[0], found[1])
+            if found[2] is None:
+                return None
+            return read.alone.compiled(dialect).make_row(json.loads(found[2]))
+    hold(session, subject)
+    return read.alone.first(session, **values)
+
+
 def _lock_head(session: Session, subject: uuid.UUID) -> tuple[int, str] | None:
     row = _LOCK_HEAD.first(session, subject=subject)
     return None if row is None else (row[0], row[1])
@@ -231,7 +279,7 @@ def append(
         "subject": str(subject),
         "seq": seq,
         "prev": prev,
-        "at": timestamp(moment),
+        "at": stamp(moment),
         "brand": str(brand) if brand else None,
         "action": action,
         "scope": (scope or Scope()).as_json(),
