@@ -128,9 +128,10 @@ _MOVE_HEAD = Direct(update(_heads).where(_MOVED).values(_NEW))
 _INSERT_EVENT = Direct(insert(_events).inline(), keys=_EVENT_COLUMNS)
 
 
-def _move_and_insert() -> Any:
+def _move_and_insert(along: Any = None) -> Any:
     """PostgreSQL: the head moves and the event goes in by one statement, the event only when
-    the head moved (it had not moved under our lock): one round trip instead of two."""
+    the head moved (it had not moved under our lock): one round trip instead of two. `along`:
+    the caller's write of the state the decision changes, carried in the same WITH clause."""
     moved = update(_heads).where(_MOVED).values(_NEW).returning(_heads.c.subject_id).cte("moved")
     event = select(
         moved.c.subject_id,
@@ -141,10 +142,23 @@ def _move_and_insert() -> Any:
         bindparam("occurred_at", type_=_events.c.occurred_at.type),
         bindparam("body", type_=String()),
     )
-    return insert(_events).from_select(_EVENT_COLUMNS, event)
+    statement = insert(_events).from_select(_EVENT_COLUMNS, event)
+    return statement if along is None else statement.add_cte(along.cte("along"))
 
 
 _APPEND = Direct({"postgresql": _move_and_insert()})
+
+
+class Along:
+    """A write of the state a decision changes (an INSERT or DELETE, its parameters named apart
+    from the event's), built once, that `append` runs with the event: on PostgreSQL inside the
+    append's own statement (a data-modifying CTE: one round trip for the state and the event,
+    in the same transaction as before, and still undone with it when the head had moved),
+    elsewhere as its own statement just before the event's."""
+
+    def __init__(self, write: Any) -> None:
+        self.alone = Direct(write)
+        self.with_event = Direct({"postgresql": _move_and_insert(write)})
 
 
 def _lock_head(session: Session, subject: uuid.UUID) -> tuple[int, str] | None:
@@ -196,8 +210,10 @@ def append(
     evidence: Mapping[str, str] | None = None,
     value: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    along: tuple[Along, Mapping[str, Any]] | None = None,
 ) -> Appended:
-    """Append one event to the subject's chain in the caller's transaction.
+    """Append one event to the subject's chain in the caller's transaction; `along`: the
+    caller's write of the state the decision changes and its parameters (see `Along`).
 
     The head is held (locked and read, `hold`) before anything else: on PostgreSQL that row
     lock makes a concurrent writer wait and then chain after us (n, n+1), on SQLite it takes
@@ -231,8 +247,14 @@ def append(
     event = {"seq": seq, "hash": event_hash, "brand_id": brand, "action": action,
              "occurred_at": moment, "body": raw.decode()}  # fmt: skip
     if session.get_bind().dialect.name == "postgresql":
-        moved = _APPEND.run(session, subject=subject, last=last, **event)
+        if along is None:
+            moved = _APPEND.run(session, subject=subject, last=last, **event)
+        else:
+            write, values = along
+            moved = write.with_event.run(session, subject=subject, last=last, **event, **values)
     else:
+        if along is not None:
+            along[0].alone.run(session, **along[1])
         moved = _MOVE_HEAD.run(session, subject=subject, last=last, seq=seq, hash=event_hash)
         if moved == 1:
             _INSERT_EVENT.run(session, subject_id=subject, **event)

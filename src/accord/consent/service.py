@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from accord.consent import feed
 from accord.consent.keys_api import instance_signing_key as instance_signing_key
+from accord.consent.ledger import Along as Along
 from accord.consent.ledger import Appended as Appended
 from accord.consent.ledger import Entry as Entry
 from accord.consent.ledger import Heads as Heads

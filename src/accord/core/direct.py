@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement
 
+from accord.core.db import transaction_info
 from accord.core.prepared import Compiled
 from accord.core.read_memo import forget
 from accord.core.web.deps import WROTE
@@ -61,18 +62,16 @@ class Direct:
 
     def _execute(self, session: Session, values: Mapping[str, Any], fetch: bool) -> Any:
         session._autoflush()  # as Session.execute: what the session holds goes first
-        conn: Connection = session.connection()
+        conn, cursor = _link(session)
         compiled = self.compiled(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            conn._cursor_execute(cursor, compiled.sql, compiled.parameters(values))
-            if compiled.writes:
-                _wrote(session)
-            if fetch:
-                return [compiled.make_row(raw) for raw in cursor.fetchall()]
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        conn._cursor_execute(cursor, compiled.sql, compiled.parameters(values))
+        if compiled.writes:
+            _wrote(session)
+        if fetch:
+            return [compiled.make_row(raw) for raw in cursor.fetchall()]
+        if compiled.results:  # a RETURNING nobody reads: the cursor is left with no rows pending
+            cursor.fetchall()
+        return int(cursor.rowcount)
 
     def all(self, session: Session, **values: Any) -> list[Any]:
         """Every row (of a read, or of a write's RETURNING)."""
@@ -88,6 +87,21 @@ class Direct:
         """Run a write; how many rows it touched."""
         count: int = self._execute(session, values, fetch=False)
         return count
+
+
+_LINK = "direct_link"  # transaction_info: the session's Connection and a DBAPI cursor on it
+
+
+def _link(session: Session) -> tuple[Connection, Any]:
+    """The session's connection in its transaction (beginning one, as `Session.execute`
+    would) and a DBAPI cursor on it, looked up once per transaction."""
+    info = transaction_info(session)
+    found: tuple[Connection, Any] | None = info.get(_LINK)
+    if found is None or found[0].invalidated or not session.in_transaction():
+        conn = session.connection()
+        info = transaction_info(session)  # beginning may have started a new one
+        found = info[_LINK] = (conn, conn.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
+    return found
 
 
 def _wrote(session: Session) -> None:

@@ -75,7 +75,10 @@ def record(
     scope: Scope | None = None,
     value: dict[str, Any] | None = None,
     listening: bool | None = None,
+    along: tuple[consent.Along, dict[str, Any]] | None = None,
 ) -> consent.Appended:
+    """The decision's ledger event (with `along`, the state's write: `consent.Along`) and its
+    webhook event."""
     event = consent.append(
         session,
         subject=rel.person_id,
@@ -86,7 +89,10 @@ def record(
         policy=actor.policy,
         evidence=actor.evidence,
         value=value,
+        along=along,
     )
+    if listening is False:  # read with the relationship: no endpoint to deliver to
+        return event
     # The brand's systems hear of it (webhooks), in this transaction: only if it commits.
     kind = RELATIONSHIP_CHANGED if action in RELATIONSHIP_ACTIONS else CONSENT_CHANGED
     webhooks.emit(
@@ -104,7 +110,6 @@ def record(
             "at": consent.timestamp(event.occurred_at),
         },
         event_id=f"msg_ledger_{event.subject_id.hex}_{event.seq}",
-        listening=listening,
     )
     return event
 
@@ -443,8 +448,13 @@ _TOPIC_AND_CHOICE = Direct(
     )
     .where(_topics.c.id == _TOPIC, _topics.c.brand_id == bindparam("brand", type_=Uuid()))
 )
-_CHOOSE_TOPIC = Direct(insert(_topic_choices).inline(), keys=["person_id", "topic_id", "brand_id"])
-_UNCHOOSE_TOPIC = Direct(
+# Written with the decision's event (`consent.Along`: one statement on PostgreSQL).
+_CHOOSE_TOPIC = consent.Along(
+    insert(_topic_choices).values(
+        person_id=_PERSON, topic_id=_TOPIC, brand_id=bindparam("brand", type_=Uuid())
+    )
+)
+_UNCHOOSE_TOPIC = consent.Along(
     delete(_topic_choices).where(
         _topic_choices.c.person_id == _PERSON, _topic_choices.c.topic_id == _TOPIC
     )
@@ -485,18 +495,18 @@ def topic_decision(
     if on and not chosen:
         if retired:
             raise Conflict("This topic is retired and can no longer be chosen.", field="topic")
-        _CHOOSE_TOPIC.run(
-            session, person_id=rel.person_id, topic_id=topic_id, brand_id=rel.brand_id
-        )
-        record(session, rel, "grant", actor, scope=scope, listening=listening)
+        where = {"person": rel.person_id, "topic": topic_id, "brand": rel.brand_id}
+        record(session, rel, "grant", actor, scope=scope, listening=listening,
+               along=(_CHOOSE_TOPIC, where))  # fmt: skip
     elif not on and chosen:
-        _UNCHOOSE_TOPIC.run(session, person=rel.person_id, topic=topic_id)
-        # A copy of the choice the session holds (merged in by `confirm_purpose`) would now
-        # say it is still there.
+        # A copy of the choice the session holds (merged in by `confirm_purpose`) would say
+        # it is still there once deleted.
         stale = session.identity_map.get(identity_key(TopicChoice, (rel.person_id, topic_id)))
         if stale is not None:
             session.expunge(stale)
-        record(session, rel, "withdraw", actor, scope=scope, listening=listening)
+        where = {"person": rel.person_id, "topic": topic_id}
+        record(session, rel, "withdraw", actor, scope=scope, listening=listening,
+               along=(_UNCHOOSE_TOPIC, where))  # fmt: skip
     else:
         return False
     session.flush()
@@ -565,19 +575,8 @@ def set_channel_order(
     open_relationship(rel)
     if len(set(channels)) != len(channels):
         raise InvalidInput("Each channel may appear once.", field="channels")
-    current = [
-        c
-        for (c,) in session.execute(
-            select(ChannelPreference.channel)
-            .where(
-                ChannelPreference.person_id == rel.person_id,
-                ChannelPreference.brand_id == rel.brand_id,
-            )
-            .order_by(ChannelPreference.rank)
-        )
-    ]
     wanted = [c.value for c in channels]
-    if current == wanted:
+    if channel_order(session, rel.person_id, rel.brand_id) == wanted:
         return False
     session.execute(
         delete(ChannelPreference).where(

@@ -15,6 +15,7 @@ from accord.consent.models import LedgerEvent
 from accord.core.errors import NotFound
 from accord.core.validation import Line
 from accord.core.web.deps import SessionDep, commit_in_route, in_slot
+from accord.core.web.lean_route import LeanRoute
 from accord.core.web.params import SmallId
 from accord.people.deps import PersonDep
 from accord.relationships import service
@@ -69,7 +70,6 @@ def my_relationship(brand_id: uuid.UUID, person: PersonDep, session: SessionDep)
     return _out(session, person.person_id, brand_id)
 
 
-@router.patch("/relationships/{brand_id}", response_model=RelationshipOut)
 async def change(
     brand_id: uuid.UUID,
     data: PreferenceChange,
@@ -80,6 +80,16 @@ async def change(
     """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
     # The busiest write a person makes: in the request slots' threads (`in_slot`).
     return await in_slot(request, _change, session, person.person_id, brand_id, data)
+
+
+# A LeanRoute: its usual request skips FastAPI's dependency solver (`accord.core.web.lean_route`).
+router.add_api_route(
+    "/relationships/{brand_id}",
+    change,
+    methods=["PATCH"],
+    response_model=RelationshipOut,
+    route_class_override=LeanRoute,
+)
 
 
 def _change(

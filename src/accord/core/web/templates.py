@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["when"] = dates.when  # the viewer's zone and locale format
     env.filters["linkify"] = linkify
     env.filters["phone"] = phone_shown
+    env.globals["option_tags"] = option_tags
     return Jinja2Templates(env=env)
 
 
@@ -64,6 +66,69 @@ def linkify(text: str) -> Markup:
     """Escaped text with its http(s) URLs as links (the dev mailbox shows plain-text mail)."""
     escaped = str(escape(text))
     return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
+
+
+def option_tags(options: Iterable[Any], selected: Any, *, spaced: bool = False) -> Markup:
+    """A select's `<option>`s for (value, text) pairs, each whose value equals `selected`
+    marked, as the forms macros' loop wrote them (`spaced`: `select`'s, a space before the
+    mark's place). The pickers' long lists (every time zone, language and country: hundreds of
+    options, most of /profile's time as a template loop) are written once and kept, and each
+    page marks its one choice in a copy."""
+    if isinstance(options, tuple | list) and len(options) >= _KEPT_FROM:
+        try:
+            written = _written(tuple(options), spaced)
+        except TypeError:  # an unhashable value: written each time
+            pass
+        else:
+            return written.marked(selected)
+    gap, mark = (" ", "selected") if spaced else ("", " selected")
+    return Markup(
+        "".join(
+            f'<option value="{escape(value)}"{gap}{mark if value == selected else ""}>'
+            f"{escape(text)}</option>"
+            for value, text in options
+        )
+    )
+
+
+_KEPT_FROM = 50  # options; a shorter list costs less to write than to look up
+
+
+class _Written:
+    """A long list's options as written with none marked, and where each value's mark goes."""
+
+    def __init__(self, options: tuple[Any, ...], spaced: bool) -> None:
+        gap = " " if spaced else ""
+        self.mark = "selected" if spaced else " selected"
+        parts = []
+        self.places: dict[Any, list[int]] = {}
+        at = 0
+        for value, text in options:
+            head = f'<option value="{escape(value)}"{gap}'
+            self.places.setdefault(value, []).append(at + len(head))
+            part = f"{head}>{escape(text)}</option>"
+            parts.append(part)
+            at += len(part)
+        self.plain = "".join(parts)
+
+    def marked(self, selected: Any) -> Markup:
+        try:
+            places = self.places.get(selected)
+        except TypeError:  # unhashable: equal to no value here (they all hash)
+            places = None
+        if not places:
+            return Markup(self.plain)
+        pieces, start = [], 0
+        for place in places:
+            pieces += [self.plain[start:place], self.mark]
+            start = place
+        pieces.append(self.plain[start:])
+        return Markup("".join(pieces))
+
+
+@lru_cache(maxsize=16)
+def _written(options: tuple[Any, ...], spaced: bool) -> _Written:
+    return _Written(options, spaced)
 
 
 def flash(request: Request, text: str, level: str = "info") -> None:
