@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Uuid, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from accord.brands import keys
