@@ -167,7 +167,8 @@ def my_record(
 
 
 def _console(session: Session, caller: BrandCaller) -> dict[str, Any]:
-    items, _ = terms.brand_agreements(session, caller.brand_id, limit=200)
+    name = getattr(caller.brand, "name", None)  # the brand's row, read with the sign-in
+    items, _ = terms.brand_agreements(session, caller.brand_id, limit=200, brand_name=name)
     published = {e.key for e in terms.published(session, caller.brand_id)}
     return {
         **_roster_context(session),
