@@ -56,3 +56,22 @@ def test_the_last_owner_stays_and_others_change_or_go(client: TestClient, sessio
     assert removed.status_code == 303
     session.expunge_all()
     assert session.scalar(select(Member.id).where(Member.id == other_id)) is None
+
+
+def test_a_removed_member_signed_in_elsewhere_is_refused(
+    client: TestClient, session: Session
+) -> None:
+    """The session's check reads the member with it: a member gone since signing in is
+    refused at their next request, on a page and in the API."""
+    brand = make_brand(session)
+    make_member(session, brand=brand)
+    other = make_member(session, brand=brand, role=Role.marketer)
+    sign_in_member(client, other.email, PASSWORD)
+    assert client.get("/api/v1/brand").status_code == 200
+    assert client.get("/console/members", headers=HTML).status_code == 200
+    session.delete(other)
+    session.flush()
+    assert client.get("/api/v1/brand").status_code == 401
+    page = client.get("/console/members", headers=HTML, follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/console/signin?next=/console/members"

@@ -92,7 +92,8 @@ def _app(route_class: type) -> FastAPI:
     return app
 
 
-ITEM = str(uuid.uuid4())
+# Fixed, not uuid4(): the parameter ids must be the same in every pytest-xdist worker.
+ITEM = "5c445026-dc39-4b4b-8209-5fa8c9457e40"
 CASES: list[tuple[str, dict[str, str], bytes]] = [
     (ITEM, {"x-who": "ann", "content-type": "application/json"}, b'{"n": 3}'),  # the usual one
     (ITEM, {"content-type": "application/json"}, b'{"n": 3}'),  # no caller: 401

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Uuid, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from accord.brands import keys
@@ -217,21 +217,19 @@ def complete_member_link(session: Session, token: str) -> Member:
     return member
 
 
-# Built once: every console request reads its member and brand with it.
-_MEMBER_CALLER = (
-    select(Member.role, Member.email, *_BRAND)
-    .join_from(Member, Brand, Brand.id == Member.brand_id)
-    .where(Member.id == bindparam("member", type_=Uuid()))
-)
+# A console request's sign-in check reads the member and brand with it (`accord.brands.deps`):
+# the columns it adds after the session's, as `member_caller_of` takes them.
+MEMBER_CALLER_COLUMNS = (Member.role, Member.email, *_BRAND)
 
 
-def member_caller(session: Session, member_id: uuid.UUID) -> BrandCaller:
-    row = session.execute(_MEMBER_CALLER, {"member": member_id}).one_or_none()
-    if row is None:
+def member_caller_of(member_id: uuid.UUID, row: tuple[Any, ...] | None) -> BrandCaller:
+    """The caller from `MEMBER_CALLER_COLUMNS`' values (None, or a brand id None: no such
+    member any more)."""
+    if row is None or row[2] is None:
         raise NotAuthenticated(BAD_CREDENTIALS)
     brand = BrandRow._make(row[2:])
     return BrandCaller(
-        brand_id=brand.id, role=row.role, member_id=member_id, brand=brand, member_email=row.email
+        brand_id=brand.id, role=row[0], member_id=member_id, brand=brand, member_email=row[1]
     )
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.core.errors import NotFound
+from accord.core.prepared import Prepared
 from accord.core.read_memo import remembered
 from accord.terms.models import RosterEffect, RosterEntry
 from accord.terms.vocabulary import Effect
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,38 @@ class Entry:
 
 def effects_by_entry(session: Session) -> dict[tuple[str, int], list[Effect]]:
     """Each roster entry's effects, by (id, version)."""
-    return remembered(session, ("terms_roster_effects",), lambda: _effects(session))
+    return remembered(
+        session, ("terms_roster_effects",), lambda: _kept(session, "effects", _effects)
+    )
+
+
+# The roster's rows are immutable (the database refuses UPDATE and DELETE on both tables): it
+# changes only by new rows, so how many there are, and the latest publication, tell whether
+# what this process read before still holds. Checking that is one prepared statement, where
+# reading the roster (its texts, each version's effects) through the ORM was a fifth of the
+# person's terms page; it is checked on every read, so a new version shows at once.
+_STATE = Prepared(
+    select(
+        select(func.count()).select_from(RosterEntry).scalar_subquery().label("entries"),
+        select(func.max(RosterEntry.published_at)).scalar_subquery().label("latest"),
+        select(func.count()).select_from(RosterEffect).scalar_subquery().label("effects"),
+    )
+)
+_KEPT: dict[tuple[Any, ...], Any] = {}
+_KEPT_MOST = 64  # (database, state, read) keys; a test run makes many databases
+
+
+def _kept(session: Session, name: str, read: Callable[[Session], T]) -> T:
+    """`read(session)`, kept for this database while the roster's state stays the same."""
+    state = remembered(session, ("terms_roster_state",), lambda: _STATE.first(session))
+    key = (str(session.get_bind().engine.url), name, tuple(state))
+    found = _KEPT.get(key)
+    if found is None:
+        if len(_KEPT) >= _KEPT_MOST:
+            _KEPT.clear()
+        found = _KEPT[key] = read(session)
+    kept: T = found
+    return kept
 
 
 # Built once: a relationship page with terms in force reads it on every view.
@@ -53,7 +90,9 @@ def entries(session: Session, *, latest_only: bool = False) -> list[Entry]:
     """Every roster entry in a stable order (by id, newest version first)."""
     # The console's terms page asks three times (its lists, each agreement's terms).
     key = ("terms_roster", latest_only)
-    return list(remembered(session, key, lambda: _entries(session, latest_only)))
+    name = "latest" if latest_only else "entries"
+    read = partial(_entries, latest_only=latest_only)
+    return list(remembered(session, key, lambda: _kept(session, name, read)))
 
 
 def _entries(session: Session, latest_only: bool) -> list[Entry]:

@@ -7,14 +7,15 @@ Other domains read personal terms only as effects: `effects_for` for one (person
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from accord.brands import service as brands
+from accord.brands.models import Brand
 from accord.core.errors import NotFound
 from accord.core.pagination import paginate
 from accord.core.settings import Settings
@@ -237,8 +238,10 @@ def brand_agreements(
     status: Status | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    brand_name: str | None = None,
 ) -> tuple[list[AgreementOut], str | None]:
-    """The agreements people proffered to the brand, newest first (settled first)."""
+    """The agreements people proffered to the brand, newest first (settled first).
+    `brand_name`: the brand's name, when the caller has it (read with the sign-in)."""
     settle(session, brand_id=brand_id)
     query = select(Agreement).where(Agreement.brand_id == brand_id)
     if status is not None:
@@ -251,7 +254,7 @@ def brand_agreements(
         cursor=cursor,
         limit=limit,
     )
-    names: dict[uuid.UUID, str] = {}
+    names: dict[uuid.UUID, str] = {} if brand_name is None else {brand_id: brand_name}
     entries = _entries_by_key(session) if rows else {}
     return [agreement_out(session, r, names, entries) for r in rows], next_cursor
 
@@ -333,10 +336,19 @@ def well_known_instance(
     }
 
 
+_RELATED = relationships.related(
+    person_id=cast(Any, bindparam("person_id", type_=Uuid()))
+).subquery()
+# "My terms" lists them on every view: their id, slug and name, built once (not every
+# relationship with its brand's row and the person's choices, as the relationships page reads).
+_RELATED_BRANDS = (
+    select(Brand.id, Brand.slug, Brand.name)
+    .join_from(Brand, _RELATED, _RELATED.c.brand_id == Brand.id)
+    .order_by(Brand.name)
+)
+
+
 def related_brands(session: Session, person_id: uuid.UUID) -> list[Any]:
-    """The brands the person has entered a relationship with and not ended, by name."""
-    return [
-        brand
-        for rel, brand, _ in relationships.for_person(session, person_id)
-        if rel.state in ("active", "paused")
-    ]
+    """The brands the person has entered a relationship with and not ended, by name (rows of
+    their id, slug and name)."""
+    return list(session.execute(_RELATED_BRANDS, {"person_id": person_id}).all())
