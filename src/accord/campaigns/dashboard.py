@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import Uuid, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
@@ -114,7 +115,13 @@ def reachable(session: Session, brand_id: uuid.UUID, topics: list[Any]) -> dict[
             counts[(topic.id, channel)] = int(
                 session.scalar(select(func.count()).select_from(eligible)) or 0
             )
-    return {"topics": topics, "channels": CHANNELS, "counts": counts}
+    # Each topic's row of cells, written once with the counts (kept with them) rather than on
+    # every view: a figure a cell, formatted in the template, was a fifth of the home's render.
+    cells = {
+        topic.id: Markup("".join(f"<td>{counts[(topic.id, c)]:,}</td>" for c, _ in CHANNELS))
+        for topic in topics
+    }
+    return {"topics": topics, "channels": CHANNELS, "counts": counts, "cells": cells}
 
 
 def campaigns(session: Session, brand_id: uuid.UUID) -> tuple[list[Any], list[Any]]:
