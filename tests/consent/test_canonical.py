@@ -4,6 +4,7 @@ included), integers, null, lists and objects with ASCII keys."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from hypothesis import given
@@ -56,3 +57,8 @@ def test_floats_and_lone_surrogates_take_the_reference_path() -> None:
     assert not ledger._plain("\ud800")
     assert not ledger._plain(2**60)
     assert ledger._plain({"channels": ["email"], "cap": 3, "note": "été"})
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_an_events_own_time_is_stamped_as_timestamp_does(moment: datetime) -> None:
+    assert ledger.stamp(moment) == ledger.timestamp(moment)

@@ -9,6 +9,7 @@ from accord.consent.ledger import Along as Along
 from accord.consent.ledger import Appended as Appended
 from accord.consent.ledger import Entry as Entry
 from accord.consent.ledger import Heads as Heads
+from accord.consent.ledger import HeldRead as HeldRead
 from accord.consent.ledger import Scope as Scope
 from accord.consent.ledger import append as append
 from accord.consent.ledger import append_many as append_many
@@ -16,6 +17,7 @@ from accord.consent.ledger import body_of as body_of
 from accord.consent.ledger import events_for as events_for
 from accord.consent.ledger import hold as hold
 from accord.consent.ledger import hold_many as hold_many
+from accord.consent.ledger import hold_reading as hold_reading
 from accord.consent.ledger import timestamp as timestamp
 from accord.consent.receipts import COLLECTION_METHODS as COLLECTION_METHODS
 from accord.consent.receipts import ControllerInfo as ControllerInfo

@@ -126,7 +126,7 @@ def _idea_context(session: Session, caller: BrandCaller, idea_id: uuid.UUID) -> 
     idea = service.idea_for_brand(session, caller.brand_id, idea_id)
     members = brands.list_members(session, caller.brand_id, limit=200)[0]
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": caller.brand or brands.get_brand(session, caller.brand_id),  # its name
         "idea": idea,
         "board": service.board(session, idea.board_id),
         "signal": service.vote_signal(session, caller.brand_id, idea.id),

@@ -2,12 +2,14 @@
 
 A person's PATCH of their relationship is, most of the time, one topic turned on or off: one
 decision, one ledger event. Through the ORM it cost nine statements, each with several times
-the CPU the database spends on it. Here: the person's ledger head locked (`consent.hold`), then
-the relationship, its brand, the first topic the change names and the person's choices at the
-brand (and whether its webhooks listen) in one statement (`_HELD`, under the lock), each
-decision written as rows (`decisions.topic_decision`, as `set_topic` does), and the answer
-built from what was read and the decisions made rather than read again
-(tests/relationships/test_topic_change.py holds it to what a fresh read gives).
+the CPU the database spends on it. Here: the person's ledger head locked, then the
+relationship, its brand, the first topic the change names and the person's choices at the
+brand (and whether its webhooks listen) in one statement (`_HELD`, under the lock; on
+PostgreSQL the lock's own statement reads it: `consent.hold_reading`), each decision written
+as rows with its event (`decisions.topic_decision`, as `set_topic` does; on PostgreSQL one
+statement: `consent.Along`), and the answer built from what was read and the decisions made
+rather than read again (tests/relationships/test_topic_change.py holds it to what a fresh
+read gives).
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def _held(aggregate: Callable[[Any], Any]) -> Any:
     )
 
 
-_HELD = Direct(
+# Under the person's lock: on PostgreSQL read by the statement that takes it (`consent.HeldRead`).
+_HELD = consent.HeldRead(
     {
         "postgresql": _held(lambda text: func.string_agg(text, literal_column("','"))),
         "sqlite": _held(lambda text: func.group_concat(text, literal_column("','"))),
@@ -116,9 +119,10 @@ def change_topics(
 ) -> RelationshipOut:
     """Turn the person's topics at the brand on or off (one decision each, nothing for those
     already so); the relationship as it now stands."""
-    consent.hold(session, person_id)
     first = next(iter(wanted), None)
-    rel = _HELD.first(session, person=person_id, brand=brand_id, topic=first)
+    rel = consent.hold_reading(
+        session, person_id, _HELD, person=person_id, brand=brand_id, topic=first
+    )
     if rel is None:
         raise NotFound("No relationship with this brand.")
     topics = {uuid.UUID(t) for t in rel.topics.split(",")} if rel.topics else set()

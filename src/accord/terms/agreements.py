@@ -428,6 +428,12 @@ def _person_settle_statements() -> tuple[Any, Any]:
     return _missing_select(person, None), _due_select(person, None)
 
 
+@cache
+def _brand_settle_statements() -> tuple[Any, Any]:
+    brand = bindparam("brand", type_=Uuid())
+    return _missing_select(None, brand), _due_select(None, brand)
+
+
 def settle(
     session: Session,
     *,
@@ -439,10 +445,15 @@ def settle(
     brand, or both: a pending row for each brand the person has since started a relationship
     with, and the acceptance (with its event) of each pending row whose entry the brand
     publishes. Returns how many agreements it accepted."""
+    # A person's pages, and the brand's terms page, settle on every view: their statements are
+    # built once, the person or the brand bound.
+    bound: dict[str, uuid.UUID] | None = None
     if person_id is not None and brand_id is None:
-        # A person's pages settle on every view: the statements are built once, the person bound.
-        missing_q, due_q = _person_settle_statements()
-        missing = session.execute(missing_q, {"person": person_id}).all()
+        (missing_q, due_q), bound = _person_settle_statements(), {"person": person_id}
+    elif brand_id is not None and person_id is None:
+        (missing_q, due_q), bound = _brand_settle_statements(), {"brand": brand_id}
+    if bound is not None:
+        missing = session.execute(missing_q, bound).all()
     else:
         missing = session.execute(_missing_select(person_id, brand_id)).all()
         due_q = None
@@ -465,7 +476,7 @@ def settle(
         ],
     )
     if due_q is not None:
-        due_rows = session.execute(due_q, {"person": person_id}).all()
+        due_rows = session.execute(due_q, bound).all()
     else:
         due_rows = session.execute(_due_select(person_id, brand_id)).all()
     accepted = 0

@@ -167,11 +167,12 @@ def my_record(
 
 
 def _console(session: Session, caller: BrandCaller) -> dict[str, Any]:
-    items, _ = terms.brand_agreements(session, caller.brand_id, limit=200)
+    name = getattr(caller.brand, "name", None)  # the brand's row, read with the sign-in
+    items, _ = terms.brand_agreements(session, caller.brand_id, limit=200, brand_name=name)
     published = {e.key for e in terms.published(session, caller.brand_id)}
     return {
         **_roster_context(session),
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": caller.brand or brands.get_brand(session, caller.brand_id),  # name, slug
         "can_manage": role_allows(caller.role, Permission.manage_terms),
         "published": {f"{slug}:{version}" for slug, version in published},
         "pending": [a for a in items if a.status == Status.pending],

@@ -238,8 +238,10 @@ def brand_agreements(
     status: Status | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    brand_name: str | None = None,
 ) -> tuple[list[AgreementOut], str | None]:
-    """The agreements people proffered to the brand, newest first (settled first)."""
+    """The agreements people proffered to the brand, newest first (settled first).
+    `brand_name`: the brand's name, when the caller has it (read with the sign-in)."""
     settle(session, brand_id=brand_id)
     query = select(Agreement).where(Agreement.brand_id == brand_id)
     if status is not None:
@@ -252,7 +254,7 @@ def brand_agreements(
         cursor=cursor,
         limit=limit,
     )
-    names: dict[uuid.UUID, str] = {}
+    names: dict[uuid.UUID, str] = {} if brand_name is None else {brand_id: brand_name}
     entries = _entries_by_key(session) if rows else {}
     return [agreement_out(session, r, names, entries) for r in rows], next_cursor
 

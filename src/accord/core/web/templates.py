@@ -42,6 +42,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["linkify"] = linkify
     env.filters["phone"] = phone_shown
     env.globals["option_tags"] = option_tags
+    env.globals["nav_link"] = nav_link
     return Jinja2Templates(env=env)
 
 
@@ -66,6 +67,36 @@ def linkify(text: str) -> Markup:
     """Escaped text with its http(s) URLs as links (the dev mailbox shows plain-text mail)."""
     escaped = str(escape(text))
     return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
+
+
+def nav_link(
+    request: Request,
+    href: str,
+    label: str,
+    *,
+    exact: bool = False,
+    id: str = "",
+    count: int = 0,
+    count_id: str = "",
+    count_text: str = "",
+) -> Markup:
+    """A navigation link, the current section marked for assistive technology (aria-current)
+    and visibly (CSS on [aria-current]). A section owns its sub-pages: /console/campaigns/42 is
+    in Campaigns; `exact` keeps a home link (/console, /home) from owning everything below.
+    The layouts call it for every link on every page: written here, it costs a fraction of
+    the template macro it replaced (the text is the macro's, leading blank lines included)."""
+    path = request.url.path
+    here = path == href or (not exact and path.startswith(f"{href}/"))
+    named = f' id="{escape(id)}"' if id else ""
+    current = ' aria-current="page"' if here else ""
+    badge = ""
+    if count:
+        badge_id = f' id="{escape(count_id)}"' if count_id else ""
+        hidden = f'<span class="visually-hidden"> {escape(count_text)}</span>'
+        badge = f' <span class="badge"{badge_id}>{escape(count)}{hidden}</span>'
+    return Markup(
+        f'\n\n<li><a href="{escape(href)}"{named}{current}>{escape(label)}{badge}</a></li>'
+    )
 
 
 def option_tags(options: Iterable[Any], selected: Any, *, spaced: bool = False) -> Markup:
