@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
 
 from accord.consent import ledger, verification
 from accord.core import migrate
@@ -102,5 +106,32 @@ def test_a_topic_change_that_waited_for_the_lock_reads_what_was_decided_meanwhil
         with db.session() as session:
             assert [e.action for e in ledger.events_for(session, person_id)] == ["follow", "grant"]
             assert verification.verify(session, subject=person_id)[1] == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_lock_the_held_read_takes_lasts_until_the_transaction_ends(
+    tmp_path: Path, backend: str
+) -> None:
+    """Python's sqlite3 opens a transaction only before a statement that starts with INSERT,
+    UPDATE, DELETE or REPLACE: a lock taken by any other statement would end with it."""
+    engine = fresh_engine(backend, tmp_path, "heldlock")
+    try:
+        migrate.upgrade(engine)
+        db = Database(engine)
+        with db.transaction() as session:
+            person, brand = make_person(session), make_brand(session)
+            decisions.start(session, person.id, brand.id, PORTAL)
+            person_id, brand_id = person.id, brand.id
+        with db.session() as session:
+            values = {"person": person_id, "brand": brand_id, "topic": None}
+            assert ledger.hold_reading(session, person_id, topic_change._HELD, **values)
+            dbapi: Any = session.connection().connection.dbapi_connection
+            if backend == "sqlite":
+                assert dbapi.in_transaction
+            else:
+                assert dbapi.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+            session.rollback()
     finally:
         engine.dispose()
