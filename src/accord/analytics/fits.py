@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from accord.analytics import predict as pr
 from accord.analytics.models import CustomerScore, ModelFit, SegmentAggregate
 from accord.analytics.summary import as_date
-from accord.analytics.tracking import fit_row
 from accord.core.direct import Direct
+from accord.core.errors import NotFound
 from accord.core.read_memo import remembered
 
 TOP_BAND = "clv_top_10"
@@ -47,20 +47,73 @@ class FitResult:
         return next((s for s in self.segments if s.segment == pr.ALL), None)
 
 
+def _fit_statements() -> tuple[Direct, Direct, Direct]:
+    """`get_fit`'s reads, built once with the brand and fit bound and run on the session's
+    cursor (`core.direct`): the fit with its spend fit and score count in one statement, its
+    segment rows in another, and the latest fit's id. The Fits and CLV tabs read a fit on every
+    view, and through the ORM the four reads cost several times what they took to run."""
+    fit, aggregate, score = ModelFit.__table__, SegmentAggregate.__table__, CustomerScore.__table__
+    f, a = fit.c, aggregate.c
+    spend = fit.alias("spend")
+    s = spend.c
+    brand, fit_id = bindparam("brand", type_=Uuid()), bindparam("fit", type_=Uuid())
+    purchase_models = [literal(m) for m in pr.PURCHASE_MODELS]
+    scored = select(func.count()).select_from(score).where(score.c.fit_id == f.id).scalar_subquery()
+    spend_of = and_(
+        s.brand_id == f.brand_id,
+        s.model == literal(pr.SPEND_MODEL),
+        s.options["purchase_fit_id"].as_string() == bindparam("fit_text"),
+    )
+    row = Direct(
+        select(
+            f.id,
+            f.model,
+            f.params,
+            f.log_likelihood,
+            f.customers,
+            f.calibration_start,
+            f.cutoff,
+            f.fitted_at,
+            f.options,
+            s.params.label("spend_params"),
+            s.log_likelihood.label("spend_log_likelihood"),
+            s.customers.label("spend_customers"),
+            scored.label("scored"),
+        )
+        .select_from(fit.outerjoin(spend, spend_of))
+        .where(f.id == fit_id, f.brand_id == brand, f.model.in_(purchase_models))
+        .limit(1)
+    )
+    segments = Direct(
+        select(
+            a.segment,
+            a.customers,
+            a.equity,
+            a.consented_customers,
+            a.consented_equity,
+            a.lost_equity,
+        ).where(a.fit_id == fit_id)
+    )
+    latest = Direct(
+        select(f.id)
+        .where(f.brand_id == brand, f.model.in_(purchase_models))
+        .order_by(f.fitted_at.desc(), f.id)
+        .limit(1)
+    )
+    return row, segments, latest
+
+
+_FIT, _SEGMENTS, _LATEST = _fit_statements()
+
+
 def get_fit(session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID) -> FitResult:
     """A purchase-model fit of the brand with its spend fit and equity (404 otherwise)."""
-    row = fit_row(session, brand_id, fit_id)
-    spend = session.scalars(
-        select(ModelFit).where(
-            ModelFit.brand_id == brand_id,
-            ModelFit.model == pr.SPEND_MODEL,
-            ModelFit.options["purchase_fit_id"].as_string() == str(row.id),
-        )
-    ).first()
-    aggregates = session.scalars(
-        select(SegmentAggregate).where(SegmentAggregate.fit_id == row.id)
-    ).all()
-    lost_withheld = set(row.options.get("lost_withheld", []))
+    row = _FIT.first(session, brand=brand_id, fit=fit_id, fit_text=str(fit_id))
+    if row is None:
+        raise NotFound("No such fit.")
+    aggregates = _SEGMENTS.all(session, fit=row.id)
+    options = row.options
+    lost_withheld = set(options.get("lost_withheld", []))
     order = {name: i for i, name in enumerate(pr.SEGMENT_NAMES)}
     segments = [
         pr.SegmentEquity(
@@ -73,8 +126,7 @@ def get_fit(session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID) -> FitResu
         )
         for a in sorted(aggregates, key=lambda a: order.get(a.segment, len(order)))
     ]
-    scored = session.scalar(select(func.count()).where(CustomerScore.fit_id == row.id))
-    options = row.options
+    has_spend = row.spend_params is not None
     return FitResult(
         fit_id=row.id,
         model=row.model,
@@ -88,10 +140,10 @@ def get_fit(session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID) -> FitResu
         discount_monthly=float(options.get("discount_monthly", 0.01)),
         margin=float(options.get("margin", 0.3)),
         currency=options.get("currency"),
-        spend_params=dict(spend.params) if spend else None,
-        spend_log_likelihood=spend.log_likelihood if spend else None,
-        spend_customers=spend.customers if spend else None,
-        scored=int(scored or 0),
+        spend_params=dict(row.spend_params) if has_spend else None,
+        spend_log_likelihood=row.spend_log_likelihood if has_spend else None,
+        spend_customers=row.spend_customers if has_spend else None,
+        scored=int(row.scored or 0),
         segments=segments,
         withheld=list(options.get("withheld", [])),
     )
@@ -102,12 +154,7 @@ def latest_fit_id(session: Session, brand_id: uuid.UUID) -> uuid.UUID | None:
     return remembered(
         session,
         ("latest_fit", brand_id),
-        lambda: session.scalar(
-            select(ModelFit.id)
-            .where(ModelFit.brand_id == brand_id, ModelFit.model.in_(pr.PURCHASE_MODELS))
-            .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
-            .limit(1)
-        ),
+        lambda: next((r.id for r in _LATEST.all(session, brand=brand_id)), None),
     )
 
 

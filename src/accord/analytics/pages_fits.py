@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from accord.analytics import charts, predict, service
@@ -21,6 +21,7 @@ from accord.analytics.models import ModelFit, SegmentAggregate
 from accord.analytics.pages_view import FEWER, Table, in_currency, money, percent
 from accord.analytics.segments import CLV_BAND_LABELS
 from accord.analytics.snapshot import Snapshot
+from accord.core.direct import Direct
 from accord.core.errors import InvalidInput
 from accord.core.web.forms import parse_form
 
@@ -328,13 +329,27 @@ def holdout_section(snap: Snapshot | None) -> dict[str, Any] | None:
     return {"result": result, "chart": chart if len(result.weeks) > 1 else None, "table": table}
 
 
-def fit_rows(session: Session, brand_id: uuid.UUID) -> list[ModelFit]:
-    """The brand's purchase-model fits, newest first (the Fits tab lists them)."""
-    return list(
-        session.scalars(
-            select(ModelFit)
-            .where(ModelFit.brand_id == brand_id, ModelFit.model.in_(predict.PURCHASE_MODELS))
-            .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
-            .limit(50)
-        )
+_FIT_ROWS = Direct(
+    select(
+        ModelFit.id,
+        ModelFit.model,
+        ModelFit.cutoff,
+        ModelFit.fitted_at,
+        ModelFit.customers,
+        ModelFit.log_likelihood,
+        ModelFit.options,
     )
+    .where(
+        ModelFit.brand_id == bindparam("brand", type_=Uuid()),
+        ModelFit.model.in_([literal(m) for m in predict.PURCHASE_MODELS]),
+    )
+    .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
+    .limit(50)
+)
+
+
+def fit_rows(session: Session, brand_id: uuid.UUID) -> list[Any]:
+    """The brand's purchase-model fits, newest first (the Fits tab lists them): the columns
+    the table shows, read on the session's cursor (`core.direct`) on every view."""
+    rows: list[Any] = _FIT_ROWS.all(session, brand=brand_id)
+    return rows
