@@ -6,6 +6,7 @@ in it runs).
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -57,16 +58,38 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 def fresh_postgres(name: str) -> str | None:
-    """Drop and create database `name` on the benchmark server; its URL, or None if unreachable."""
+    """Drop and create database `name` (suffixed with this process's id) on the benchmark server;
+    its URL, or None if unreachable.
+
+    The suffix keeps two bench runs on one machine (two people, two worktrees) from dropping
+    each other's database mid-run; the process drops what it created when it exits."""
     import psycopg
 
+    name = f"{name}_{os.getpid()}"
     try:
         with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError:
         return None
+    if name not in _CREATED:
+        _CREATED.append(name)
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+_CREATED: list[str] = []
+
+
+@atexit.register
+def _drop_created() -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            for name in _CREATED:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error:
+        pass  # the server is gone; nothing of ours is left on it to drop
 
 
 WRK_MISSING = "wrk is not installed: `apt-get install wrk` (Debian/Ubuntu), then run again."

@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from typing import Any
 
-from sqlalchemy import Uuid, bindparam, func, select
+from sqlalchemy import Uuid, and_, bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from accord.analytics import predict as pr
 from accord.analytics.models import CustomerScore, ModelFit, SegmentAggregate
 from accord.analytics.summary import as_date
 from accord.analytics.tracking import fit_row
+from accord.core.direct import Direct
 from accord.core.read_memo import remembered
 
 TOP_BAND = "clv_top_10"
@@ -135,33 +134,46 @@ class EquitySummary:
     top_band: pr.SegmentEquity | None  # the top 10% by lifetime value, likewise
 
 
-@cache
-def _equity_statements() -> tuple[Any, Any]:
-    """`equity_summary`'s two reads, built once (the console's home runs them on every view)."""
+def _equity_statement() -> Direct:
+    """`equity_summary`'s read: the latest fit and its total and top-band rows, in one
+    statement built once and run on the session's cursor (`core.direct`; the console's home
+    runs it on every view, and through the ORM it cost several times what it took to run)."""
+    fit, aggregate = ModelFit.__table__, SegmentAggregate.__table__
+    f, a = fit.c, aggregate.c
     latest = (
-        select(ModelFit)
+        select(f.id, f.model, f.customers, f.cutoff, f.options)
         .where(
-            ModelFit.brand_id == bindparam("brand", type_=Uuid()),
-            ModelFit.model.in_(pr.PURCHASE_MODELS),
+            f.brand_id == bindparam("brand", type_=Uuid()),
+            f.model.in_([literal(m) for m in pr.PURCHASE_MODELS]),
         )
-        .order_by(ModelFit.fitted_at.desc(), ModelFit.id)
+        .order_by(f.fitted_at.desc(), f.id)
         .limit(1)
+        .subquery("latest")
     )
-    segments = select(SegmentAggregate).where(
-        SegmentAggregate.fit_id == bindparam("fit", type_=Uuid()),
-        SegmentAggregate.segment.in_((pr.ALL, TOP_BAND)),
+    shown = and_(a.fit_id == latest.c.id, a.segment.in_([literal(pr.ALL), literal(TOP_BAND)]))
+    return Direct(
+        select(
+            latest,
+            a.segment,
+            a.customers.label("segment_customers"),
+            a.equity,
+            a.consented_customers,
+            a.consented_equity,
+            a.lost_equity,
+        ).select_from(latest.outerjoin(aggregate, shown))
     )
-    return latest, segments
+
+
+_EQUITY = _equity_statement()
 
 
 def equity_summary(session: Session, brand_id: uuid.UUID) -> EquitySummary | None:
-    """The brand's latest fit with its total and top-band equity; None before the first fit.
-    Two statements: the fit, and its two segment rows."""
-    latest, segments = _equity_statements()
-    row = session.scalars(latest, {"brand": brand_id}).first()
-    if row is None:
+    """The brand's latest fit with its total and top-band equity; None before the first fit."""
+    rows = _EQUITY.all(session, brand=brand_id)
+    if not rows:
         return None
-    found = {a.segment: a for a in session.scalars(segments, {"fit": row.id})}
+    row = rows[0]
+    found = {a.segment: a for a in rows if a.segment is not None}
     lost_withheld = set(row.options.get("lost_withheld", []))
 
     def segment(name: str) -> pr.SegmentEquity | None:
@@ -170,7 +182,7 @@ def equity_summary(session: Session, brand_id: uuid.UUID) -> EquitySummary | Non
             return None
         return pr.SegmentEquity(
             segment=a.segment,
-            customers=a.customers,
+            customers=a.segment_customers,
             equity=a.equity,
             consented_customers=a.consented_customers,
             consented_equity=a.consented_equity,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from accord.brands.deps import BRAND_SCOPED, BrandDep
-from accord.campaigns import control, messages, report, segments_api, service
+from accord.campaigns import control, messages, report, segments_api, service, sms_text
 from accord.campaigns.models import Campaign
 from accord.campaigns.schemas import (
     CampaignCreate,
@@ -35,7 +35,7 @@ def _out(session: Session, campaign: Campaign) -> CampaignOut:
     """The campaign, with an sms campaign's text counted as it goes out."""
     out = CampaignOut.model_validate(campaign)
     if "sms" in service.channels_of(campaign):
-        out.sms = service.sms_segments(session, campaign)
+        out.sms = sms_text.segments_of(session, campaign)
     return out
 
 

@@ -24,7 +24,10 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
+@lru_cache(maxsize=256)
 def markdown_html(source: str) -> str:
+    """(Kept for the last texts rendered: a draft's page tells its format by rendering its
+    text on every view.)"""
     return str(_parser().render(source))
 
 

@@ -20,9 +20,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from accord.campaigns.audience import audience_key, audience_of
 from accord.campaigns.gate_legal import LegalRules, legal_rules
 from accord.campaigns.gate_rules import INTERRUPTIVE, Sending
 from accord.campaigns.gate_sql import Audience, clock_zones, gate_select, moment_values
+from accord.campaigns.models import Campaign
 from accord.core.direct import Direct
 
 # Audiences (campaigns) whose counts a process keeps ready, past which it starts afresh.
@@ -81,3 +83,8 @@ def reason_counts(
     else:
         rows = found.direct.all(session, **values)
     return {(reason or "eligible"): int(count) for reason, count in rows}
+
+
+def of_campaign(session: Session, sending: Sending, campaign: Campaign) -> dict[str, int]:
+    """`reason_counts` of the campaign's audience (`audience.audience_of`)."""
+    return reason_counts(session, sending, lambda: audience_of(campaign), audience_key(campaign))

@@ -17,6 +17,7 @@ from accord.brands.deps import BrandDep
 from accord.campaigns import (
     audience,
     content,
+    dashboard,
     page_forms,
     report,
     saved_segments,
@@ -77,7 +78,8 @@ def _redirect(path: str) -> RedirectResponse:
 
 def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
+        # Read with the member's sign-in (the brand's row as a tuple), else read now.
+        "brand": caller.brand or brands.get_brand(session, caller.brand_id),
         "can_write": role_allows(caller.role, Permission.write_campaigns),
         "can_send": role_allows(caller.role, Permission.send_campaigns),
         "audience_kinds": page_forms.AUDIENCE_KINDS,
@@ -87,7 +89,7 @@ def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
         "merge_fields": MERGE_FIELDS,
         "segment_options": page_forms.SEGMENT_OPTIONS,
         "saved_options": [("", "Choose a saved segment")]
-        + [(str(s.id), s.name) for s in saved_segments.listing(session, caller.brand_id)],
+        + [(str(i), name) for i, name in saved_segments.names(session, caller.brand_id)],
         "schedule_kinds": page_forms.SCHEDULE_KINDS,
         "fields_hint": FIELDS_HINT,
         "state_text": view.STATE_TEXT,
@@ -100,17 +102,20 @@ def _topics(session: Session, brand_id: uuid.UUID) -> dict[uuid.UUID, Topic]:
     return {t.id: t for t in relationships.brand_topics(session, brand_id)}
 
 
+def _composer_context(session: Session, caller: BrandCaller) -> dict[str, Any]:
+    """What the composer shows: the form's choices (the topics a campaign can be about, by
+    name; the saved segments)."""
+    topics = dashboard.message_topics(session, caller.brand_id)
+    options = [(str(t.id), f"{t.name} ({t.purpose})") for t in topics]
+    return {**_base(session, caller), "topic_options": [("", "Choose a topic"), *options]}
+
+
 def _list_context(
     session: Session, caller: BrandCaller, cursor: str | None = None
 ) -> dict[str, Any]:
     rows, next_cursor = service.listing(session, caller.brand_id, cursor=cursor, limit=PAGE_SIZE)
-    topics = _topics(session, caller.brand_id)
+    topics = _topics(session, caller.brand_id)  # read once a request (relationships' memo)
     sent = view.sent_counts(session, [c.id for c in rows])
-    options = [
-        (str(t.id), f"{t.name} ({t.purpose})")
-        for t in topics.values()
-        if t.retired_at is None and t.purpose in service.MESSAGE_PURPOSES
-    ]
     return {
         **_base(session, caller),
         "campaigns": [
@@ -123,7 +128,6 @@ def _list_context(
             for c in rows
         ],
         "next_cursor": next_cursor,
-        "topic_options": [("", "Choose a topic"), *options],
     }
 
 
@@ -183,7 +187,7 @@ def _lookup(session: Session, caller: BrandCaller) -> page_forms.PeopleLookup:
 def new(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     """The composer: a campaign on its own page, saved as a draft to preview and send."""
     caller.require(Permission.write_campaigns)
-    context = _list_context(session, caller)
+    context = _composer_context(session, caller)
     return show_form(request, NEW, page_forms.blank_values(), model=CampaignCreate, **context)
 
 
@@ -207,7 +211,7 @@ async def create(request: Request, caller: BrandDep, session: SessionDep) -> Res
         act,
         template=NEW,
         values=typed,
-        context=lambda: _list_context(session, caller),
+        context=lambda: _composer_context(session, caller),
         field_of=page_forms.FORM_FIELD,
         model=CampaignCreate,
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import Uuid, and_, bindparam, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from accord.campaigns.models import Campaign
+from accord.core.direct import Direct
 from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.relationships.models import PurposeGrant
 from accord.relationships.vocabulary import GrantStatus, Purpose
@@ -80,45 +81,42 @@ class Report:
     erased_after_sending: int = 0
 
 
+# A report's reads, built once with the campaign bound and run on the session's cursor
+# (`core.direct`): the report page runs them on every view, and building them (the terms'
+# conditions of `untracked` most) cost more than running them.
+_CAMPAIGN = bindparam("campaign", type_=Uuid())
+_O, _E = OutboxMessage.__table__.c, DeliveryEvent.__table__.c
+_IS_HANDED = _O.state.in_([literal(s) for s in HANDED])
+# Its messages per channel and state (their sum per state is the report's states).
+_BY_CHANNEL = Direct(
+    select(_O.channel, _O.state, func.count())
+    .where(_O.campaign_id == _CAMPAIGN)
+    .group_by(_O.channel, _O.state)
+)
+_SKIPPED = Direct(
+    select(_O.reason, func.count())
+    .where(_O.campaign_id == _CAMPAIGN, _O.state == "skipped")
+    .group_by(_O.reason)
+)
+_EVENTS = Direct(select(_E.kind, func.count()).where(_E.campaign_id == _CAMPAIGN).group_by(_E.kind))
+_ERASED = Direct(
+    select(func.count()).where(_O.campaign_id == _CAMPAIGN, _O.person_id.is_(None), _IS_HANDED)
+)
+
+
 def build(session: Session, campaign: Campaign) -> Report:
+    by_channel: dict[str, dict[str, int]] = {}
     states = dict.fromkeys(STATES, 0)
-    for state, count in session.execute(
-        select(OutboxMessage.state, func.count())
-        .where(OutboxMessage.campaign_id == campaign.id)
-        .group_by(OutboxMessage.state)
-    ):
-        states[state] = count
-    skipped = {
-        str(reason): count
-        for reason, count in session.execute(
-            select(OutboxMessage.reason, func.count())
-            .where(OutboxMessage.campaign_id == campaign.id, OutboxMessage.state == "skipped")
-            .group_by(OutboxMessage.reason)
-        )
-    }
+    for channel, state, count in _BY_CHANNEL.all(session, campaign=campaign.id):
+        by_channel.setdefault(channel, dict.fromkeys(STATES, 0))[state] = count
+        states[state] = states.get(state, 0) + count
+    skipped = {str(reason): count for reason, count in _SKIPPED.all(session, campaign=campaign.id)}
     events = dict.fromkeys(EVENTS, 0)
-    for kind, count in session.execute(
-        select(DeliveryEvent.kind, func.count())
-        .where(DeliveryEvent.campaign_id == campaign.id)
-        .group_by(DeliveryEvent.kind)
-    ):
+    for kind, count in _EVENTS.all(session, campaign=campaign.id):
         events[kind] = count
     sent = sum(states[state] for state in HANDED)
     rates = {f"{kind}_rate": (events[kind] / sent if sent else 0.0) for kind in EVENTS}
-    by_channel: dict[str, dict[str, int]] = {}
-    for channel, state, count in session.execute(
-        select(OutboxMessage.channel, OutboxMessage.state, func.count())
-        .where(OutboxMessage.campaign_id == campaign.id)
-        .group_by(OutboxMessage.channel, OutboxMessage.state)
-    ):
-        by_channel.setdefault(channel, dict.fromkeys(STATES, 0))[state] = count
-    erased = session.scalar(
-        select(func.count()).where(
-            OutboxMessage.campaign_id == campaign.id,
-            OutboxMessage.person_id.is_(None),
-            OutboxMessage.state.in_(HANDED),
-        )
-    )
+    erased = _ERASED.first(session, campaign=campaign.id)[0]
     delivery = {channel: channel_delivery(counts) for channel, counts in by_channel.items()}
     return Report(
         dict(campaign.audience_counts),
@@ -132,12 +130,9 @@ def build(session: Session, campaign: Campaign) -> Report:
     )
 
 
-def untracked(session: Session, campaign: Campaign) -> dict[str, int]:
-    """Of the people the campaign reached, how many were not tracked, and why: opens and
-    clicks are tracked only for people who granted profiling and whose terms do not forbid
-    tracking (the rule delivery.tracking applies), and only in e-mail."""
-    o = OutboxMessage
-    g = PurposeGrant
+def _untracked() -> Direct:
+    o = _O
+    g = PurposeGrant.__table__.c
     granted = and_(
         g.person_id == o.person_id,
         g.brand_id == o.brand_id,
@@ -145,16 +140,26 @@ def untracked(session: Session, campaign: Campaign) -> dict[str, int]:
         g.status == GrantStatus.granted.value,
     )
     forbidden = terms.holds(terms.Effect.no_tracking, o.person_id, o.brand_id)
-    row = session.execute(
+    return Direct(
         select(
             func.count(distinct(o.person_id)),
             func.count(distinct(case((g.person_id.is_(None), o.person_id)))),
             func.count(distinct(case((and_(g.person_id.is_not(None), forbidden), o.person_id)))),
         )
-        .select_from(o)
-        .outerjoin(g, granted)
-        .where(o.campaign_id == campaign.id, o.state.in_(HANDED))
-    ).one()
+        .select_from(OutboxMessage.__table__)
+        .outerjoin(PurposeGrant.__table__, granted)
+        .where(o.campaign_id == _CAMPAIGN, _IS_HANDED)
+    )
+
+
+_UNTRACKED = _untracked()
+
+
+def untracked(session: Session, campaign: Campaign) -> dict[str, int]:
+    """Of the people the campaign reached, how many were not tracked, and why: opens and
+    clicks are tracked only for people who granted profiling and whose terms do not forbid
+    tracking (the rule delivery.tracking applies), and only in e-mail."""
+    row = _UNTRACKED.first(session, campaign=campaign.id)
     reached, no_profiling, terms_forbid = (int(n or 0) for n in row)
     return {
         "reached": reached,

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, union_all
+from sqlalchemy import Uuid, bindparam, delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from accord.analytics import service as analytics
 from accord.campaigns.audience import audience_select
 from accord.campaigns.models import Campaign, SavedSegment
+from accord.core.direct import Direct
 from accord.core.errors import Conflict, NotFound
 
 SAVABLE = ("filter", "segment")
@@ -25,6 +26,20 @@ def listing(session: Session, brand_id: uuid.UUID) -> list[SavedSegment]:
             .order_by(SavedSegment.name)
         )
     )
+
+
+# The composer's choice of segments (every campaign page shows it): ids and names only, built
+# once and run on the cursor (an ORM read of the rows cost several times more).
+_NAMES = Direct(
+    select(SavedSegment.id, SavedSegment.name)
+    .where(SavedSegment.brand_id == bindparam("brand", type_=Uuid()))
+    .order_by(SavedSegment.name)
+)
+
+
+def names(session: Session, brand_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the brand's segments, by name."""
+    return [(row.id, row.name) for row in _NAMES.all(session, brand=brand_id)]
 
 
 def get(session: Session, brand_id: uuid.UUID, segment_id: str) -> SavedSegment | None:

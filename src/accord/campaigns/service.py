@@ -12,6 +12,8 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Uuid,
+    bindparam,
     cast,
     column,
     func,
@@ -29,8 +31,8 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.campaigns import gate_facts, gate_prepared, multichannel, sms_text, templating
 from accord.campaigns import saved_segments as saved_segments
-from accord.campaigns.audience import audience_key, audience_select, local_instants
 from accord.campaigns.audience import audience_of as audience_of
+from accord.campaigns.audience import audience_select, local_instants
 from accord.campaigns.footer import footer_html as footer_html
 from accord.campaigns.footer import footer_text as footer_text
 from accord.campaigns.gate_rules import DEFERRING
@@ -42,7 +44,7 @@ from accord.campaigns.gate_sql import eligible_select, reason_counts
 from accord.campaigns.gate_sql import gate_select as gate_select
 from accord.campaigns.messages import enqueue as enqueue
 from accord.campaigns.models import Campaign
-from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview, SmsSegments
+from accord.campaigns.schemas import CampaignCreate, CampaignUpdate, Preview
 from accord.campaigns.templating import TemplateLimit as TemplateLimit
 from accord.campaigns.templating import context_for as context_for
 from accord.campaigns.templating import message_budget as message_budget
@@ -276,32 +278,18 @@ def update_draft(session: Session, campaign: Campaign, data: CampaignUpdate) -> 
     return campaign
 
 
-def sms_segments(session: Session, campaign: Campaign) -> SmsSegments:
-    """An sms campaign's text as it goes out to a sample person, counted."""
-    topic = session.get_one(Topic, campaign.topic_id)
-    own = (campaign.contents or {}).get(Channel.sms.value)
-    template = str(own["text"]) if own else campaign.text_template
-    measured = sms_text.measure(session, campaign.brand_id, topic, template)
-    counted = measured.count
-    return SmsSegments(
-        encoding=counted.encoding,
-        segments=counted.segments,
-        max_segments=sms_text.MAX_SEGMENTS,
-        units=counted.units,
-        characters=counted.characters,
-        remaining=counted.remaining,
-        unicode_characters=list(counted.unicode_characters),
-        body=measured.body,
-    )
-
-
 def get(session: Session, brand_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
-    campaign = session.scalars(
-        select(Campaign).where(Campaign.id == campaign_id, Campaign.brand_id == brand_id)
-    ).one_or_none()
+    campaign = session.scalars(_GET, {"id": campaign_id, "brand": brand_id}).one_or_none()
     if campaign is None:
         raise NotFound("No such campaign.")
     return campaign
+
+
+# Built once (its SQLAlchemy cache key too): a campaign's pages read it on every view.
+_GET = select(Campaign).where(
+    Campaign.id == bindparam("id", type_=Uuid()),
+    Campaign.brand_id == bindparam("brand", type_=Uuid()),
+)
 
 
 def listing(
@@ -350,10 +338,8 @@ def _gate(session: Session, campaign: Campaign, at: datetime) -> Any:
 
 
 def _counted(session: Session, campaign: Campaign, at: datetime, channel: str | None = None) -> Any:
-    """The audience by reason on `channel` (or the first), its statement built once per
-    audience and sending (`gate_prepared`)."""
-    sending, key = _sending(session, campaign, at, channel), audience_key(campaign)
-    return gate_prepared.reason_counts(session, sending, lambda: audience_of(campaign), key)
+    """The audience by reason on `channel` (or the first), built once (`gate_prepared`)."""
+    return gate_prepared.of_campaign(session, _sending(session, campaign, at, channel), campaign)
 
 
 def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> Preview:

@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.campaigns import templating
+from accord.campaigns.models import Campaign
+from accord.campaigns.schemas import SmsSegments
 from accord.core.errors import InvalidInput
 from accord.relationships.models import Topic
+from accord.relationships.vocabulary import Channel
 from accord.sms import service as sms
 
 # Names vary; the count is for this one, as the console's sample shows it.
@@ -79,3 +82,22 @@ def check(
             field=field,
         )
     return measured
+
+
+def segments_of(session: Session, campaign: Campaign) -> SmsSegments:
+    """An sms campaign's text as it goes out to a sample person, counted."""
+    topic = session.get_one(Topic, campaign.topic_id)
+    own = (campaign.contents or {}).get(Channel.sms.value)
+    template = str(own["text"]) if own else campaign.text_template
+    measured = measure(session, campaign.brand_id, topic, template)
+    counted = measured.count
+    return SmsSegments(
+        encoding=counted.encoding,
+        segments=counted.segments,
+        max_segments=MAX_SEGMENTS,
+        units=counted.units,
+        characters=counted.characters,
+        remaining=counted.remaining,
+        unicode_characters=list(counted.unicode_characters),
+        body=measured.body,
+    )

@@ -11,6 +11,7 @@ from accord.compliance.models import Jurisdiction as JurisdictionRow
 from accord.compliance.models import JurisdictionPlace, LegalRule
 from accord.compliance.rules import Jurisdiction, Rule, RuleSet
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 
 
 def write(session: Session, ruleset: RuleSet) -> None:
@@ -61,18 +62,21 @@ def write(session: Session, ruleset: RuleSet) -> None:
 # What identifies the loaded rule set: `write` replaces every table and stamps each rule with
 # the time it ran, so a new set changes these (the rule set itself is small, but reading and
 # building it costs a campaign page's preview several ORM rounds).
-_VERSION = select(
-    select(func.count()).select_from(LegalRule).scalar_subquery(),
-    select(func.max(LegalRule.loaded_at)).scalar_subquery(),
-    select(func.count()).select_from(JurisdictionPlace).scalar_subquery(),
-    select(func.count()).select_from(JurisdictionRow).scalar_subquery(),
+# Built once and run on the cursor (`core.direct`): every preview and gate check reads it.
+_VERSION = Direct(
+    select(
+        select(func.count()).select_from(LegalRule).scalar_subquery(),
+        select(func.max(LegalRule.loaded_at)).scalar_subquery(),
+        select(func.count()).select_from(JurisdictionPlace).scalar_subquery(),
+        select(func.count()).select_from(JurisdictionRow).scalar_subquery(),
+    )
 )
 _READ: dict[tuple[Any, ...], RuleSet] = {}
 
 
 def read(session: Session) -> RuleSet:
     """The loaded rule set: read once per process for each set loaded."""
-    version = tuple(session.execute(_VERSION).one())
+    version = tuple(_VERSION.first(session))
     found = _READ.get(version)
     if found is None:
         found = _read(session)

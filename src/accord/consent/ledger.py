@@ -18,7 +18,16 @@ from operator import attrgetter
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Integer, String, Uuid, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Uuid,
+    bindparam,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -173,38 +182,42 @@ class Along:
 class HeldRead:
     """A read of the caller's (one row, or none) that must see the state as it stands under the
     subject's lock (`hold_reading`), built once per dialect ({"postgresql": …, "sqlite": …}).
-    On SQLite the write that takes the lock carries it in its RETURNING, packed as one JSON
-    array (a scalar subquery gives one value) and unpacked with the read's own conversions:
-    lock and read in one statement, the read under the lock as before (the statement holds
-    the write lock before it reads). On PostgreSQL it stays a statement of its own after the
-    lock's: a statement reads from the snapshot it began with, before its row lock waited."""
+
+    PostgreSQL: run by the statement that takes the lock, one statement where there were two:
+    the head locked FOR UPDATE in a CTE, the read beside it. A statement reads from the
+    snapshot it began with, so a decision that committed while the lock waited (or after that
+    snapshot) is not in what it read: the statement also reads the head as that snapshot saw
+    it, and when that is not the head it locked, the read runs again on its own, now under the
+    lock. This holds because every change to a person's decisions moves their head in the
+    transaction that makes it (`append`, `append_many`): a transaction that took the lock and
+    left the head where it was changed nothing such a read sees.
+
+    SQLite: its own statement after the lock's. (Carried in the lock's RETURNING it would need a
+    WITH before the UPDATE, and Python's sqlite3 opens a transaction only before a statement
+    that starts with INSERT, UPDATE, DELETE or REPLACE: the lock would end with that statement.)
+    """
 
     def __init__(self, read: Mapping[str, Any]) -> None:
         self.alone = Direct(read)
-        # As a CTE: in the RETURNING itself its columns would lose their tables' names.
-        packed = (
-            read["sqlite"]
-            .with_only_columns(func.json_array(*read["sqlite"].selected_columns).label("row"))
-            .cte("held_read")
+        locked = select(_heads.c.seq, _heads.c.hash).where(_SUBJECT).with_for_update().cte("locked")
+        seen = select(_heads.c.seq).where(_SUBJECT).scalar_subquery().label("seen")
+        held = read["postgresql"].add_columns(true().label("found")).subquery("held")
+        beside = select(locked.c.seq, locked.c.hash, seen, *held.c).select_from(
+            locked.outerjoin(held, true())
         )
-        lock = update(_heads).where(_SUBJECT).values(seq=_heads.c.seq).add_cte(packed)
-        returned = lock.returning(
-            _heads.c.seq, _heads.c.hash, select(packed.c.row).scalar_subquery()
-        )
-        self.with_lock = Direct({"sqlite": returned})
+        self.with_lock = Direct({"postgresql": beside})
 
 
 def hold_reading(session: Session, subject: uuid.UUID, read: HeldRead, **values: Any) -> Any:
     """`hold(session, subject)`, then `read`'s row as it stands under the lock (None: none)."""
     dialect = session.get_bind().dialect
     held: dict[uuid.UUID, tuple[int, str]] = transaction_info(session).setdefault(_HEADS, {})
-    if dialect.name == "sqlite" and subject not in held:
+    if dialect.name == "postgresql" and subject not in held:
         found = read.with_lock.first(session, subject=subject, **values)
         if found is not None:  # else the person's first decision: `hold` starts their chain
             held[subject] = (found[0], found[1])
-            if found[2] is None:
-                return None
-            return read.alone.compiled(dialect).make_row(json.loads(found[2]))
+            if found[2] == found[0]:  # what the read saw is what the lock holds
+                return read.alone.compiled(dialect).row._make(found[3:-1]) if found[-1] else None
     hold(session, subject)
     return read.alone.first(session, **values)
 

@@ -386,13 +386,12 @@ def dashboard_panel(session: Session, caller: BrandCaller) -> dict[str, Any] | N
     """The console home's conversations section (for members who may reply)."""
     if not role_allows(caller.role, Permission.converse):
         return None
-    counts = inbox.counts(session, caller.brand_id, caller.member_id)
-    rows, _ = inbox.page(session, caller.brand_id, Filter.waiting, limit=5)
+    counts, rows, times = inbox.summary(session, caller.brand_id, caller.member_id)
     return {
         "waiting": inbox.count_text(counts["waiting"]),
         "mine": inbox.count_text(counts["mine"]),
         "rows": rows,
         "names": {r.id: person_name(r.person_name) for r in rows},
-        "times": inbox.service_times(session, caller.brand_id),
+        "times": times,
         "duration": inbox.duration_text,
     }

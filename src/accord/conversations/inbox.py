@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import BindParameter
 from accord.brands.models import Brand, Member
 from accord.conversations.models import Thread
 from accord.core.db import UTCDateTime, utcnow
+from accord.core.direct import Direct
 from accord.core.errors import InvalidInput
 from accord.core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from accord.people.models import Person
@@ -217,6 +218,66 @@ def duration_text(seconds: float | None) -> str:
     if seconds < 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
+
+
+# The console home's section reads these on every view, so its two statements are built once
+# and run on the session's cursor (`core.direct`): through the ORM each cost several times what
+# the database spent on it. The tabs' counts and the service times are one, the threads the
+# other.
+SHOWN = 5
+DAYS = 30
+
+
+def _summary() -> Direct:
+    t = _t.c
+    brand = bindparam("brand", type_=Uuid())
+    open_ = t.status == literal_column("'open'")
+
+    def capped(*where: Any) -> Any:
+        threads = select(t.id).where(t.brand_id == brand, *where).limit(COUNT_CAP + 1)
+        return select(func.count()).select_from(threads.subquery()).scalar_subquery()
+
+    times = (
+        select(
+            func.count(t.first_response_seconds).label("answered"),
+            func.avg(t.first_response_seconds).label("first_response"),
+            func.count(t.resolution_seconds).label("resolved"),
+            func.avg(t.resolution_seconds).label("resolution"),
+        )
+        .where(t.brand_id == brand, t.created_at >= bindparam("since", type_=UTCDateTime()))
+        .subquery("times")
+    )
+    # No member (an API key's caller): NULL matches no assignee, so none are "mine".
+    mine = t.assigned_member_id == bindparam("member", type_=Uuid())
+    waiting = capped(open_, t.waiting_on == literal_column("'brand'")).label("waiting")
+    return Direct(select(waiting, capped(mine, open_).label("mine"), times))
+
+
+_SUMMARY = _summary()
+# The first threads waiting on the brand, as the inbox's "waiting on us" shows them.
+_WAITING = Direct(_statement(Filter.waiting, False).limit(literal_column(str(SHOWN))))
+
+
+def summary(
+    session: Session, brand_id: uuid.UUID, member_id: uuid.UUID | None
+) -> tuple[dict[str, int], list[Row], ServiceTimes]:
+    """The console home's: the counts of two tabs ("waiting", "mine", as `counts`), the first
+    threads waiting on the brand, the service times of the last DAYS."""
+    since = utcnow() - timedelta(days=DAYS)
+    row = _SUMMARY.first(session, brand=brand_id, member=member_id, since=since)
+    counts = {"waiting": int(row.waiting or 0), "mine": int(row.mine or 0)}
+    times = ServiceTimes(
+        days=DAYS,
+        answered=int(row.answered),
+        first_response_seconds=_seconds(row.first_response),
+        resolved=int(row.resolved),
+        resolution_seconds=_seconds(row.resolution),
+    )
+    return counts, [Row._make(r) for r in _WAITING.all(session, brand=brand_id)], times
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 @dataclass(frozen=True)

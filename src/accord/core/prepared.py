@@ -21,7 +21,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Float, Numeric, Select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, CompoundSelect, UpdateBase
@@ -36,6 +36,18 @@ def _columns(statement: ClauseElement) -> list[Any]:
     if isinstance(statement, UpdateBase):
         return list(statement.exported_columns)
     return []
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> _Processor:
+    """How SQLAlchemy would convert a column's values as read. PostgreSQL's numeric types pick
+    theirs by the type the server reports (not known before a row is read), converting only
+    between float and Decimal where the column's declared type differs from the server's: a
+    float column declared a Float (or a numeric one a Numeric) reads as psycopg gives it."""
+    impl = type_.dialect_impl(dialect)
+    if dialect.name == "postgresql" and isinstance(impl, Float | Numeric):
+        return None
+    processor: _Processor = impl.result_processor(dialect, None)
+    return processor
 
 
 class Compiled:
@@ -65,9 +77,7 @@ class Compiled:
         }
         columns = _columns(statement)
         self.writes = not isinstance(statement, Select | CompoundSelect)
-        self.results: list[_Processor] = [
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-        ]
+        self.results: list[_Processor] = [_result_processor(c.type, dialect) for c in columns]
         self.convert = any(p is not None for p in self.results)
         self.row: Any = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
 

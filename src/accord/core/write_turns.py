@@ -26,6 +26,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from typing import Any
 
 from sqlalchemy import event
@@ -64,6 +65,13 @@ class Turn:
         self._owner = threading.get_ident()
         return True
 
+    def take_now(self) -> bool:
+        """The turn if nobody holds it, without waiting (`begin_now`)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._owner = threading.get_ident()
+        return True
+
     def give_back(self) -> None:
         self._owner = None
         self._lock.release()
@@ -73,6 +81,8 @@ class TurnConnection(sqlite3.Connection):
     """A sqlite3 connection that gives its writer's turn back when its transaction ends."""
 
     accord_turn: Turn | None = None
+    accord_busy_ms: int | None = None  # its busy timeout, as the engine set it (`begin_now`)
+    accord_checkpoints: Checkpoints | None = None  # who checkpoints for it (`begin_now`)
 
     def _end_turn(self) -> None:
         turn = self.accord_turn
@@ -81,10 +91,13 @@ class TurnConnection(sqlite3.Connection):
             turn.give_back()
 
     def commit(self) -> None:
+        wrote = self.in_transaction
         try:
             super().commit()
         finally:
             self._end_turn()
+        if wrote and self.accord_checkpoints is not None:
+            self.accord_checkpoints.committed()
 
     def rollback(self) -> None:
         try:
@@ -101,6 +114,62 @@ class TurnConnection(sqlite3.Connection):
                 turn.give_back()
 
 
+class Checkpoints:
+    """WAL checkpoints in a thread of their own, for connections that write on the event loop.
+
+    SQLite copies the WAL back into the database (a checkpoint: two fsyncs) in the commit that
+    takes the WAL past 1000 pages. On the event loop that stopped every request of the process
+    for the fsyncs (tens of milliseconds on a busy disk: bench/preference_write.py's p99). The
+    connections `begin_now` hands out checkpoint no more themselves; every `EVERY` of their
+    commits, this thread runs a passive checkpoint (it waits for nobody, and writers go on
+    meanwhile) on a pooled connection, as often as the commits would have."""
+
+    EVERY = 100
+    IDLE_SECONDS = 5.0  # how often the thread looks whether its engine is gone
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = weakref.ref(engine)
+        self._commits = 0
+        self._due = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits < self.EVERY:
+            return
+        self._commits = 0
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="accord-checkpoints", daemon=True
+            )
+            self._thread.start()
+        self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            due = self._due.wait(self.IDLE_SECONDS)
+            engine = self._engine()
+            if engine is None:
+                return
+            if due:
+                self._due.clear()
+                checkpoint(engine)
+            del engine
+
+
+def checkpoint(engine: Engine) -> None:
+    """A passive checkpoint on a pooled connection; a failure leaves it to the next one."""
+    try:
+        pooled = engine.raw_connection()
+        try:
+            dbapi: Any = pooled.dbapi_connection
+            dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            pooled.close()
+    except Exception:  # the database closed or busy: the WAL only waits a little longer
+        return
+
+
 def path_for(database: str) -> str:
     return os.path.abspath(database) + "-writers"
 
@@ -109,10 +178,55 @@ def _open(path: str) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
 
+_TURNS: weakref.WeakKeyDictionary[Engine, tuple[Turn, Checkpoints]] = weakref.WeakKeyDictionary()
+
+
+def begin_now(engine: Engine, dbapi: Any) -> bool:
+    """Begin a write transaction on `dbapi` (a connection of `engine` in no transaction) only
+    if that needs no wait: this process's turn is free and no other connection, of any process,
+    holds SQLite's write lock. Then the connection holds both until its transaction ends (in
+    WAL mode nothing it does until then waits: readers never block it, its commit needs no other
+    lock, and it leaves checkpoints to a thread: `Checkpoints`). False, and nothing held, when
+    either is taken. For work that must never wait, such as a write run on the event loop."""
+    found = _TURNS.get(engine)
+    if found is None or not isinstance(dbapi, TurnConnection) or dbapi.in_transaction:
+        return False
+    turn, checkpoints = found
+    if not turn.take_now():
+        return False
+    began = False
+    try:
+        busy_ms = dbapi.accord_busy_ms
+        if busy_ms is None:
+            busy_ms = dbapi.accord_busy_ms = int(dbapi.execute("PRAGMA busy_timeout").fetchone()[0])
+        if dbapi.accord_checkpoints is None:
+            dbapi.execute("PRAGMA wal_autocheckpoint=0")  # `Checkpoints` does it in a thread
+            dbapi.accord_checkpoints = checkpoints
+        dbapi.execute("PRAGMA busy_timeout=0")  # the lock now, or SQLITE_BUSY at once
+        try:
+            dbapi.execute("BEGIN IMMEDIATE")
+            began = True
+        except sqlite3.OperationalError as exc:
+            if (getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF) not in _BUSY:
+                raise
+        finally:
+            dbapi.execute(f"PRAGMA busy_timeout={busy_ms}")
+    finally:
+        if began:
+            dbapi.accord_turn = turn  # given back when the transaction ends
+        else:
+            turn.give_back()
+    return began
+
+
+_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
 def install(engine: Engine, database: str) -> None:
     """Make every connection of `engine` announce itself while it waits for the write lock."""
     path = path_for(database) if fcntl is not None else None
     turn = Turn()
+    _TURNS[engine] = (turn, Checkpoints(engine))
 
     @event.listens_for(engine, "before_cursor_execute")
     def announce(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

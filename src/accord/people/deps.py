@@ -34,6 +34,10 @@ async def current_person(request: Request, session: SessionDep) -> PersonCaller:
     `accord.brands.deps.brand_caller` looks up an API key). A session already in a transaction
     (the tests' outer one) reads in it, in a thread."""
     if session.get_bind().dialect.name == "sqlite":
+        if request.method not in SAFE_METHODS:
+            # A write uses the session's connection anyway: the check reads on it too, sparing
+            # a pooled connection of its own (a checkout, and a rollback when given back).
+            session.connection()
         return _current_person(request, session)
     reads: LoopReads = request.app.state.loop_reads
     if reads.serves(session):

@@ -14,7 +14,7 @@ from accord.brands import service as brands
 from accord.consent.models import LedgerEvent
 from accord.core.errors import NotFound
 from accord.core.validation import Line
-from accord.core.web.deps import SessionDep, commit_in_route, in_slot
+from accord.core.web.deps import SessionDep, write_in_slot
 from accord.core.web.lean_route import LeanRoute
 from accord.core.web.params import SmallId
 from accord.people.deps import PersonDep
@@ -78,8 +78,9 @@ async def change(
     request: Request,
 ) -> Response:
     """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
-    # The busiest write a person makes: in the request slots' threads (`in_slot`).
-    return await in_slot(request, _change, session, person.person_id, brand_id, data)
+    # The busiest write a person makes: on the loop when SQLite's write lock is free right now,
+    # else in the request slots' threads (`write_in_slot`).
+    return await write_in_slot(request, session, _change, session, person.person_id, brand_id, data)
 
 
 # A LeanRoute: its usual request skips FastAPI's dependency solver (`accord.core.web.lean_route`).
@@ -96,8 +97,8 @@ def _change(
     session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, data: PreferenceChange
 ) -> Response:
     out = service.change(session, person_id, brand_id, data, PORTAL)
-    commit_in_route(session)
-    # Already a RelationshipOut: encoded once here rather than validated again on the way out.
+    # `write_in_slot` commits. Already a RelationshipOut: encoded once here rather than
+    # validated again on the way out.
     return Response(out.model_dump_json(), media_type="application/json")
 
 

@@ -289,12 +289,17 @@ def brand_topics(session: Session, brand_id: uuid.UUID) -> list[Topic]:
     return list(remembered(session, ("brand_topics", brand_id), read))
 
 
+# Built once and run on the cursor (`core.direct`): the console's home asks on every view.
+_HAS_TOPICS = Direct(
+    select(Topic.id)
+    .where(Topic.brand_id == bindparam("brand", type_=Uuid()), Topic.retired_at.is_(None))
+    .limit(1)
+)
+
+
 def has_topics(session: Session, brand_id: uuid.UUID) -> bool:
     """A new brand's checklist step: at least one topic people can choose."""
-    found = session.scalar(
-        select(Topic.id).where(Topic.brand_id == brand_id, Topic.retired_at.is_(None)).limit(1)
-    )
-    return found is not None
+    return _HAS_TOPICS.first(session, brand=brand_id) is not None
 
 
 def history(session: Session, person_id: uuid.UUID) -> list[dict[str, object]]:

@@ -4,11 +4,12 @@ A person's PATCH of their relationship is, most of the time, one topic turned on
 decision, one ledger event. Through the ORM it cost nine statements, each with several times
 the CPU the database spends on it. Here: the person's ledger head locked, then the
 relationship, its brand, the first topic the change names and the person's choices at the
-brand (and whether its webhooks listen) in one statement (`_HELD`, under the lock; on SQLite
-the lock's own statement reads it: `consent.hold_reading`), each decision written as rows with
-its event (`decisions.topic_decision`, as `set_topic` does; on PostgreSQL one statement:
-`consent.Along`), and the answer built from what was read and the decisions made rather than
-read again (tests/relationships/test_topic_change.py holds it to what a fresh read gives).
+brand (and whether its webhooks listen) in one statement (`_HELD`, under the lock; on
+PostgreSQL the lock's own statement reads it: `consent.hold_reading`), each decision written
+as rows with its event (`decisions.topic_decision`, as `set_topic` does; on PostgreSQL one
+statement: `consent.Along`), and the answer built from what was read and the decisions made
+rather than read again (tests/relationships/test_topic_change.py holds it to what a fresh
+read gives).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def _held(aggregate: Callable[[Any], Any]) -> Any:
     )
 
 
-# Under the person's lock: on SQLite read by the statement that takes it (`consent.HeldRead`).
+# Under the person's lock: on PostgreSQL read by the statement that takes it (`consent.HeldRead`).
 _HELD = consent.HeldRead(
     {
         "postgresql": _held(lambda text: func.string_agg(text, literal_column("','"))),

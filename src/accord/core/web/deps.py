@@ -11,9 +11,11 @@ from typing import Annotated, ParamSpec, TypeVar
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session
 from starlette.concurrency import run_in_threadpool
 
+from accord.core import write_turns
 from accord.core.prepared import server_idle
 from accord.core.read_memo import remember
 from accord.core.settings import Settings
@@ -138,6 +140,46 @@ async def in_slot(request: Request, call: Callable[P, T], *args: P.args, **kwarg
     (`RequestSlots.run`), and whose threads are more threads to share the GIL with."""
     slots: RequestSlots = request.app.state.request_slots
     return await slots.run(call, *args, **kwargs)
+
+
+async def write_in_slot(
+    request: Request, session: Session, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """`call(...)`, a short write through `session`, then the commit (as `commit_in_route`: the
+    request's last step), on the event loop when that waits for nothing, else as `in_slot`.
+
+    SQLite in WAL mode, a local file: once a connection holds the write lock, its work is CPU
+    and page-cache I/O, which on the loop costs less than handing it to a thread and back (the
+    hand-over, the thread's wake-up and the two threads' turns at the GIL were more of a
+    preference change's time than its statements: bench/preference_write.py). So when this
+    process's write turn and SQLite's write lock are both free right now (`write_turns.
+    begin_now`, which never waits), the call runs here holding them; otherwise (another
+    request's write, an `accord worker` process's batch, PostgreSQL, a session already in a
+    transaction) call and commit run in a slot's thread, which waits its turn as every writer
+    does. What runs after a commit (`accord.core.db.after_commit`: mail, SMS) talks to other
+    servers, so a write that leaves such work commits in a thread too. An error rolls back at
+    once, so the lock is not held across a trip to the thread pool."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        dbapi = session.connection().connection.dbapi_connection
+        if write_turns.begin_now(bind, dbapi):
+            try:
+                result = call(*args, **kwargs)
+                if session.info.get("after_commit"):
+                    await in_slot(request, commit_in_route, session)
+                else:
+                    commit_in_route(session)
+                return result
+            except BaseException:
+                session.rollback()
+                raise
+    return await in_slot(request, _then_commit, session, partial(call, *args, **kwargs))
+
+
+def _then_commit(session: Session, call: Callable[[], T]) -> T:
+    result = call()
+    commit_in_route(session)
+    return result
 
 
 def client_ip(request: Request) -> str | None:

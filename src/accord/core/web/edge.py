@@ -21,11 +21,13 @@ POST reads Idempotency-Key.
 from __future__ import annotations
 
 import json
+import time
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Iterable
 from typing import Literal
 
 import itsdangerous
+from itsdangerous.encoding import base64_decode, bytes_to_int
 from itsdangerous.exc import BadSignature
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import Session
@@ -37,6 +39,7 @@ from accord.core.web.idempotency import IdempotencyMiddleware, wants_idempotency
 from accord.core.web.security_headers import CSP, policy, static_headers
 
 Started = Callable[[], bool]
+_REMEMBERED = 4096  # valid session cookies whose check is remembered (`Edge._session_json`)
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CSP = CSP.encode()
 
@@ -64,6 +67,7 @@ class Edge:
         self.signer = itsdangerous.TimestampSigner(secret_key)
         self.cookie = session_cookie
         self.max_age = max_age
+        self._checked: dict[bytes, tuple[str, int]] = {}
         self.flags = f"httponly; samesite={same_site}" + ("; secure" if https else "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,34 +139,58 @@ class Edge:
         )  # fmt: skip
 
     def _session_json(self, cookie: bytes | None) -> str | None:
-        """The session's JSON text from a validly signed, unexpired cookie; None otherwise."""
+        """The session's JSON text from a validly signed, unexpired cookie; None otherwise.
+
+        Checking a signature (a key derived by HMAC, the HMAC, base64) is the same work for the
+        same cookie on every request of a session: a valid one's outcome (its JSON and when it
+        was signed) is remembered by the whole Cookie header, for a bounded number of them, and
+        only its age is checked again, as itsdangerous checks it. A cookie that fails is never
+        remembered (nobody can fill the memory with forgeries)."""
         if cookie is None:
             return None
+        found = self._checked.get(cookie)
+        if found is not None:
+            raw, signed_at = found
+            age = int(time.time()) - signed_at
+            return raw if 0 <= age <= self.max_age else None
         value = cookie_parser(cookie.decode("latin-1")).get(self.cookie)
         if value is None:
             return None
+        signed = value.encode("utf-8")
         try:
-            data = self.signer.unsign(value.encode("utf-8"), max_age=self.max_age)
+            data = self.signer.unsign(signed, max_age=self.max_age)
         except BadSignature:
             return None
-        return b64decode(data).decode("utf-8")
+        raw = b64decode(data).decode("utf-8")
+        if len(self._checked) >= _REMEMBERED:
+            self._checked.clear()
+        # payload.timestamp.signature: the timestamp itsdangerous has just checked.
+        self._checked[cookie] = (raw, bytes_to_int(base64_decode(signed.rsplit(b".", 2)[1])))
+        return raw
 
     def _session_headers(self, message: Message, session: Session, *, had_session: bool) -> None:
         """As Starlette's SessionMiddleware: `Vary: Cookie` when the route read the session,
         the cookie again when it changed it, an expired one when it cleared it."""
         if not session.accessed:
             return
-        message.setdefault("headers", [])
-        headers = MutableHeaders(scope=message)
-        headers.add_vary_header("Cookie")
-        if session.modified and session:
+        raw = message.get("headers")
+        if not isinstance(raw, list):
+            raw = message["headers"] = list(raw or [])
+        if any(name.lower() == b"vary" for name, _ in raw):
+            MutableHeaders(raw=raw).add_vary_header("Cookie")  # appended to the route's own
+        else:
+            raw.append((b"vary", b"Cookie"))  # as add_vary_header would, without its object
+        if not session.modified:
+            return
+        headers = MutableHeaders(raw=raw)
+        if session:
             data = self.signer.sign(b64encode(json.dumps(session).encode("utf-8")))
             headers.append(
                 "Set-Cookie",
                 f"{self.cookie}={data.decode('utf-8')}; path=/; Max-Age={self.max_age}; "
                 f"{self.flags}",
             )
-        elif session.modified and had_session:
+        elif had_session:
             headers.append(
                 "Set-Cookie",
                 f"{self.cookie}=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; {self.flags}",

@@ -8,14 +8,69 @@ waiting for a connection in a thread or on the loop instead could deadlock the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# A call handed to the threads: the loop to answer on, its future, the context to run in.
+_Call = tuple[
+    asyncio.AbstractEventLoop,
+    "asyncio.Future[Any]",
+    contextvars.Context,
+    Callable[..., Any],
+    tuple[Any, ...],
+    dict[str, Any],
+]
+
+
+class _Threads:
+    """`size` threads that run the calls handed to them, each answer given back to the event
+    loop that asked. A queue and a future of the loop's own per call: `ThreadPoolExecutor` with
+    `run_in_executor` wraps each call in two futures chained by callbacks, a work item and a
+    condition-guarded queue, about three times the event loop's time per round trip."""
+
+    def __init__(self, size: int) -> None:
+        self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        for number in range(size):
+            thread = threading.Thread(target=self._serve, name=f"accord-db_{number}", daemon=True)
+            thread.start()
+
+    def put(self, call: _Call) -> None:
+        self._calls.put(call)
+
+    def _serve(self) -> None:
+        while True:
+            loop, answer, context, call, args, kwargs = self._calls.get()
+            result: Any = None
+            try:
+                result = context.run(call, *args, **kwargs)
+            except BaseException as exc:  # handed to the caller, as a thread pool would
+                _give(loop, _failed, answer, exc)
+            else:
+                _give(loop, _succeeded, answer, result)
+            del loop, answer, context, call, args, kwargs, result  # nothing kept till the next
+
+
+def _give(loop: asyncio.AbstractEventLoop, how: Callable[..., None], *args: Any) -> None:
+    # A loop that has closed (a test client's) has nobody waiting any more.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(how, *args)
+
+
+def _succeeded(answer: asyncio.Future[Any], result: Any) -> None:
+    if not answer.done():
+        answer.set_result(result)
+
+
+def _failed(answer: asyncio.Future[Any], exc: BaseException) -> None:
+    if not answer.done():
+        answer.set_exception(exc)
 
 
 class RequestSlots:
@@ -25,27 +80,27 @@ class RequestSlots:
         # semaphore belongs to the loop it first waited on.
         self._by_loop: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         # One thread per slot for a request's round trips (`run`); made on first use.
-        self._threads: ThreadPoolExecutor | None = None
+        self._threads: _Threads | None = None
 
     async def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`call(...)` in one of the slots' own threads, for a request holding a slot.
 
-        Cheaper than anyio's thread pool (`run_in_threadpool`) by a few tens of microseconds
-        of the loop's time per trip, most of it waking the thread (bench/api_overhead.py).
-        Like it, the caller waits for the call to finish even when cancelled: the thread may
+        Cheaper than anyio's thread pool (`run_in_threadpool`) or `run_in_executor` by a few
+        tens of microseconds of the loop's time per trip (`_Threads`; bench/api_overhead.py).
+        Like them, the caller waits for the call to finish even when cancelled: the thread may
         be using the request's session."""
-        if self._threads is None:
-            self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="accord-db")
-        context = contextvars.copy_context()
-        future = asyncio.get_running_loop().run_in_executor(
-            self._threads, lambda: context.run(call, *args, **kwargs)
-        )
+        threads = self._threads
+        if threads is None:
+            threads = self._threads = _Threads(self.size)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[T] = loop.create_future()
+        threads.put((loop, answer, contextvars.copy_context(), call, args, kwargs))
         try:
-            return await asyncio.shield(future)
+            return await asyncio.shield(answer)
         except asyncio.CancelledError:
-            while not future.done():
+            while not answer.done():
                 try:
-                    await asyncio.shield(future)
+                    await asyncio.shield(answer)
                 except asyncio.CancelledError:
                     continue
             raise

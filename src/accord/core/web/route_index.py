@@ -12,13 +12,14 @@ rule are FastAPI's. When none of them matches, the whole app is scanned as befor
 redirects, catch-alls, the 404).
 
 A route whose path cannot be read (a host route, a catch-all group) is tried for every path.
-The index is rebuilt when any router gains or loses a route. `tests/core/test_route_index.py`
-compares it with the linear scan over every route of the app.
+The index is rebuilt when any router gains or loses a route (counted as FastAPI marks it).
+`tests/core/test_route_index.py` compares it with the linear scan over every route of the app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,12 +30,47 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class _Node:
-    __slots__ = ("below", "children", "exact")
+    __slots__ = ("below", "children", "exact", "here", "under")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
         self.exact: set[int] = set()  # routes matching exactly this path
         self.below: set[int] = set()  # routes that may match this path or any path under it
+        # What `candidates` answers for a path that ends here, or goes on under it with no
+        # child for its next segment (`_settle`: once per build, not per request).
+        self.here: tuple[int, ...] = ()
+        self.under: tuple[int, ...] = ()
+
+
+def _settle(node: _Node, above: frozenset[int]) -> None:
+    found = above | node.below
+    node.under = tuple(sorted(found))
+    node.here = tuple(sorted(found | node.exact))
+    for child in node.children.values():
+        _settle(child, found)
+
+
+# Bumped whenever any watched router's routes change (`_watch`): an index built at another
+# count is rebuilt before its next request.
+_changes = 0
+
+
+def _changed(mark: Callable[[Any], None], router: Any) -> None:
+    global _changes
+    mark(router)
+    _changes += 1
+
+
+def _watch(router: Any) -> bool:
+    """Count `router`'s changes in `_changes` (FastAPI marks every change of a router's routes
+    with `_mark_routes_changed`); False if this FastAPI has no such mark."""
+    if "_mark_routes_changed" in vars(router):
+        return True
+    mark = getattr(type(router), "_mark_routes_changed", None)
+    if mark is None:
+        return False
+    router._mark_routes_changed = partial(_changed, mark, router)
+    return True
 
 
 class _Candidates(APIRouter):
@@ -86,6 +122,7 @@ class RouteIndex:
         self.full_scan: ASGIApp = self.router.middleware_stack
         self._version: tuple[int, ...] | None = None
         self._routers: list[Any] = []
+        self._watched = False
         self._root = _Node()
         self._views: dict[tuple[int, ...], _Candidates] = {}
 
@@ -93,18 +130,25 @@ class RouteIndex:
         version = self._version
         if version is None or version[0] != len(self.router.routes):
             return False
-        return version[1:] == tuple([getattr(r, "_routes_version", 0) for r in self._routers])
+        if self._watched:
+            # No router's routes changed since the build (reading each router's version on
+            # every request cost more than finding the candidates).
+            return version[1] == _changes
+        return version[2:] == tuple([getattr(r, "_routes_version", 0) for r in self._routers])
 
     def build(self) -> None:
         self._routers = [self.router, *_routers(self.router.routes)]
+        self._watched = all([_watch(router) for router in self._routers])
         root = _Node()
         for position, route in enumerate(self.router.routes):
             for pattern in _leaves(route):
                 _add(root, position, pattern)
+        _settle(root, frozenset())
         self._root = root
         self._views = {}
         self._version = (
             len(self.router.routes),
+            _changes,
             *(getattr(r, "_routes_version", 0) for r in self._routers),
         )
 
@@ -113,17 +157,12 @@ class RouteIndex:
         if not path.startswith("/"):
             return None
         node = self._root
-        found = set(node.below)
-        segments = path.split("/")[1:]
-        for segment in segments:
+        for segment in path.split("/")[1:]:
             child = node.children.get(segment)
             if child is None:
-                break
+                return node.under
             node = child
-            found |= node.below
-        else:
-            found |= node.exact
-        return tuple(sorted(found))
+        return node.here
 
     def _view(self, positions: tuple[int, ...]) -> _Candidates:
         view = self._views.get(positions)
