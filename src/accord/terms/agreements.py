@@ -26,6 +26,7 @@ from accord.brands import service as brands
 from accord.consent import service as consent
 from accord.core.db import INDIVIDUAL_PROFILE, Base, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound
+from accord.core.prepared import Prepared
 from accord.core.read_memo import remembered
 from accord.core.signing import public_key_jwk
 from accord.relationships import service as relationships
@@ -160,8 +161,18 @@ def set_only_my_terms(
     return True
 
 
+# "My terms" reads the stance on every view: one column, prepared (`accord.core.prepared`), not
+# the row's ORM object.
+_ONLY_MY_TERMS = Prepared(
+    select(PersonTerms.only_my_terms).where(
+        PersonTerms.person_id == bindparam("person", type_=Uuid())
+    )
+)
+
+
 def only_my_terms(session: Session, person_id: uuid.UUID) -> bool:
-    row = session.get(PersonTerms, person_id)
+    session.flush()  # what the ORM's autoflush would do: a stance just set shows
+    row = _ONLY_MY_TERMS.first(session, person=person_id)
     return bool(row and row.only_my_terms)
 
 
@@ -540,21 +551,22 @@ def record_of(session: Session, row: Agreement, signer: Signer) -> dict[str, Any
     return signed
 
 
+# "My terms" reads both on every view: built once, the person bound.
+_ROWS_FOR_PERSON = (
+    select(Agreement)
+    .where(Agreement.subject_id == bindparam("person", type_=Uuid()))
+    .order_by(Agreement.withdrawn_at.is_not(None), Agreement.created_at.desc())
+)
+_PROFFERS_OF = (
+    select(Proffer)
+    .where(Proffer.person_id == bindparam("person", type_=Uuid()))
+    .order_by(Proffer.withdrawn_at.is_not(None), Proffer.created_at.desc())
+)
+
+
 def rows_for_person(session: Session, person_id: uuid.UUID) -> list[Agreement]:
-    return list(
-        session.scalars(
-            select(Agreement)
-            .where(Agreement.subject_id == person_id)
-            .order_by(Agreement.withdrawn_at.is_not(None), Agreement.created_at.desc())
-        )
-    )
+    return list(session.scalars(_ROWS_FOR_PERSON, {"person": person_id}))
 
 
 def proffers_of(session: Session, person_id: uuid.UUID) -> list[Proffer]:
-    return list(
-        session.scalars(
-            select(Proffer)
-            .where(Proffer.person_id == person_id)
-            .order_by(Proffer.withdrawn_at.is_not(None), Proffer.created_at.desc())
-        )
-    )
+    return list(session.scalars(_PROFFERS_OF, {"person": person_id}))
