@@ -91,10 +91,10 @@ def overview(request: Request, caller: BrandDep, session: SessionDep) -> HTMLRes
         # The tiles' figures only: each tab draws its own charts and tables.
         return {
             "equity": pages_fits.equity_tiles(session, caller.brand_id),
-            "rfm": pages_view.rfm_tile(snap) if snap else None,
-            "channels": pages_view.channel_tile(snap) if snap else None,
-            "profit": pages_view.profit_tile(snap) if snap else None,
-            "holdout": pages_fits.holdout_section(snap),
+            "rfm": pages_view.of_snapshot(snap, pages_view.rfm_tile) if snap else None,
+            "channels": pages_view.of_snapshot(snap, pages_view.channel_tile) if snap else None,
+            "profit": pages_view.of_snapshot(snap, pages_view.profit_tile) if snap else None,
+            "holdout": pages_view.of_snapshot(snap, pages_fits.holdout_section) if snap else None,
             "rates": pages_view.rates_tile(session, caller.brand_id),
         }
 
@@ -121,7 +121,7 @@ def clv(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse
 def rfm(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     def build(context: dict[str, Any]) -> dict[str, Any]:
         snap = context["snap"]
-        return {"rfm": pages_view.rfm_section(snap) if snap else None}
+        return {"rfm": pages_view.of_snapshot(snap, pages_view.rfm_section) if snap else None}
 
     return _tab(request, caller, session, "/rfm", "analytics/rfm.html", build)
 
@@ -130,7 +130,8 @@ def rfm(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse
 def channels(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     def build(context: dict[str, Any]) -> dict[str, Any]:
         snap = context["snap"]
-        return {"channels": pages_view.channel_section(snap) if snap else None}
+        shown = pages_view.of_snapshot(snap, pages_view.channel_section) if snap else None
+        return {"channels": shown}
 
     return _tab(request, caller, session, "/channels", "analytics/channels.html", build)
 
@@ -147,7 +148,7 @@ def campaign_rates(request: Request, caller: BrandDep, session: SessionDep) -> H
 def profit(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResponse:
     def build(context: dict[str, Any]) -> dict[str, Any]:
         snap = context["snap"]
-        return {"profit": pages_view.profit_section(snap) if snap else None}
+        return {"profit": pages_view.of_snapshot(snap, pages_view.profit_section) if snap else None}
 
     return _tab(request, caller, session, "/profitability", "analytics/profitability.html", build)
 
@@ -161,13 +162,14 @@ def _fits_context(
     if latest is not None:  # start from the latest fit's cut-off
         values["cutoff"] = latest.cutoff.isoformat()
     shown = fit_id or (latest.fit_id if latest else None)
+    snap = context["snap"]
     return {
         **context,
         "models": pages_fits.MODELS,
         "model_names": pages_fits.MODEL_NAMES,
         "fits": pages_fits.fit_rows(session, caller.brand_id),
         "shown_fit": shown,
-        "holdout": pages_fits.holdout_section(context["snap"]),
+        "holdout": pages_view.of_snapshot(snap, pages_fits.holdout_section) if snap else None,
         "values": values,
     }
 
