@@ -10,10 +10,13 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
+from accord.brands.models import Brand
 from accord.consent import service as consent
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
@@ -23,6 +26,7 @@ from accord.people import service as people
 from accord.people.deps import PersonDep
 from accord.relationships import service
 from accord.relationships.history_text import HOW, sentence
+from accord.relationships.models import Topic
 from accord.relationships.page_forms import HHMM, local_input, local_text, parse_local, whole_number
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import GlobalPreferencesIn
@@ -123,17 +127,25 @@ def _until(value: dict[str, Any], zone: str, locale: str) -> str:
     return local_text(datetime.fromisoformat(str(raw).replace("Z", "+00:00")), zone, locale)
 
 
+# The names the history's sentences use, built once and run on the cursor (`core.direct`):
+# only the ids and names, not every brand's and topic's ORM row on every view.
+_BRAND_NAMES = Direct(select(Brand.id, Brand.name))
+_TOPIC_NAMES = Direct(
+    select(Topic.id, Topic.name).where(Topic.brand_id == bindparam("brand", type_=Uuid()))
+)
+
+
 @router.get("/history", response_class=HTMLResponse)
 def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     me = people.get_person(session, person.person_id)
     zone, locale = me.time_zone, me.locale
-    brand_names = {str(b.id): b.name for b in service.directory(session)}
+    brand_names = {str(b.id): b.name for b in _BRAND_NAMES.all(session)}
     events = service.history(session, person.person_id)
     topic_names: dict[str, str] = {}
     bodies = [cast(dict[str, Any], e["body"]) for e in events]
     for brand_id in {str(b["brand"]) for b in bodies if b.get("brand")}:
         if brand_id in brand_names:
-            topics = service.brand_topics(session, uuid.UUID(brand_id))
+            topics = _TOPIC_NAMES.all(session, brand=uuid.UUID(brand_id))
             topic_names.update({str(t.id): t.name for t in topics})
     rows = []
     for event, body in zip(events, bodies, strict=True):
