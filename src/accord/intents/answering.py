@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import Select, Uuid, bindparam, delete, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from accord.core.db import insert_or_ignore, utcnow
+from accord.core.db import UTCDateTime, insert_or_ignore, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from accord.core.pagination import paginate
 from accord.core.settings import Settings
@@ -88,10 +89,22 @@ def _had_sight_of(session: Session, brand_id: uuid.UUID, intent_id: uuid.UUID) -
     return session.get(View, (intent_id, brand_id)) is not None
 
 
+@cache
+def _visible_one() -> Select[Intent]:
+    """Built once, the intent, the brand and the moment bound at execution: the console's
+    intent page reads it on every view, and building `matching.visible` cost more than
+    running it."""
+    brand = bindparam("see_brand", type_=Uuid())
+    now = bindparam("see_now", type_=UTCDateTime())
+    return select(Intent).where(
+        Intent.id == bindparam("see_intent", type_=Uuid()), matching.visible(brand, now)
+    )
+
+
 def visible_intent(session: Session, brand_id: uuid.UUID, intent_id: uuid.UUID) -> Intent:
     """One intent the brand sees (and so now has seen); anything else is a 404."""
     found = session.scalars(
-        select(Intent).where(Intent.id == intent_id, matching.visible(brand_id, utcnow()))
+        _visible_one(), {"see_intent": intent_id, "see_brand": brand_id, "see_now": utcnow()}
     ).one_or_none()
     if found is None:
         raise NotFound("No such intent.", field="intent")

@@ -61,7 +61,7 @@ def terms_satisfied(brand_id: Any) -> ColumnElement[bool]:
     )
 
 
-def visible(brand_id: uuid.UUID, now: datetime) -> ColumnElement[bool]:
+def visible(brand_id: Any, now: Any) -> ColumnElement[bool]:
     fresh = and_(_open(now), _subscribed(brand_id), _not_blocked(brand_id))
     return or_(fresh, _offered(brand_id))
 

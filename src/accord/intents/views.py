@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
@@ -111,13 +111,18 @@ def customer(session: Session, intent: Intent) -> CustomerOut:
     )
 
 
+# The brand's offer on an intent, built once (every intent the console lists or shows reads it).
+_MINE = select(Offer).where(
+    Offer.intent_id == bindparam("mine_intent", type_=Uuid()),
+    Offer.brand_id == bindparam("mine_brand", type_=Uuid()),
+)
+
+
 def for_brand(
     session: Session, intent: Intent, brand_id: uuid.UUID, now: datetime | None = None
 ) -> IntentForBrand:
     now = now or utcnow()
-    mine = session.scalars(
-        select(Offer).where(Offer.intent_id == intent.id, Offer.brand_id == brand_id)
-    ).one_or_none()
+    mine = session.scalars(_MINE, {"mine_intent": intent.id, "mine_brand": brand_id}).one_or_none()
     reason = why_not(session, intent, brand_id, mine, now)
     chose_us = mine is not None and mine.status == OfferStatus.accepted
     brand_name = brands.get_brand(session, brand_id).name if mine is not None else ""
