@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
+from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
@@ -11,6 +14,7 @@ from accord.brands.models import ApiKey, Brand, Member
 from accord.brands.schemas import ApiKeyCreate, BrandCreate, MemberCreate
 from accord.core.db import utcnow
 from accord.core.permissions import Role
+from accord.core.settings import Settings
 from accord.people import service as people
 from accord.people.models import Person
 from accord.people.schemas import SignUp
@@ -24,6 +28,18 @@ PASSWORD = "correct horse battery staple"
 # The instance secret of the test settings (tests/conftest.py): brands' signing keys are
 # wrapped under it, so the app under test can unwrap them.
 TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def make_settings(*, engine: Engine, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for an app on `engine` in a test's own folder, with `overrides`."""
+    return Settings(
+        var_dir=tmp_path / "var",
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key=TEST_SECRET,  # type: ignore[arg-type]
+        base_url="http://testserver",
+        auth_answer_floor_ms=0,  # the padding has its own test; the rest need no wait
+        **overrides,
+    )
 
 
 def make_brand(session: Session, *, slug: str | None = None, name: str | None = None) -> Brand:

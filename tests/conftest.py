@@ -15,7 +15,7 @@ from accord.app import create_app
 from accord.core import migrate
 from accord.core.db import Database
 from accord.core.settings import Settings
-from tests.builders import TEST_SECRET
+from tests.builders import make_settings
 from tests.databases import drop_created, fresh_engine, with_real_sqlite_transactions
 
 BACKENDS = ["sqlite", "postgres"]
@@ -70,13 +70,7 @@ def session(database: RolledBackDatabase) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path, engine: Engine) -> Settings:
-    return Settings(
-        var_dir=tmp_path / "var",
-        database_url=engine.url.render_as_string(hide_password=False),
-        secret_key=TEST_SECRET,  # type: ignore[arg-type]
-        base_url="http://testserver",
-        auth_answer_floor_ms=0,  # the padding has its own test; the rest need no wait
-    )
+    return make_settings(engine=engine, tmp_path=tmp_path)
 
 
 @pytest.fixture

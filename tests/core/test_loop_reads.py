@@ -27,9 +27,8 @@ from accord.brands import service as brands
 from accord.core import migrate
 from accord.core.db import Database
 from accord.core.loop_reads import APPLICATION_NAME, MOST_PER_LOOP, LoopReads
-from accord.core.settings import Settings
 from accord.core.web import sign_in
-from tests.builders import TEST_SECRET, make_api_key, make_brand, make_person
+from tests.builders import make_api_key, make_brand, make_person, make_settings
 from tests.databases import PG_ADMIN_URL, fresh_engine
 from tests.helpers import csrf_of, sign_in_person
 from tests.waiting import wait_until
@@ -68,14 +67,7 @@ def _live(backend: str, tmp_path: Path) -> Iterator[Live]:
     try:
         migrate.upgrade(engine)
         db = Database(engine)
-        settings = Settings(
-            var_dir=tmp_path / "var",
-            database_url=engine.url.render_as_string(hide_password=False),
-            secret_key=TEST_SECRET,  # type: ignore[arg-type]
-            base_url="http://testserver",
-            auth_answer_floor_ms=0,
-            worker_in_process=False,
-        )
+        settings = make_settings(engine=engine, tmp_path=tmp_path, worker_in_process=False)
         app = create_app(settings, database=db)
         try:
             yield Live(backend, engine, db, app)

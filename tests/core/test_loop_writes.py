@@ -25,10 +25,9 @@ from accord.app import create_app
 from accord.consent.models import LedgerEvent
 from accord.core import migrate, write_turns
 from accord.core.db import Database, after_commit, make_engine
-from accord.core.settings import Settings
 from accord.core.web.deps import write_in_slot
 from accord.core.web.request_slots import RequestSlots
-from tests.builders import TEST_SECRET, make_brand, make_person, make_topic
+from tests.builders import make_brand, make_person, make_settings, make_topic
 from tests.helpers import csrf_of, sign_in_person
 from tests.waiting import wait_until
 
@@ -50,14 +49,7 @@ def _events(engine: Engine) -> int:
 
 def test_a_change_writes_on_the_loop_or_waits_in_a_thread(engine: Engine, tmp_path: Path) -> None:
     db = Database(engine)
-    settings = Settings(
-        var_dir=tmp_path / "var",
-        database_url=engine.url.render_as_string(hide_password=False),
-        secret_key=TEST_SECRET,  # type: ignore[arg-type]
-        base_url="http://testserver",
-        auth_answer_floor_ms=0,
-        worker_in_process=False,
-    )
+    settings = make_settings(engine=engine, tmp_path=tmp_path, worker_in_process=False)
     app = create_app(settings, database=db)
     with db.transaction() as session:
         make_person(session, email="writer@people.example")

@@ -26,6 +26,7 @@ from accord.campaigns.gate_rules import INTERRUPTIVE, Sending
 from accord.campaigns.gate_sql import Audience, clock_zones, gate_select, moment_values
 from accord.campaigns.models import Campaign
 from accord.core.direct import Direct
+from accord.core.kept import Kept
 
 # Audiences (campaigns) whose counts a process keeps ready, past which it starts afresh.
 MOST = 512
@@ -39,7 +40,7 @@ class _Counts:
     direct: Direct
 
 
-_BUILT: dict[tuple[Hashable, ...], _Counts] = {}
+_BUILT: Kept[_Counts] = Kept(MOST)
 
 
 def reason_counts(
@@ -65,13 +66,13 @@ def reason_counts(
         id(legal),
         tuple(zones),
     )
-    found = _BUILT.get(key)
-    if found is None or found.legal is not legal:
+
+    def build() -> _Counts:
         gate = gate_select(session, sending, audience()).subquery()
         statement = select(gate.c.reason, func.count()).group_by(gate.c.reason)
-        if len(_BUILT) >= MOST:
-            _BUILT.clear()
-        found = _BUILT[key] = _Counts(legal, zones, statement, Direct(statement))
+        return _Counts(legal, zones, statement, Direct(statement))
+
+    found = _BUILT.get(key, build, fresh=lambda kept: kept.legal is legal)
     compiled = found.direct.compiled(dialect)
     values = {
         name: value

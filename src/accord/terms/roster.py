@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.core.errors import NotFound
+from accord.core.kept import Kept
 from accord.core.prepared import Prepared
 from accord.core.read_memo import remembered
 from accord.terms.models import RosterEffect, RosterEntry
@@ -56,20 +57,14 @@ _STATE = Prepared(
         select(func.count()).select_from(RosterEffect).scalar_subquery().label("effects"),
     )
 )
-_KEPT: dict[tuple[Any, ...], Any] = {}
-_KEPT_MOST = 64  # (database, state, read) keys; a test run makes many databases
+_KEPT: Kept[Any] = Kept(64)  # (database, state, read) keys; a test run makes many databases
 
 
 def _kept(session: Session, name: str, read: Callable[[Session], T]) -> T:
     """`read(session)`, kept for this database while the roster's state stays the same."""
     state = remembered(session, ("terms_roster_state",), lambda: _STATE.first(session))
     key = (str(session.get_bind().engine.url), name, tuple(state))
-    found = _KEPT.get(key)
-    if found is None:
-        if len(_KEPT) >= _KEPT_MOST:
-            _KEPT.clear()
-        found = _KEPT[key] = read(session)
-    kept: T = found
+    kept: T = _KEPT.get(key, lambda: read(session))
     return kept
 
 
