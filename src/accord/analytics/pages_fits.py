@@ -135,18 +135,33 @@ def terms_text(latest: FitTerms) -> str:
     )
 
 
+# Every purchase fit's cut-off and total equity (the Equity tab's chart and table): the
+# columns shown, built once and run on the session's cursor (`core.direct`) on every view.
+_EQUITY_HISTORY = Direct(
+    select(
+        ModelFit.cutoff,
+        ModelFit.model,
+        ModelFit.fitted_at,
+        ModelFit.options,
+        SegmentAggregate.customers,
+        SegmentAggregate.equity,
+        SegmentAggregate.consented_equity,
+        SegmentAggregate.lost_equity,
+    )
+    .join(SegmentAggregate, SegmentAggregate.fit_id == ModelFit.id)
+    .where(
+        ModelFit.brand_id == bindparam("brand", type_=Uuid()),
+        ModelFit.model.in_([literal(m) for m in predict.PURCHASE_MODELS]),
+        SegmentAggregate.segment == literal(predict.ALL),
+    )
+    .order_by(ModelFit.cutoff, ModelFit.fitted_at)
+)
+
+
 def equity_section(session: Session, brand_id: uuid.UUID) -> dict[str, Any]:
     latest = service.equity_summary(session, brand_id)
-    history = session.execute(
-        select(ModelFit, SegmentAggregate)
-        .join(SegmentAggregate, SegmentAggregate.fit_id == ModelFit.id)
-        .where(
-            ModelFit.brand_id == brand_id,
-            ModelFit.model.in_(predict.PURCHASE_MODELS),
-            SegmentAggregate.segment == predict.ALL,
-        )
-        .order_by(ModelFit.cutoff, ModelFit.fitted_at)
-    ).all()
+    # Each row holds the fit's columns and its total's: read as (fit, aggregate) below.
+    history = [(row, row) for row in _EQUITY_HISTORY.all(session, brand=brand_id)]
     currency = latest.currency if latest is not None else None
     labels = [fit.cutoff.date().isoformat() for fit, _ in history]
     # One fit is one point: the page says so instead of drawing a line that is not one.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Uuid, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from accord.analytics import profitability, segments, tracking
@@ -32,6 +32,7 @@ from accord.analytics.segments import SEGMENTS, RFMGrid, SegmentCount, ThinSegme
 from accord.analytics.summary import Summary
 from accord.analytics.tracking import HoldoutResult, HoldoutWeek
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 from accord.core.errors import InvalidInput
 
 THIN_ROWS = 100  # the largest thin segments kept; the page shows the first 40
@@ -146,10 +147,20 @@ _LOADED: dict[tuple[uuid.UUID, datetime], Snapshot] = {}
 _LOADED_MAX = 64
 
 
+# Which snapshot a tab shows, read on every view: built once, run on the cursor (`core.direct`).
+_COMPUTED_AT = Direct(
+    select(FitSnapshot.computed_at).where(
+        FitSnapshot.fit_id == bindparam("fit", type_=Uuid()),
+        FitSnapshot.brand_id == bindparam("brand", type_=Uuid()),
+    )
+)
+
+
 def load(session: Session, brand_id: uuid.UUID, fit_id: uuid.UUID) -> Snapshot | None:
     """The stored figures of the brand's fit `fit_id`; None for a fit stored without them."""
     where = (FitSnapshot.fit_id == fit_id, FitSnapshot.brand_id == brand_id)
-    computed_at = session.scalar(select(FitSnapshot.computed_at).where(*where))
+    stamp = _COMPUTED_AT.first(session, fit=fit_id, brand=brand_id)
+    computed_at = stamp.computed_at if stamp is not None else None
     if computed_at is None:
         return None
     found = _LOADED.get((fit_id, computed_at))
