@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 from accord.core.read_memo import remembered
 from accord.intents import taxonomy
 from accord.intents.models import Intent, IntentTerm, Offer, Subscription
@@ -39,12 +40,16 @@ def required_terms(session: Session, intent_id: uuid.UUID) -> list[PinnedTermsRe
 
 
 def _required(session: Session, intent_id: uuid.UUID) -> list[PinnedTermsRef]:
-    rows = session.execute(
-        select(IntentTerm.slug, IntentTerm.version)
-        .where(IntentTerm.intent_id == intent_id)
-        .order_by(IntentTerm.slug)
-    )
+    rows = _REQUIRED.all(session, intent=intent_id)
     return [PinnedTermsRef(id=row.slug, version=row.version) for row in rows]
+
+
+# Built once and run on the session's cursor (`core.direct`): every intent shown reads it.
+_REQUIRED = Direct(
+    select(IntentTerm.slug, IntentTerm.version)
+    .where(IntentTerm.intent_id == bindparam("intent", type_=Uuid()))
+    .order_by(IntentTerm.slug)
+)
 
 
 def expired(intent: Intent, now: datetime | None = None) -> bool:
