@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from accord.core.db import UTCDateTime, insert_or_ignore, utcnow
 from accord.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from accord.core.pagination import paginate
+from accord.core.pagination import MAX_LIMIT, encode_cursor, paginate
 from accord.core.settings import Settings
 from accord.intents import matching, taxonomy
 from accord.intents.models import AutoRule, Block, Intent, IntentTerm, Offer, Subscription, View
@@ -73,16 +73,42 @@ def listing(
     """The intents the brand sees (or only those it may answer), newest first; each one shown
     is remembered as seen."""
     now = utcnow()
-    query = (
-        matching.answerable_select(brand_id, now)
-        if answerable
-        else matching.visible_select(brand_id, now)
-    )
-    rows, next_cursor = paginate(
-        session, query, created_at=Intent.created_at, row_id=Intent.id, cursor=cursor, limit=limit
-    )
+    if not answerable and not cursor and 1 <= limit <= MAX_LIMIT:
+        # The console's first page, as `paginate` reads it, from a statement built once: its
+        # cache key alone cost a third of the list's view when built anew each time.
+        params = {"see_brand": brand_id, "see_now": now}
+        rows = session.scalars(_first_visible_page(limit), params).all()
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+    else:
+        query = (
+            matching.answerable_select(brand_id, now)
+            if answerable
+            else matching.visible_select(brand_id, now)
+        )
+        rows, next_cursor = paginate(
+            session,
+            query,
+            created_at=Intent.created_at,
+            row_id=Intent.id,
+            cursor=cursor,
+            limit=limit,
+        )
     _seen(session, brand_id, [r.id for r in rows])
     return rows, next_cursor
+
+
+@cache
+def _first_visible_page(limit: int) -> Select[Intent]:
+    brand = bindparam("see_brand", type_=Uuid())
+    now = bindparam("see_now", type_=UTCDateTime())
+    return (
+        matching.visible_select(brand, now)
+        .order_by(Intent.created_at.desc(), Intent.id.desc())
+        .limit(limit + 1)
+    )
 
 
 def _had_sight_of(session: Session, brand_id: uuid.UUID, intent_id: uuid.UUID) -> bool:

@@ -66,7 +66,7 @@ def visible(brand_id: Any, now: Any) -> ColumnElement[bool]:
     return or_(fresh, _offered(brand_id))
 
 
-def visible_select(brand_id: uuid.UUID, now: datetime) -> Select[Intent]:
+def visible_select(brand_id: Any, now: Any) -> Select[Intent]:
     """The intents the brand sees (newest first when paginated)."""
     return select(Intent).where(visible(brand_id, now))
 
