@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 from markupsafe import Markup, escape
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from accord.analytics import charts, profitability, rates, segments
 from accord.analytics.charts import Series
 from accord.analytics.snapshot import Snapshot
+from accord.core.kept import Kept
 
 FEWER = "fewer than 5"
 T = TypeVar("T")
@@ -86,19 +86,13 @@ def _table_markup(t: Table, empty: str) -> Markup:
 # Sections built from a stored fit's figures, by (fit, computed at, section): a stored snapshot
 # never changes (`snapshot.load` keeps it likewise), so each tab builds its charts and tables
 # (and writes its tables, `Table.markup`) once per fit instead of on every view.
-_BUILT: dict[tuple[uuid.UUID, datetime, str], Any] = {}
-_BUILT_MAX = 256
+_BUILT: Kept[Any] = Kept(256)
 
 
 def of_snapshot(snap: Snapshot, build: Callable[[Snapshot], T]) -> T:
     """`build(snap)`, once per stored snapshot."""
     key = (snap.fit_id, snap.computed_at, f"{build.__module__}.{build.__qualname__}")
-    found = _BUILT.get(key)
-    if found is None:
-        if len(_BUILT) >= _BUILT_MAX:
-            _BUILT.clear()
-        found = _BUILT[key] = build(snap)
-    result: T = found
+    result: T = _BUILT.get(key, lambda: build(snap))
     return result
 
 
