@@ -99,3 +99,28 @@ def test_a_round_trip_in_the_slots_threads_is_waited_for_even_when_cancelled() -
 
     with ThreadPoolExecutor(max_workers=1) as runner:
         runner.submit(asyncio.run, scenario()).result()
+
+
+def test_the_slots_threads_end_when_their_slots_are_gone() -> None:
+    import gc
+    import threading
+
+    from accord.core.web.request_slots import RequestSlots
+
+    def ours() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("accord-db_")}
+
+    before = ours()
+    slots = RequestSlots(3)
+
+    async def use(on: RequestSlots) -> int:
+        return await on.run(lambda n: n + 1, 1)
+
+    assert asyncio.run(use(slots)) == 2
+    started = ours() - before
+    assert len(started) == 3
+    del slots
+    gc.collect()
+    for thread in started:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in started)

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
@@ -36,25 +37,40 @@ class _Threads:
     condition-guarded queue, about three times the event loop's time per round trip."""
 
     def __init__(self, size: int) -> None:
-        self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         for number in range(size):
-            thread = threading.Thread(target=self._serve, name=f"accord-db_{number}", daemon=True)
+            # The threads hold the queue, not this object, so that when its app is gone (a
+            # test makes hundreds) the finalizer below ends them, as a collected
+            # ThreadPoolExecutor's threads end.
+            thread = threading.Thread(
+                target=_serve, args=(self._calls,), name=f"accord-db_{number}", daemon=True
+            )
             thread.start()
+        weakref.finalize(self, _stop, self._calls, size)
 
     def put(self, call: _Call) -> None:
         self._calls.put(call)
 
-    def _serve(self) -> None:
-        while True:
-            loop, answer, context, call, args, kwargs = self._calls.get()
-            result: Any = None
-            try:
-                result = context.run(call, *args, **kwargs)
-            except BaseException as exc:  # handed to the caller, as a thread pool would
-                _give(loop, _failed, answer, exc)
-            else:
-                _give(loop, _succeeded, answer, result)
-            del loop, answer, context, call, args, kwargs, result  # nothing kept till the next
+
+def _stop(calls: queue.SimpleQueue[_Call | None], size: int) -> None:
+    for _ in range(size):
+        calls.put(None)
+
+
+def _serve(calls: queue.SimpleQueue[_Call | None]) -> None:
+    while True:
+        handed = calls.get()
+        if handed is None:
+            return
+        loop, answer, context, call, args, kwargs = handed
+        result: Any = None
+        try:
+            result = context.run(call, *args, **kwargs)
+        except BaseException as exc:  # handed to the caller, as a thread pool would
+            _give(loop, _failed, answer, exc)
+        else:
+            _give(loop, _succeeded, answer, result)
+        del handed, loop, answer, context, call, args, kwargs, result  # nothing kept till next
 
 
 def _give(loop: asyncio.AbstractEventLoop, how: Callable[..., None], *args: Any) -> None:
