@@ -4,12 +4,14 @@ HELP. Replies to a number go to the brand that owns it."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import phonenumbers
 from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
+from accord.core.direct import Direct
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.sms.models import BrandSmsSettings, SendingNumber
 
@@ -56,6 +58,27 @@ def of_brand(session: Session, brand_id: uuid.UUID) -> list[SendingNumber]:
     return list(session.scalars(_OF_BRAND, {"brand": brand_id}))
 
 
+# The console's Texts page: its numbers as the columns it shows, in `_OF_BRAND`'s order, read on
+# the session's cursor (`core.direct`), as is the brand's own HELP answer.
+_N = SendingNumber.__table__.c
+_SHOWN = Direct(
+    select(_N.id, _N.number, _N.label, _N.created_at)
+    .where(_N.brand_id == bindparam("brand", type_=Uuid()))
+    .order_by(_N.created_at, _N.number)
+)
+_HELP_TEXT = Direct(
+    select(BrandSmsSettings.__table__.c.help_text).where(
+        BrandSmsSettings.__table__.c.brand_id == bindparam("brand", type_=Uuid())
+    )
+)
+
+
+def shown(session: Session, brand_id: uuid.UUID) -> list[Any]:
+    """The brand's numbers (id, number, label, created_at), oldest first: the first is the one
+    its texts go from (`sending_number`)."""
+    return _SHOWN.all(session, brand=brand_id)
+
+
 def get(session: Session, brand_id: uuid.UUID, number_id: uuid.UUID) -> SendingNumber:
     row = session.scalars(
         select(SendingNumber).where(
@@ -96,6 +119,14 @@ def help_text(session: Session, brand_id: uuid.UUID) -> str:
         return str(own)
     brand = brands.get_brand(session, brand_id)
     return default_help(brand.name, brand.support_email)
+
+
+def help_text_of(session: Session, brand_id: uuid.UUID, name: str, support_email: str) -> str:
+    """`help_text`, for a caller that holds the brand's name and support address."""
+    row = _HELP_TEXT.first(session, brand=brand_id)
+    if row is not None and row.help_text:
+        return str(row.help_text)
+    return default_help(name, support_email)
 
 
 def default_help(name: str, support_email: str) -> str:

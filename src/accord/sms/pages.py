@@ -35,15 +35,20 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def _context(session: Session, settings: Settings, caller: BrandCaller) -> dict[str, Any]:
     can_read_people = role_allows(caller.role, Permission.read_people)
+    # The caller's brand row, read with the member (its name and support address are shown).
+    brand: Any = caller.brand or brands.get_brand(session, caller.brand_id)
+    shown = numbers.shown(session, caller.brand_id)
+    help_text = numbers.help_text_of(session, caller.brand_id, brand.name, brand.support_email)
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brand,
         "can_manage": role_allows(caller.role, Permission.manage_brand),
-        "numbers": numbers.of_brand(session, caller.brand_id),
-        "sending_number": numbers.sending_number(session, caller.brand_id, settings.sms_from),
-        "help_text": numbers.help_text(session, caller.brand_id),
-        "replies": service.replies(session, caller.brand_id) if can_read_people else [],
+        "numbers": shown,
+        # The brand's first number (`numbers.sending_number`), from the ones shown.
+        "sending_number": shown[0].number if shown else settings.sms_from,
+        "help_text": help_text,
+        "replies": service.replies_shown(session, caller.brand_id) if can_read_people else [],
         # The other form's value (the HELP answer) is kept when one form is sent back.
-        "values": {"help_text": numbers.help_text(session, caller.brand_id)},
+        "values": {"help_text": help_text},
     }
 
 
