@@ -140,6 +140,22 @@ def list_members(
     )
 
 
+# The names a page shows for its members (a conversation's authors and its assignee), in
+# `list_members`' order, read as those columns on the session's cursor (`core.direct`).
+_M = Member.__table__.c
+_MEMBER_NAMES = Direct(
+    select(_M.id, _M.display_name, _M.email)
+    .where(_M.brand_id == bindparam("brand", type_=Uuid()))
+    .order_by(_M.created_at.desc(), _M.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def member_names(session: Session, brand_id: uuid.UUID, limit: int = 50) -> list[Any]:
+    """`list_members`' first page as (id, display_name, email)."""
+    return _MEMBER_NAMES.all(session, brand=brand_id, limit=limit)
+
+
 def member_email(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID) -> str | None:
     """The member's address alone (a page that shows it need not load the member)."""
     return session.scalar(

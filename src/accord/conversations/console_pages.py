@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.brands.deps import BrandDep
-from accord.conversations import digest, inbox, saved, service
+from accord.conversations import console_reads, digest, inbox, saved, service
 from accord.conversations.inbox import FILTER_TEXT, Filter
 from accord.conversations.page_forms import (
     AssignForm,
@@ -182,12 +182,13 @@ def _thread_context(
     session: Session, caller: BrandCaller, thread_id: uuid.UUID, saved_id: str = ""
 ) -> dict[str, Any]:
     thread = service.for_brand(session, caller.brand_id, thread_id)
-    messages = service.messages(session, thread)
-    members = brands.list_members(session, caller.brand_id, limit=200)[0]
-    person = people.get_person(session, thread.person_id)
-    replies = saved.listing(session, caller.brand_id)
+    # What the page shows, read as its columns (`console_reads`), not as objects.
+    messages = console_reads.messages(session, thread.id)
+    members = brands.member_names(session, caller.brand_id, limit=200)
+    display_name = console_reads.person_display_name(session, thread.person_id)
+    replies = console_reads.saved_replies(session, caller.brand_id)
     chosen = next((r for r in replies if str(r.id) == saved_id), None)
-    notes = service.notes(session, thread)
+    notes = console_reads.notes(session, thread.id)
     # Messages and notes in one timeline, oldest first.
     timeline = sorted(
         [("message", m.created_at, m) for m in messages]
@@ -198,9 +199,9 @@ def _thread_context(
         # The caller's brand row, read with the member (only its name is shown).
         "brand": caller.brand or brands.get_brand(session, caller.brand_id),
         "thread": thread,
-        "person_name": person_name(person.display_name),
+        "person_name": person_name(display_name),
         "timeline": timeline,
-        "files": service.attachments_of(session, [m.id for m in messages]),
+        "files": console_reads.attachments(session, thread.id) if messages else {},
         "member_names": {m.id: m.display_name or m.email for m in members},
         "member_options": [("", "Nobody")]
         + [(str(m.id), m.display_name or m.email) for m in members],
