@@ -56,7 +56,7 @@ BRAND_FIELDS = [
 
 def _console(request: Request, caller: BrandCaller, session: Any) -> dict[str, Any]:
     # Read with the member's sign-in (the brand's row as a tuple), else read now.
-    brand = caller.brand or service.get_brand(session, caller.brand_id)
+    brand = service.caller_brand(session, caller)
     allowed = {p.name: role_allows(caller.role, p) for p in Permission}
     return {"brand": brand, "caller": caller, "can": allowed}
 

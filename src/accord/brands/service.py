@@ -91,6 +91,12 @@ def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:
     return brand
 
 
+def caller_brand(session: Session, caller: BrandCaller) -> Any:
+    """The caller's brand: the row read with its credential (`BrandCaller.brand`, a
+    `BrandRow`), else the brand itself. For a page that shows its name or address."""
+    return caller.brand or get_brand(session, caller.brand_id)
+
+
 def brand_names(session: Session, brand_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The names of these brands, in one statement (a list naming several brands)."""
     if not brand_ids:

@@ -79,7 +79,7 @@ def _redirect(path: str) -> RedirectResponse:
 def _base(session: Session, caller: BrandCaller) -> dict[str, Any]:
     return {
         # Read with the member's sign-in (the brand's row as a tuple), else read now.
-        "brand": caller.brand or brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "can_write": role_allows(caller.role, Permission.write_campaigns),
         "can_send": role_allows(caller.role, Permission.send_campaigns),
         "audience_kinds": page_forms.AUDIENCE_KINDS,

@@ -57,7 +57,7 @@ def listing(request: Request, caller: BrandDep, session: SessionDep) -> HTMLResp
         for s in found
     ]
     context: dict[str, Any] = {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "rows": rows,
         "can_write": role_allows(caller.role, Permission.write_campaigns),
     }
@@ -78,7 +78,7 @@ def confirm_delete(
     caller.require(Permission.write_campaigns)
     segment = _found(session, caller, segment_id)
     context = {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "segment": segment,
         "what": describe(segment),
         "size": saved_segments.sizes(session, [segment]).get(segment.id),

@@ -80,7 +80,7 @@ def inbox_page(
         else False
     )
     context = {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "rows": rows,
         "names": {r.id: person_name(r.person_name) for r in rows},
         "filter": kind.value,
@@ -121,7 +121,7 @@ def new_form(
     request: Request, caller: BrandDep, session: SessionDep, person: str = ""
 ) -> HTMLResponse:
     caller.require(Permission.converse)
-    brand = brands.get_brand(session, caller.brand_id)
+    brand = brands.caller_brand(session, caller)
     return show_form(request, NEW, {"person": person}, model=BrandStartForm, brand=brand)
 
 
@@ -142,7 +142,7 @@ async def start(
 ) -> Response:
     caller.require(Permission.converse)
     uploads = await form_uploads(request)
-    brand = brands.get_brand(session, caller.brand_id)
+    brand = brands.caller_brand(session, caller)
     unknown = f"No one with this address or id follows {brand.name}."
 
     def act(data: BrandStartForm) -> Response:
@@ -197,7 +197,7 @@ def _thread_context(
     )
     return {
         # The caller's brand row, read with the member (only its name is shown).
-        "brand": caller.brand or brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "thread": thread,
         "person_name": person_name(display_name),
         "timeline": timeline,
@@ -343,7 +343,7 @@ def attachment(attachment_id: uuid.UUID, caller: BrandDep, session: SessionDep) 
 
 def _saved_context(session: Session, caller: BrandCaller) -> dict[str, Any]:
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "replies": saved.listing(session, caller.brand_id),
     }
 

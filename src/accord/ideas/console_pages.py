@@ -43,7 +43,7 @@ def _redirect(path: str) -> RedirectResponse:
 def _boards_context(session: Session, caller: BrandCaller) -> dict[str, Any]:
     topics = relationships.brand_topics(session, caller.brand_id)
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "boards": service.boards(session, caller.brand_id),
         "topic_options": [("", "No topic: about anything")]
         + [(str(t.id), t.name) for t in topics if t.retired_at is None],
@@ -95,7 +95,7 @@ def board_page(
     board = service.board_for_brand(session, caller.brand_id, board_id)
     listed = service.ideas_of(session, board, status=status or None)
     context: dict[str, Any] = {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "board": board,
         "listed": listed,
         "status": status,
@@ -126,7 +126,7 @@ def _idea_context(session: Session, caller: BrandCaller, idea_id: uuid.UUID) -> 
     idea = service.idea_for_brand(session, caller.brand_id, idea_id)
     members = brands.list_members(session, caller.brand_id, limit=200)[0]
     return {
-        "brand": caller.brand or brands.get_brand(session, caller.brand_id),  # its name
+        "brand": brands.caller_brand(session, caller),  # its name
         "idea": idea,
         "board": service.board(session, idea.board_id),
         "signal": service.vote_signal(session, caller.brand_id, idea.id),

@@ -77,38 +77,47 @@ def listing(
         # The console's first page, as `paginate` reads it, from a statement built once: its
         # cache key alone cost a third of the list's view when built anew each time.
         params = {"see_brand": brand_id, "see_now": now}
-        rows = session.scalars(_first_visible_page(limit), params).all()
+        found = session.execute(_first_visible_page(limit), params).all()
         next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
-    else:
-        query = (
-            matching.answerable_select(brand_id, now)
-            if answerable
-            else matching.visible_select(brand_id, now)
-        )
-        rows, next_cursor = paginate(
-            session,
-            query,
-            created_at=Intent.created_at,
-            row_id=Intent.id,
-            cursor=cursor,
-            limit=limit,
-        )
+        if len(found) > limit:
+            found = found[:limit]
+            next_cursor = encode_cursor(found[-1][0].created_at, found[-1][0].id)
+        # Each intent's row says whether the brand saw it before: only the new ones are
+        # written, so a list seen before is a read, not a write.
+        _seen(session, brand_id, [intent.id for intent, seen in found if not seen])
+        return [intent for intent, _ in found], next_cursor
+    query = (
+        matching.answerable_select(brand_id, now)
+        if answerable
+        else matching.visible_select(brand_id, now)
+    )
+    rows, next_cursor = paginate(
+        session,
+        query,
+        created_at=Intent.created_at,
+        row_id=Intent.id,
+        cursor=cursor,
+        limit=limit,
+    )
     _seen(session, brand_id, [r.id for r in rows])
     return rows, next_cursor
 
 
 @cache
-def _first_visible_page(limit: int) -> Select[Intent]:
+def _first_visible_page(limit: int) -> Select[Any]:
     brand = bindparam("see_brand", type_=Uuid())
     now = bindparam("see_now", type_=UTCDateTime())
     return (
         matching.visible_select(brand, now)
+        .add_columns(_seen_by(brand))
         .order_by(Intent.created_at.desc(), Intent.id.desc())
         .limit(limit + 1)
     )
+
+
+def _seen_by(brand: Any) -> Any:
+    """Whether the brand saw the intent before (a `View` of it)."""
+    return exists().where(View.intent_id == Intent.id, View.brand_id == brand).label("seen")
 
 
 def _had_sight_of(session: Session, brand_id: uuid.UUID, intent_id: uuid.UUID) -> bool:
@@ -116,27 +125,29 @@ def _had_sight_of(session: Session, brand_id: uuid.UUID, intent_id: uuid.UUID) -
 
 
 @cache
-def _visible_one() -> Select[Intent]:
+def _visible_one() -> Select[Any]:
     """Built once, the intent, the brand and the moment bound at execution: the console's
     intent page reads it on every view, and building `matching.visible` cost more than
-    running it."""
+    running it. With the intent, whether the brand saw it before."""
     brand = bindparam("see_brand", type_=Uuid())
     now = bindparam("see_now", type_=UTCDateTime())
-    return select(Intent).where(
+    return select(Intent, _seen_by(brand)).where(
         Intent.id == bindparam("see_intent", type_=Uuid()), matching.visible(brand, now)
     )
 
 
 def visible_intent(session: Session, brand_id: uuid.UUID, intent_id: uuid.UUID) -> Intent:
     """One intent the brand sees (and so now has seen); anything else is a 404."""
-    found = session.scalars(
+    found = session.execute(
         _visible_one(), {"see_intent": intent_id, "see_brand": brand_id, "see_now": utcnow()}
     ).one_or_none()
     if found is None:
         raise NotFound("No such intent.", field="intent")
-    if not _had_sight_of(session, brand_id, found.id):  # seen before: a read, not a write
-        _seen(session, brand_id, [found.id])
-    return found
+    intent, seen = found
+    if not seen:  # seen before: a read, not a write
+        _seen(session, brand_id, [intent.id])
+    result: Intent = intent
+    return result
 
 
 # Offering.

@@ -211,9 +211,12 @@ def console(
     rows, next_cursor = intents.listing(
         session, caller.brand_id, answerable=answerable, cursor=cursor, limit=50
     )
+    brand = brands.caller_brand(session, caller)
     context = {
-        "brand": brands.get_brand(session, caller.brand_id),
-        "intents": [intents.for_brand(session, i, caller.brand_id) for i in rows],
+        "brand": brand,
+        "intents": [
+            intents.for_brand(session, i, caller.brand_id, brand_name=brand.name) for i in rows
+        ],
         "next_cursor": next_cursor,
         "answerable": answerable,
         "subscribed": intents.subscriptions(session, caller.brand_id),
@@ -223,9 +226,10 @@ def console(
 
 def _one(session: Session, caller: BrandCaller, intent_id: uuid.UUID) -> dict[str, Any]:
     intent = intents.visible_intent(session, caller.brand_id, intent_id)
+    brand = brands.caller_brand(session, caller)
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
-        "intent": intents.for_brand(session, intent, caller.brand_id),
+        "brand": brand,
+        "intent": intents.for_brand(session, intent, caller.brand_id, brand_name=brand.name),
         "accepted_terms": [slug for slug, _ in terms.published_keys(session, caller.brand_id)],
     }
 
@@ -289,7 +293,7 @@ async def make_offer(
 
 def _settings(session: Session, caller: BrandCaller) -> dict[str, Any]:
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "categories": _categories(),
         "subscribed": set(intents.subscriptions(session, caller.brand_id)),
         "rules": intents.rules(session, caller.brand_id),

@@ -124,13 +124,22 @@ _MINE = select(Offer).where(
 
 
 def for_brand(
-    session: Session, intent: Intent, brand_id: uuid.UUID, now: datetime | None = None
+    session: Session,
+    intent: Intent,
+    brand_id: uuid.UUID,
+    now: datetime | None = None,
+    *,
+    brand_name: str | None = None,
 ) -> IntentForBrand:
+    """The intent as the brand sees it (`brand_name`: the brand's, when the caller has it)."""
     now = now or utcnow()
     mine = session.scalars(_MINE, {"mine_intent": intent.id, "mine_brand": brand_id}).one_or_none()
     reason = why_not(session, intent, brand_id, mine, now)
     chose_us = mine is not None and mine.status == OfferStatus.accepted
-    brand_name = brands.get_brand(session, brand_id).name if mine is not None else ""
+    if mine is None:
+        brand_name = ""
+    elif brand_name is None:
+        brand_name = brands.get_brand(session, brand_id).name
     return IntentForBrand(
         id=intent.id,
         pseudonym=intent.pseudonym,

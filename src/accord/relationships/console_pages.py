@@ -36,7 +36,7 @@ PURPOSES = [(p.value, f"{p.value.capitalize()}: {PURPOSE_TEXT[p]}") for p in Pur
 
 def _context(session: Session, caller: BrandCaller) -> dict[str, Any]:
     return {
-        "brand": brands.get_brand(session, caller.brand_id),
+        "brand": brands.caller_brand(session, caller),
         "can_manage": role_allows(caller.role, Permission.manage_topics),
         "topics": service.brand_topics(session, caller.brand_id),
         "purposes": PURPOSES,

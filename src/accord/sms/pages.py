@@ -36,7 +36,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def _context(session: Session, settings: Settings, caller: BrandCaller) -> dict[str, Any]:
     can_read_people = role_allows(caller.role, Permission.read_people)
     # The caller's brand row, read with the member (its name and support address are shown).
-    brand: Any = caller.brand or brands.get_brand(session, caller.brand_id)
+    brand: Any = brands.caller_brand(session, caller)
     shown = numbers.shown(session, caller.brand_id)
     help_text = numbers.help_text_of(session, caller.brand_id, brand.name, brand.support_email)
     return {

@@ -172,7 +172,7 @@ def _console(session: Session, caller: BrandCaller) -> dict[str, Any]:
     published = {e.key for e in terms.published(session, caller.brand_id)}
     return {
         **_roster_context(session),
-        "brand": caller.brand or brands.get_brand(session, caller.brand_id),  # name, slug
+        "brand": brands.caller_brand(session, caller),  # name, slug
         "can_manage": role_allows(caller.role, Permission.manage_terms),
         "published": {f"{slug}:{version}" for slug, version in published},
         "pending": [a for a in items if a.status == Status.pending],
