@@ -19,7 +19,7 @@ from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep, SettingsDep
 from accord.core.web.forms import FormInvalid, handle_form, read_form, show_form
 from accord.core.web.templates import flash
-from accord.ideas import service
+from accord.ideas import console_reads, service
 from accord.ideas.models import BRAND_STATUSES, STATUSES
 from accord.ideas.page_forms import BoardForm, CommentForm, StatusForm
 from accord.relationships import service as relationships
@@ -93,7 +93,7 @@ def board_page(
 ) -> HTMLResponse:
     caller.require(Permission.read_brand)
     board = service.board_for_brand(session, caller.brand_id, board_id)
-    listed = service.ideas_of(session, board, status=status or None)
+    listed = console_reads.ideas_of(session, board, status=status or None)
     context: dict[str, Any] = {
         "brand": brands.caller_brand(session, caller),
         "board": board,
@@ -124,14 +124,15 @@ async def board_status(
 
 def _idea_context(session: Session, caller: BrandCaller, idea_id: uuid.UUID) -> dict[str, Any]:
     idea = service.idea_for_brand(session, caller.brand_id, idea_id)
-    members = brands.list_members(session, caller.brand_id, limit=200)[0]
+    # What the page shows, read as its columns (`console_reads`), not as objects.
+    members = brands.member_names(session, caller.brand_id, limit=200)
     return {
         "brand": brands.caller_brand(session, caller),  # its name
         "idea": idea,
-        "board": service.board(session, idea.board_id),
+        "board": console_reads.board_title(session, idea.board_id),
         "signal": service.vote_signal(session, caller.brand_id, idea.id),
-        "comments": service.comments(session, idea),
-        "history": service.history(session, idea),
+        "comments": console_reads.comments(session, idea.id),
+        "history": console_reads.history(session, idea.id),
         "status_text": service.STATUS_TEXT,
         "status_options": [("", "Choose a status")]
         + [(s, service.STATUS_TEXT[s].capitalize()) for s in BRAND_STATUSES],
