@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from accord.core.db import UTCDateTime, insert_or_ignore, utcnow
+from accord.core.direct import Direct
 from accord.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from accord.core.pagination import MAX_LIMIT, encode_cursor, paginate
 from accord.core.settings import Settings
@@ -29,10 +30,15 @@ from accord.terms import service as terms
 # Subscriptions.
 
 
+# Built once and run on the session's cursor (`core.direct`): the console's intents pages read
+# it on every view.
+_SUBSCRIPTIONS = Direct(
+    select(Subscription.category).where(Subscription.brand_id == bindparam("brand", type_=Uuid()))
+)
+
+
 def subscriptions(session: Session, brand_id: uuid.UUID) -> list[str]:
-    return sorted(
-        session.scalars(select(Subscription.category).where(Subscription.brand_id == brand_id))
-    )
+    return sorted(row.category for row in _SUBSCRIPTIONS.all(session, brand=brand_id))
 
 
 def subscribe(session: Session, brand_id: uuid.UUID, categories: Sequence[str]) -> list[str]:
