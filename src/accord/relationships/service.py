@@ -397,10 +397,25 @@ def related(
     return query
 
 
+# Built once and run on the cursor (`core.direct`), once a request (the read memo): the
+# relationship page's conversations and texts sections ask, where the relationship's ORM object
+# cost several times the read.
+_STATE = Direct(
+    select(Relationship.state, Relationship.paused_until).where(
+        Relationship.person_id == bindparam("person", type_=Uuid()),
+        Relationship.brand_id == bindparam("brand", type_=Uuid()),
+    )
+)
+
+
 def state_of(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> str | None:
     """The relationship's state ("invited", "active", "paused", "ended"), or None."""
-    rel = decisions.find(session, person_id, brand_id)
-    return None if rel is None else effective_state(rel)
+    row = remembered(
+        session,
+        ("relationship_state", person_id, brand_id),
+        lambda: _STATE.first(session, person=person_id, brand=brand_id),
+    )
+    return None if row is None else effective_state(row)
 
 
 def start_from_intent(
