@@ -177,4 +177,4 @@ def relationship_panel(
     """The relationship page's link to the brand's ideas boards."""
     if brand_id is None:
         return {"boards": []}
-    return {"boards": [b for b in service.boards(session, brand_id) if b.status == "open"]}
+    return {"boards": service.open_boards(session, brand_id)}

@@ -10,6 +10,7 @@ from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
+from accord.core.direct import Direct
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.sms.models import BrandSmsSettings, SendingNumber
 
@@ -54,6 +55,19 @@ _OF_BRAND = (
 
 def of_brand(session: Session, brand_id: uuid.UUID) -> list[SendingNumber]:
     return list(session.scalars(_OF_BRAND, {"brand": brand_id}))
+
+
+# Only the numbers, in the same order, on the cursor (`core.direct`): the texts panel shows them.
+_NUMBERS = Direct(
+    select(SendingNumber.number)
+    .where(SendingNumber.brand_id == bindparam("brand", type_=Uuid()))
+    .order_by(SendingNumber.created_at, SendingNumber.number)
+)
+
+
+def numbers_of(session: Session, brand_id: uuid.UUID) -> list[str]:
+    """The brand's numbers (E.164), as `of_brand` orders them."""
+    return [row.number for row in _NUMBERS.all(session, brand=brand_id)]
 
 
 def get(session: Session, brand_id: uuid.UUID, number_id: uuid.UUID) -> SendingNumber:
