@@ -13,6 +13,7 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     cast,
+    literal,
     literal_column,
     null,
     select,
@@ -305,8 +306,10 @@ def related(
     """(person_id, brand_id) of every relationship the person has entered and not ended
     (active or paused), optionally for one person or one brand: a statement other domains join
     to, so that they need not know this domain's tables."""
+    # The states as constants, not a list SQLAlchemy expands at each run: a statement built on
+    # it once can run on the cursor (`core.direct`).
     query = select(Relationship.person_id, Relationship.brand_id).where(
-        Relationship.state.in_([State.active.value, State.paused.value])
+        Relationship.state.in_([literal(State.active.value), literal(State.paused.value)])
     )
     if person_id is not None:
         query = query.where(Relationship.person_id == person_id)
