@@ -19,8 +19,8 @@ from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
 from accord.people import service as people
 from accord.people.deps import PersonDep
+from accord.relationships import listing, service
 from accord.relationships import relationship_view as view
-from accord.relationships import service
 from accord.relationships.page_forms import (
     CHANNEL_PURPOSES,
     CHANNEL_TEXT,
@@ -62,7 +62,7 @@ def _page(path: str) -> RedirectResponse:
 
 @router.get("/brands", response_class=HTMLResponse)
 def directory(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    mine = {rel.brand_id: rel for rel, _, _ in service.for_person(session, person.person_id)}
+    mine = {rel.id: rel for rel, _ in listing.related(session, person.person_id)}
     rows = []
     for brand in service.directory(session):
         rel = mine.get(brand.id)
@@ -86,27 +86,31 @@ def follow(
 
 @router.get("/relationships", response_class=HTMLResponse)
 def relationships(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    me = people.get_person(session, person.person_id)
+    zone, locale = listing.zone_and_locale(session, person.person_id)
     rows = []
-    listed = service.for_person(session, person.person_id)
-    by_brand, marketing = service.topics_for_list(
-        session, [brand.id for _, brand, _ in listed], [t for _, _, c in listed for t in c.topics]
+    # Each relationship's row is its brand's too (`listing.related`: `id`, `name`).
+    listed = listing.related(session, person.person_id)
+    by_brand, marketing = listing.topic_names(
+        session,
+        person.person_id,
+        [rel.id for rel, _ in listed],
+        [t for _, c in listed for t in c.topics],
     )
-    for rel, brand, chosen in listed:
-        names = by_brand[brand.id]
+    for rel, chosen in listed:
+        names = by_brand[rel.id]
         rows.append(
             {
-                "brand": brand,
+                "brand": rel,
                 "state": effective_state(rel),
                 "summary": summary(
-                    brand.name,
+                    rel.name,
                     effective_state(rel),
                     chosen.purposes,
                     chosen.channels,
                     [marketing[t] for t in chosen.topics if t in marketing],
                     rel.brand_cap,
                 ),
-                "until": local_text(rel.paused_until, me.time_zone, me.locale),
+                "until": local_text(rel.paused_until, zone, locale),
                 "purposes": [p for p, status in chosen.purposes.items() if status == "granted"],
                 "pending": [p for p, status in chosen.purposes.items() if status == "pending"],
                 "channels": {
