@@ -36,7 +36,7 @@ from accord.relationships.page_forms import (
     local_text,
     parse_local,
 )
-from accord.relationships.preference_matrix import groups, summary
+from accord.relationships.preference_matrix import groups, summary, switches
 from accord.relationships.replay import effective_state
 from accord.relationships.service import PORTAL
 from accord.relationships.vocabulary import GRANTABLE, PURPOSE_TEXT, Channel, Purpose, State
@@ -184,6 +184,7 @@ def _context(
         "topics": topics,
         "shown_on": " ".join(sorted(stored_on)),
         "checked": shown,
+        "switch": switches(shown),
         "values": {**base, **(values or {})},
     }
 
