@@ -22,6 +22,7 @@ from accord.analytics import predict as pr
 from accord.analytics.models import Customer, CustomerScore, ModelFit
 from accord.analytics.summary import Summary
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 from accord.relationships.models import PurposeGrant, Relationship
 from accord.relationships.vocabulary import Purpose, State
 from accord.terms import service as terms
@@ -66,6 +67,7 @@ class PersonScore:
     segment: str | None
     rfm: str | None
     computed_at: datetime
+    currency: str  # the fit's, for its money figures ("" when it names none)
 
 
 _SCORE_COLUMNS = (
@@ -88,14 +90,20 @@ _SCORE_COLUMNS = (
 
 
 @cache
-def _score_statement() -> Any:
+def _score_statement() -> Direct:
     """The score read, built once (the terms condition is a large tree to build and key on
-    every relationship page): the person and the brand are bound at execution."""
+    every relationship page) and run on the cursor (`core.direct`): the person and the brand
+    are bound at execution."""
     s, g = CustomerScore, PurposeGrant
-    return (
-        # The score's columns, not the entity: making an ORM object of a wide row cost more
-        # than the read.
-        select(*(getattr(s, name) for name in _SCORE_COLUMNS), ModelFit)
+    return Direct(
+        # The score's and its fit's columns, not entities: making an ORM object of a wide row
+        # cost more than the read.
+        select(
+            *(getattr(s, name) for name in _SCORE_COLUMNS),
+            ModelFit.model,
+            ModelFit.cutoff,
+            ModelFit.options,
+        )
         .join(
             g,
             and_(g.person_id == s.person_id, g.brand_id == s.brand_id, g.purpose == s.purpose),
@@ -113,20 +121,18 @@ def _score_statement() -> Any:
 
 def scores_for(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> PersonScore | None:
     """The person's score at the brand, or None unless they grant profiling and were scored."""
-    row = session.execute(
-        _score_statement(), {"brand": brand_id, "person": person_id}
-    ).one_or_none()
-    if row is None:
+    score = _score_statement().first(session, brand=brand_id, person=person_id)
+    if score is None:
         return None
-    score, fit = row, row[-1]
+    options = score.options
     return PersonScore(
         person_id=score.person_id,
         brand_id=score.brand_id,
         customer_id=score.customer_id,
         fit_id=score.fit_id,
-        model=fit.model,
-        cutoff=fit.cutoff,
-        horizon_months=int(fit.options.get("horizon_months", 12)),
+        model=score.model,
+        cutoff=score.cutoff,
+        horizon_months=int(options.get("horizon_months", 12)),
         frequency=score.frequency,
         recency_weeks=score.recency_weeks,
         age_weeks=score.age_weeks,
@@ -138,6 +144,7 @@ def scores_for(session: Session, brand_id: uuid.UUID, person_id: uuid.UUID) -> P
         segment=score.segment,
         rfm=score.rfm,
         computed_at=score.computed_at,
+        currency=str((options or {}).get("currency") or ""),
     )
 
 

@@ -16,7 +16,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.analytics.models import ModelFit
 from accord.analytics.scores import PersonScore, scores_for
 from accord.analytics.segments import CLV_BAND_LABELS, SEGMENTS, segment_of
 from accord.brands import service as brands
@@ -137,11 +136,9 @@ def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) ->
     score = scores_for(session, brand_id, person_id) if granted else None
     if score is None:
         return {"granted": granted, "lines": [], "computed_at": None, "model": None}
-    fit = session.get(ModelFit, score.fit_id)
-    currency = str((fit.options or {}).get("currency") or "") if fit is not None else ""
     return {
         "granted": granted,
-        "lines": score_lines(score, currency),
+        "lines": score_lines(score, score.currency),
         "computed_at": score.computed_at,
         "model": MODEL_NAMES.get(score.model, score.model),
         "cutoff": score.cutoff.date().isoformat(),

@@ -300,16 +300,15 @@ def person_threads(
     values: dict[str, Any] = {"person": person_id}
     if brand_id is not None:
         values["brand"] = brand_id
-    return [
-        PersonRow(*row)
-        for row in session.execute(_person_threads(brand_id is not None, limit), values)
-    ]
+    rows = _person_threads(brand_id is not None, limit).all(session, **values)
+    return [PersonRow(*row) for row in rows]
 
 
 @cache
-def _person_threads(by_brand: bool, limit: int) -> Any:
+def _person_threads(by_brand: bool, limit: int) -> Direct:
     """`person_threads`' read, built once (the relationship page's panel runs it on every
-    view): the person and the brand are bound at execution."""
+    view) and run on the cursor (`core.direct`): the person and the brand are bound at
+    execution."""
     t = Thread
     query = (
         select(
@@ -330,4 +329,4 @@ def _person_threads(by_brand: bool, limit: int) -> Any:
     )
     if by_brand:
         query = query.where(t.brand_id == bindparam("brand", type_=Uuid()))
-    return query
+    return Direct(query)

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from accord.core import write_turns
+from accord.core import loop_waits, write_turns
 from accord.core.settings import Settings
 
 NAMING_CONVENTION = {
@@ -125,6 +125,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine)
+    loop_waits.install(engine)
     return engine
 
 

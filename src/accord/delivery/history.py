@@ -15,12 +15,14 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Uuid, bindparam, select
+from sqlalchemy import Uuid, bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
 from accord.campaigns import service as campaigns
 from accord.campaigns.models import Campaign
+from accord.core.direct import Direct
+from accord.core.errors import NotFound
 from accord.outbox.models import OutboxMessage
 from accord.people.models import Person
 from accord.relationships.models import Topic
@@ -41,10 +43,11 @@ class SentMessage:
 
 
 @cache
-def _sent_statement(limit: int) -> Any:
-    """The read of `sent_to`, built once a limit (the relationship page runs it on every view):
-    the person and the brand are bound at execution."""
-    return (
+def _sent_statement(limit: int) -> Direct:
+    """The read of `sent_to`, built once a limit (the relationship page runs it on every view)
+    and run on the cursor (`core.direct`; the states as constants, not a list SQLAlchemy
+    expands): the person and the brand are bound at execution."""
+    return Direct(
         select(
             OutboxMessage.sent_at,
             OutboxMessage.created_at,
@@ -61,11 +64,25 @@ def _sent_statement(limit: int) -> Any:
         .where(
             OutboxMessage.person_id == bindparam("person", type_=Uuid()),
             OutboxMessage.brand_id == bindparam("brand", type_=Uuid()),
-            OutboxMessage.state.in_(HANDED),
+            OutboxMessage.state.in_([literal(state) for state in HANDED]),
         )
         .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
         .limit(limit)
     )
+
+
+# What a subject's template says of the person and the brand (`campaigns.context_for`), and the
+# zone the times show in: only the columns, read when there is a message to show.
+_PERSON = Direct(
+    select(Person.display_name, Person.locale, Person.time_zone).where(
+        Person.id == bindparam("person", type_=Uuid())
+    )
+)
+_BRAND = Direct(
+    select(Brand.name, Brand.support_email, Brand.postal_address).where(
+        Brand.id == bindparam("brand", type_=Uuid())
+    )
+)
 
 
 def sent_to(
@@ -73,11 +90,20 @@ def sent_to(
 ) -> list[SentMessage]:
     """The last `limit` messages `brand_id` sent `person_id` (handed to a channel), newest
     first."""
-    rows = session.execute(_sent_statement(limit), {"person": person_id, "brand": brand_id}).all()
+    return _sent(session, person_id, brand_id, limit)[0]
+
+
+def _sent(
+    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, limit: int
+) -> tuple[list[SentMessage], Any]:
+    """`sent_to`'s messages, and the person's row when there are any (else None)."""
+    rows = _sent_statement(limit).all(session, person=person_id, brand=brand_id)
     if not rows:
-        return []
-    person = session.get_one(Person, person_id)
-    brand = session.get_one(Brand, brand_id)
+        return [], None
+    person = _PERSON.first(session, person=person_id)
+    brand = _BRAND.first(session, brand=brand_id)
+    if person is None or brand is None:
+        raise NotFound("No such person or brand.")
     found = []
     for sent_at, created_at, channel, state, purpose, payload, subject, text, topic in rows:
         source = subject if subject is not None else (payload or {}).get("subject")
@@ -96,7 +122,7 @@ def sent_to(
                 topic=topic,
             )
         )
-    return found
+    return found, person
 
 
 def _subject(source: str, context: dict[str, object]) -> str:
@@ -110,10 +136,8 @@ def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) ->
     """The relationship page's "what this brand sent you" section, times in the person's zone."""
     if brand_id is None:
         return {"sent": []}
-    zone = ZoneInfo(session.get_one(Person, person_id).time_zone)
-    return {
-        "sent": [
-            (f"{m.sent_at.astimezone(zone).strftime('%Y-%m-%d %H:%M')}", m)
-            for m in sent_to(session, person_id, brand_id)
-        ]
-    }
+    sent, person = _sent(session, person_id, brand_id, LIMIT)
+    if not sent:
+        return {"sent": []}
+    zone = ZoneInfo(person.time_zone)
+    return {"sent": [(f"{m.sent_at.astimezone(zone).strftime('%Y-%m-%d %H:%M')}", m) for m in sent]}

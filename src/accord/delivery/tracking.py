@@ -17,10 +17,11 @@ from functools import cache
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Uuid, and_, bindparam, func, select
+from sqlalchemy import Uuid, and_, bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.outbox.models import DeliveryEvent, OutboxMessage
 from accord.relationships import service as relationships
@@ -149,23 +150,24 @@ def counts(session: Session, campaign_id: uuid.UUID) -> dict[str, int]:
 
 
 @cache
-def _for_person_statement(by_brand: bool) -> Any:
-    """`for_person`'s read, built once (the relationship page runs it on every view)."""
+def _for_person_statement(by_brand: bool) -> Direct:
+    """`for_person`'s read, built once (the relationship page runs it on every view) and run
+    on the cursor (`core.direct`; the kinds as constants, not a list SQLAlchemy expands)."""
     e = DeliveryEvent
     query = select(e.kind, e.created_at, e.detail).where(
-        e.person_id == bindparam("person", type_=Uuid()), e.kind.in_((OPEN, CLICK))
+        e.person_id == bindparam("person", type_=Uuid()),
+        e.kind.in_([literal(OPEN), literal(CLICK)]),
     )
     if by_brand:
         query = query.where(e.brand_id == bindparam("brand", type_=Uuid()))
-    return query.order_by(e.created_at.desc()).limit(50)
+    return Direct(query.order_by(e.created_at.desc()).limit(50))
 
 
 def for_person(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) -> list[Any]:
     values: dict[str, Any] = {"person": person_id}
     if brand_id is not None:
         values["brand"] = brand_id
-    statement = _for_person_statement(brand_id is not None)
-    return list(session.execute(statement, values).all())
+    return _for_person_statement(brand_id is not None).all(session, **values)
 
 
 def panel(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None) -> dict[str, Any]:

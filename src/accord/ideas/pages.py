@@ -16,6 +16,7 @@ from accord.core.web.csrf import csrf_protect
 from accord.core.web.deps import SessionDep
 from accord.core.web.forms import handle_form, read_form, show_form
 from accord.core.web.templates import flash, render
+from accord.ideas import portal_view as view
 from accord.ideas import service
 from accord.ideas.models import STATUSES
 from accord.ideas.page_forms import CommentForm, ProposeForm
@@ -48,16 +49,16 @@ def brand_boards(
 def _board_context(
     session: Session, person_id: uuid.UUID, board_id: uuid.UUID, status: str | None = None
 ) -> dict[str, Any]:
-    board = service.board(session, board_id)
-    listed = service.ideas_of(session, board, person_id=person_id, status=status or None)
+    board, brand = view.board(session, board_id)
+    listed = view.listed(session, board_id, brand.id, person_id, status or None)
     return {
         "board": board,
-        "brand": brands.get_brand(session, board.brand_id),
+        "brand": brand,
         "listed": listed,
         "status": status or "",
         "statuses": [(s, service.STATUS_TEXT[s]) for s in STATUSES],
         "status_text": service.STATUS_TEXT,
-        "can_take_part": service.may_take_part(session, person_id, board.brand_id),
+        "can_take_part": service.may_take_part(session, person_id, brand.id),
     }
 
 
@@ -92,16 +93,17 @@ async def propose(
 
 
 def _idea_context(session: Session, person_id: uuid.UUID, idea_id: uuid.UUID) -> dict[str, Any]:
-    idea = service.idea(session, idea_id)
+    """The idea with its board's title and brand's name, its votes, comments and history, read
+    as the columns shown (`portal_view`)."""
+    idea = view.idea(session, idea_id, person_id)
     return {
         "idea": idea,
-        "board": service.board(session, idea.board_id),
-        "brand": brands.get_brand(session, idea.brand_id),
-        "votes": service.vote_counts(session, [idea.id]).get(idea.id, 0),
-        "voted": service.has_voted(session, idea.id, person_id),
+        "brand": view.Shown(idea.brand_id, idea.brand_name),
+        "votes": int(idea.votes),
+        "voted": bool(idea.voted),
         "mine": idea.person_id == person_id,
-        "comments": service.comments(session, idea),
-        "history": service.history(session, idea),
+        "comments": view.comments(session, idea_id),
+        "history": view.history(session, idea_id),
         "status_text": service.STATUS_TEXT,
         "decided": idea.status in service.DECIDED,
         "can_take_part": service.may_take_part(session, person_id, idea.brand_id),
@@ -177,4 +179,4 @@ def relationship_panel(
     """The relationship page's link to the brand's ideas boards."""
     if brand_id is None:
         return {"boards": []}
-    return {"boards": [b for b in service.boards(session, brand_id) if b.status == "open"]}
+    return {"boards": service.open_boards(session, brand_id)}

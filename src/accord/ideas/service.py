@@ -15,13 +15,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Select, String, Uuid, bindparam, delete, func, literal, select
+from sqlalchemy import (
+    JSON,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accord.brands import service as brands
 from accord.core.db import UTCDateTime, utcnow
+from accord.core.direct import Direct
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.pagination import paginate
 from accord.core.prepared import Prepared
@@ -102,6 +114,23 @@ _BOARDS = (
 
 def boards(session: Session, brand_id: uuid.UUID) -> list[IdeaBoard]:
     return list(session.scalars(_BOARDS, {"brand": brand_id}))
+
+
+# The open boards' ids and titles, newest first, on the cursor (`core.direct`): the
+# relationship page's ideas section links to them on every view.
+_OPEN_BOARDS = Direct(
+    select(IdeaBoard.id, IdeaBoard.title)
+    .where(
+        IdeaBoard.brand_id == bindparam("brand", type_=Uuid()),
+        IdeaBoard.status == literal_column("'open'"),
+    )
+    .order_by(IdeaBoard.created_at.desc())
+)
+
+
+def open_boards(session: Session, brand_id: uuid.UUID) -> list[Any]:
+    """The brand's open boards (`id`, `title`), newest first."""
+    return _OPEN_BOARDS.all(session, brand=brand_id)
 
 
 def board_for_brand(session: Session, brand_id: uuid.UUID, board_id: uuid.UUID) -> IdeaBoard:

@@ -19,7 +19,8 @@ from accord.core.web.panels import panels_for
 from accord.core.web.templates import flash, render
 from accord.people import service as people
 from accord.people.deps import PersonDep
-from accord.relationships import service
+from accord.relationships import listing, service
+from accord.relationships import relationship_view as view
 from accord.relationships.page_forms import (
     CHANNEL_PURPOSES,
     CHANNEL_TEXT,
@@ -35,7 +36,7 @@ from accord.relationships.page_forms import (
     local_text,
     parse_local,
 )
-from accord.relationships.preference_matrix import groups, summary
+from accord.relationships.preference_matrix import groups, summary, switches
 from accord.relationships.replay import effective_state
 from accord.relationships.service import PORTAL
 from accord.relationships.vocabulary import GRANTABLE, PURPOSE_TEXT, Channel, Purpose, State
@@ -61,7 +62,7 @@ def _page(path: str) -> RedirectResponse:
 
 @router.get("/brands", response_class=HTMLResponse)
 def directory(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    mine = {rel.brand_id: rel for rel, _, _ in service.for_person(session, person.person_id)}
+    mine = {rel.id: rel for rel, _ in listing.related(session, person.person_id)}
     rows = []
     for brand in service.directory(session):
         rel = mine.get(brand.id)
@@ -85,27 +86,31 @@ def follow(
 
 @router.get("/relationships", response_class=HTMLResponse)
 def relationships(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    me = people.get_person(session, person.person_id)
+    zone, locale = listing.zone_and_locale(session, person.person_id)
     rows = []
-    listed = service.for_person(session, person.person_id)
-    by_brand, marketing = service.topics_for_list(
-        session, [brand.id for _, brand, _ in listed], [t for _, _, c in listed for t in c.topics]
+    # Each relationship's row is its brand's too (`listing.related`: `id`, `name`).
+    listed = listing.related(session, person.person_id)
+    by_brand, marketing = listing.topic_names(
+        session,
+        person.person_id,
+        [rel.id for rel, _ in listed],
+        [t for _, c in listed for t in c.topics],
     )
-    for rel, brand, chosen in listed:
-        names = by_brand[brand.id]
+    for rel, chosen in listed:
+        names = by_brand[rel.id]
         rows.append(
             {
-                "brand": brand,
+                "brand": rel,
                 "state": effective_state(rel),
                 "summary": summary(
-                    brand.name,
+                    rel.name,
                     effective_state(rel),
                     chosen.purposes,
                     chosen.channels,
                     [marketing[t] for t in chosen.topics if t in marketing],
                     rel.brand_cap,
                 ),
-                "until": local_text(rel.paused_until, me.time_zone, me.locale),
+                "until": local_text(rel.paused_until, zone, locale),
                 "purposes": [p for p, status in chosen.purposes.items() if status == "granted"],
                 "pending": [p for p, status in chosen.purposes.items() if status == "pending"],
                 "channels": {
@@ -128,24 +133,18 @@ def _context(
     values: dict[str, str] | None = None,
     checked: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the relationship page shows; `values`/`checked` override what is stored."""
-    rel = service.get(session, person_id, brand_id)
-    brand = brands.get_brand(session, brand_id)
-    me = people.get_person(session, person_id)
+    """Everything the relationship page shows; `values`/`checked` override what is stored.
+    Read as the columns shown (`relationship_view`): the relationship as `rel`, the brand's
+    `id` and `name` as `brand` (the same row)."""
+    rel = view.head(session, person_id, brand_id)
     chosen = service.choices(session, person_id, brand_id)
     topics = [
-        t
-        for t in service.brand_topics(session, brand_id)
-        if t.retired_at is None or t.id in chosen.topics
+        t for t in view.topics(session, brand_id) if t.retired_at is None or t.id in chosen.topics
     ]
     stored_on = boxes_on(chosen.purposes, chosen.channels, chosen.topics)
     state = effective_state(rel)
-    reachable = {
-        p.channel
-        for p in people.contact_points(session, person_id)
-        if p.verified_at is not None and p.suppressed_reason is None
-    }
-    order = service.channel_order(session, person_id, brand_id)
+    reachable = view.reachable(session, person_id)
+    order = view.channel_order(session, person_id, brand_id)
     pending = {p for p, status in chosen.purposes.items() if status == "pending"}
     shown = stored_on if checked is None else checked
     names = {t.id: t.name for t in topics if t.purpose == Purpose.marketing}
@@ -153,20 +152,20 @@ def _context(
         **{f"order{n}": channel for n, channel in enumerate(order, start=1)},
         "brand_cap": str(rel.brand_cap),
         "shared": format_facts(rel.shared or {}),
-        "until": local_input(rel.paused_until, me.time_zone) if state == State.paused else "",
+        "until": local_input(rel.paused_until, rel.time_zone) if state == State.paused else "",
     }
     return {
-        "brand": brand,
+        "brand": rel,
         "rel": rel,
         "state": state,
         "state_text": STATE_TEXT,
-        "until_text": local_text(rel.paused_until, me.time_zone, me.locale),
-        "zone": me.time_zone,
+        "until_text": local_text(rel.paused_until, rel.time_zone, rel.locale),
+        "zone": rel.time_zone,
         "purposes": [(p.value, PURPOSE_TEXT[p]) for p in GRANTABLE],
         "pending": pending,
         "groups": groups(topics, shown, pending),
         "summary": summary(
-            brand.name,
+            rel.name,
             state,
             chosen.purposes,
             chosen.channels,
@@ -185,6 +184,7 @@ def _context(
         "topics": topics,
         "shown_on": " ".join(sorted(stored_on)),
         "checked": shown,
+        "switch": switches(shown),
         "values": {**base, **(values or {})},
     }
 

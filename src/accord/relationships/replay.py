@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -168,7 +169,16 @@ def stored(session: Session, person_id: uuid.UUID) -> PersonState:
     return state
 
 
-def effective_state(rel: Relationship) -> str:
+class Stated(Protocol):
+    """A relationship's state and pause: a Relationship, or a row of its columns."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def paused_until(self) -> datetime | None: ...
+
+
+def effective_state(rel: Stated) -> str:
     """What a state means now: a pause whose end has passed is over."""
     if rel.state == "paused" and rel.paused_until is not None and rel.paused_until <= utcnow():
         return "active"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +13,9 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     cast,
+    literal,
     literal_column,
     null,
-    or_,
     select,
     union_all,
 )
@@ -28,7 +27,7 @@ from accord.core.db import insert_or_ignore, utcnow
 from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.core.read_memo import remembered
-from accord.relationships import decisions, global_prefs, topic_change, topics
+from accord.relationships import decisions, global_prefs, listing, topic_change, topics
 from accord.relationships.decisions import PORTAL as PORTAL
 from accord.relationships.decisions import Actor as Actor
 from accord.relationships.decisions import brand_topic as brand_topic
@@ -48,6 +47,7 @@ from accord.relationships.decisions import start as start
 from accord.relationships.decisions import withdraw as withdraw
 from accord.relationships.global_prefs import set_global_cap as set_global_cap
 from accord.relationships.global_prefs import set_quiet_hours as set_quiet_hours
+from accord.relationships.listing import Choices as Choices
 from accord.relationships.models import (
     ChannelChoice,
     GlobalPreferences,
@@ -75,13 +75,6 @@ update_topic = topics.update
 retire_topic = topics.retire
 list_topics = topics.listing
 global_preferences = global_prefs.get
-
-
-@dataclass
-class Choices:
-    purposes: dict[str, str]
-    channels: dict[str, list[str]]
-    topics: list[uuid.UUID]
 
 
 def choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
@@ -115,29 +108,6 @@ def _choices_statement() -> Any:
 _CHOICES = Direct(_choices_statement())
 
 
-def _person_choices_statement() -> Any:
-    """`_choices_statement` for every brand of one person, each row with its brand."""
-    person = bindparam("person", type_=Uuid())
-    grants: Any = PurposeGrant.__table__
-    channels: Any = ChannelChoice.__table__
-    topics: Any = TopicChoice.__table__
-    return union_all(
-        select(literal_column("'p'"), grants.c.brand_id, grants.c.purpose, grants.c.status).where(
-            grants.c.person_id == person
-        ),
-        select(
-            literal_column("'c'"), channels.c.brand_id, channels.c.purpose, channels.c.channel
-        ).where(channels.c.person_id == person),
-        select(
-            literal_column("'t'"), topics.c.brand_id, cast(topics.c.topic_id, String), null()
-        ).where(topics.c.person_id == person),
-    )
-
-
-# The relationships list and the directory: one statement for all the person's choices.
-_PERSON_CHOICES = _person_choices_statement()
-
-
 def _choices(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> Choices:
     """The person's purposes, channels and topics at the brand, in one statement."""
     rows = _CHOICES.all(session, person=person_id, brand=brand_id)
@@ -165,23 +135,7 @@ def for_person(session: Session, person_id: uuid.UUID) -> list[tuple[Relationshi
     ).all()
     if not rows:
         return []
-    found = {brand.id: Choices({}, {}, []) for _, brand in rows}
-    # Sorted as `_choices` sorts one brand's: purposes by name, channels by purpose and name.
-    for kind, brand_id, a, b in sorted(
-        session.execute(_PERSON_CHOICES, {"person": person_id}).all(),
-        key=lambda r: (r[0], str(r[1]), r[2], r[3] or ""),
-    ):
-        chosen = found.get(brand_id)
-        if chosen is None:
-            continue
-        if kind == "p":
-            chosen.purposes[a] = b
-        elif kind == "c":
-            chosen.channels.setdefault(a, []).append(b)
-        else:
-            chosen.topics.append(uuid.UUID(a))
-    for chosen in found.values():
-        chosen.topics.sort()
+    found = listing.person_choices(session, person_id, [brand.id for _, brand in rows])
     return [(rel, brand, found[brand.id]) for rel, brand in rows]
 
 
@@ -323,16 +277,17 @@ def history(session: Session, person_id: uuid.UUID) -> list[dict[str, object]]:
 def home_panel(
     session: Session, person_id: uuid.UUID, brand_id: uuid.UUID | None
 ) -> dict[str, object]:
-    """The person's home page summary of their relationships (a panel on the people page)."""
-    rows = for_person(session, person_id)
-    names = marketing_topic_names(session, [t for _, _, chosen in rows for t in chosen.topics])
+    """The person's home page summary of their relationships (a panel on the people page):
+    each relationship's row is its brand's too (`listing.related`: `id`, `name`)."""
+    rows = listing.related(session, person_id)
+    names = listing.marketing_names(session, person_id) if rows else {}
     return {
         "relationships": [
             {
-                "brand": brand,
+                "brand": rel,
                 "state": effective_state(rel),
                 "summary": summary(
-                    brand.name,
+                    rel.name,
                     effective_state(rel),
                     chosen.purposes,
                     chosen.channels,
@@ -340,45 +295,9 @@ def home_panel(
                     rel.brand_cap,
                 ),
             }
-            for rel, brand, chosen in rows
+            for rel, chosen in rows
         ]
     }
-
-
-def topics_for_list(
-    session: Session, brand_ids: list[uuid.UUID], chosen: list[uuid.UUID]
-) -> tuple[dict[uuid.UUID, dict[uuid.UUID, str]], dict[uuid.UUID, str]]:
-    """For a list of relationships, in one statement: each brand's topic names by id (as
-    `brand_topics`), and the names of the `chosen` topics that are about marketing (as
-    `marketing_topic_names`)."""
-    by_brand: dict[uuid.UUID, dict[uuid.UUID, str]] = {b: {} for b in brand_ids}
-    marketing: dict[uuid.UUID, str] = {}
-    if not brand_ids:
-        return by_brand, marketing
-    wanted = set(chosen)
-    found = session.execute(
-        select(Topic.id, Topic.brand_id, Topic.name, Topic.purpose)
-        .where(or_(Topic.brand_id.in_(brand_ids), Topic.id.in_(list(wanted))))
-        .order_by(Topic.name)
-    )
-    for topic_id, brand_id, name, purpose in found:
-        if brand_id in by_brand:
-            by_brand[brand_id][topic_id] = name
-        if topic_id in wanted and purpose == Purpose.marketing.value:
-            marketing[topic_id] = name
-    return by_brand, marketing
-
-
-def marketing_topic_names(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The names of these topics that are about marketing (one query)."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Topic.id, Topic.name).where(
-            Topic.id.in_(ids), Topic.purpose == Purpose.marketing.value
-        )
-    )
-    return {topic_id: name for topic_id, name in rows}
 
 
 def related(
@@ -387,8 +306,10 @@ def related(
     """(person_id, brand_id) of every relationship the person has entered and not ended
     (active or paused), optionally for one person or one brand: a statement other domains join
     to, so that they need not know this domain's tables."""
+    # The states as constants, not a list SQLAlchemy expands at each run: a statement built on
+    # it once can run on the cursor (`core.direct`).
     query = select(Relationship.person_id, Relationship.brand_id).where(
-        Relationship.state.in_([State.active.value, State.paused.value])
+        Relationship.state.in_([literal(State.active.value), literal(State.paused.value)])
     )
     if person_id is not None:
         query = query.where(Relationship.person_id == person_id)
@@ -397,10 +318,25 @@ def related(
     return query
 
 
+# Built once and run on the cursor (`core.direct`), once a request (the read memo): the
+# relationship page's conversations and texts sections ask, where the relationship's ORM object
+# cost several times the read.
+_STATE = Direct(
+    select(Relationship.state, Relationship.paused_until).where(
+        Relationship.person_id == bindparam("person", type_=Uuid()),
+        Relationship.brand_id == bindparam("brand", type_=Uuid()),
+    )
+)
+
+
 def state_of(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> str | None:
     """The relationship's state ("invited", "active", "paused", "ended"), or None."""
-    rel = decisions.find(session, person_id, brand_id)
-    return None if rel is None else effective_state(rel)
+    row = remembered(
+        session,
+        ("relationship_state", person_id, brand_id),
+        lambda: _STATE.first(session, person=person_id, brand=brand_id),
+    )
+    return None if row is None else effective_state(row)
 
 
 def start_from_intent(

@@ -79,6 +79,19 @@ def shown(session: Session, brand_id: uuid.UUID) -> list[Any]:
     return _SHOWN.all(session, brand=brand_id)
 
 
+# Only the numbers, in the same order, on the cursor (`core.direct`): the texts panel shows them.
+_NUMBERS = Direct(
+    select(SendingNumber.number)
+    .where(SendingNumber.brand_id == bindparam("brand", type_=Uuid()))
+    .order_by(SendingNumber.created_at, SendingNumber.number)
+)
+
+
+def numbers_of(session: Session, brand_id: uuid.UUID) -> list[str]:
+    """The brand's numbers (E.164), as `of_brand` orders them."""
+    return [row.number for row in _NUMBERS.all(session, brand=brand_id)]
+
+
 def get(session: Session, brand_id: uuid.UUID, number_id: uuid.UUID) -> SendingNumber:
     row = session.scalars(
         select(SendingNumber).where(

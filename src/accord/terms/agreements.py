@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from accord.brands import service as brands
 from accord.consent import service as consent
 from accord.core.db import INDIVIDUAL_PROFILE, Base, utcnow
+from accord.core.direct import Direct
 from accord.core.errors import Conflict, InvalidInput, NotFound
 from accord.core.prepared import Prepared
 from accord.core.read_memo import remembered
@@ -434,15 +435,15 @@ def _due_select(person: Any, brand: Any) -> Any:
 
 
 @cache
-def _person_settle_statements() -> tuple[Any, Any]:
+def _person_settle_statements() -> tuple[Direct, Direct]:
     person = bindparam("person", type_=Uuid())
-    return _missing_select(person, None), _due_select(person, None)
+    return Direct(_missing_select(person, None)), Direct(_due_select(person, None))
 
 
 @cache
-def _brand_settle_statements() -> tuple[Any, Any]:
+def _brand_settle_statements() -> tuple[Direct, Direct]:
     brand = bindparam("brand", type_=Uuid())
-    return _missing_select(None, brand), _due_select(None, brand)
+    return Direct(_missing_select(None, brand)), Direct(_due_select(None, brand))
 
 
 def settle(
@@ -457,14 +458,17 @@ def settle(
     with, and the acceptance (with its event) of each pending row whose entry the brand
     publishes. Returns how many agreements it accepted."""
     # A person's pages, and the brand's terms page, settle on every view: their statements are
-    # built once, the person or the brand bound.
+    # built once, the person or the brand bound, and run on the cursor (`core.direct`).
     bound: dict[str, uuid.UUID] | None = None
+    due_q: Direct | None = None
+    missing: Sequence[Any]
+    due_rows: Sequence[Any]
     if person_id is not None and brand_id is None:
         (missing_q, due_q), bound = _person_settle_statements(), {"person": person_id}
     elif brand_id is not None and person_id is None:
         (missing_q, due_q), bound = _brand_settle_statements(), {"brand": brand_id}
     if bound is not None:
-        missing = session.execute(missing_q, bound).all()
+        missing = missing_q.all(session, **bound)
     else:
         missing = session.execute(_missing_select(person_id, brand_id)).all()
         due_q = None
@@ -486,8 +490,8 @@ def settle(
             for m in missing
         ],
     )
-    if due_q is not None:
-        due_rows = session.execute(due_q, bound).all()
+    if due_q is not None and bound is not None:
+        due_rows = due_q.all(session, **bound)
     else:
         due_rows = session.execute(_due_select(person_id, brand_id)).all()
     accepted = 0
@@ -557,8 +561,16 @@ _ROWS_FOR_PERSON = (
     .where(Agreement.subject_id == bindparam("person", type_=Uuid()))
     .order_by(Agreement.withdrawn_at.is_not(None), Agreement.created_at.desc())
 )
-_PROFFERS_OF = (
-    select(Proffer)
+# Only the columns "My terms" shows, on the cursor (`core.direct`).
+_PROFFERS_OF = Direct(
+    select(
+        Proffer.id,
+        Proffer.slug,
+        Proffer.version,
+        Proffer.brand_id,
+        Proffer.created_at,
+        Proffer.withdrawn_at,
+    )
     .where(Proffer.person_id == bindparam("person", type_=Uuid()))
     .order_by(Proffer.withdrawn_at.is_not(None), Proffer.created_at.desc())
 )
@@ -568,5 +580,7 @@ def rows_for_person(session: Session, person_id: uuid.UUID) -> list[Agreement]:
     return list(session.scalars(_ROWS_FOR_PERSON, {"person": person_id}))
 
 
-def proffers_of(session: Session, person_id: uuid.UUID) -> list[Proffer]:
-    return list(session.scalars(_PROFFERS_OF, {"person": person_id}))
+def proffers_of(session: Session, person_id: uuid.UUID) -> list[Any]:
+    """The person's proffers (id, slug, version, brand_id, created_at, withdrawn_at), live ones
+    first, newest first."""
+    return _PROFFERS_OF.all(session, person=person_id)

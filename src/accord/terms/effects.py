@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from accord.core.db import among
+from accord.core.direct import Direct
 from accord.core.read_memo import remembered
 from accord.terms import roster
 from accord.terms.models import (
@@ -156,12 +157,13 @@ def _with_brand_statement() -> Any:
     )
 
 
-# Built once (it runs on every relationship page and per-message check): compiled once.
-_WITH_BRAND = _with_brand_statement()
+# Built once (it runs on every relationship page and per-message check): compiled once and run
+# on the cursor (`core.direct`).
+_WITH_BRAND = Direct(_with_brand_statement())
 
 
 def _with_brand(session: Session, person_id: uuid.UUID, brand_id: uuid.UUID) -> WithBrand:
-    found = session.execute(_WITH_BRAND, {"person": person_id, "brand": brand_id}).all()
+    found = _WITH_BRAND.all(session, person=person_id, brand=brand_id)
     dated = [r for r in found if r[0] == "a"]
     dated.sort(key=lambda r: r[6], reverse=True)
     rows = tuple(LiveRow(r[1], r[2], r[3], r[4], r[5]) for r in dated)

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from accord.brands import service as brands
 from accord.brands.models import Brand
+from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.core.pagination import paginate
 from accord.core.settings import Settings
@@ -193,7 +194,7 @@ def my_terms(
         roster_read = roster.entries(session)
     entries = {e.key: e for e in roster_read}
     # Every brand named, in one read (not one a brand).
-    names = brands.brand_names(session, {r.brand_id for r in rows})
+    names = _agreement_brand_names(session, person_id) if rows else {}
     proffers = [
         ProfferOut(
             id=p.id,
@@ -209,6 +210,22 @@ def my_terms(
         for p in agreements.proffers_of(session, person_id)
     ]
     return MyTermsOut(only_my_terms=only_my_terms(session, person_id), proffers=proffers)
+
+
+# The names of the brands the person has agreement rows with, on the cursor (`core.direct`).
+_AGREEMENT_BRANDS = Direct(
+    select(Brand.id, Brand.name).where(
+        Brand.id.in_(
+            select(Agreement.brand_id).where(
+                Agreement.subject_id == bindparam("person", type_=Uuid())
+            )
+        )
+    )
+)
+
+
+def _agreement_brand_names(session: Session, person_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    return {row.id: row.name for row in _AGREEMENT_BRANDS.all(session, person=person_id)}
 
 
 def own_proffer(session: Session, person_id: uuid.UUID, proffer_id: uuid.UUID) -> ProfferOut:
@@ -341,7 +358,7 @@ _RELATED = relationships.related(
 ).subquery()
 # "My terms" lists them on every view: their id, slug and name, built once (not every
 # relationship with its brand's row and the person's choices, as the relationships page reads).
-_RELATED_BRANDS = (
+_RELATED_BRANDS = Direct(
     select(Brand.id, Brand.slug, Brand.name)
     .join_from(Brand, _RELATED, _RELATED.c.brand_id == Brand.id)
     .order_by(Brand.name)
@@ -351,4 +368,4 @@ _RELATED_BRANDS = (
 def related_brands(session: Session, person_id: uuid.UUID) -> list[Any]:
     """The brands the person has entered a relationship with and not ended, by name (rows of
     their id, slug and name)."""
-    return list(session.execute(_RELATED_BRANDS, {"person_id": person_id}).all())
+    return _RELATED_BRANDS.all(session, person_id=person_id)

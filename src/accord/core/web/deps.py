@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session
 from starlette.concurrency import run_in_threadpool
 
-from accord.core import write_turns
+from accord.core import loop_waits, write_turns
 from accord.core.prepared import server_idle
 from accord.core.read_memo import remember
 from accord.core.settings import Settings
@@ -146,34 +146,61 @@ async def write_in_slot(
     request: Request, session: Session, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """`call(...)`, a short write through `session`, then the commit (as `commit_in_route`: the
-    request's last step), on the event loop when that waits for nothing, else as `in_slot`.
+    request's last step), on the event loop when that stops no other request, else as `in_slot`.
 
-    SQLite in WAL mode, a local file: once a connection holds the write lock, its work is CPU
-    and page-cache I/O, which on the loop costs less than handing it to a thread and back (the
-    hand-over, the thread's wake-up and the two threads' turns at the GIL were more of a
-    preference change's time than its statements: bench/preference_write.py). So when this
-    process's write turn and SQLite's write lock are both free right now (`write_turns.
-    begin_now`, which never waits), the call runs here holding them; otherwise (another
-    request's write, an `accord worker` process's batch, PostgreSQL, a session already in a
-    transaction) call and commit run in a slot's thread, which waits its turn as every writer
-    does. What runs after a commit (`accord.core.db.after_commit`: mail, SMS) talks to other
-    servers, so a write that leaves such work commits in a thread too. An error rolls back at
-    once, so the lock is not held across a trip to the thread pool."""
+    A slot's thread costs a short write more than its work: the hand-over, the thread's wake-up
+    and its turns at the GIL the event loop holds, at every round trip to the database
+    (bench/preference_write.py: a third of the process's CPU time in futex calls and context
+    switches). So:
+
+    - SQLite in WAL mode, a local file: once a connection holds the write lock, its work is CPU
+      and page-cache I/O. When this process's write turn and SQLite's write lock are both free
+      right now (`write_turns.begin_now`, which never waits), the call runs here holding them;
+      otherwise (another request's write, an `accord worker` process's batch, a session already
+      in a transaction) call and commit run in a slot's thread, which waits its turn as every
+      writer does.
+    - PostgreSQL: the call runs on the loop in a greenlet (`accord.core.loop_waits`), whose
+      waits for the server, a row lock's too, are the loop's to serve other requests meanwhile.
+
+    What runs after a commit (`accord.core.db.after_commit`: mail, SMS) talks to other servers,
+    so a write that leaves such work commits in a thread. An error rolls back at once, so no
+    lock is held across a trip to the thread pool."""
     bind = session.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-        dbapi = session.connection().connection.dbapi_connection
-        if write_turns.begin_now(bind, dbapi):
+    if isinstance(bind, Engine):
+        if bind.dialect.name == "sqlite":
+            dbapi = session.connection().connection.dbapi_connection
+            if write_turns.begin_now(bind, dbapi):
+                try:
+                    result = call(*args, **kwargs)
+                    if session.info.get("after_commit"):
+                        await in_slot(request, commit_in_route, session)
+                    else:
+                        commit_in_route(session)
+                    return result
+                except BaseException:
+                    session.rollback()
+                    raise
+        elif loop_waits.serves(bind):
             try:
-                result = call(*args, **kwargs)
-                if session.info.get("after_commit"):
+                result = await loop_waits.run(
+                    _commit_unless_after, session, partial(call, *args, **kwargs)
+                )
+                if session.in_transaction():  # it left work for after the commit
                     await in_slot(request, commit_in_route, session)
-                else:
-                    commit_in_route(session)
                 return result
             except BaseException:
-                session.rollback()
+                await loop_waits.run(session.rollback)
                 raise
     return await in_slot(request, _then_commit, session, partial(call, *args, **kwargs))
+
+
+def _commit_unless_after(session: Session, call: Callable[[], T]) -> T:
+    """`call()`, then the commit, unless it left work for after the commit (see
+    `write_in_slot`)."""
+    result = call()
+    if not session.info.get("after_commit"):
+        commit_in_route(session)
+    return result
 
 
 def _then_commit(session: Session, call: Callable[[], T]) -> T:
