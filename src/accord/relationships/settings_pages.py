@@ -24,7 +24,7 @@ from accord.core.web.forms import handle_form, parse_form, show_form
 from accord.core.web.templates import flash, render
 from accord.people import service as people
 from accord.people.deps import PersonDep
-from accord.relationships import service
+from accord.relationships import listing, service
 from accord.relationships.history_text import HOW, sentence
 from accord.relationships.models import Topic
 from accord.relationships.page_forms import HHMM, local_input, local_text, parse_local, whole_number
@@ -137,8 +137,7 @@ _TOPIC_NAMES = Direct(
 
 @router.get("/history", response_class=HTMLResponse)
 def history(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
-    me = people.get_person(session, person.person_id)
-    zone, locale = me.time_zone, me.locale
+    zone, locale = listing.zone_and_locale(session, person.person_id)
     brand_names = {str(b.id): b.name for b in _BRAND_NAMES.all(session)}
     events = service.history(session, person.person_id)
     topic_names: dict[str, str] = {}
