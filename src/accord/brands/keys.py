@@ -16,11 +16,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import BrandKey
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 from accord.core.errors import Conflict
 from accord.core.signing import ALG, b64url, b64url_decode, key_id, public_key_jwk
 
@@ -85,14 +86,19 @@ def private_key(
     return key.kid, Ed25519PrivateKey.from_private_bytes(raw)
 
 
+# Built once and run on the session's cursor (`core.direct`): the console's terms page and the
+# published terms documents show the brand's public keys on every view.
+_K = BrandKey.__table__.c
+_PUBLIC = Direct(
+    select(_K.public_key, _K.kid)
+    .where(_K.brand_id == bindparam("brand", type_=Uuid()))
+    .order_by(_K.retired_at.is_not(None), _K.created_at.desc())
+)
+
+
 def public_jwks(session: Session, brand_id: uuid.UUID) -> list[dict[str, str]]:
     """Every key the brand ever signed with (current first), as JWKs (RFC 8037)."""
-    rows = session.scalars(
-        select(BrandKey)
-        .where(BrandKey.brand_id == brand_id)
-        .order_by(BrandKey.retired_at.is_not(None), BrandKey.created_at.desc())
-    )
     return [
         {"kty": "OKP", "crv": "Ed25519", "x": k.public_key, "kid": k.kid, "use": "sig", "alg": ALG}
-        for k in rows
+        for k in _PUBLIC.all(session, brand=brand_id)
     ]

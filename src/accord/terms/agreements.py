@@ -274,13 +274,17 @@ def published_keys(session: Session, brand_id: uuid.UUID) -> list[tuple[str, int
     )
 
 
-def _listed(session: Session, brand_id: uuid.UUID) -> set[tuple[str, int]]:
-    rows = session.execute(
-        select(BrandAcceptance.slug, BrandAcceptance.version).where(
-            BrandAcceptance.brand_id == brand_id
-        )
+# Built once and run on the session's cursor (`core.direct`): the console's terms page reads it
+# on every view.
+_LISTED = Direct(
+    select(BrandAcceptance.slug, BrandAcceptance.version).where(
+        BrandAcceptance.brand_id == bindparam("brand", type_=Uuid())
     )
-    return {(row.slug, row.version) for row in rows}
+)
+
+
+def _listed(session: Session, brand_id: uuid.UUID) -> set[tuple[str, int]]:
+    return {(row.slug, row.version) for row in _LISTED.all(session, brand=brand_id)}
 
 
 def brand_row(session: Session, brand_id: uuid.UUID, agreement_id: uuid.UUID) -> Agreement:
