@@ -75,9 +75,7 @@ def inbox_page(
         session, caller.brand_id, kind, member_id=caller.member_id, cursor=cursor
     )
     digest_on = (
-        digest.setting(session, caller.member_id, caller.brand_id).enabled
-        if caller.member_id
-        else False
+        digest.enabled(session, caller.member_id, caller.brand_id) if caller.member_id else False
     )
     context = {
         "brand": brands.caller_brand(session, caller),

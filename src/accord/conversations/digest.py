@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Uuid, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand, Member
 from accord.conversations.models import MemberDigest, Thread
 from accord.core.db import Database, insert_or_ignore, utcnow
+from accord.core.direct import Direct
 from accord.core.permissions import Permission, role_allows
 from accord.core.settings import Settings
 from accord.mail.service import Email, Mailer, compose
@@ -38,6 +39,22 @@ def setting(session: Session, member_id: uuid.UUID, brand_id: uuid.UUID) -> Memb
         )
         found = session.get_one(MemberDigest, member_id)
     return found
+
+
+# Built once and run on the session's cursor (`core.direct`): the inbox shows it on every view.
+_ENABLED = Direct(
+    select(MemberDigest.__table__.c.enabled).where(
+        MemberDigest.__table__.c.member_id == bindparam("member", type_=Uuid())
+    )
+)
+
+
+def enabled(session: Session, member_id: uuid.UUID, brand_id: uuid.UUID) -> bool:
+    """`setting(...).enabled`, read as that column once the member has a setting."""
+    row = _ENABLED.first(session, member=member_id)
+    if row is None:
+        return setting(session, member_id, brand_id).enabled
+    return bool(row.enabled)
 
 
 def set_enabled(session: Session, member_id: uuid.UUID, brand_id: uuid.UUID, on: bool) -> None:

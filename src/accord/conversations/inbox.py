@@ -148,30 +148,46 @@ def counts(session: Session, brand_id: uuid.UUID, member_id: uuid.UUID | None) -
     """Open threads, those waiting on the brand, and those assigned to the member, each counted
     up to COUNT_CAP + 1 over one range of an index (shown as "999+"): a big inbox's tabs cost
     what a small one's do."""
-    t = Thread
-    open_ = (t.brand_id == brand_id, t.status == "open")
+    if member_id is None:
+        row = _COUNTS[False].first(session, brand=brand_id)
+    else:
+        row = _COUNTS[True].first(session, brand=brand_id, member=member_id)
+    found = {name: int(value or 0) for name, value in row._asdict().items()}
+    found.setdefault("mine", 0)
+    return found
+
+
+def _counts(mine: bool) -> Direct:
+    """The tabs' counts, built once with the brand (and member) bound and run on the session's
+    cursor (`core.direct`): the inbox reads them on every view."""
+    t = _t.c
+    brand = bindparam("brand", type_=Uuid())
+    open_ = (t.brand_id == brand, t.status == "open")
     queries = {
         "open": select(t.id).where(*open_),
         "waiting": select(t.id).where(*open_, t.waiting_on == "brand"),
     }
-    if member_id is not None:
+    if mine:
         queries["mine"] = select(t.id).where(
-            t.brand_id == brand_id, t.assigned_member_id == member_id, t.status == "open"
+            t.brand_id == brand,
+            t.assigned_member_id == bindparam("member", type_=Uuid()),
+            t.status == "open",
         )
     # Each count a scalar sub-query of one SELECT: one round trip for the tabs, not three.
-    counted = select(
-        *(
-            select(func.count())
-            .select_from(query.limit(COUNT_CAP + 1).subquery())
-            .scalar_subquery()
-            .label(name)
-            for name, query in queries.items()
+    return Direct(
+        select(
+            *(
+                select(func.count())
+                .select_from(query.limit(COUNT_CAP + 1).subquery())
+                .scalar_subquery()
+                .label(name)
+                for name, query in queries.items()
+            )
         )
     )
-    row = session.execute(counted).one()
-    found = {name: int(row._mapping[name] or 0) for name in queries}
-    found.setdefault("mine", 0)
-    return found
+
+
+_COUNTS = {False: _counts(False), True: _counts(True)}
 
 
 def count_text(n: int) -> str:
@@ -187,18 +203,24 @@ class ServiceTimes:
     resolution_seconds: float | None
 
 
+# Built once and run on the session's cursor (`core.direct`): the inbox shows them on every view.
+_SERVICE_TIMES = Direct(
+    select(
+        func.count(_t.c.first_response_seconds),
+        func.avg(_t.c.first_response_seconds),
+        func.count(_t.c.resolution_seconds),
+        func.avg(_t.c.resolution_seconds),
+    ).where(
+        _t.c.brand_id == bindparam("brand", type_=Uuid()),
+        _t.c.created_at >= bindparam("since", type_=UTCDateTime()),
+    )
+)
+
+
 def service_times(session: Session, brand_id: uuid.UUID, *, days: int = 30) -> ServiceTimes:
     """Average first-response and resolution times of the threads started in the last `days`."""
     since = utcnow() - timedelta(days=days)
-    t = Thread
-    row = session.execute(
-        select(
-            func.count(t.first_response_seconds),
-            func.avg(t.first_response_seconds),
-            func.count(t.resolution_seconds),
-            func.avg(t.resolution_seconds),
-        ).where(t.brand_id == brand_id, t.created_at >= since)
-    ).one()
+    row = _SERVICE_TIMES.first(session, brand=brand_id, since=since)
     return ServiceTimes(
         days=days,
         answered=int(row[0]),
