@@ -4,11 +4,12 @@ content rendered for a sample person, the audience preview and the report with i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Uuid, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from accord.campaigns import templating
@@ -17,6 +18,7 @@ from accord.campaigns.gate_rules import DEFERRING, REASONS
 from accord.campaigns.models import Campaign
 from accord.campaigns.report import HANDED, Report
 from accord.campaigns.schemas import Preview
+from accord.core.pagination import encode_cursor
 from accord.outbox.models import OutboxMessage
 
 SAMPLE_NAME = "Ada Lovelace"
@@ -110,12 +112,41 @@ def schedule_text(campaign: Campaign) -> str:
 def sent_counts(session: Session, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     if not campaign_ids:
         return {}
-    rows = session.execute(
-        select(OutboxMessage.campaign_id, func.count())
-        .where(OutboxMessage.campaign_id.in_(campaign_ids), OutboxMessage.state == "sent")
-        .group_by(OutboxMessage.campaign_id)
-    ).all()
+    rows = session.execute(_SENT, {"campaigns": campaign_ids}).all()
     return {campaign_id: count for campaign_id, count in rows if campaign_id is not None}
+
+
+# The list's statements, built once (their SQLAlchemy cache keys too): the campaigns page reads
+# them on every view, and building them cost more than running them.
+_SENT = (
+    select(OutboxMessage.campaign_id, func.count())
+    .where(
+        OutboxMessage.campaign_id.in_(bindparam("campaigns", type_=Uuid(), expanding=True)),
+        OutboxMessage.state == "sent",
+    )
+    .group_by(OutboxMessage.campaign_id)
+)
+
+
+def first_page(
+    session: Session, brand_id: uuid.UUID, limit: int
+) -> tuple[Sequence[Campaign], str | None]:
+    """`service.listing`'s first page (no cursor), from a statement built once."""
+    rows = session.scalars(_first_page(limit), {"brand": brand_id}).all()
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+
+
+@cache
+def _first_page(limit: int) -> Select[Any]:
+    return (
+        select(Campaign)
+        .where(Campaign.brand_id == bindparam("brand", type_=Uuid()))
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        .limit(limit + 1)
+    )
 
 
 def sample_context(brand: Any, topic_name: str, display_name: str = SAMPLE_NAME) -> dict[str, Any]:

@@ -113,7 +113,12 @@ def _composer_context(session: Session, caller: BrandCaller) -> dict[str, Any]:
 def _list_context(
     session: Session, caller: BrandCaller, cursor: str | None = None
 ) -> dict[str, Any]:
-    rows, next_cursor = service.listing(session, caller.brand_id, cursor=cursor, limit=PAGE_SIZE)
+    brand_id = caller.brand_id
+    rows, next_cursor = (
+        service.listing(session, brand_id, cursor=cursor, limit=PAGE_SIZE)
+        if cursor
+        else view.first_page(session, brand_id, PAGE_SIZE)
+    )
     topics = _topics(session, caller.brand_id)  # read once a request (relationships' memo)
     sent = view.sent_counts(session, [c.id for c in rows])
     return {
