@@ -11,7 +11,7 @@ from jinja2 import Environment
 from starlette.requests import Request
 
 from accord.core import pickers
-from accord.core.web.templates import nav_link, option_tags
+from accord.core.web.templates import nav_link, nav_links, option_tags
 
 PICKER_LOOP = (
     '{% for value, text in options %}<option value="{{ value }}"'
@@ -86,3 +86,22 @@ def test_a_navigation_link_is_written_as_the_macro_wrote_it(
         .render(request=request, href=href, label=label, options=options)
     )
     assert str(nav_link(request, href, label, **options)) == expected
+
+
+LINKS = (("/console", "Overview", True), ("/console/ideas", "Ideas"), ("/console/id", "Id & co"))
+
+
+@pytest.mark.parametrize(
+    "path", ["/console", "/console/ideas", "/console/ideas/3", "/console/id", "/console/x"]
+)
+def test_navigation_links_are_written_as_one_link_a_line(path: str) -> None:
+    """As the layout wrote them, each on its line; kept, and still marked for each path."""
+    request = Request({"type": "http", "path": path, "query_string": b"", "headers": []})
+    one_a_line = Environment(autoescape=True).from_string(
+        '{{ nav_link(request, "/console", "Overview", exact=true) }}\n'
+        '  {{ nav_link(request, "/console/ideas", "Ideas") }}\n'
+        '  {{ nav_link(request, "/console/id", "Id & co") }}'
+    )
+    expected = one_a_line.render(request=request, nav_link=nav_link)
+    assert str(nav_links(request, LINKS)) == expected
+    assert str(nav_links(request, LINKS)) == expected  # kept
