@@ -42,3 +42,25 @@ def test_a_seen_intent_page_only_reads_and_reads_each_thing_once(
     assert writes == [], writes
     assert_each_read_once(reads)
     assert not [s for s in reads if "terms_roster" in s], "the roster's texts are not read"
+
+
+def test_the_intents_list_seen_before_only_reads(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    """Each intent listed is remembered as seen once: the list viewed again writes nothing."""
+    brand = ready_brand(session, name="Velo")
+    intents = [make_intent(session, person=make_person(session)) for _ in range(3)]
+    session.commit()
+    member = make_member(session, brand=brand, role=Role.marketer)
+    sign_in_member(client, member.email, PASSWORD)
+    assert client.get("/console/intents", headers=HTML).status_code == 200
+    session.expire_all()
+    seen = session.scalars(select(View.intent_id).where(View.brand_id == brand.id)).all()
+    assert set(seen) == {i.id for i in intents}
+    with statements_run(app.state.db.engine) as statements:
+        again = client.get("/console/intents", headers=HTML)
+    assert again.status_code == 200
+    writes = [
+        s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert writes == [], writes

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from markupsafe import Markup, escape
+
 WIDTH = 640
 LABEL_WIDTH = 230
 VALUE_WIDTH = 60
@@ -52,6 +54,34 @@ class Chart:
     @property
     def total(self) -> int:
         return sum(bar.value for bar in self.bars)
+
+    def markup(self, caption: str) -> Markup:
+        """The chart as inline SVG in its figure, as chart.html's `bar_chart` macro wrote it
+        (its text, blank lines and indents included): written here, it costs the report page a
+        fraction of the macro's loop."""
+        cid, left = escape(self.id), self.label_width
+        parts = [
+            f'<figure class="chart" aria-labelledby="{cid}-caption">\n  <svg role="img" '
+            f'aria-labelledby="{cid}-title" aria-describedby="{cid}-desc" '
+            f'viewBox="0 0 {self.width} {self.height}" class="chart-svg" '
+            f'xmlns="http://www.w3.org/2000/svg">\n    '
+            f'<title id="{cid}-title">{escape(self.title)}</title>\n    '
+            f'<desc id="{cid}-desc">{escape(self.description)}</desc>\n    '
+        ]
+        for bar in self.bars:
+            parts.append(
+                f'\n    <text x="{left - 8}" y="{bar.text_y}" text-anchor="end" font-size="14" '
+                f'fill="#1a1d23">{escape(bar.label)}</text>\n    '
+                f'<rect x="{left}" y="{bar.y}" width="{bar.width}" height="{self.bar_height}" '
+                f'fill="{escape(bar.fill)}"></rect>\n    '
+                f'<text x="{left + bar.width + 6}" y="{bar.text_y}" font-size="14" '
+                f'fill="#1a1d23">{bar.value}</text>\n    '
+            )
+        parts.append(
+            f'\n  </svg>\n  <figcaption id="{cid}-caption" class="muted">{escape(caption)} '
+            "The table below gives the same figures.</figcaption>\n</figure>"
+        )
+        return Markup("".join(parts))
 
 
 def bar_chart(
