@@ -18,8 +18,7 @@ from tests.relationships.test_person_api import signed_in
 # whether the brand's webhooks listen (they do not here: their endpoints are not read), on
 # PostgreSQL by the lock's own statement (`consent.hold_reading`); the choice written, the head
 # moved and the event inserted (one statement on PostgreSQL, three on SQLite: `consent.Along`).
-# (The session check before them runs outside the engine, `accord.core.prepared` or
-# `accord.core.loop_reads`.)
+# The caller's sign-in is checked by the relationship's read too (`people.deps.person_to_check`).
 STATEMENTS_PER_TOPIC_CHANGE = {"postgresql": 2, "sqlite": 5}
 
 

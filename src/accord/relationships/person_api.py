@@ -17,7 +17,7 @@ from accord.core.validation import Line
 from accord.core.web.deps import SessionDep, write_in_slot
 from accord.core.web.lean_route import LeanRoute
 from accord.core.web.params import SmallId
-from accord.people.deps import PersonDep
+from accord.people.deps import PersonDep, PersonToCheck, PersonToCheckDep
 from accord.relationships import service
 from accord.relationships.receipts_view import receipt_for
 from accord.relationships.schemas import (
@@ -73,14 +73,15 @@ def my_relationship(brand_id: uuid.UUID, person: PersonDep, session: SessionDep)
 async def change(
     brand_id: uuid.UUID,
     data: PreferenceChange,
-    person: PersonDep,
+    person: PersonToCheckDep,
     session: SessionDep,
     request: Request,
 ) -> Response:
     """Grant or withdraw purposes, channels and topics, set the weekly cap, share facts."""
     # The busiest write a person makes: on the loop when SQLite's write lock is free right now,
-    # else in the request slots' threads (`write_in_slot`).
-    return await write_in_slot(request, session, _change, session, person.person_id, brand_id, data)
+    # or in a greenlet on PostgreSQL, else in the request slots' threads (`write_in_slot`); the
+    # sign-in checked by its first statement (`person_to_check`).
+    return await write_in_slot(request, session, _change, session, person, brand_id, data)
 
 
 # A LeanRoute: its usual request skips FastAPI's dependency solver (`accord.core.web.lean_route`).
@@ -94,9 +95,9 @@ router.add_api_route(
 
 
 def _change(
-    session: Session, person_id: uuid.UUID, brand_id: uuid.UUID, data: PreferenceChange
+    session: Session, person: PersonToCheck, brand_id: uuid.UUID, data: PreferenceChange
 ) -> Response:
-    out = service.change(session, person_id, brand_id, data, PORTAL)
+    out = service.change(session, person.person_id, brand_id, data, PORTAL, sign_in=person.sign_in)
     # `write_in_slot` commits. Already a RelationshipOut: encoded once here rather than
     # validated again on the way out.
     return Response(out.model_dump_json(), media_type="application/json")

@@ -27,6 +27,7 @@ from accord.core.db import insert_or_ignore, utcnow
 from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.core.read_memo import remembered
+from accord.core.web.sign_in import Unchecked
 from accord.relationships import decisions, global_prefs, listing, topic_change, topics
 from accord.relationships.decisions import PORTAL as PORTAL
 from accord.relationships.decisions import Actor as Actor
@@ -177,14 +178,21 @@ def change(
     brand_id: uuid.UUID,
     data: PreferenceChange,
     actor: Actor,
+    *,
+    sign_in: Unchecked | None = None,
 ) -> RelationshipOut:
     """Apply a person's change to their relationship with the brand (`apply_change`); the
-    relationship as it now stands."""
+    relationship as it now stands. `sign_in`: the caller's sign-in, still to check, before
+    anything else (`accord.people.deps.person_to_check`)."""
     if data.purposes or data.channels or data.brand_cap is not None or data.shared is not None:
+        if sign_in is not None:
+            sign_in.check(session)
         rel, brand = decisions.held(session, person_id, brand_id)
         apply_change(session, rel, data, actor)
         return relationship_out(rel, brand, choices(session, person_id, brand_id))
-    return topic_change.change_topics(session, person_id, brand_id, data.topics, actor)
+    return topic_change.change_topics(
+        session, person_id, brand_id, data.topics, actor, sign_in=sign_in
+    )
 
 
 def apply_change(

@@ -26,9 +26,14 @@ class CsrfFailed(PermissionDenied):
     pass
 
 
-def check_token(request: Request, supplied: str | None) -> None:
+def token_ok(request: Request, supplied: str | None) -> bool:
+    """Is `supplied` the session's CSRF token?"""
     expected = request.session.get("csrf")
-    if not expected or not supplied or not constant_time_equal(str(expected), supplied):
+    return bool(expected and supplied and constant_time_equal(str(expected), supplied))
+
+
+def check_token(request: Request, supplied: str | None) -> None:
+    if not token_ok(request, supplied):
         raise CsrfFailed(
             "This form has expired or did not come from Accord. Reload the page and try again.",
             field=FORM_FIELD,

@@ -44,6 +44,17 @@ except ImportError:  # pragma: no cover - an older FastAPI has no telemetry to k
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 _JSON = "application/json"
 _MISSING = object()
+_VALID = "accord_inputs_valid"  # scope key: the plan validated the body and path parameters
+
+
+def inputs_valid(request: Request) -> bool:
+    """Has a plan validated this request's body and path parameters before its dependencies?
+
+    Then no body or path error can answer it (FastAPI answers a dependency's refusal before
+    those): a dependency may leave a check to the endpoint's own first statement, whose refusal
+    is then the only answer FastAPI's order would have given (`accord.people.deps.
+    person_to_check`)."""
+    return bool(request.scope.get(_VALID))
 
 
 class _Dependency:
@@ -213,6 +224,7 @@ class _Plan:
         values = await self._inputs(request)
         if values is None:
             return await full(request)
+        request.scope[_VALID] = True
         endpoint = self.endpoint
         response = await endpoint.call(**await _arguments(endpoint, request, {}), **values)
         if not isinstance(response, Response):

@@ -9,6 +9,8 @@ only the one in the browser that asked.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from accord.core.auth_models import AuthSession
 from accord.core.db import utcnow
+from accord.core.errors import NotAuthenticated
 from accord.core.loop_reads import LoopReads
 from accord.core.prepared import Prepared
 from accord.core.security import new_token, token_hash
@@ -97,6 +100,65 @@ async def current_row_on_loop(request: Request, reads: LoopReads, kind: str, rea
         return None
     row = await reads.first(read, token_hash=token_hash(token), kind=kind, now=utcnow())
     return None if _holds(request, kind, row) is None else row
+
+
+# What `current` checks, as a column a statement of the request's own can carry (`Unchecked`):
+# whether the session the cookie names still holds, for the subject the cookie names.
+HOLDS = (
+    select(AuthSession.subject_id)
+    .where(
+        AuthSession.token_hash == bindparam("signin_token_hash"),
+        AuthSession.subject_kind == bindparam("signin_kind"),
+        AuthSession.subject_id == bindparam("signin_subject"),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > bindparam("signin_now"),
+    )
+    .exists()
+    .label("signed_in")
+)
+_HOLDS = Prepared(select(HOLDS))
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """A request's sign-in as its signed cookie names it, not yet checked against the sessions
+    the server holds: checked by a statement the request makes anyway, which carries `HOLDS`
+    bound with `values` (one round trip fewer than a read of its own), or by `check`. Until
+    then `subject_id` is only who the cookie says; nothing may be written or answered for them
+    before the check (`accord.people.deps.person_to_check`)."""
+
+    subject_id: uuid.UUID
+    values: Mapping[str, Any]
+    cookie: MutableMapping[str, Any]  # the request's session, emptied if the check fails
+
+    def refused(self) -> NotAuthenticated:
+        """The answer to a failed check, as `current`'s callers give it (the cookie's session
+        emptied)."""
+        self.cookie.clear()
+        return NotAuthenticated("Sign in to continue.")
+
+    def check(self, session: Session) -> None:
+        """The check on its own, for work whose statements cannot carry it."""
+        if not _HOLDS.first(session, **self.values).signed_in:
+            raise self.refused()
+
+
+def unchecked(request: Request, kind: str) -> Unchecked | None:
+    """The sign-in of `kind` this request's cookie names, to be checked (`Unchecked`); None when
+    it names none (`current` says who, or why not)."""
+    token = _token(request, kind)
+    if token is None:
+        return None
+    named = request.session[_key(kind)]
+    try:
+        subject = uuid.UUID(str(named))
+    except ValueError:
+        return None
+    if str(subject) != str(named):  # as `current` compares them
+        return None
+    values = {"signin_token_hash": token_hash(token), "signin_kind": kind,
+              "signin_subject": subject, "signin_now": utcnow()}  # fmt: skip
+    return Unchecked(subject, values, request.session)
 
 
 def _token(request: Request, kind: str) -> str | None:
