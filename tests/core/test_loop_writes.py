@@ -28,7 +28,7 @@ from accord.core.db import Database, after_commit, make_engine
 from accord.core.web.deps import write_in_slot
 from accord.core.web.request_slots import RequestSlots
 from tests.builders import make_brand, make_person, make_settings, make_topic
-from tests.helpers import csrf_of, sign_in_person
+from tests.helpers import csrf_of, sign_in_person, statements_run
 from tests.waiting import wait_until
 
 
@@ -64,10 +64,14 @@ def test_a_change_writes_on_the_loop_or_waits_in_a_thread(engine: Engine, tmp_pa
         slots = app.state.request_slots
         slots._threads = None  # set-up requests may have used them; the change need not
         for on in (True, False):
-            answer = client.patch(path, json={"topics": {str(topic.id): on}}, headers=csrf)
+            with statements_run(engine) as seen:
+                answer = client.patch(path, json={"topics": {str(topic.id): on}}, headers=csrf)
             assert answer.status_code == 200 and answer.json()["topics"] == (
                 [str(topic.id)] if on else []
             )
+            # Begun holding the write lock: the head read with the relationship, no lock's own
+            # statement (`consent.HeldRead`); then the choice, the head and the event.
+            assert len(seen) == 4, "\n".join(seen)
         assert slots._threads is None  # both on the loop
         assert _events(engine) == before + 2
 

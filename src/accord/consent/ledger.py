@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from accord.consent.models import LedgerEvent, LedgerHead
 from accord.core import pg_bulk, sqlite_bulk
-from accord.core.db import among_many, transaction_info, utcnow
+from accord.core.db import among_many, transaction_info, utcnow, write_locked
 from accord.core.direct import Direct
 
 GENESIS = "0" * 64
@@ -192,27 +192,42 @@ class HeldRead:
     transaction that makes it (`append`, `append_many`): a transaction that took the lock and
     left the head where it was changed nothing such a read sees.
 
-    SQLite: its own statement after the lock's. (Carried in the lock's RETURNING it would need a
-    WITH before the UPDATE, and Python's sqlite3 opens a transaction only before a statement
-    that starts with INSERT, UPDATE, DELETE or REPLACE: the lock would end with that statement.)
+    SQLite: a transaction that began holding the database's write lock (BEGIN IMMEDIATE:
+    `accord.core.db.write_locked`) has no lock to take, and nobody writes beside it: the head is
+    read by the read's own statement, the same one as PostgreSQL's without FOR UPDATE. Any other
+    transaction takes the lock by the lock's own statement first and reads after it. (Carried in
+    the lock's RETURNING it would need a WITH before the UPDATE, and Python's sqlite3 opens a
+    transaction only before a statement that starts with INSERT, UPDATE, DELETE or REPLACE: the
+    lock would end with that statement.)
     """
 
     def __init__(self, read: Mapping[str, Any]) -> None:
         self.alone = Direct(read)
-        locked = select(_heads.c.seq, _heads.c.hash).where(_SUBJECT).with_for_update().cte("locked")
-        seen = select(_heads.c.seq).where(_SUBJECT).scalar_subquery().label("seen")
-        held = read["postgresql"].add_columns(true().label("found")).subquery("held")
-        beside = select(locked.c.seq, locked.c.hash, seen, *held.c).select_from(
-            locked.outerjoin(held, true())
+        self.with_lock = Direct(
+            {
+                "postgresql": _beside(read["postgresql"], lock=True),
+                "sqlite": _beside(read["sqlite"], lock=False),
+            }
         )
-        self.with_lock = Direct({"postgresql": beside})
+
+
+def _beside(read: Any, *, lock: bool) -> Any:
+    """The head (locked FOR UPDATE when `lock`), the head as the statement's snapshot saw it,
+    and `read`'s row beside them (its columns, then whether there was one)."""
+    head = select(_heads.c.seq, _heads.c.hash).where(_SUBJECT)
+    locked = (head.with_for_update() if lock else head).cte("locked")
+    seen = select(_heads.c.seq).where(_SUBJECT).scalar_subquery().label("seen")
+    held = read.add_columns(true().label("found")).subquery("held")
+    return select(locked.c.seq, locked.c.hash, seen, *held.c).select_from(
+        locked.outerjoin(held, true())
+    )
 
 
 def hold_reading(session: Session, subject: uuid.UUID, read: HeldRead, **values: Any) -> Any:
     """`hold(session, subject)`, then `read`'s row as it stands under the lock (None: none)."""
     dialect = session.get_bind().dialect
     held: dict[uuid.UUID, tuple[int, str]] = transaction_info(session).setdefault(_HEADS, {})
-    if dialect.name == "postgresql" and subject not in held:
+    if subject not in held and (dialect.name == "postgresql" or write_locked(session)):
         found = read.with_lock.first(session, subject=subject, **values)
         if found is not None:  # else the person's first decision: `hold` starts their chain
             held[subject] = (found[0], found[1])

@@ -221,6 +221,20 @@ def transaction_info(session: Session) -> dict[str, Any]:
     return info
 
 
+_WRITE_LOCKED = "accord_write_locked"
+
+
+def note_write_locked(session: Session) -> None:
+    """SQLite: the session's transaction began holding the database's write lock (BEGIN
+    IMMEDIATE: `write_turns.begin_now`), so nobody else writes until it ends."""
+    transaction_info(session)[_WRITE_LOCKED] = True
+
+
+def write_locked(session: Session) -> bool:
+    """Did the session's transaction begin holding SQLite's write lock (`note_write_locked`)?"""
+    return bool(transaction_info(session).get(_WRITE_LOCKED))
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _transaction_ended(session: Session, transaction: Any) -> None:
     if transaction.parent is None:

@@ -97,10 +97,10 @@ def _wake(ready: asyncio.Future[Ready], state: Ready) -> None:
 class LoopWaitConnection(psycopg.Connection[Any]):
     """psycopg's connection, whose waits inside `run` go to the event loop."""
 
-    def wait(self, gen: PQGen[T], interval: float = 0.1, timeout: float | None = None) -> T:
+    def wait(self, gen: PQGen[T], *args: Any, **kwargs: Any) -> T:
         me = greenlet.getcurrent()
-        if type(me) is not _OnLoop or timeout is not None:
-            return super().wait(gen, interval, timeout)
+        if type(me) is not _OnLoop or args or kwargs:  # a wait with a time limit: psycopg's own
+            return super().wait(gen, *args, **kwargs)
         return _drive(gen, self.pgconn.socket, me)
 
 

@@ -29,7 +29,10 @@ from accord.relationships.models import (
     Topic,
     TopicChoice,
 )
-from accord.relationships.vocabulary import Purpose
+from accord.relationships.replay import effective_state
+from accord.relationships.vocabulary import Purpose, State
+
+OPEN = (State.active.value, State.paused.value)
 
 
 @dataclass
@@ -111,6 +114,16 @@ def related(session: Session, person_id: uuid.UUID) -> list[tuple[Any, Choices]]
         return []
     chosen = person_choices(session, person_id, [row.id for row in rows])
     return [(row, chosen[row.id]) for row in rows]
+
+
+def open_brands(session: Session, person_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the brands whose relationship with the person is active or paused now,
+    by name: one statement."""
+    return [
+        (row.id, row.name)
+        for row in _RELATED.all(session, person=person_id)
+        if effective_state(row) in OPEN
+    ]
 
 
 # The names of the topics the person chose that are about marketing.

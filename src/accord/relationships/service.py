@@ -49,6 +49,7 @@ from accord.relationships.decisions import withdraw as withdraw
 from accord.relationships.global_prefs import set_global_cap as set_global_cap
 from accord.relationships.global_prefs import set_quiet_hours as set_quiet_hours
 from accord.relationships.listing import Choices as Choices
+from accord.relationships.listing import open_brands as open_brands
 from accord.relationships.models import (
     ChannelChoice,
     GlobalPreferences,

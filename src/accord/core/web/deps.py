@@ -16,6 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from starlette.concurrency import run_in_threadpool
 
 from accord.core import loop_waits, write_turns
+from accord.core.db import note_write_locked
 from accord.core.prepared import server_idle
 from accord.core.read_memo import remember
 from accord.core.settings import Settings
@@ -170,6 +171,7 @@ async def write_in_slot(
         if bind.dialect.name == "sqlite":
             dbapi = session.connection().connection.dbapi_connection
             if write_turns.begin_now(bind, dbapi):
+                note_write_locked(session)
                 try:
                     result = call(*args, **kwargs)
                     if session.info.get("after_commit"):
