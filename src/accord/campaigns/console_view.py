@@ -18,7 +18,7 @@ from accord.campaigns.gate_rules import DEFERRING, REASONS
 from accord.campaigns.models import Campaign
 from accord.campaigns.report import HANDED, Report
 from accord.campaigns.schemas import Preview
-from accord.core.pagination import encode_cursor
+from accord.core.pagination import cut_page
 from accord.outbox.models import OutboxMessage
 
 SAMPLE_NAME = "Ada Lovelace"
@@ -133,10 +133,7 @@ def first_page(
 ) -> tuple[Sequence[Campaign], str | None]:
     """`service.listing`'s first page (no cursor), from a statement built once."""
     rows = session.scalars(_first_page(limit), {"brand": brand_id}).all()
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+    return cut_page(rows, limit, lambda last: (last.created_at, last.id))
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from accord.core.errors import InvalidInput
 
 T = TypeVar("T")
+R = TypeVar("R")
 MAX_LIMIT = 200
 
 
@@ -56,9 +57,18 @@ def paginate(
         when, last_id = decode_cursor(cursor)
         query = query.where(or_(created_at < when, and_(created_at == when, row_id < last_id)))
     rows = session.scalars(query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)).all()
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(getattr(last, created_at.key), getattr(last, row_id.key))
-    return rows, next_cursor
+    return cut_page(
+        rows, limit, lambda last: (getattr(last, created_at.key), getattr(last, row_id.key))
+    )
+
+
+def cut_page(
+    rows: Sequence[R], limit: int, position: Callable[[R], tuple[datetime, uuid.UUID]]
+) -> tuple[Sequence[R], str | None]:
+    """A page read with one row more than `limit` (newest first), cut to `limit`, and the
+    cursor of the next page (None when that extra row was not there). `position`: a row's
+    (created_at, id)."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(*position(rows[-1]))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from accord.core.db import UTCDateTime, insert_or_ignore, utcnow
 from accord.core.direct import Direct
 from accord.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from accord.core.pagination import MAX_LIMIT, encode_cursor, paginate
+from accord.core.pagination import MAX_LIMIT, cut_page, paginate
 from accord.core.settings import Settings
 from accord.intents import matching, taxonomy
 from accord.intents.models import AutoRule, Block, Intent, IntentTerm, Offer, Subscription, View
@@ -83,11 +83,8 @@ def listing(
         # The console's first page, as `paginate` reads it, from a statement built once: its
         # cache key alone cost a third of the list's view when built anew each time.
         params = {"see_brand": brand_id, "see_now": now}
-        found = session.execute(_first_visible_page(limit), params).all()
-        next_cursor = None
-        if len(found) > limit:
-            found = found[:limit]
-            next_cursor = encode_cursor(found[-1][0].created_at, found[-1][0].id)
+        read = session.execute(_first_visible_page(limit), params).all()
+        found, next_cursor = cut_page(read, limit, lambda last: (last[0].created_at, last[0].id))
         # Each intent's row says whether the brand saw it before: only the new ones are
         # written, so a list seen before is a read, not a write.
         _seen(session, brand_id, [intent.id for intent, seen in found if not seen])

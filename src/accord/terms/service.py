@@ -20,7 +20,7 @@ from accord.brands import service as brands
 from accord.brands.models import Brand
 from accord.core.direct import Direct
 from accord.core.errors import NotFound
-from accord.core.pagination import MAX_LIMIT, encode_cursor, paginate
+from accord.core.pagination import MAX_LIMIT, cut_page, paginate
 from accord.core.settings import Settings
 from accord.relationships import service as relationships
 from accord.terms import agreements, records, roster
@@ -266,11 +266,8 @@ def brand_agreements(
     if status is None and not cursor and 1 <= limit <= MAX_LIMIT:
         # The console's list, as `paginate` reads it, from a statement built once: building it
         # and its cache key cost more than running it on every view.
-        rows = session.scalars(_first_page(limit), {"brand": brand_id}).all()
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        read = session.scalars(_first_page(limit), {"brand": brand_id}).all()
+        rows, next_cursor = cut_page(read, limit, lambda last: (last.created_at, last.id))
     else:
         query = select(Agreement).where(Agreement.brand_id == brand_id)
         if status is not None:
