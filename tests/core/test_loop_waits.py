@@ -12,24 +12,26 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from accord.app import create_app
 from accord.consent import verification
-from accord.consent.models import LedgerEvent
 from accord.core import loop_waits, migrate
-from accord.core.db import Database, after_commit
+from accord.core.db import Database
 from accord.core.web.deps import write_in_slot
-from accord.core.web.request_slots import RequestSlots
 from tests.builders import make_brand, make_person, make_settings, make_topic
+from tests.core.loop_write_cases import (
+    check_after_commit_work_runs_in_a_thread,
+    ledger_events,
+    slot_request,
+)
 from tests.databases import fresh_engine
 from tests.helpers import csrf_of, sign_in_person
 from tests.waiting import wait_until
@@ -120,9 +122,7 @@ def test_a_cancelled_caller_lets_its_statements_finish(engine: Engine) -> None:
 def test_an_error_in_the_call_comes_back_and_rolls_back(engine: Engine) -> None:
     _table(engine)
     db = Database(engine)
-    request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(
-        request_slots=RequestSlots(2)
-    )))  # fmt: skip
+    request = slot_request()
 
     def failing(session: Session) -> None:
         session.execute(text("INSERT INTO t VALUES (2)"))
@@ -140,34 +140,7 @@ def test_an_error_in_the_call_comes_back_and_rolls_back(engine: Engine) -> None:
 
 def test_what_runs_after_the_commit_runs_in_a_thread(engine: Engine) -> None:
     _table(engine)
-    db = Database(engine)
-    request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(
-        request_slots=RequestSlots(2)
-    )))  # fmt: skip
-    ran: dict[str, int] = {}
-
-    def write(session: Session, n: int, *, mail: bool) -> int:
-        session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
-        if mail:
-            after_commit(session, lambda: ran.setdefault(f"mail {n}", threading.get_ident()))
-        ran[f"write {n}"] = threading.get_ident()
-        return n
-
-    async def scenario() -> int:
-        for n, mail in ((2, False), (3, True)):
-            with db.session() as session:
-                assert await write_in_slot(request, session, write, session, n, mail=mail) == n
-        return threading.get_ident()
-
-    loop_thread = asyncio.run(scenario())
-    assert ran["write 2"] == ran["write 3"] == loop_thread  # both wrote on the loop
-    assert ran["mail 3"] != loop_thread  # the commit, and what follows it, in a thread
-    assert _read(engine) == 3
-
-
-def _events(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(LedgerEvent)).scalar_one())
+    check_after_commit_work_runs_in_a_thread(engine, 2)
 
 
 def test_a_preference_change_runs_on_the_loop_and_a_locked_person_stops_nobody_else(
@@ -199,7 +172,7 @@ def test_a_preference_change_runs_on_the_loop_and_a_locked_person_stops_nobody_e
         def change(who: int, on: bool) -> Any:
             return client.patch(path, json={"topics": {str(topic.id): on}}, headers=headers[who])
 
-        before = _events(engine)
+        before = ledger_events(engine)
         slots = app.state.request_slots
         slots._threads = None  # set-up requests may have used them; the change need not
         for on in (True, False):
@@ -207,7 +180,7 @@ def test_a_preference_change_runs_on_the_loop_and_a_locked_person_stops_nobody_e
             assert answer.status_code == 200, answer.text
             assert answer.json()["topics"] == ([str(topic.id)] if on else [])
         assert slots._threads is None  # both on the loop
-        assert _events(engine) == before + 2
+        assert ledger_events(engine) == before + 2
 
         # Another process holds the first person's ledger head: their change waits for it on
         # the loop, and the second person's change goes through meanwhile.
@@ -225,11 +198,11 @@ def test_a_preference_change_runs_on_the_loop_and_a_locked_person_stops_nobody_e
             holder.commit()
             holder.close()
         waiting.join(10)
-        assert answers == [200] and _events(engine) == before + 4
+        assert answers == [200] and ledger_events(engine) == before + 4
         assert slots._threads is None
     with db.session() as session:
         checked, breaks = verification.verify(session)
-    assert checked == _events(engine) and breaks == []
+    assert checked == ledger_events(engine) and breaks == []
 
 
 def _lock_waiters(engine: Engine) -> int:

@@ -7,27 +7,24 @@ always write in a thread)."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from accord.app import create_app
-from accord.consent.models import LedgerEvent
 from accord.core import migrate, write_turns
-from accord.core.db import Database, after_commit, make_engine
-from accord.core.web.deps import write_in_slot
-from accord.core.web.request_slots import RequestSlots
+from accord.core.db import Database, make_engine
 from tests.builders import make_brand, make_person, make_settings, make_topic
+from tests.core.loop_write_cases import (
+    check_after_commit_work_runs_in_a_thread,
+    ledger_events,
+)
 from tests.helpers import csrf_of, sign_in_person, statements_run
 from tests.waiting import wait_until
 
@@ -40,11 +37,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-
-
-def _events(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(LedgerEvent)).scalar_one())
 
 
 def test_a_change_writes_on_the_loop_or_waits_in_a_thread(engine: Engine, tmp_path: Path) -> None:
@@ -60,7 +52,7 @@ def test_a_change_writes_on_the_loop_or_waits_in_a_thread(engine: Engine, tmp_pa
         sign_in_person(client, mail, "writer@people.example")
         csrf = {"x-csrf-token": csrf_of(client, "/home")}
         assert client.post("/api/v1/me/relationships", json={"brand": "loopy"}, headers=csrf)
-        before = _events(engine)
+        before = ledger_events(engine)
         slots = app.state.request_slots
         slots._threads = None  # set-up requests may have used them; the change need not
         for on in (True, False):
@@ -73,7 +65,7 @@ def test_a_change_writes_on_the_loop_or_waits_in_a_thread(engine: Engine, tmp_pa
             # statement (`consent.HeldRead`); then the choice, the head and the event.
             assert len(seen) == 4, "\n".join(seen)
         assert slots._threads is None  # both on the loop
-        assert _events(engine) == before + 2
+        assert ledger_events(engine) == before + 2
 
         # Another connection (here a plain one, as another process would) holds the write lock:
         # the change does not wait on the loop; it waits in a thread, and goes in once it is free.
@@ -92,14 +84,14 @@ def test_a_change_writes_on_the_loop_or_waits_in_a_thread(engine: Engine, tmp_pa
         holder.close()
         request.join(10)
         assert answers == [200] and slots._threads is not None
-        assert _events(engine) == before + 3
+        assert ledger_events(engine) == before + 3
 
         # This process's turn is taken (another request writes in a thread): the same.
         turn, _ = write_turns._TURNS[engine]
         assert turn.take()
         threading.Timer(0.2, turn.give_back).start()
         answer = client.patch(path, json={"topics": {str(topic.id): False}}, headers=csrf)
-        assert answer.status_code == 200 and _events(engine) == before + 4
+        assert answer.status_code == 200 and ledger_events(engine) == before + 4
 
 
 def test_a_loop_writer_leaves_checkpoints_to_a_thread(
@@ -153,28 +145,4 @@ def test_what_runs_after_the_commit_runs_in_a_thread(engine: Engine) -> None:
     """Mail and SMS go out after the commit, talking to other servers: not on the loop."""
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (n INTEGER)"))
-    db = Database(engine)
-    request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(
-        request_slots=RequestSlots(2)
-    )))  # fmt: skip
-    ran: dict[str, int] = {}
-
-    def write(session: Session, n: int, *, mail: bool) -> int:
-        session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
-        if mail:
-            after_commit(session, lambda: ran.setdefault(f"mail {n}", threading.get_ident()))
-        ran[f"write {n}"] = threading.get_ident()
-        return n
-
-    async def scenario() -> int:
-        loop_thread = threading.get_ident()
-        for n, mail in ((1, False), (2, True)):
-            with db.session() as session:
-                assert await write_in_slot(request, session, write, session, n, mail=mail) == n
-        return loop_thread
-
-    loop_thread = asyncio.run(scenario())
-    assert ran["write 1"] == ran["write 2"] == loop_thread  # both wrote on the loop
-    assert ran["mail 2"] != loop_thread  # the commit, and what follows it, in a thread
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    check_after_commit_work_runs_in_a_thread(engine, 1)

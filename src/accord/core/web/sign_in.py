@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from accord.core.auth_models import AuthSession
 from accord.core.db import utcnow
@@ -54,16 +55,22 @@ def begin(
     request.session[_TOKEN] = token
 
 
+def _holding(prefix: str) -> tuple[ColumnElement[bool], ...]:
+    """The session row the cookie names (its token's hash, of its kind), while it holds: not
+    revoked, not expired; bound as `{prefix}token_hash`, `{prefix}kind` and `{prefix}now`."""
+    return (
+        AuthSession.token_hash == bindparam(f"{prefix}token_hash"),
+        AuthSession.subject_kind == bindparam(f"{prefix}kind"),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > bindparam(f"{prefix}now"),
+    )
+
+
 def signed_in(query: Select[Any]) -> Select[Any]:
     """`query` (its first column `AuthSession.subject_id`, perhaps with what the caller reads
     beside it, joined) limited to the session the cookie names, while it holds: run it with
     `current_row`."""
-    return query.where(
-        AuthSession.token_hash == bindparam("token_hash"),
-        AuthSession.subject_kind == bindparam("kind"),
-        AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > bindparam("now"),
-    )
+    return query.where(*_holding(""))
 
 
 # Every signed-in request runs it (compiled once, on the DBAPI cursor: `accord.core.prepared`).
@@ -104,15 +111,10 @@ async def current_row_on_loop(request: Request, reads: LoopReads, kind: str, rea
 
 # What `current` checks, as a column a statement of the request's own can carry (`Unchecked`):
 # whether the session the cookie names still holds, for the subject the cookie names.
+# (Its parameters are prefixed: they sit beside the statement's own.)
 HOLDS = (
     select(AuthSession.subject_id)
-    .where(
-        AuthSession.token_hash == bindparam("signin_token_hash"),
-        AuthSession.subject_kind == bindparam("signin_kind"),
-        AuthSession.subject_id == bindparam("signin_subject"),
-        AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > bindparam("signin_now"),
-    )
+    .where(*_holding("signin_"), AuthSession.subject_id == bindparam("signin_subject"))
     .exists()
     .label("signed_in")
 )
