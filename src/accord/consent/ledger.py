@@ -353,6 +353,21 @@ def events_for(session: Session, subject: uuid.UUID) -> list[LedgerEvent]:
     )
 
 
+# A person's history page shows every event: read as these columns on the cursor
+# (`core.direct`), since the events' ORM objects cost a third of the page.
+_NEWEST_FIRST = Direct(
+    select(LedgerEvent.seq, LedgerEvent.hash, LedgerEvent.body, LedgerEvent.occurred_at)
+    .where(LedgerEvent.subject_id == bindparam("subject", type_=Uuid()))
+    .order_by(LedgerEvent.seq.desc())
+)
+
+
+def events_newest_first(session: Session, subject: uuid.UUID) -> list[Any]:
+    """The subject's events' `seq`, `hash`, `body` (its JSON text) and `occurred_at`, newest
+    first: `events_for`'s columns, without the ORM objects."""
+    return _NEWEST_FIRST.all(session, subject=subject)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One event of a bulk append (`append_many`)."""

@@ -15,6 +15,7 @@ from accord.consent.ledger import append as append
 from accord.consent.ledger import append_many as append_many
 from accord.consent.ledger import body_of as body_of
 from accord.consent.ledger import events_for as events_for
+from accord.consent.ledger import events_newest_first as events_newest_first
 from accord.consent.ledger import hold as hold
 from accord.consent.ledger import hold_many as hold_many
 from accord.consent.ledger import hold_reading as hold_reading

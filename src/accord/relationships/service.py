@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from accord.brands.models import Brand
-from accord.consent.models import LedgerEvent
+from accord.consent import service as consent
 from accord.core.db import insert_or_ignore, utcnow
 from accord.core.direct import Direct
 from accord.core.errors import NotFound
@@ -266,20 +266,11 @@ def has_topics(session: Session, brand_id: uuid.UUID) -> bool:
     return _HAS_TOPICS.first(session, brand=brand_id) is not None
 
 
-# The columns of a person's ledger events that their history shows, newest first, built once
-# and run on the cursor (`core.direct`): the ledger's ORM objects cost a third of the page.
-_HISTORY = Direct(
-    select(LedgerEvent.seq, LedgerEvent.hash, LedgerEvent.body, LedgerEvent.occurred_at)
-    .where(LedgerEvent.subject_id == bindparam("subject", type_=Uuid()))
-    .order_by(LedgerEvent.seq.desc())
-)
-
-
 def history(session: Session, person_id: uuid.UUID) -> list[dict[str, object]]:
     """The person's decisions, newest first, each with its hash (for the receipt link)."""
     return [
         {"seq": e.seq, "hash": e.hash, "body": json.loads(e.body), "at": e.occurred_at}
-        for e in _HISTORY.all(session, subject=person_id)
+        for e in consent.events_newest_first(session, person_id)
     ]
 
 
