@@ -87,8 +87,7 @@ def nav_link(
     in Campaigns; `exact` keeps a home link (/console, /home) from owning everything below.
     The layouts call it for every link on every page: written here, it costs a fraction of
     the template macro it replaced (the text is the macro's, leading blank lines included)."""
-    path = request.url.path
-    here = path == href or (not exact and path.startswith(f"{href}/"))
+    here = _is_current(request.url.path, href, exact)
     named = f' id="{escape(id)}"' if id else ""
     current = ' aria-current="page"' if here else ""
     badge = ""
@@ -99,6 +98,11 @@ def nav_link(
     return Markup(
         f'\n\n<li><a href="{escape(href)}"{named}{current}>{escape(label)}{badge}</a></li>'
     )
+
+
+def _is_current(path: str, href: str, exact: bool) -> bool:
+    """Is `path` in the section `href` links to (`nav_link`)?"""
+    return path == href or (not exact and path.startswith(f"{href}/"))
 
 
 # (href, label) or (href, label, exact) of each link: a layout's list, a constant tuple.
@@ -115,7 +119,7 @@ def nav_links(request: Request, links: NavLinks) -> Markup:
     here = tuple(
         index
         for index, (href, _label, *exact) in enumerate(links)
-        if path == href or (not (exact and exact[0]) and path.startswith(f"{href}/"))
+        if _is_current(path, href, bool(exact and exact[0]))
     )
     return _NAVS.get(
         (links, here),
