@@ -18,7 +18,7 @@ from accord.conversations.models import Attachment, Message, Note, SavedReply
 from accord.conversations.threads import FileInfo
 from accord.core.direct import Direct
 from accord.core.errors import NotFound
-from accord.people.models import Person
+from accord.people import service as people
 
 _THREAD = bindparam("thread", type_=Uuid())
 _M, _N, _A = Message.__table__.c, Note.__table__.c, Attachment.__table__.c
@@ -43,11 +43,6 @@ _SAVED = Direct(
     select(_S.id, _S.title, _S.body)
     .where(_S.brand_id == bindparam("brand", type_=Uuid()))
     .order_by(_S.title)
-)
-_PERSON_NAME = Direct(
-    select(Person.__table__.c.display_name).where(
-        Person.__table__.c.id == bindparam("person", type_=Uuid())
-    )
 )
 
 
@@ -76,7 +71,7 @@ def saved_replies(session: Session, brand_id: uuid.UUID) -> list[Any]:
 
 def person_display_name(session: Session, person_id: uuid.UUID) -> str | None:
     """The person's display name (`people.get_person`'s, a 404 when there is no one)."""
-    row = _PERSON_NAME.first(session, person=person_id)
+    row = people.shown(session, person_id)
     if row is None:
         raise NotFound("No such person.")
     display_name: str | None = row.display_name

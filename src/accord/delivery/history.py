@@ -24,7 +24,7 @@ from accord.campaigns.models import Campaign
 from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.outbox.models import OutboxMessage
-from accord.people.models import Person
+from accord.people import service as people
 from accord.relationships.models import Topic
 
 LIMIT = 50
@@ -73,11 +73,6 @@ def _sent_statement(limit: int) -> Direct:
 
 # What a subject's template says of the person and the brand (`campaigns.context_for`), and the
 # zone the times show in: only the columns, read when there is a message to show.
-_PERSON = Direct(
-    select(Person.display_name, Person.locale, Person.time_zone).where(
-        Person.id == bindparam("person", type_=Uuid())
-    )
-)
 _BRAND = Direct(
     select(Brand.name, Brand.support_email, Brand.postal_address).where(
         Brand.id == bindparam("brand", type_=Uuid())
@@ -100,7 +95,7 @@ def _sent(
     rows = _sent_statement(limit).all(session, person=person_id, brand=brand_id)
     if not rows:
         return [], None
-    person = _PERSON.first(session, person=person_id)
+    person = people.shown(session, person_id)
     brand = _BRAND.first(session, brand=brand_id)
     if person is None or brand is None:
         raise NotFound("No such person or brand.")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import Uuid, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from accord.core.auth import consume_magic_link, issue_magic_link
 from accord.core.db import utcnow
+from accord.core.direct import Direct
 from accord.core.errors import NotFound
 from accord.core.read_memo import remembered
 from accord.core.security import keyed_hash, normalise_email
@@ -41,6 +43,20 @@ def get_person(session: Session, person_id: uuid.UUID) -> Person:
     if person is None:
         raise NotFound("No such person.")
     return person
+
+
+# What other pages show of a person beside their own rows: read as these columns on the
+# session's cursor (`core.direct`), no Person object made.
+_SHOWN = Direct(
+    select(Person.display_name, Person.time_zone, Person.locale).where(
+        Person.id == bindparam("person", type_=Uuid())
+    )
+)
+
+
+def shown(session: Session, person_id: uuid.UUID) -> Any:
+    """The person's `display_name`, `time_zone` and `locale`; None when there is no one."""
+    return _SHOWN.first(session, person=person_id)
 
 
 def create_person(session: Session, data: SignUp) -> Person:

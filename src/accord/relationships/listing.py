@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from accord.brands.models import Brand
 from accord.core.direct import Direct
 from accord.core.errors import NotFound
-from accord.people.models import Person
+from accord.people import service as people
 from accord.relationships.models import (
     ChannelChoice,
     PurposeGrant,
@@ -147,12 +147,9 @@ _LISTED_TOPICS = Direct(
 )
 
 
-_ZONE_AND_LOCALE = Direct(select(Person.time_zone, Person.locale).where(Person.id == _PERSON))
-
-
 def zone_and_locale(session: Session, person_id: uuid.UUID) -> tuple[str, str]:
     """The person's time zone and language, which the lists' times show in."""
-    row = _ZONE_AND_LOCALE.first(session, person=person_id)
+    row = people.shown(session, person_id)
     if row is None:
         raise NotFound("No such person.")
     return row.time_zone, row.locale
